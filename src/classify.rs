@@ -1,0 +1,484 @@
+//! Keyword rules: an ordered list of regex rules over subject, body and sender, first match wins,
+//! plus the categorization chart (categories, their priorities and resolution targets) as data.
+//! A message no rule matches goes to the `uncategorized` category. Pure: [`Rules::classify`] takes
+//! the message and returns the decision with the evidence (which rule matched which text), which
+//! `helpdesk rules test` prints.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{CaseType, Inbound};
+
+/// The rules shipped with the binary: the SLA seed's categorization chart.
+pub const DEFAULT_RULES: &str = include_str!("default_rules.toml");
+
+/// The category a message gets when no rule matches; every rules file must define it.
+pub const UNCATEGORIZED: &str = "uncategorized";
+
+/// The template used when a rule names none.
+pub const DEFAULT_TEMPLATE: &str = "acknowledgment";
+
+/// Why a rules file was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {message}")]
+pub struct Error {
+    /// The file, or `built-in rules`.
+    pub source_name: String,
+    /// What is wrong, naming the rule and key.
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    first_response: String,
+    #[serde(default)]
+    patterns: BTreeMap<String, String>,
+    #[serde(rename = "category")]
+    categories: Vec<RawCategory>,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    id: String,
+    number: Option<u32>,
+    name: String,
+    #[serde(rename = "type")]
+    case_type: CaseType,
+    team: Option<String>,
+    default_priority: u8,
+    priorities: Vec<RawPriority>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPriority {
+    level: u8,
+    name: String,
+    target: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: String,
+    category: String,
+    priority: Option<u8>,
+    #[serde(rename = "type")]
+    case_type: Option<CaseType>,
+    team: Option<String>,
+    template: Option<String>,
+    #[serde(default)]
+    case_sensitive: bool,
+    #[serde(default)]
+    subject: Patterns,
+    #[serde(default)]
+    body: Patterns,
+    #[serde(default)]
+    text: Patterns,
+    #[serde(default)]
+    sender: Patterns,
+}
+
+/// One pattern or several that must all match.
+#[derive(Debug, Default, Deserialize)]
+#[serde(untagged)]
+enum Patterns {
+    #[default]
+    None,
+    One(String),
+    All(Vec<String>),
+}
+
+/// A priority of a category, with its resolution target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Priority {
+    /// The chart's number (0–9).
+    pub level: u8,
+    /// The chart's label, e.g. `Emergency`.
+    pub name: String,
+    /// Resolution target; `None` where the chart defines no SLA.
+    pub target: Option<Duration>,
+}
+
+/// A category of the chart.
+#[derive(Debug, Clone, Serialize)]
+pub struct Category {
+    /// Stable identifier stored on cases, e.g. `break_fix`.
+    pub id: String,
+    /// The chart's number, when it has one.
+    pub number: Option<u32>,
+    /// Human name.
+    pub name: String,
+    /// Type given to cases unless the rule says otherwise.
+    pub case_type: CaseType,
+    /// Team given to cases unless the rule says otherwise.
+    pub team: Option<String>,
+    /// Priority used when a rule names none.
+    pub default_priority: u8,
+    /// Allowed priorities, in chart order.
+    pub priorities: Vec<Priority>,
+}
+
+impl Category {
+    /// The priority with this level, if the category has it.
+    pub fn priority(&self, level: u8) -> Option<&Priority> {
+        self.priorities.iter().find(|p| p.level == level)
+    }
+}
+
+/// Which part of the message a condition looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The subject.
+    Subject,
+    /// The decoded body text.
+    Body,
+    /// Subject or body.
+    Text,
+    /// The sender's address.
+    Sender,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Field::Subject => "subject",
+            Field::Body => "body",
+            Field::Text => "text",
+            Field::Sender => "sender",
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Rule {
+    name: String,
+    category: usize,
+    priority: u8,
+    case_type: Option<CaseType>,
+    team: Option<String>,
+    template: Option<String>,
+    conditions: Vec<(Field, Regex)>,
+}
+
+/// Evidence for a decision: the text each condition of the winning rule matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// The field the condition looked at.
+    pub field: Field,
+    /// The pattern as written.
+    pub pattern: String,
+    /// The matched text.
+    pub matched: String,
+}
+
+/// What the rules decided for one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Classification {
+    /// The winning rule; `None` when the message went to `uncategorized`.
+    pub rule: Option<String>,
+    /// Category id.
+    pub category: String,
+    /// Category name.
+    pub category_name: String,
+    /// Priority level and label and target.
+    pub priority: Priority,
+    /// ITIL type.
+    pub case_type: CaseType,
+    /// Team the case goes to.
+    pub team: Option<String>,
+    /// Acknowledgment template name.
+    pub template: String,
+    /// Why the rule matched.
+    pub evidence: Vec<Evidence>,
+}
+
+/// A loaded, validated rules file.
+#[derive(Debug)]
+pub struct Rules {
+    /// The first-response target (acknowledgment by a technician).
+    pub first_response: Duration,
+    categories: Vec<Category>,
+    rules: Vec<Rule>,
+}
+
+impl Rules {
+    /// Loads the rules file, or the shipped chart when `path` is `None`.
+    ///
+    /// # Errors
+    /// Unreadable file, bad TOML, bad regex, unknown category or priority, duplicate names.
+    pub fn load(path: Option<&Path>) -> Result<Rules, Error> {
+        match path {
+            None => Rules::from_toml("built-in rules", DEFAULT_RULES),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| Error {
+                    source_name: p.display().to_string(),
+                    message: format!("cannot read: {e}"),
+                })?;
+                Rules::from_toml(&p.display().to_string(), &text)
+            }
+        }
+    }
+
+    /// Parses and validates rules from TOML text.
+    ///
+    /// # Errors
+    /// As [`Rules::load`].
+    pub fn from_toml(source_name: &str, text: &str) -> Result<Rules, Error> {
+        let err = |message: String| Error {
+            source_name: source_name.to_owned(),
+            message,
+        };
+        let raw: RawRules = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let first_response = crate::config::parse_duration(&raw.first_response).map_err(|e| {
+            err(format!(
+                "first_response = {:?}: expected {e}",
+                raw.first_response
+            ))
+        })?;
+        let categories = raw
+            .categories
+            .into_iter()
+            .map(|c| category(c).map_err(&err))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut ids = HashSet::new();
+        for c in &categories {
+            if !ids.insert(c.id.as_str()) {
+                return Err(err(format!("category `{}` is defined twice", c.id)));
+            }
+        }
+        if !ids.contains(UNCATEGORIZED) {
+            return Err(err(format!(
+                "no category `{UNCATEGORIZED}`: it receives the mail no rule matches"
+            )));
+        }
+        let mut names = HashSet::new();
+        let mut rules = Vec::with_capacity(raw.rules.len());
+        for r in raw.rules {
+            if !names.insert(r.name.clone()) {
+                return Err(err(format!("rule `{}` is defined twice", r.name)));
+            }
+            rules.push(rule(r, &categories, &raw.patterns).map_err(&err)?);
+        }
+        Ok(Rules {
+            first_response,
+            categories,
+            rules,
+        })
+    }
+
+    /// The categories, in file order.
+    pub fn categories(&self) -> &[Category] {
+        &self.categories
+    }
+
+    /// Template names the rules refer to (so `check` can verify they exist).
+    pub fn templates(&self) -> impl Iterator<Item = &str> {
+        self.rules
+            .iter()
+            .map(|r| r.template.as_deref().unwrap_or(DEFAULT_TEMPLATE))
+    }
+
+    /// Looks up a category by id.
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// Decides category, priority, type, team and template for a new case.
+    pub fn classify(&self, m: &Inbound) -> Classification {
+        for rule in &self.rules {
+            if let Some(evidence) = rule_matches(rule, m) {
+                let cat = &self.categories[rule.category];
+                return self.decide(cat, Some(rule), evidence);
+            }
+        }
+        let cat = self
+            .category(UNCATEGORIZED)
+            .expect("validated at load: the uncategorized category exists");
+        self.decide(cat, None, Vec::new())
+    }
+
+    fn decide(
+        &self,
+        cat: &Category,
+        rule: Option<&Rule>,
+        evidence: Vec<Evidence>,
+    ) -> Classification {
+        let level = rule.map_or(cat.default_priority, |r| r.priority);
+        Classification {
+            rule: rule.map(|r| r.name.clone()),
+            category: cat.id.clone(),
+            category_name: cat.name.clone(),
+            priority: cat
+                .priority(level)
+                .expect("validated at load: rule priorities exist in their category")
+                .clone(),
+            case_type: rule.and_then(|r| r.case_type).unwrap_or(cat.case_type),
+            team: rule
+                .and_then(|r| r.team.clone())
+                .or_else(|| cat.team.clone()),
+            template: rule
+                .and_then(|r| r.template.clone())
+                .unwrap_or_else(|| DEFAULT_TEMPLATE.to_owned()),
+            evidence,
+        }
+    }
+}
+
+fn category(c: RawCategory) -> Result<Category, String> {
+    let priorities = c
+        .priorities
+        .into_iter()
+        .map(|p| {
+            let target = match p.target.as_deref() {
+                None | Some("none") => None,
+                Some(t) => Some(crate::config::parse_duration(t).map_err(|e| {
+                    format!(
+                        "category `{}` priority {}: target = {t:?}: expected {e} or \"none\"",
+                        c.id, p.level
+                    )
+                })?),
+            };
+            Ok(Priority {
+                level: p.level,
+                name: p.name,
+                target,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    if !priorities.iter().any(|p| p.level == c.default_priority) {
+        return Err(format!(
+            "category `{}`: default_priority = {} is not one of its priorities",
+            c.id, c.default_priority
+        ));
+    }
+    Ok(Category {
+        id: c.id,
+        number: c.number,
+        name: c.name,
+        case_type: c.case_type,
+        team: c.team,
+        default_priority: c.default_priority,
+        priorities,
+    })
+}
+
+fn rule(
+    r: RawRule,
+    cats: &[Category],
+    patterns: &BTreeMap<String, String>,
+) -> Result<Rule, String> {
+    let at = |msg: String| format!("rule `{}`: {msg}", r.name);
+    let category = cats
+        .iter()
+        .position(|c| c.id == r.category)
+        .ok_or_else(|| at(format!("unknown category `{}`", r.category)))?;
+    let cat = &cats[category];
+    let priority = r.priority.unwrap_or(cat.default_priority);
+    if cat.priority(priority).is_none() {
+        let valid: Vec<String> = cat.priorities.iter().map(|p| p.level.to_string()).collect();
+        return Err(at(format!(
+            "priority {priority} is not a priority of `{}` (valid: {})",
+            cat.id,
+            valid.join(", ")
+        )));
+    }
+    let mut conditions = Vec::new();
+    for (field, pats) in [
+        (Field::Subject, r.subject),
+        (Field::Body, r.body),
+        (Field::Text, r.text),
+        (Field::Sender, r.sender),
+    ] {
+        let list = match pats {
+            Patterns::None => vec![],
+            Patterns::One(p) => vec![p],
+            Patterns::All(v) => v,
+        };
+        for p in list {
+            let expanded = expand(&p, patterns).map_err(&at)?;
+            let re = RegexBuilder::new(&expanded)
+                .case_insensitive(!r.case_sensitive)
+                .build()
+                .map_err(|e| at(format!("{field} = {p:?}: invalid regex: {e}")))?;
+            conditions.push((field, re));
+        }
+    }
+    if conditions.is_empty() {
+        return Err(at("no condition: give subject, body, text or sender".into()));
+    }
+    Ok(Rule {
+        name: r.name,
+        category,
+        priority,
+        case_type: r.case_type,
+        team: r.team,
+        template: r.template,
+        conditions,
+    })
+}
+
+/// Replaces `@{name}` with the named pattern from `[patterns]`, as a non-capturing group.
+fn expand(p: &str, patterns: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(p.len());
+    let mut rest = p;
+    while let Some(start) = rest.find("@{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed @{{ in {p:?}"))?;
+        let name = &after[..end];
+        let body = patterns
+            .get(name)
+            .ok_or_else(|| format!("unknown pattern @{{{name}}} (define it under [patterns])"))?;
+        out.push_str(&format!("(?:{body})"));
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn rule_matches(rule: &Rule, m: &Inbound) -> Option<Vec<Evidence>> {
+    let mut evidence = Vec::with_capacity(rule.conditions.len());
+    for (field, re) in &rule.conditions {
+        let found = match field {
+            Field::Subject => re.find(&m.subject),
+            Field::Body => re.find(&m.text),
+            Field::Text => re.find(&m.subject).or_else(|| re.find(&m.text)),
+            Field::Sender => re.find(&m.from.address),
+        }?;
+        evidence.push(Evidence {
+            field: *field,
+            pattern: re.as_str().to_owned(),
+            matched: found.as_str().to_owned(),
+        });
+    }
+    Some(evidence)
+}
+
+/// A target as people say it: `4 hours`, `24 hours`, `3 days`. Whole days from two days up;
+/// below that hours, as the procedures word it ("acknowledge within 24 hours").
+pub fn describe(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (n, unit) = match secs {
+        s if s >= 2 * 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3_600 && s % 3_600 == 0 => (s / 3_600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,354 @@
+//! The command line: clap types and one `*_command` function per subcommand. Handlers write to
+//! `&mut impl Write` so their output can be tested; errors carry context and are printed by
+//! `main` as one `{:#}` chain.
+
+mod check;
+mod records;
+mod rules;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::classify::Rules;
+use crate::config::{self, Settings};
+use crate::daemon::Daemon;
+use crate::ingest::{Outcome, Pipeline};
+use crate::mailbox::Maildir;
+use crate::model::Status;
+use crate::outbox::render::Templates;
+use crate::outbox::transport::Transport;
+use crate::outbox::Outbox;
+use crate::store::{self, Store};
+
+/// Exit code for "try again later" (sysexits EX_TEMPFAIL): an MTA piping into `helpdesk ingest`
+/// keeps the message queued and retries.
+pub const EXIT_TEMPFAIL: u8 = 75;
+
+/// An email-driven IT helpdesk daemon.
+#[derive(Debug, Parser)]
+#[command(name = "helpdesk", version, about, long_about = None)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, short, global = true, env = "HELPDESK_CONFIG", default_value = config::DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: watch the mailbox, open and update cases, deliver the outbox.
+    Run {
+        /// Process what is waiting, deliver the outbox, and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Ingest one message from stdin (or --file); prints its ticket or `quarantined: <reason>`.
+    /// Exit 0 once the message is safely stored, 75 (temporary failure) if it could not be.
+    Ingest {
+        /// Read the message from this file instead of stdin.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// List and show cases.
+    #[command(subcommand)]
+    Cases(CasesCommand),
+    /// Messages that could not become cases.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+    /// Outgoing mail.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Test and print classification rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Validate the configuration, rules and templates, and open the database and mailbox.
+    Check,
+    /// Apply database migrations.
+    Migrate,
+}
+
+/// `helpdesk cases …`
+#[derive(Debug, Subcommand)]
+pub enum CasesCommand {
+    /// List cases, newest first.
+    List {
+        /// Only cases with this status.
+        #[arg(long)]
+        status: Option<Status>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one case with its messages, outgoing mail and events.
+    Show {
+        /// The ticket, e.g. HD-000123.
+        ticket: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `helpdesk quarantine …`
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// List quarantined messages with the reason.
+    List {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write one quarantined message's raw bytes to stdout.
+    Show {
+        /// The quarantine id from `quarantine list`.
+        id: i64,
+    },
+}
+
+/// `helpdesk outbox …`
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List outgoing mail with its delivery state.
+    List {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `helpdesk rules …`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Dry run: show what the rules decide for a message, and why.
+    Test {
+        /// An .eml file.
+        file: PathBuf,
+        /// Use this rules file instead of the configured one.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the shipped default rules (the categorization chart), to start your own.
+    Default,
+}
+
+impl Command {
+    /// The log level when neither HELPDESK_LOG nor RUST_LOG says otherwise: the daemon reports
+    /// its work, one-shot commands only problems.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self {
+            Command::Run { .. } => "info,sqlx=warn",
+            _ => "warn,sqlx=warn",
+        }
+    }
+}
+
+/// Runs the parsed command line.
+///
+/// # Errors
+/// Whatever the subcommand reports; `main` prints the chain.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let out = &mut std::io::stdout().lock();
+    let config = cli.config.as_path();
+    match cli.command {
+        Command::Run { once } => run_command(config, once, out).await,
+        Command::Ingest { file } => ingest_command(config, file.as_deref(), out).await,
+        Command::Cases(CasesCommand::List { status, json }) => {
+            records::cases_list(&App::load(config).await?, status, json, out).await
+        }
+        Command::Cases(CasesCommand::Show { ticket, json }) => {
+            records::cases_show(&App::load(config).await?, &ticket, json, out).await
+        }
+        Command::Quarantine(QuarantineCommand::List { json }) => {
+            records::quarantine_list(&App::load(config).await?, json, out).await
+        }
+        Command::Quarantine(QuarantineCommand::Show { id }) => {
+            records::quarantine_show(&App::load(config).await?, id, out).await
+        }
+        Command::Outbox(OutboxCommand::List { json }) => {
+            records::outbox_list(&App::load(config).await?, json, out).await
+        }
+        Command::Rules(RulesCommand::Test { file, rules, json }) => {
+            rules::test_command(config, &file, rules.as_deref(), json, out)
+        }
+        Command::Rules(RulesCommand::Default) => rules::default_command(out),
+        Command::Check => check::check_command(config, out).await,
+        Command::Migrate => migrate_command(config, out).await,
+    }
+}
+
+/// Everything loaded from the configuration, with the database connected and migrated.
+pub struct App {
+    /// Validated configuration.
+    pub settings: Arc<Settings>,
+    /// Classification rules.
+    pub rules: Arc<Rules>,
+    /// Mail templates.
+    pub templates: Arc<Templates>,
+    /// The database.
+    pub store: Store,
+}
+
+impl App {
+    /// Loads config, rules and templates, connects to the database and migrates it.
+    ///
+    /// # Errors
+    /// Any of those steps, with what to fix.
+    pub async fn load(config_path: &Path) -> anyhow::Result<App> {
+        let (settings, rules, templates) = load_static(config_path)?;
+        let store = Store::connect(settings.database_url.expose())
+            .await
+            .context("while opening the database (check [database] url)")?;
+        store
+            .migrate()
+            .await
+            .context("while migrating the database")?;
+        Ok(App {
+            settings: Arc::new(settings),
+            rules: Arc::new(rules),
+            templates: Arc::new(templates),
+            store,
+        })
+    }
+
+    fn pipeline(&self) -> Pipeline {
+        Pipeline {
+            settings: self.settings.clone(),
+            rules: self.rules.clone(),
+            store: self.store.clone(),
+        }
+    }
+
+    fn outbox(&self) -> Outbox {
+        Outbox {
+            store: self.store.clone(),
+            templates: self.templates.clone(),
+            transport: Transport::File {
+                dir: self.settings.outbox_dir.clone(),
+            },
+            from: self.settings.address.clone(),
+        }
+    }
+}
+
+/// Config, rules and templates, validated against each other (every rule's template exists).
+fn load_static(config_path: &Path) -> anyhow::Result<(Settings, Rules, Templates)> {
+    let settings = config::load(config_path).context(
+        "while loading the configuration (give another file with --config or HELPDESK_CONFIG)",
+    )?;
+    let rules = Rules::load(settings.rules_path.as_deref()).context("while loading the rules")?;
+    let templates = Templates::load(settings.templates_dir.as_deref())
+        .context("while loading the templates")?;
+    if let Some(missing) = rules.templates().find(|t| !templates.has(t)) {
+        anyhow::bail!("a rule uses the template `{missing}`, which does not exist: add {missing}.txt.hbs to the templates directory");
+    }
+    Ok((settings, rules, templates))
+}
+
+async fn run_command(config: &Path, once: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let app = App::load(config).await?;
+    let maildir = Maildir::open(&app.settings.maildir)
+        .context("while opening the Maildir ([inbound] path)")?;
+    let daemon = Daemon {
+        pipeline: app.pipeline(),
+        outbox: app.outbox(),
+        maildir,
+    };
+    let report = if once {
+        daemon.run_once().await?
+    } else {
+        let cancel = CancellationToken::new();
+        spawn_signal_handler(cancel.clone())?;
+        daemon.run(cancel).await?
+    };
+    app.store.close().await;
+    if once {
+        writeln!(
+            out,
+            "created {}, joined {}, duplicates {}, quarantined {}, mail sent {}, retrying {}, failed {}",
+            report.created, report.joined, report.duplicates, report.quarantined,
+            report.delivery.sent, report.delivery.retried, report.delivery.failed
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGTERM and SIGINT cancel the daemon.
+fn spawn_signal_handler(cancel: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term =
+        signal(SignalKind::terminate()).context("while installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("while installing the SIGINT handler")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+        }
+        cancel.cancel();
+    });
+    Ok(())
+}
+
+async fn ingest_command(
+    config: &Path,
+    file: Option<&Path>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let result = async {
+        let raw = match file {
+            Some(f) => {
+                std::fs::read(f).with_context(|| format!("while reading {}", f.display()))?
+            }
+            None => {
+                let mut buf = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut buf)
+                    .context("while reading stdin")?;
+                buf
+            }
+        };
+        let origin = file.map_or_else(|| "stdin".to_owned(), |f| format!("file:{}", f.display()));
+        let app = App::load(config).await?;
+        let outcome = app
+            .pipeline()
+            .ingest(&raw, &origin, store::now_ms())
+            .await?;
+        app.store.close().await;
+        anyhow::Ok(outcome)
+    }
+    .await;
+    match result {
+        Ok(Outcome::Quarantined { reason, .. }) => writeln!(out, "quarantined: {reason}")?,
+        Ok(outcome) => writeln!(
+            out,
+            "{}",
+            outcome
+                .ticket()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        )?,
+        Err(e) => {
+            eprintln!("helpdesk: the message was not stored: {e:#}");
+            return Ok(ExitCode::from(EXIT_TEMPFAIL));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate_command(config: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let app = App::load(config).await?;
+    app.store.close().await;
+    writeln!(out, "database is up to date")?;
+    Ok(ExitCode::SUCCESS)
+}

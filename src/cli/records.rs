@@ -1,0 +1,264 @@
+//! Read-only views of the store: `cases list|show`, `quarantine list|show`, `outbox list`, as
+//! aligned text for people or JSON for scripts.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::App;
+use crate::model::{Status, TicketNo};
+use crate::store::{cases, messages, outbox, quarantine};
+
+fn json(out: &mut impl Write, value: &impl serde::Serialize) -> anyhow::Result<ExitCode> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shortens `s` to `max` characters for a table cell.
+fn cell(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+pub(super) async fn cases_list(
+    app: &App,
+    status: Option<Status>,
+    as_json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let rows = cases::list(&app.store.pool, status)
+        .await
+        .context("while listing cases")?;
+    if as_json {
+        return json(out, &rows);
+    }
+    if rows.is_empty() {
+        writeln!(out, "no cases")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{:<11} {:<11} {:<21} {:>3}  {:<28} {:<20} SUBJECT",
+        "TICKET", "STATUS", "CATEGORY", "PRI", "REQUESTER", "CREATED"
+    )?;
+    for c in rows {
+        writeln!(
+            out,
+            "{:<11} {:<11} {:<21} {:>3}  {:<28} {:<20} {}",
+            c.ticket,
+            c.status,
+            cell(&c.category, 21),
+            c.priority,
+            cell(&c.requester, 28),
+            c.created_at,
+            cell(&c.subject, 60)
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn cases_show(
+    app: &App,
+    ticket: &str,
+    as_json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let pool = &app.store.pool;
+    let ticket = TicketNo::from_string(ticket.trim());
+    let Some(case) = cases::by_ticket(pool, &ticket).await? else {
+        anyhow::bail!("no case {ticket} (list them with `helpdesk cases list`)");
+    };
+    let inbound = messages::of_case(pool, case.id).await?;
+    let outgoing = outbox::of_case(pool, case.id).await?;
+    let events = cases::events(pool, case.id).await?;
+    if as_json {
+        let v = serde_json::json!({ "case": case, "messages": inbound, "outgoing": outgoing, "events": events });
+        return json(out, &v);
+    }
+    writeln!(out, "{}  {}", case.ticket, case.subject)?;
+    writeln!(out, "  status     {}", case.status)?;
+    writeln!(
+        out,
+        "  requester  {}{}",
+        case.requester,
+        case.requester_name
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default()
+    )?;
+    let category = app.rules.category(&case.category);
+    let priority =
+        category.and_then(|c| c.priority(u8::try_from(case.priority).unwrap_or(u8::MAX)));
+    writeln!(
+        out,
+        "  category   {}{}",
+        case.category,
+        category
+            .map(|c| format!(" — {}", c.name))
+            .unwrap_or_default()
+    )?;
+    writeln!(
+        out,
+        "  priority   {}{}",
+        case.priority,
+        priority.map(|p| format!(" {}", p.name)).unwrap_or_default()
+    )?;
+    writeln!(out, "  type       {}", case.case_type)?;
+    writeln!(out, "  team       {}", case.team.as_deref().unwrap_or("-"))?;
+    writeln!(
+        out,
+        "  rule       {}",
+        case.rule.as_deref().unwrap_or("(none matched)")
+    )?;
+    if let Some(prev) = &case.previous_ticket {
+        writeln!(out, "  follows    {prev}")?;
+    }
+    writeln!(
+        out,
+        "  created    {}   updated {}",
+        case.created_at, case.updated_at
+    )?;
+    for m in &inbound {
+        writeln!(
+            out,
+            "\n--- inbound {} from {} (via {})",
+            m.received_at, m.from, m.origin
+        )?;
+        writeln!(out, "Subject: {}", m.subject)?;
+        if !m.auto_signals.is_empty() {
+            writeln!(out, "Auto-generated: {}", m.auto_signals)?;
+        }
+        for a in &m.attachments {
+            let name = a.filename.as_deref().unwrap_or("(unnamed)");
+            let note = a
+                .omitted
+                .as_deref()
+                .map(|o| format!(" — {o}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "Attachment: {name} ({}, {} bytes){note}",
+                a.content_type, a.size
+            )?;
+        }
+        writeln!(out, "\n{}", m.body)?;
+    }
+    for o in &outgoing {
+        let when = o.sent_at.as_deref().unwrap_or(&o.created_at);
+        writeln!(
+            out,
+            "\n--- outbound {when} to {} [{}; template {}]",
+            o.recipient, o.status, o.template
+        )?;
+        if let Some(subject) = &o.subject {
+            writeln!(
+                out,
+                "Subject: {subject}\n\n{}",
+                o.body.as_deref().unwrap_or("")
+            )?;
+        } else if let Some(e) = &o.last_error {
+            writeln!(out, "Last error: {e}")?;
+        }
+    }
+    writeln!(out, "\n--- events")?;
+    for e in &events {
+        writeln!(
+            out,
+            "{}  {:<26} {:<30} {}",
+            e.at,
+            e.kind,
+            cell(&e.actor, 30),
+            e.detail
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn quarantine_list(
+    app: &App,
+    as_json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let rows = quarantine::list(&app.store.pool)
+        .await
+        .context("while listing the quarantine")?;
+    if as_json {
+        return json(out, &rows);
+    }
+    if rows.is_empty() {
+        writeln!(out, "quarantine is empty")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{:>5}  {:<20} {:>9}  {:<30} ERROR",
+        "ID", "RECEIVED", "BYTES", "ORIGIN"
+    )?;
+    for q in rows {
+        writeln!(
+            out,
+            "{:>5}  {:<20} {:>9}  {:<30} {}",
+            q.id,
+            q.received_at,
+            q.size,
+            cell(&q.origin, 30),
+            q.error
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn quarantine_show(
+    app: &App,
+    id: i64,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let Some(raw) = quarantine::raw(&app.store.pool, id).await? else {
+        anyhow::bail!("no quarantined message {id} (list them with `helpdesk quarantine list`)");
+    };
+    out.write_all(&raw)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn outbox_list(
+    app: &App,
+    as_json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let rows = outbox::list(&app.store.pool)
+        .await
+        .context("while listing the outbox")?;
+    if as_json {
+        return json(out, &rows);
+    }
+    if rows.is_empty() {
+        writeln!(out, "outbox is empty")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{:>5}  {:<11} {:<8} {:>3}  {:<28} {:<26} LAST ERROR",
+        "ID", "TICKET", "STATUS", "TRY", "RECIPIENT", "TEMPLATE"
+    )?;
+    for o in rows {
+        writeln!(
+            out,
+            "{:>5}  {:<11} {:<8} {:>3}  {:<28} {:<26} {}",
+            o.id,
+            o.ticket.as_deref().unwrap_or("-"),
+            o.status,
+            o.attempts,
+            cell(&o.recipient, 28),
+            cell(&o.template, 26),
+            o.last_error.as_deref().unwrap_or("")
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,600 @@
+//! Configuration: one TOML file (`--config`, `HELPDESK_CONFIG`, or `/etc/helpdesk/helpdesk.toml`),
+//! overridden by `HELPDESK_<SECTION>__<KEY>` environment variables, with secrets read from
+//! `*_file` keys. [`RawConfig`] mirrors the file; [`Settings`] is the validated result with parsed
+//! durations, sizes and absolute paths. Any invalid value stops the daemon before it starts, with
+//! an error that names the key, the value and what was expected.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::model::Mailbox;
+
+/// Where the daemon looks when neither `--config` nor `HELPDESK_CONFIG` is given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/helpdesk/helpdesk.toml";
+
+/// Environment variables with the `HELPDESK_` prefix that are not config overrides.
+const NON_CONFIG_ENV: &[&str] = &["HELPDESK_CONFIG", "HELPDESK_LOG"];
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file (or a `*_file` secret) could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file that failed.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or a key has the wrong type or is unknown.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The config file.
+        path: PathBuf,
+        /// The parser's message, naming the key.
+        message: String,
+    },
+    /// A value has the right type but is not acceptable.
+    #[error("{path}: {key} = {value:?}: expected {expected}")]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// Dotted key, e.g. `helpdesk.reopen_window`.
+        key: String,
+        /// The offending value as written.
+        value: String,
+        /// What would have been accepted.
+        expected: String,
+    },
+}
+
+/// The TOML file as written: every section and key, unvalidated.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[helpdesk]`: identity and behaviour.
+    pub helpdesk: RawHelpdesk,
+    /// `[database]`: where cases live.
+    #[serde(default)]
+    pub database: RawDatabase,
+    /// `[inbound]`: where mail comes from.
+    pub inbound: RawInbound,
+    /// `[outbound]`: where mail goes.
+    pub outbound: RawOutbound,
+}
+
+/// `[helpdesk]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHelpdesk {
+    /// The support mailbox; From of outgoing mail.
+    pub address: String,
+    /// Display name for outgoing mail.
+    pub name: Option<String>,
+    /// Ticket prefix: tickets look like `HD-000123`.
+    #[serde(default = "default_prefix")]
+    pub ticket_prefix: String,
+    /// Technician addresses or `@domain` entries.
+    #[serde(default)]
+    pub technicians: Vec<String>,
+    /// How long a resolved case can be reopened by the customer.
+    #[serde(default = "default_reopen_window")]
+    pub reopen_window: String,
+    /// Rules file; the shipped categorization chart when absent.
+    pub rules: Option<String>,
+    /// Directory whose templates override the embedded ones.
+    pub templates: Option<String>,
+    /// Cap on automatic replies to one address per hour (loop protection).
+    #[serde(default = "default_auto_reply_limit")]
+    pub auto_reply_limit: u32,
+}
+
+/// `[database]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    /// `sqlite:PATH` or `postgres://…`.
+    pub url: Option<String>,
+    /// A file holding the URL (for URLs with passwords; systemd credentials).
+    pub url_file: Option<String>,
+}
+
+/// `[inbound]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInbound {
+    /// The source kind; only `maildir` so far.
+    pub kind: InboundKind,
+    /// Maildir root (with `new/`, `cur/`, `tmp/`).
+    pub path: String,
+    /// Attachments larger than this are kept only inside the raw message.
+    #[serde(default = "default_max_attachment")]
+    pub max_attachment_size: String,
+    /// Messages larger than this are quarantined instead of becoming cases.
+    #[serde(default = "default_max_message")]
+    pub max_message_size: String,
+    /// How often the mailbox is re-scanned even without a change notification.
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval: String,
+}
+
+/// Kinds of inbound source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InboundKind {
+    /// A local Maildir: `new/` is watched, files move to `cur/` after commit.
+    Maildir,
+}
+
+/// `[outbound]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutbound {
+    /// The transport kind; only `file` so far.
+    pub kind: OutboundKind,
+    /// Directory receiving one `.eml` per outgoing mail.
+    pub path: String,
+}
+
+/// Kinds of outbound transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboundKind {
+    /// Write each mail as an `.eml` file into a directory.
+    File,
+}
+
+fn default_prefix() -> String {
+    "HD".into()
+}
+fn default_reopen_window() -> String {
+    "3d".into()
+}
+fn default_auto_reply_limit() -> u32 {
+    5
+}
+fn default_max_attachment() -> String {
+    "25MiB".into()
+}
+fn default_max_message() -> String {
+    "64MiB".into()
+}
+fn default_poll_interval() -> String {
+    "5s".into()
+}
+
+/// A string that must not reach logs: `Debug` and `Display` print `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A technician entry: one address, or everyone at a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Technician {
+    /// `tech@example.test`
+    Address(String),
+    /// `@it.example.test`
+    Domain(String),
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The file it came from; relative paths in it are resolved against its directory.
+    pub config_path: PathBuf,
+    /// The support mailbox, lower-cased, with its display name.
+    pub address: Mailbox,
+    /// Ticket prefix, upper-case letters and digits.
+    pub ticket_prefix: String,
+    /// Who counts as a technician.
+    pub technicians: Vec<Technician>,
+    /// How long a resolved case stays open to a dispute.
+    pub reopen_window: Duration,
+    /// The rules file, or `None` for the shipped chart.
+    pub rules_path: Option<PathBuf>,
+    /// The template override directory.
+    pub templates_dir: Option<PathBuf>,
+    /// Automatic replies allowed to one address per hour.
+    pub auto_reply_limit: u32,
+    /// Database URL (may hold a password).
+    pub database_url: Secret,
+    /// Maildir root.
+    pub maildir: PathBuf,
+    /// Attachments above this many bytes are not extracted.
+    pub max_attachment_size: u64,
+    /// Messages above this many bytes are quarantined.
+    pub max_message_size: u64,
+    /// Mailbox re-scan interval.
+    pub poll_interval: Duration,
+    /// Directory for the file transport.
+    pub outbox_dir: PathBuf,
+}
+
+impl Settings {
+    /// True when `address` is a configured technician (exact address or domain entry).
+    pub fn is_technician(&self, address: &str) -> bool {
+        let address = address.to_ascii_lowercase();
+        self.technicians.iter().any(|t| match t {
+            Technician::Address(a) => *a == address,
+            Technician::Domain(d) => address.rsplit_once('@').is_some_and(|(_, ad)| ad == d),
+        })
+    }
+}
+
+/// Reads, merges and validates the configuration.
+///
+/// # Errors
+/// Fails when the file cannot be read or parsed, or a value is invalid; the message names the
+/// file, the key, the value and what was expected.
+pub fn load(path: &Path) -> Result<Settings, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    // Relative paths inside the file are relative to its directory, so anchor that directory.
+    let path = &std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let vars = std::env::vars().filter(|(k, _)| k.starts_with("HELPDESK_"));
+    load_str(path, &text, vars)
+}
+
+/// [`load`] on text already read, with the environment passed in (for tests).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_str(
+    path: &Path,
+    text: &str,
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<Settings, Error> {
+    let syntax = |message: String| Error::Syntax {
+        path: path.to_owned(),
+        message,
+    };
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+    apply_env(&mut table, env);
+    let raw: RawConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
+        .map_err(|e| syntax(format!("{}: {}", e.path(), e.inner())))?;
+    validate(path, raw)
+}
+
+/// Applies `HELPDESK_SECTION__KEY=value` overrides. Values that read as TOML booleans, integers
+/// or arrays keep that type; anything else is a string.
+fn apply_env(table: &mut toml::Table, env: impl Iterator<Item = (String, String)>) {
+    const SECTIONS: &[&str] = &["helpdesk", "database", "inbound", "outbound"];
+    for (name, value) in env {
+        if NON_CONFIG_ENV.contains(&name.as_str()) || name.starts_with("HELPDESK_TEST_") {
+            continue;
+        }
+        let key = name["HELPDESK_".len()..].to_ascii_lowercase();
+        let Some((section, field)) = key.split_once("__") else {
+            tracing::warn!(variable = %name, "ignoring environment variable: expected HELPDESK_<SECTION>__<KEY>");
+            continue;
+        };
+        if !SECTIONS.contains(&section) {
+            tracing::warn!(variable = %name, "ignoring environment variable: unknown section `{section}`");
+            continue;
+        }
+        let section = table
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(t) = section {
+            t.insert(field.to_owned(), env_value(&value));
+        }
+    }
+}
+
+fn env_value(value: &str) -> toml::Value {
+    let looks_typed = value.starts_with('[')
+        || value == "true"
+        || value == "false"
+        || value.parse::<i64>().is_ok();
+    if looks_typed {
+        if let Ok(mut t) = toml::from_str::<toml::Table>(&format!("v = {value}")) {
+            if let Some(v) = t.remove("v") {
+                return v;
+            }
+        }
+    }
+    toml::Value::String(value.to_owned())
+}
+
+fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
+    let invalid = |key: &str, value: &str, expected: &str| Error::Invalid {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected: expected.to_owned(),
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    let h = raw.helpdesk;
+    let address = parse_address(&h.address).ok_or_else(|| {
+        invalid(
+            "helpdesk.address",
+            &h.address,
+            "an email address like support@example.com",
+        )
+    })?;
+    let prefix_ok = !h.ticket_prefix.is_empty()
+        && h.ticket_prefix.len() <= 10
+        && h.ticket_prefix.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !prefix_ok {
+        return Err(invalid(
+            "helpdesk.ticket_prefix",
+            &h.ticket_prefix,
+            "1 to 10 ASCII letters or digits, like HD",
+        ));
+    }
+    let technicians = h
+        .technicians
+        .iter()
+        .map(|t| {
+            parse_technician(t).ok_or_else(|| {
+                invalid(
+                    "helpdesk.technicians",
+                    t,
+                    "an address (tech@example.com) or a domain (@it.example.com)",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let reopen_window = parse_duration(&h.reopen_window)
+        .map_err(|e| invalid("helpdesk.reopen_window", &h.reopen_window, &e))?;
+    let database_url = database_url(path, base, &raw.database)?;
+    let i = raw.inbound;
+    let max_attachment_size = parse_size(&i.max_attachment_size)
+        .map_err(|e| invalid("inbound.max_attachment_size", &i.max_attachment_size, &e))?;
+    let max_message_size = parse_size(&i.max_message_size)
+        .map_err(|e| invalid("inbound.max_message_size", &i.max_message_size, &e))?;
+    let poll_interval = parse_duration(&i.poll_interval)
+        .map_err(|e| invalid("inbound.poll_interval", &i.poll_interval, &e))?;
+    if poll_interval.is_zero() {
+        return Err(invalid(
+            "inbound.poll_interval",
+            &i.poll_interval,
+            "a duration above zero",
+        ));
+    }
+    Ok(Settings {
+        config_path: path.to_owned(),
+        address: Mailbox {
+            name: h.name.filter(|n| !n.trim().is_empty()),
+            address,
+        },
+        ticket_prefix: h.ticket_prefix.to_ascii_uppercase(),
+        technicians,
+        reopen_window,
+        rules_path: h.rules.map(|r| base.join(r)),
+        templates_dir: h.templates.map(|t| base.join(t)),
+        auto_reply_limit: h.auto_reply_limit,
+        database_url,
+        maildir: base.join(i.path),
+        max_attachment_size,
+        max_message_size,
+        poll_interval,
+        outbox_dir: base.join(raw.outbound.path),
+    })
+}
+
+fn database_url(path: &Path, base: &Path, db: &RawDatabase) -> Result<Secret, Error> {
+    let url = match (&db.url, &db.url_file) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Invalid {
+                path: path.to_owned(),
+                key: "database.url_file".into(),
+                value: db.url_file.clone().unwrap_or_default(),
+                expected: "either database.url or database.url_file, not both".into(),
+            })
+        }
+        (Some(url), None) => url.clone(),
+        (None, Some(file)) => {
+            let file = base.join(file);
+            std::fs::read_to_string(&file)
+                .map_err(|source| Error::Read { path: file, source })?
+                .trim()
+                .to_owned()
+        }
+        (None, None) => "sqlite:///var/lib/helpdesk/helpdesk.db".into(),
+    };
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let file = rest.trim_start_matches("//");
+        let (file, query) = file.split_once('?').unwrap_or((file, ""));
+        if file.is_empty() || file == ":memory:" {
+            return Ok(Secret(url));
+        }
+        let abs = base.join(file);
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        return Ok(Secret(format!("sqlite://{}{query}", abs.display())));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Secret(url));
+    }
+    let shown = url.split('@').next_back().unwrap_or_default();
+    Err(Error::Invalid {
+        path: path.to_owned(),
+        key: "database.url".into(),
+        value: format!("…{shown}"),
+        expected: "sqlite:PATH or postgres://user@host/db".into(),
+    })
+}
+
+/// Parses a bare address (`user@domain`), lower-cased.
+pub fn parse_address(s: &str) -> Option<String> {
+    let s = s.trim();
+    let (local, domain) = s.rsplit_once('@')?;
+    let ok = !local.is_empty()
+        && (domain.contains('.') || domain == "localhost")
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || "<>()[],;:\"".contains(c));
+    ok.then(|| s.to_ascii_lowercase())
+}
+
+fn parse_technician(s: &str) -> Option<Technician> {
+    match s.trim().strip_prefix('@') {
+        Some(domain) => parse_address(&format!("x@{domain}"))
+            .map(|a| Technician::Domain(a["x@".len()..].to_owned())),
+        None => parse_address(s).map(Technician::Address),
+    }
+}
+
+/// Parses a humantime duration such as `3d`, `72h`, `90s` or `1h 30m`.
+///
+/// # Errors
+/// Returns what was expected, for the config error message.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("a duration like \"3d\", \"4h\" or \"90s\" ({e})"))
+}
+
+/// Parses a byte size: a number with an optional unit (B, KB, KiB, MB, MiB, GB, GiB).
+///
+/// # Errors
+/// Returns what was expected, for the config error message.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let expected = || "a size like \"25MiB\", \"10MB\" or \"1048576\"".to_owned();
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| expected())?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "kib" | "k" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" | "m" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" | "g" => 1 << 30,
+        _ => return Err(expected()),
+    };
+    n.checked_mul(mult).ok_or_else(expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        [helpdesk]
+        address = "Support@Example.test"
+        technicians = ["tech@example.test", "@it.example.test"]
+        [database]
+        url = "sqlite:data/helpdesk.db"
+        [inbound]
+        kind = "maildir"
+        path = "Maildir"
+        [outbound]
+        kind = "file"
+        path = "outbox"
+    "#;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, Error> {
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        load_str(Path::new("/etc/hd/helpdesk.toml"), text, env)
+    }
+
+    #[test]
+    fn minimal_file_gets_defaults_and_absolute_paths() {
+        let s = load(MINIMAL, &[]).unwrap();
+        assert_eq!(s.address.address, "support@example.test");
+        assert_eq!(s.ticket_prefix, "HD");
+        assert_eq!(s.reopen_window, Duration::from_secs(3 * 86400));
+        assert_eq!(s.maildir, Path::new("/etc/hd/Maildir"));
+        assert_eq!(s.database_url.expose(), "sqlite:///etc/hd/data/helpdesk.db");
+        assert_eq!(s.max_attachment_size, 25 << 20);
+        assert!(s.is_technician("TECH@example.test"));
+        assert!(s.is_technician("anyone@it.example.test"));
+        assert!(!s.is_technician("anyone@example.test"));
+    }
+
+    #[test]
+    fn env_overrides_file_values() {
+        let s = load(
+            MINIMAL,
+            &[
+                ("HELPDESK_HELPDESK__TICKET_PREFIX", "it"),
+                ("HELPDESK_HELPDESK__AUTO_REPLY_LIMIT", "2"),
+                ("HELPDESK_CONFIG", "/ignored"),
+                ("HELPDESK_TEST_POSTGRES_URL", "postgres://ignored"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.ticket_prefix, "IT");
+        assert_eq!(s.auto_reply_limit, 2);
+    }
+
+    #[test]
+    fn bad_duration_names_key_value_and_expectation() {
+        let text = MINIMAL.replace("[database]", "reopen_window = \"3 dayz\"\n[database]");
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains("helpdesk.reopen_window = \"3 dayz\""), "{err}");
+        assert!(err.contains("expected a duration"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_and_wrong_type_are_named() {
+        let text = MINIMAL.replace("[database]", "colour = \"blue\"\n[database]");
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains("helpdesk") && err.contains("colour"), "{err}");
+        let text = MINIMAL.replace("[database]", "auto_reply_limit = \"many\"\n[database]");
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains("helpdesk.auto_reply_limit"), "{err}");
+        assert!(err.contains("\"many\""), "{err}");
+    }
+
+    #[test]
+    fn unsupported_kind_lists_supported_ones() {
+        let text = MINIMAL.replace("kind = \"maildir\"", "kind = \"pop3\"");
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("inbound.kind") && err.contains("maildir"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_rejected() {
+        for (from, to, key) in [
+            ("Support@Example.test", "not an address", "helpdesk.address"),
+            ("@it.example.test", "it-team", "helpdesk.technicians"),
+            ("sqlite:data/helpdesk.db", "mysql://db", "database.url"),
+        ] {
+            let err = load(&MINIMAL.replace(from, to), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn sizes_and_durations_parse() {
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("1 KiB"), Ok(1024));
+        assert!(parse_size("ten").is_err());
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let s = load(&MINIMAL.replace("sqlite:data", "sqlite:secret"), &[]).unwrap();
+        assert!(!format!("{s:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,442 @@
+//! Takes one raw message through the pipeline: parse → duplicate check → bounce or thread →
+//! classify → store, all in one transaction (case, message, participants, events, outbox row).
+//! Every message ends as a case, a case message, or a quarantined raw message with its error;
+//! only a transient database failure returns an error, and then nothing was written, so the
+//! caller leaves the message where it is and tries again.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::classify::{self, Classification, Rules};
+use crate::config::Settings;
+use crate::model::{AutoSignal, CaseId, Inbound, TicketNo};
+use crate::outbox::render::AckContext;
+use crate::parse::{self, signals, Limits};
+use crate::store::{self, cases, messages, outbox, quarantine, Store, Tx};
+use crate::thread::{self, Thread};
+
+/// The actor recorded for the daemon's own events.
+const SYSTEM_ACTOR: &str = "helpdesk";
+
+/// What happened to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new case was opened.
+    Created {
+        /// Its ticket.
+        ticket: TicketNo,
+        /// Whether an acknowledgment was queued (not for auto-generated mail).
+        acknowledged: bool,
+    },
+    /// The message was added to an existing case.
+    Joined {
+        /// The case's ticket.
+        ticket: TicketNo,
+    },
+    /// A delivery-status notification was attached to the case it reports on.
+    Bounce {
+        /// The case's ticket.
+        ticket: TicketNo,
+    },
+    /// The same message was ingested before; nothing changed.
+    Duplicate {
+        /// The case that holds it.
+        ticket: TicketNo,
+    },
+    /// The message was kept in quarantine with the reason.
+    Quarantined {
+        /// Quarantine row id.
+        id: i64,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// The ticket the message ended up on, if any.
+    pub fn ticket(&self) -> Option<&TicketNo> {
+        match self {
+            Outcome::Created { ticket, .. }
+            | Outcome::Joined { ticket }
+            | Outcome::Bounce { ticket }
+            | Outcome::Duplicate { ticket } => Some(ticket),
+            Outcome::Quarantined { .. } => None,
+        }
+    }
+}
+
+/// The pipeline's fixed parts.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// Validated configuration.
+    pub settings: Arc<Settings>,
+    /// Classification rules.
+    pub rules: Arc<Rules>,
+    /// The database.
+    pub store: Store,
+}
+
+impl Pipeline {
+    /// Ingests one raw message from `origin` (a file name, `stdin`, …) at time `now` (ms).
+    ///
+    /// # Errors
+    /// Only transient database failures; the message was not stored and should be retried.
+    pub async fn ingest(
+        &self,
+        raw: &[u8],
+        origin: &str,
+        now: i64,
+    ) -> Result<Outcome, store::Error> {
+        let hash = parse::content_hash(raw);
+        let limits = Limits {
+            max_message_size: self.settings.max_message_size,
+            max_attachment_size: self.settings.max_attachment_size,
+        };
+        let inbound = match parse::parse(raw, limits, &self.settings.address.address) {
+            Ok(m) => m,
+            Err(e) => {
+                return self
+                    .quarantine(raw, &hash, origin, &e.to_string(), now)
+                    .await
+            }
+        };
+        match self.store_message(&inbound, raw, &hash, origin, now).await {
+            Ok(outcome) => Ok(outcome),
+            Err(e) if e.is_unique_violation() => {
+                // A concurrent ingest stored the same message first.
+                let mut tx = self.store.begin().await?;
+                let id = inbound.message_id.as_deref().unwrap_or("");
+                match messages::find_duplicate(&mut tx, id, &hash).await? {
+                    Some(ticket) => Ok(Outcome::Duplicate { ticket }),
+                    None => Err(e),
+                }
+            }
+            Err(e) if e.is_transient() => Err(e),
+            Err(e) => {
+                tracing::error!(error = %e, origin, "storing the message failed; quarantining it");
+                let reason = format!("could not be stored as a case: {e}");
+                self.quarantine(raw, &hash, origin, &reason, now).await
+            }
+        }
+    }
+
+    async fn quarantine(
+        &self,
+        raw: &[u8],
+        hash: &str,
+        origin: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<Outcome, store::Error> {
+        let mut tx = self.store.begin().await?;
+        let id = quarantine::insert(&mut tx, raw, hash, origin, reason, now).await?;
+        tx.commit().await?;
+        tracing::warn!(quarantine = id, origin, reason, "message quarantined");
+        Ok(Outcome::Quarantined {
+            id,
+            reason: reason.to_owned(),
+        })
+    }
+
+    async fn store_message(
+        &self,
+        m: &Inbound,
+        raw: &[u8],
+        hash: &str,
+        origin: &str,
+        now: i64,
+    ) -> Result<Outcome, store::Error> {
+        let mut tx = self.store.begin().await?;
+        let id = m.message_id.as_deref().unwrap_or("");
+        if let Some(ticket) = messages::find_duplicate(&mut tx, id, hash).await? {
+            return Ok(Outcome::Duplicate { ticket });
+        }
+        let outcome = if m.auto_signals.contains(&AutoSignal::DeliveryStatus) {
+            self.attach_bounce(&mut tx, m, raw, hash, origin, now)
+                .await?
+        } else {
+            self.thread_or_open(&mut tx, m, raw, hash, origin, now)
+                .await?
+        };
+        match outcome {
+            Some(outcome) => {
+                tx.commit().await?;
+                Ok(outcome)
+            }
+            None => {
+                drop(tx);
+                let reason = if m.auto_signals.contains(&AutoSignal::DeliveryStatus) {
+                    "delivery-status notification for a message of no known case"
+                } else {
+                    "mail from the support address itself that belongs to no case (loop guard)"
+                };
+                self.quarantine(raw, hash, origin, reason, now).await
+            }
+        }
+    }
+
+    /// Attaches a bounce to the case of the message it reports on; `None` when there is none.
+    async fn attach_bounce(
+        &self,
+        tx: &mut Tx,
+        m: &Inbound,
+        raw: &[u8],
+        hash: &str,
+        origin: &str,
+        now: i64,
+    ) -> Result<Option<Outcome>, store::Error> {
+        let ids: Vec<String> = m
+            .references
+            .iter()
+            .chain(&m.in_reply_to)
+            .chain(&m.bounced_ids)
+            .cloned()
+            .collect();
+        let Some(case) = cases::candidate_by_message_ids(tx, &ids).await? else {
+            return Ok(None);
+        };
+        messages::insert(tx, case.id, m, raw, hash, origin, now).await?;
+        let detail = json!({ "from": m.from.address, "bounced_message_ids": m.bounced_ids });
+        cases::add_event(tx, case.id, now, SYSTEM_ACTOR, "bounce_received", &detail).await?;
+        Ok(Some(Outcome::Bounce {
+            ticket: case.ticket,
+        }))
+    }
+
+    async fn thread_or_open(
+        &self,
+        tx: &mut Tx,
+        m: &Inbound,
+        raw: &[u8],
+        hash: &str,
+        origin: &str,
+        now: i64,
+    ) -> Result<Option<Outcome>, store::Error> {
+        let s = &self.settings;
+        let ids: Vec<String> = m.references.iter().chain(&m.in_reply_to).cloned().collect();
+        let by_reference = cases::candidate_by_message_ids(tx, &ids).await?;
+        let by_tag = match thread::ticket_in_subject(&m.subject, &s.ticket_prefix) {
+            Some(t) => cases::candidate_by_ticket(tx, &t).await?,
+            None => None,
+        };
+        let decision = thread::decide(
+            &m.from.address,
+            s.is_technician(&m.from.address),
+            by_reference.as_ref(),
+            by_tag.as_ref(),
+        );
+        match decision {
+            Thread::Join { case, via } => {
+                messages::insert(tx, case, m, raw, hash, origin, now).await?;
+                cases::add_participants(tx, case, &self.participants(m)).await?;
+                let detail =
+                    json!({ "via": via, "subject": m.subject, "auto_signals": m.auto_signals });
+                cases::add_event(tx, case, now, &m.from.address, "message_added", &detail).await?;
+                cases::touch(tx, case, now).await?;
+                Ok(Some(Outcome::Joined {
+                    ticket: cases::ticket_of(tx, case).await?,
+                }))
+            }
+            _ if m.auto_signals.contains(&AutoSignal::FromSelf) => Ok(None),
+            Thread::FollowUp { previous } => self
+                .open(tx, m, raw, hash, origin, now, Some(previous), None)
+                .await
+                .map(Some),
+            Thread::New { refused } => self
+                .open(tx, m, raw, hash, origin, now, None, refused)
+                .await
+                .map(Some),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename the list
+    async fn open(
+        &self,
+        tx: &mut Tx,
+        m: &Inbound,
+        raw: &[u8],
+        hash: &str,
+        origin: &str,
+        now: i64,
+        previous: Option<CaseId>,
+        refused: Option<TicketNo>,
+    ) -> Result<Outcome, store::Error> {
+        let c = self.rules.classify(m);
+        let ticket = cases::next_ticket(tx, &self.settings.ticket_prefix).await?;
+        let case = cases::insert(tx, &new_case(&ticket, m, &c, previous), now).await?;
+        messages::insert(tx, case, m, raw, hash, origin, now).await?;
+        cases::add_participants(tx, case, &self.participants(m)).await?;
+        let detail = json!({
+            "rule": c.rule, "category": c.category, "priority": c.priority.level,
+            "type": c.case_type, "team": c.team, "evidence": c.evidence,
+            "auto_signals": m.auto_signals, "refused_thread": refused, "follows_up": previous.map(|p| p.0),
+        });
+        cases::add_event(tx, case, now, &m.from.address, "created", &detail).await?;
+        let acknowledged = self.acknowledge(tx, case, &ticket, m, &c, now).await?;
+        Ok(Outcome::Created {
+            ticket,
+            acknowledged,
+        })
+    }
+
+    /// Queues the acknowledgment, or records why none is sent.
+    async fn acknowledge(
+        &self,
+        tx: &mut Tx,
+        case: CaseId,
+        ticket: &TicketNo,
+        m: &Inbound,
+        c: &Classification,
+        now: i64,
+    ) -> Result<bool, store::Error> {
+        let to = m.reply_address();
+        let recent = outbox::auto_replies_since(tx, &to.address, now - 3_600_000).await?;
+        if let Some(reason) = suppression(m, &self.settings, recent) {
+            let detail = json!({ "reason": reason });
+            cases::add_event(
+                tx,
+                case,
+                now,
+                SYSTEM_ACTOR,
+                "acknowledgment_suppressed",
+                &detail,
+            )
+            .await?;
+            return Ok(false);
+        }
+        let context = serde_json::to_string(&self.ack_context(ticket, m, c, now))
+            .map_err(|e| store::Error::Corrupt(e.to_string()))?;
+        let message_id = new_message_id(&self.settings.address.address);
+        let mut references = m.references.clone();
+        references.extend(m.message_id.clone());
+        let mail = outbox::NewMail {
+            case: Some(case),
+            kind: outbox::KIND_AUTO_REPLY,
+            template: &c.template,
+            context,
+            recipient: &to.address,
+            recipient_name: to.name.as_deref(),
+            message_id: &message_id,
+            in_reply_to: m.message_id.as_deref(),
+            references: &references,
+        };
+        let row = outbox::enqueue(tx, &mail, now).await?;
+        let detail = json!({ "outbox": row, "template": c.template, "to": to.address, "message_id": message_id });
+        cases::add_event(
+            tx,
+            case,
+            now,
+            SYSTEM_ACTOR,
+            "acknowledgment_queued",
+            &detail,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    fn ack_context(
+        &self,
+        ticket: &TicketNo,
+        m: &Inbound,
+        c: &Classification,
+        now: i64,
+    ) -> AckContext {
+        let s = &self.settings;
+        AckContext {
+            helpdesk_name: s
+                .address
+                .name
+                .clone()
+                .unwrap_or_else(|| "Service Desk".into()),
+            helpdesk_address: s.address.address.clone(),
+            ticket: ticket.to_string(),
+            subject: if m.subject.is_empty() {
+                "(no subject)".into()
+            } else {
+                m.subject.clone()
+            },
+            requester_name: m
+                .from
+                .name
+                .clone()
+                .unwrap_or_else(|| m.from.address.clone()),
+            category: c.category_name.clone(),
+            category_id: c.category.clone(),
+            priority: c.priority.level,
+            priority_name: c.priority.name.clone(),
+            case_type: c.case_type.to_string(),
+            team: c.team.clone(),
+            first_response: classify::describe(self.rules.first_response),
+            resolution_target: c.priority.target.map(classify::describe),
+            received_at: jiff::Timestamp::from_millisecond(now).map_or_else(
+                |_| String::new(),
+                |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            ),
+        }
+    }
+
+    /// From, To and Cc of a message, without the support address.
+    fn participants<'a>(&self, m: &'a Inbound) -> Vec<&'a str> {
+        std::iter::once(&m.from)
+            .chain(&m.to)
+            .chain(&m.cc)
+            .map(|mb| mb.address.as_str())
+            .filter(|a| !signals::same_mailbox(a, &self.settings.address.address))
+            .collect()
+    }
+}
+
+fn new_case<'a>(
+    ticket: &'a TicketNo,
+    m: &'a Inbound,
+    c: &'a Classification,
+    previous: Option<CaseId>,
+) -> cases::NewCase<'a> {
+    cases::NewCase {
+        ticket,
+        subject: &m.subject,
+        requester: &m.from.address,
+        requester_name: m.from.name.as_deref(),
+        case_type: c.case_type,
+        category: &c.category,
+        priority: c.priority.level,
+        team: c.team.as_deref(),
+        rule: c.rule.as_deref(),
+        target_secs: c
+            .priority
+            .target
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        previous,
+    }
+}
+
+/// Why no acknowledgment may be sent, if any: mail loops are never allowed.
+fn suppression(m: &Inbound, s: &Settings, recent_auto_replies: i64) -> Option<String> {
+    if m.is_auto_generated() {
+        let names: Vec<&str> = m.auto_signals.iter().map(|a| a.as_str()).collect();
+        return Some(format!("auto-generated mail ({})", names.join(", ")));
+    }
+    let to = &m.reply_address().address;
+    if signals::is_system_address(to) || signals::same_mailbox(to, &s.address.address) {
+        return Some(format!("{to} does not take replies"));
+    }
+    if recent_auto_replies >= i64::from(s.auto_reply_limit) {
+        return Some(format!(
+            "{recent_auto_replies} automatic replies to {to} in the last hour (helpdesk.auto_reply_limit = {})",
+            s.auto_reply_limit
+        ));
+    }
+    None
+}
+
+/// A fresh, unguessable Message-ID at the support address's domain.
+pub fn new_message_id(own_address: &str) -> String {
+    let domain = own_address
+        .rsplit_once('@')
+        .map_or("helpdesk.invalid", |(_, d)| d);
+    format!("hd.{}@{domain}", uuid::Uuid::new_v4().simple())
+}
+
+#[cfg(test)]
+mod tests;

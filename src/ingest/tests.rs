@@ -1,0 +1,412 @@
+//! The ingest transaction, scenario by scenario, on every test store (SQLite always,
+//! PostgreSQL when configured).
+
+use std::path::Path;
+
+use sqlx::Row;
+
+use super::*;
+use crate::store::testing::stores;
+
+const CONFIG: &str = r#"
+    [helpdesk]
+    address = "support@example.test"
+    name = "IT Service Desk"
+    technicians = ["tech@it.example.test"]
+    auto_reply_limit = 3
+    [database]
+    url = "sqlite::memory:"
+    [inbound]
+    kind = "maildir"
+    path = "Maildir"
+    max_attachment_size = "1KiB"
+    [outbound]
+    kind = "file"
+    path = "outbox"
+"#;
+
+const NOW: i64 = 1_790_000_000_000;
+
+fn pipeline(store: &Store) -> Pipeline {
+    let settings =
+        crate::config::load_str(Path::new("/tmp/h.toml"), CONFIG, std::iter::empty()).unwrap();
+    Pipeline {
+        settings: Arc::new(settings),
+        rules: Arc::new(Rules::load(None).unwrap()),
+        store: store.clone(),
+    }
+}
+
+fn mail(from: &str, subject: &str, headers: &str, body: &str) -> Vec<u8> {
+    let id = uuid::Uuid::new_v4().simple();
+    format!(
+        "From: {from}\r\nTo: support@example.test\r\nSubject: {subject}\r\nMessage-ID: <{id}@customer.example.test>\r\n{headers}\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn count(store: &Store, sql: &'static str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(&store.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+async fn outbox_message_id(store: &Store, ticket: &str) -> String {
+    sqlx::query(
+        "SELECT o.message_id FROM outbox o JOIN cases c ON c.id = o.case_id WHERE c.ticket = $1",
+    )
+    .bind(ticket)
+    .fetch_one(&store.pool)
+    .await
+    .unwrap()
+    .try_get(0)
+    .unwrap()
+}
+
+async fn ticket(p: &Pipeline, raw: &[u8]) -> String {
+    p.ingest(raw, "test", NOW)
+        .await
+        .unwrap()
+        .ticket()
+        .expect("stored on a case")
+        .to_string()
+}
+
+/// Runs `scenario` on each store and cleans up.
+async fn on_each_store<F, Fut>(scenario: F)
+where
+    F: Fn(Pipeline) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for ts in stores().await {
+        scenario(pipeline(&ts.store)).await;
+        ts.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn new_mail_opens_a_case_with_message_event_and_acknowledgment() {
+    on_each_store(|p| async move {
+        let raw = mail(
+            "Alice <alice@customer.example.test>",
+            "Printer not working",
+            "",
+            "It jams.",
+        );
+        let outcome = p.ingest(&raw, "test", NOW).await.unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::Created {
+                ticket: TicketNo::new("HD", 1),
+                acknowledged: true
+            }
+        );
+        let s = &p.store;
+        assert_eq!(count(s, "SELECT COUNT(*) FROM messages").await, 1);
+        assert_eq!(
+            count(
+                s,
+                "SELECT COUNT(*) FROM events WHERE kind IN ('created', 'acknowledgment_queued')"
+            )
+            .await,
+            2
+        );
+        let row =
+            sqlx::query("SELECT recipient, in_reply_to, template, status, context FROM outbox")
+                .fetch_one(&s.pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            row.try_get::<String, _>(0).unwrap(),
+            "alice@customer.example.test"
+        );
+        assert!(row
+            .try_get::<String, _>(1)
+            .unwrap()
+            .ends_with("@customer.example.test"));
+        assert_eq!(row.try_get::<String, _>(3).unwrap(), "pending");
+        let ctx: AckContext = serde_json::from_str(&row.try_get::<String, _>(4).unwrap()).unwrap();
+        assert_eq!(
+            (ctx.ticket.as_str(), ctx.category_id.as_str(), ctx.priority),
+            ("HD-000001", "break_fix", 4)
+        );
+        assert_eq!(ctx.resolution_target.as_deref(), Some("4 days"));
+        assert_eq!(ctx.first_response, "24 hours");
+        let raw_kept: Vec<u8> = sqlx::query("SELECT raw FROM messages")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(raw_kept, raw);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_message_twice_is_one_case_and_one_acknowledgment() {
+    on_each_store(|p| async move {
+        let raw = mail("alice@customer.example.test", "Printer not working", "", "x");
+        assert_eq!(ticket(&p, &raw).await, "HD-000001");
+        let again = p.ingest(&raw, "test", NOW + 5).await.unwrap();
+        assert_eq!(again, Outcome::Duplicate { ticket: TicketNo::new("HD", 1) });
+        // Delivered a second time through another route: new trace fields, same message.
+        let mut traced = b"Received: from mx2.example.test by mx.example.test\r\nDelivered-To: support@example.test\r\n".to_vec();
+        traced.extend_from_slice(&raw);
+        assert!(matches!(p.ingest(&traced, "test", NOW).await.unwrap(), Outcome::Duplicate { .. }));
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM cases").await, 1);
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM outbox").await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replies_join_by_references_or_by_tag_from_people_on_the_case() {
+    on_each_store(|p| async move {
+        let first = mail(
+            "alice@customer.example.test",
+            "VPN broken",
+            "Cc: bob@customer.example.test\r\n",
+            "x",
+        );
+        assert_eq!(ticket(&p, &first).await, "HD-000001");
+        let ack_id = outbox_message_id(&p.store, "HD-000001").await;
+        let by_ref = mail(
+            "alice@customer.example.test",
+            "Re: whatever",
+            &format!("In-Reply-To: <{ack_id}>\r\n"),
+            "more",
+        );
+        assert_eq!(
+            p.ingest(&by_ref, "t", NOW).await.unwrap(),
+            Outcome::Joined {
+                ticket: TicketNo::new("HD", 1)
+            }
+        );
+        let by_tag_cc = mail(
+            "bob@customer.example.test",
+            "Re: [HD-000001] VPN broken",
+            "",
+            "me too",
+        );
+        assert_eq!(ticket(&p, &by_tag_cc).await, "HD-000001");
+        let by_tech = mail("tech@it.example.test", "[HD-000001] looking", "", "on it");
+        assert_eq!(ticket(&p, &by_tech).await, "HD-000001");
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM cases").await, 1);
+        assert_eq!(
+            count(&p.store, "SELECT COUNT(*) FROM outbox").await,
+            1,
+            "replies are not acknowledged"
+        );
+        assert_eq!(
+            count(
+                &p.store,
+                "SELECT COUNT(*) FROM events WHERE kind = 'message_added'"
+            )
+            .await,
+            3
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stranger_using_a_tag_gets_a_new_case() {
+    on_each_store(|p| async move {
+        ticket(&p, &mail("alice@customer.example.test", "Printer not working", "", "x")).await;
+        let ack_id = outbox_message_id(&p.store, "HD-000001").await;
+        let hijack = mail("mallory@evil.example.test", "Re: [HD-000001] Printer", &format!("References: <{ack_id}>\r\n"), "show me");
+        let outcome = p.ingest(&hijack, "t", NOW).await.unwrap();
+        assert_eq!(outcome, Outcome::Created { ticket: TicketNo::new("HD", 2), acknowledged: true });
+        let detail: String = sqlx::query("SELECT e.detail FROM events e JOIN cases c ON c.id = e.case_id WHERE c.ticket = 'HD-000002' AND e.kind = 'created'")
+            .fetch_one(&p.store.pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert!(detail.contains("\"refused_thread\":\"HD-000001\""), "{detail}");
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM messages m JOIN cases c ON c.id = m.case_id WHERE c.ticket = 'HD-000001'").await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn auto_generated_mail_opens_a_case_without_acknowledgment() {
+    on_each_store(|p| async move {
+        let ooo = mail(
+            "bob@customer.example.test",
+            "Out of office",
+            "Auto-Submitted: auto-replied\r\n",
+            "away",
+        );
+        assert_eq!(
+            p.ingest(&ooo, "t", NOW).await.unwrap(),
+            Outcome::Created {
+                ticket: TicketNo::new("HD", 1),
+                acknowledged: false
+            }
+        );
+        let noreply = mail("no-reply@vendor.example.test", "Your invoice", "", "x");
+        assert!(matches!(
+            p.ingest(&noreply, "t", NOW).await.unwrap(),
+            Outcome::Created {
+                acknowledged: false,
+                ..
+            }
+        ));
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM outbox").await, 0);
+        assert_eq!(
+            count(
+                &p.store,
+                "SELECT COUNT(*) FROM events WHERE kind = 'acknowledgment_suppressed'"
+            )
+            .await,
+            2
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn acknowledgments_per_sender_are_capped_per_hour() {
+    on_each_store(|p| async move {
+        for i in 0..5 {
+            let m = mail(
+                "alice@customer.example.test",
+                &format!("Printer {i} broken"),
+                "",
+                "x",
+            );
+            let acknowledged = matches!(
+                p.ingest(&m, "t", NOW + i).await.unwrap(),
+                Outcome::Created {
+                    acknowledged: true,
+                    ..
+                }
+            );
+            assert_eq!(acknowledged, i < 3, "message {i}");
+        }
+        let later = mail("alice@customer.example.test", "Printer 6 broken", "", "x");
+        let outcome = p.ingest(&later, "t", NOW + 3_600_001).await.unwrap();
+        assert!(
+            matches!(
+                outcome,
+                Outcome::Created {
+                    acknowledged: true,
+                    ..
+                }
+            ),
+            "the cap is per hour"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bounces_attach_to_their_case_or_are_quarantined() {
+    on_each_store(|p| async move {
+        ticket(&p, &mail("alice@customer.example.test", "Printer not working", "", "x")).await;
+        let ack_id = outbox_message_id(&p.store, "HD-000001").await;
+        let dsn = |id: &str| {
+            format!(
+                "From: MAILER-DAEMON@mx.example.test\r\nTo: support@example.test\r\nSubject: Undelivered\r\n\
+                 Message-ID: <{}@mx.example.test>\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+                 --b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n\
+                 --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+                 --b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{id}>\r\nSubject: x\r\n\r\n--b--\r\n",
+                uuid::Uuid::new_v4().simple()
+            )
+            .into_bytes()
+        };
+        assert_eq!(p.ingest(&dsn(&ack_id), "t", NOW).await.unwrap(), Outcome::Bounce { ticket: TicketNo::new("HD", 1) });
+        assert!(matches!(p.ingest(&dsn("unknown@x.test"), "t", NOW).await.unwrap(), Outcome::Quarantined { .. }));
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM cases").await, 1, "bounces open no case");
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM outbox").await, 1, "bounces are never answered");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_input_is_quarantined_once_with_its_reason() {
+    on_each_store(|p| async move {
+        let garbage: Vec<u8> = (0..=255u8).chain([0; 44]).collect();
+        let Outcome::Quarantined { id, reason } = p.ingest(&garbage, "t", NOW).await.unwrap()
+        else {
+            panic!("garbage must be quarantined");
+        };
+        assert!(reason.contains("not an email message"), "{reason}");
+        let Outcome::Quarantined { id: again, .. } = p.ingest(&garbage, "t", NOW).await.unwrap()
+        else {
+            panic!("still quarantined");
+        };
+        assert_eq!(id, again);
+        let own = mail("support@example.test", "loop?", "", "x");
+        let Outcome::Quarantined { reason, .. } = p.ingest(&own, "t", NOW).await.unwrap() else {
+            panic!("our own mail with no case is quarantined");
+        };
+        assert!(reason.contains("loop guard"), "{reason}");
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM quarantine").await, 2);
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM cases").await, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reply_to_a_closed_case_opens_a_linked_case() {
+    on_each_store(|p| async move {
+        ticket(
+            &p,
+            &mail(
+                "alice@customer.example.test",
+                "Printer not working",
+                "",
+                "x",
+            ),
+        )
+        .await;
+        sqlx::query("UPDATE cases SET status = 'closed'")
+            .execute(&p.store.pool)
+            .await
+            .unwrap();
+        let reply = mail(
+            "alice@customer.example.test",
+            "Re: [HD-000001] Printer not working",
+            "",
+            "again",
+        );
+        assert_eq!(ticket(&p, &reply).await, "HD-000002");
+        let prev: Option<i64> =
+            sqlx::query("SELECT previous_case FROM cases WHERE ticket = 'HD-000002'")
+                .fetch_one(&p.store.pool)
+                .await
+                .unwrap()
+                .try_get(0)
+                .unwrap();
+        assert!(prev.is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn oversized_attachments_are_recorded_without_content() {
+    on_each_store(|p| async move {
+        let big = "A".repeat(2000);
+        let raw = mail(
+            "alice@customer.example.test",
+            "Screen broken",
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n",
+            &format!("--b\r\nContent-Type: text/plain\r\n\r\nsee logs\r\n--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"big.log\"\r\n\r\n{big}\r\n--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"small.log\"\r\n\r\nok\r\n--b--"),
+        );
+        ticket(&p, &raw).await;
+        let rows = sqlx::query("SELECT filename, content, omitted FROM attachments ORDER BY id").fetch_all(&p.store.pool).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].try_get::<Option<Vec<u8>>, _>(1).unwrap(), None);
+        assert!(rows[0].try_get::<Option<String>, _>(2).unwrap().unwrap().contains("max_attachment_size"));
+        assert_eq!(rows[1].try_get::<Option<Vec<u8>>, _>(1).unwrap().as_deref(), Some(&b"ok"[..]));
+    })
+    .await;
+}

@@ -1,0 +1,35 @@
+//! helpdesk: an email-driven IT helpdesk daemon. People email a support address; each message
+//! becomes a case with a ticket number, is categorized by keyword rules, and is acknowledged
+//! from a template through a durable outbox.
+//!
+//! # Layout
+//! Modules in pipeline order; data flows one way:
+//!
+//! - [`config`]: the TOML file and `HELPDESK_*` environment → validated [`config::Settings`].
+//! - [`model`]: domain types shared by every stage (tickets, statuses, [`model::Inbound`]).
+//! - [`mailbox`]: where raw messages come from (a Maildir); acknowledged only after commit.
+//! - [`parse`]: raw bytes → owned [`model::Inbound`], auto-reply signals, content hash.
+//! - [`thread`]: does the message belong to an existing case, and may its sender write to it?
+//! - [`classify`]: ordered regex rules and the categorization chart → category, priority, team.
+//! - [`ingest`]: one message through the stages above into one database transaction.
+//! - [`store`]: SQL for SQLite and PostgreSQL through sqlx's Any driver.
+//! - [`outbox`]: renders queued mail from templates and hands it to the transport, with retries.
+//! - [`daemon`]: the supervisor that runs intake and outbox until told to stop.
+//! - [`cli`]: the `helpdesk` subcommands.
+//!
+//! `parse`, `thread` and `classify` are pure: no I/O, no clock. Only `mailbox`, `store`,
+//! `outbox`, `daemon` and `cli` do I/O.
+
+#![forbid(unsafe_code)]
+
+pub mod classify;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod ingest;
+pub mod mailbox;
+pub mod model;
+pub mod outbox;
+pub mod parse;
+pub mod store;
+pub mod thread;

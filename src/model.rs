@@ -1,0 +1,273 @@
+//! Domain types shared by every stage of the pipeline: ids, ticket numbers, statuses, case types,
+//! and the owned [`Inbound`] message that `parse` produces. No I/O lives here; the enums carry
+//! their TEXT form for the database (the Any driver carries only ints, floats, text and blobs).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Row id of a case. Never shown to people: they see the [`TicketNo`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CaseId(pub i64);
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A human-friendly ticket number such as `HD-000123`: a configurable prefix and a sequence
+/// number of at least six digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TicketNo(String);
+
+impl TicketNo {
+    /// Formats sequence number `n` with `prefix`.
+    pub fn new(prefix: &str, n: i64) -> Self {
+        TicketNo(format!("{prefix}-{n:06}"))
+    }
+
+    /// Wraps a ticket string read back from the store or typed by a user.
+    pub fn from_string(s: impl Into<String>) -> Self {
+        TicketNo(s.into().to_ascii_uppercase())
+    }
+
+    /// The ticket as text, e.g. `HD-000123`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The tag that goes into subjects: `[HD-000123]`.
+    pub fn tag(&self) -> String {
+        format!("[{}]", self.0)
+    }
+}
+
+impl fmt::Display for TicketNo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Declares a TEXT-backed enum with `as_str`, `FromStr` (listing the valid values in its error)
+/// and serde in snake_case.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and displayed form.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s.trim().to_ascii_lowercase().as_str() {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "`{other}` is not a valid {}; expected one of: {}",
+                        stringify!($name),
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// Where a case stands. The full state machine lives in the lifecycle issue; the foundation
+    /// opens cases and records every change as an event.
+    Status {
+        Open => "open",
+        InProgress => "in_progress",
+        Assigned => "assigned",
+        Pending => "pending",
+        Resolved => "resolved",
+        Closed => "closed",
+    }
+}
+
+text_enum! {
+    /// ITIL case type.
+    CaseType {
+        /// Fulfilment: accounts, hardware, training, …
+        Request => "request",
+        /// An interruption of a service.
+        Incident => "incident",
+        /// The root cause behind several incidents.
+        Problem => "problem",
+    }
+}
+
+text_enum! {
+    /// Which way a stored message travelled.
+    Direction {
+        Inbound => "inbound",
+        Outbound => "outbound",
+    }
+}
+
+/// An email address, lower-cased for comparison, with the display name kept for templates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mailbox {
+    /// Display name as the sender wrote it, decoded.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    /// The address, lower-cased (local parts are case-insensitive in practice).
+    pub address: String,
+}
+
+impl Mailbox {
+    /// The domain part of the address, if it has one.
+    pub fn domain(&self) -> Option<&str> {
+        self.address.rsplit_once('@').map(|(_, d)| d)
+    }
+}
+
+/// Why a message is considered auto-generated (RFC 3834 and common practice). Any signal means:
+/// never answer it automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoSignal {
+    /// `Auto-Submitted` other than `no`.
+    AutoSubmitted,
+    /// `Precedence: bulk | junk | list`.
+    Precedence,
+    /// `X-Autoreply`, `X-Autorespond` or `X-Auto-Response-Suppress: All/AutoReply`.
+    AutoReplyHeader,
+    /// `List-Id` or `List-Unsubscribe`: mailing-list traffic.
+    ListMail,
+    /// `MAILER-DAEMON`, `postmaster`, `no-reply` style senders, or an empty Return-Path.
+    SystemSender,
+    /// A delivery-status notification (`multipart/report; report-type=delivery-status`).
+    DeliveryStatus,
+    /// Sent from our own support address: answering would loop.
+    FromSelf,
+}
+
+impl AutoSignal {
+    /// The stored and displayed form (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoSignal::AutoSubmitted => "auto_submitted",
+            AutoSignal::Precedence => "precedence",
+            AutoSignal::AutoReplyHeader => "auto_reply_header",
+            AutoSignal::ListMail => "list_mail",
+            AutoSignal::SystemSender => "system_sender",
+            AutoSignal::DeliveryStatus => "delivery_status",
+            AutoSignal::FromSelf => "from_self",
+        }
+    }
+}
+
+/// A file attached to an inbound message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Decoded file name (RFC 2047/2231 handled by the parser); `None` when the sender gave none.
+    pub filename: Option<String>,
+    /// `type/subtype` from Content-Type.
+    pub content_type: String,
+    /// Decoded size in bytes.
+    pub size: u64,
+    /// SHA-256 of the decoded content, hex: lets tests and admins compare without the bytes.
+    pub sha256: String,
+    /// The decoded bytes, unless the attachment exceeds `max_attachment_size` (then only the raw
+    /// message holds them, and `omitted` says why).
+    #[serde(skip)]
+    pub content: Option<Vec<u8>>,
+    /// Why `content` was not kept, for the record and for `cases show`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub omitted: Option<String>,
+}
+
+/// An inbound email, owned and decoded: everything later stages need, nothing borrowed from the
+/// parser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inbound {
+    /// The author (`From`), or `Sender`/`Return-Path` when `From` has no usable address.
+    pub from: Mailbox,
+    /// `Reply-To`, when present: where answers to the customer go.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reply_to: Option<Mailbox>,
+    /// `To` addresses.
+    pub to: Vec<Mailbox>,
+    /// `Cc` addresses.
+    pub cc: Vec<Mailbox>,
+    /// Decoded subject; empty when missing.
+    pub subject: String,
+    /// Decoded text body; HTML converted to text when there is no text part.
+    pub text: String,
+    /// Whether `text` came from an HTML part.
+    pub text_from_html: bool,
+    /// `Message-ID` without angle brackets, when present.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub message_id: Option<String>,
+    /// `In-Reply-To` ids, without angle brackets.
+    pub in_reply_to: Vec<String>,
+    /// `References` ids, without angle brackets, oldest first.
+    pub references: Vec<String>,
+    /// `Date` as an RFC 3339 UTC timestamp, when present and valid.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub date: Option<String>,
+    /// Why the message counts as auto-generated; empty for mail written by a person.
+    pub auto_signals: Vec<AutoSignal>,
+    /// For delivery-status notifications: the Message-IDs of the original message they report
+    /// on, read from the attached headers.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub bounced_ids: Vec<String>,
+    /// Attached files.
+    pub attachments: Vec<Attachment>,
+}
+
+impl Inbound {
+    /// True when nothing should ever answer this message automatically.
+    pub fn is_auto_generated(&self) -> bool {
+        !self.auto_signals.is_empty()
+    }
+
+    /// Where an automatic answer goes: `Reply-To` when given, else `From`.
+    pub fn reply_address(&self) -> &Mailbox {
+        self.reply_to.as_ref().unwrap_or(&self.from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticket_is_zero_padded_and_tagged() {
+        let t = TicketNo::new("HD", 123);
+        assert_eq!(t.as_str(), "HD-000123");
+        assert_eq!(t.tag(), "[HD-000123]");
+        assert_eq!(TicketNo::new("IT", 1234567).as_str(), "IT-1234567");
+    }
+
+    #[test]
+    fn enums_round_trip_and_list_valid_values() {
+        for s in Status::ALL {
+            assert_eq!(s.as_str().parse::<Status>(), Ok(*s));
+        }
+        let err = "solved".parse::<Status>().unwrap_err();
+        assert!(err.contains("open, in_progress, assigned, pending, resolved, closed"));
+        assert_eq!(" Incident ".parse::<CaseType>(), Ok(CaseType::Incident));
+    }
+}

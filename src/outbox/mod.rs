@@ -1,0 +1,280 @@
+//! The outbox worker: claims due rows, renders them, sends them through the transport, and
+//! marks each sent, or reschedules it with capped exponential backoff on a temporary failure,
+//! or marks it failed on a permanent one. A row is marked sent only after the transport
+//! accepted it, so a crash in between re-sends the same message (same Message-ID, same file)
+//! rather than losing it. The worker never changes case state.
+
+pub mod render;
+pub mod transport;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox as LettreMailbox, MultiPart};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use self::render::{Rendered, Templates};
+use self::transport::Transport;
+use crate::model::Mailbox;
+use crate::store::{self, outbox::DueMail, Store};
+
+/// Rows claimed per round.
+const BATCH: i64 = 64;
+/// First retry delay; doubles per attempt.
+const BACKOFF_START: Duration = Duration::from_secs(30);
+/// Longest retry delay.
+const BACKOFF_CAP: Duration = Duration::from_secs(3600);
+
+/// What one delivery round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// Accepted by the transport.
+    pub sent: usize,
+    /// Rescheduled after a temporary failure.
+    pub retried: usize,
+    /// Given up on (permanent failure).
+    pub failed: usize,
+}
+
+/// Everything the worker needs, built once.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    /// The database.
+    pub store: Store,
+    /// Templates used to render.
+    pub templates: Arc<Templates>,
+    /// Where mail goes.
+    pub transport: Transport,
+    /// From of every mail: the support address and name.
+    pub from: Mailbox,
+}
+
+impl Outbox {
+    /// Sends everything due now, until nothing is due or `cancel` fires.
+    ///
+    /// # Errors
+    /// Database failures (send failures are recorded on their rows instead).
+    pub async fn deliver_due(&self, cancel: &CancellationToken) -> Result<Delivery, store::Error> {
+        let mut done = Delivery::default();
+        loop {
+            let due = store::outbox::due(&self.store.pool, store::now_ms(), BATCH).await?;
+            if due.is_empty() {
+                return Ok(done);
+            }
+            let mut progressed = false;
+            for mail in due {
+                if cancel.is_cancelled() {
+                    return Ok(done);
+                }
+                match self.send_one(&mail).await? {
+                    Outcome::Sent => {
+                        done.sent += 1;
+                        progressed = true;
+                    }
+                    Outcome::Retry => done.retried += 1,
+                    Outcome::Failed => {
+                        done.failed += 1;
+                        progressed = true;
+                    }
+                }
+            }
+            if !progressed {
+                return Ok(done);
+            }
+        }
+    }
+
+    async fn send_one(&self, mail: &DueMail) -> Result<Outcome, store::Error> {
+        let pool = &self.store.pool;
+        let prepared = serde_json::from_str::<serde_json::Value>(&mail.context)
+            .map_err(|e| format!("stored template context is not JSON: {e}"))
+            .and_then(|ctx| {
+                self.templates
+                    .render(&mail.template, &ctx)
+                    .map_err(|e| e.to_string())
+            })
+            .and_then(|r| {
+                let bytes = format_message(&self.from, mail, &r)?;
+                Ok((r, bytes))
+            });
+        let (rendered, bytes) = match prepared {
+            Ok(p) => p,
+            Err(error) => {
+                tracing::error!(outbox = mail.id, template = %mail.template, %error, "cannot build the mail; marked failed");
+                store::outbox::mark_failed(pool, mail.id, &error).await?;
+                return Ok(Outcome::Failed);
+            }
+        };
+        match self
+            .transport
+            .send(mail.id, mail.ticket.as_deref(), &bytes)
+            .await
+        {
+            Ok(()) => {
+                store::outbox::mark_sent(
+                    pool,
+                    mail.id,
+                    &rendered.subject,
+                    &rendered.text,
+                    store::now_ms(),
+                )
+                .await?;
+                tracing::info!(outbox = mail.id, ticket = mail.ticket.as_deref().unwrap_or("-"), template = %mail.template, "mail sent");
+                Ok(Outcome::Sent)
+            }
+            Err(e) if e.transient => {
+                let delay = backoff(mail.attempts);
+                let next = store::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                tracing::warn!(outbox = mail.id, error = %e, retry_in = ?delay, "sending failed; will retry");
+                store::outbox::mark_retry(pool, mail.id, &e.message, next).await?;
+                Ok(Outcome::Retry)
+            }
+            Err(e) => {
+                tracing::error!(outbox = mail.id, error = %e, "sending failed permanently; marked failed");
+                store::outbox::mark_failed(pool, mail.id, &e.message).await?;
+                Ok(Outcome::Failed)
+            }
+        }
+    }
+
+    /// The worker loop: deliver what is due, then sleep until the next row is due, a wake-up
+    /// arrives (new rows committed), `poll` passes (rows written by another process), or
+    /// `cancel` fires. A send in hand is finished before stopping.
+    pub async fn run(self, wake: Arc<Notify>, cancel: CancellationToken, poll: Duration) {
+        let mut failures = 0u32;
+        while !cancel.is_cancelled() {
+            let mut sleep = poll;
+            match self.deliver_due(&cancel).await {
+                Ok(_) => {
+                    failures = 0;
+                    if let Ok(Some(next)) = store::outbox::next_due_at(&self.store.pool).await {
+                        let wait = u64::try_from(next - store::now_ms()).unwrap_or(0);
+                        sleep = sleep.min(Duration::from_millis(wait));
+                    }
+                }
+                Err(error) => {
+                    failures += 1;
+                    sleep = backoff(i64::from(failures)).min(Duration::from_secs(60));
+                    tracing::warn!(%error, retry_in = ?sleep, "outbox: database unavailable");
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Sent,
+    Retry,
+    Failed,
+}
+
+/// 30 s, 1 min, 2 min, … up to an hour.
+fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
+    BACKOFF_START
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(BACKOFF_CAP)
+}
+
+/// Builds the RFC 5322 message: our Message-ID, threading headers, loop protection, the ticket
+/// tag in the subject, text or text+HTML.
+fn format_message(from: &Mailbox, mail: &DueMail, r: &Rendered) -> Result<Vec<u8>, String> {
+    let mailbox = |name: Option<&str>, address: &str| -> Result<LettreMailbox, String> {
+        let addr = address
+            .parse()
+            .map_err(|e| format!("invalid address {address:?}: {e}"))?;
+        Ok(LettreMailbox::new(name.map(str::to_owned), addr))
+    };
+    let mut subject = r.subject.clone();
+    if let Some(t) = &mail.ticket {
+        let tag = format!("[{t}]");
+        if !subject.contains(&tag) {
+            subject = format!("{tag} {subject}");
+        }
+    }
+    let mut b = lettre::Message::builder()
+        .from(mailbox(from.name.as_deref(), &from.address)?)
+        .to(mailbox(mail.recipient_name.as_deref(), &mail.recipient)?)
+        .subject(subject)
+        .message_id(Some(format!("<{}>", mail.message_id)))
+        .date_now()
+        .raw_header(raw_header("Auto-Submitted", "auto-replied"))
+        .raw_header(raw_header("X-Auto-Response-Suppress", "All"));
+    if let Some(irt) = &mail.in_reply_to {
+        b = b.in_reply_to(format!("<{irt}>"));
+    }
+    if !mail.references.is_empty() {
+        let refs: Vec<String> = mail.references.iter().map(|r| format!("<{r}>")).collect();
+        b = b.references(refs.join(" "));
+    }
+    let message = match &r.html {
+        Some(html) => b.multipart(MultiPart::alternative_plain_html(
+            r.text.clone(),
+            html.clone(),
+        )),
+        None => b.body(r.text.clone()),
+    }
+    .map_err(|e| format!("cannot build the message: {e}"))?;
+    Ok(message.formatted())
+}
+
+fn raw_header(name: &'static str, value: &str) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(backoff(0), Duration::from_secs(30));
+        assert_eq!(backoff(1), Duration::from_secs(60));
+        assert_eq!(backoff(3), Duration::from_secs(240));
+        assert_eq!(backoff(40), BACKOFF_CAP);
+    }
+
+    #[test]
+    fn formatted_mail_threads_and_marks_itself_automatic() {
+        let from = Mailbox {
+            name: Some("IT Service Desk".into()),
+            address: "support@example.test".into(),
+        };
+        let mail = DueMail {
+            id: 1,
+            ticket: Some("HD-000001".into()),
+            template: "acknowledgment".into(),
+            context: String::new(),
+            recipient: "alice@example.test".into(),
+            recipient_name: Some("Alice".into()),
+            message_id: "hd.1@example.test".into(),
+            in_reply_to: Some("orig@example.test".into()),
+            references: vec!["root@example.test".into(), "orig@example.test".into()],
+            attempts: 0,
+        };
+        let r = Rendered {
+            subject: "Received: printer".into(),
+            text: "hello".into(),
+            html: None,
+        };
+        let text = String::from_utf8(format_message(&from, &mail, &r).unwrap()).unwrap();
+        for expected in [
+            "Subject: [HD-000001] Received: printer",
+            "Message-ID: <hd.1@example.test>",
+            "In-Reply-To: <orig@example.test>",
+            "References: <root@example.test> <orig@example.test>",
+            "Auto-Submitted: auto-replied",
+            "X-Auto-Response-Suppress: All",
+            "To: Alice <alice@example.test>",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+    }
+}

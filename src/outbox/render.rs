@@ -1,0 +1,364 @@
+//! Mail templates: handlebars, strict mode, defaults embedded from `templates/`, overridden by
+//! files of the same name in the configured directory (which may also add templates). Each mail
+//! is `NAME.txt.hbs` (first line `Subject: …`, a blank line, then the body) plus an optional
+//! `NAME.html.hbs`. Text templates are not escaped; HTML templates escape what they interpolate.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use handlebars::Handlebars;
+use serde::{Deserialize, Serialize};
+
+/// The templates shipped in the binary: (name, text, html).
+const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
+    (
+        "acknowledgment",
+        include_str!("../../templates/acknowledgment.txt.hbs"),
+        Some(include_str!("../../templates/acknowledgment.html.hbs")),
+    ),
+    (
+        "conference_acknowledgment",
+        include_str!("../../templates/conference_acknowledgment.txt.hbs"),
+        Some(include_str!(
+            "../../templates/conference_acknowledgment.html.hbs"
+        )),
+    ),
+];
+
+/// Why a template could not be loaded or rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The override directory or a file in it could not be read.
+    #[error("cannot read template {path}: {source}")]
+    Read {
+        /// The file or directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A template does not compile.
+    #[error("template {name}: {message}")]
+    Syntax {
+        /// `NAME.txt` or `NAME.html`.
+        name: String,
+        /// Handlebars' message with line and column.
+        message: String,
+    },
+    /// No template of that name.
+    #[error("no template named `{0}` (looked for {0}.txt.hbs)")]
+    Unknown(String),
+    /// Rendering failed (strict mode: a field the context lacks).
+    #[error("rendering template {name} failed: {message}")]
+    Render {
+        /// `NAME.txt` or `NAME.html`.
+        name: String,
+        /// Handlebars' message.
+        message: String,
+    },
+    /// The text template does not start with a `Subject:` line.
+    #[error("template {0}.txt.hbs must start with a `Subject: …` line followed by a blank line")]
+    NoSubject(String),
+}
+
+/// What every acknowledgment template receives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AckContext {
+    /// The help desk's display name.
+    pub helpdesk_name: String,
+    /// The support address.
+    pub helpdesk_address: String,
+    /// `HD-000123`.
+    pub ticket: String,
+    /// The customer's subject.
+    pub subject: String,
+    /// The customer's name, or address when they gave none.
+    pub requester_name: String,
+    /// Category name.
+    pub category: String,
+    /// Category id, for conditional wording.
+    pub category_id: String,
+    /// Priority level.
+    pub priority: u8,
+    /// Priority label.
+    pub priority_name: String,
+    /// ITIL type.
+    pub case_type: String,
+    /// Team the case went to.
+    pub team: Option<String>,
+    /// First-response target, e.g. `24 hours`.
+    pub first_response: String,
+    /// Resolution target, e.g. `4 hours`; `None` where the chart has no SLA.
+    pub resolution_target: Option<String>,
+    /// When the request was received, UTC, e.g. `2026-11-22 06:30 UTC`.
+    pub received_at: String,
+}
+
+impl AckContext {
+    /// A filled-in context, for `helpdesk check` and tests.
+    pub fn sample() -> AckContext {
+        AckContext {
+            helpdesk_name: "IT Service Desk".into(),
+            helpdesk_address: "support@example.test".into(),
+            ticket: "HD-000123".into(),
+            subject: "Printer <3rd floor> & scanner".into(),
+            requester_name: "Alice Example".into(),
+            category: "Break/fix (hardware, software, network)".into(),
+            category_id: "break_fix".into(),
+            priority: 4,
+            priority_name: "Administrative".into(),
+            case_type: "incident".into(),
+            team: Some("service-desk".into()),
+            first_response: "24 hours".into(),
+            resolution_target: Some("4 days".into()),
+            received_at: "2026-11-22 06:30 UTC".into(),
+        }
+    }
+}
+
+/// A rendered mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// One line, no control characters.
+    pub subject: String,
+    /// The text body.
+    pub text: String,
+    /// The HTML body, when the template has one.
+    pub html: Option<String>,
+}
+
+/// The loaded templates.
+#[derive(Debug)]
+pub struct Templates {
+    text: Handlebars<'static>,
+    html: Handlebars<'static>,
+    names: BTreeSet<String>,
+}
+
+impl Templates {
+    /// Loads the embedded templates, then every `*.txt.hbs`/`*.html.hbs` in `dir`.
+    ///
+    /// # Errors
+    /// An unreadable directory or file, or a template that does not compile.
+    pub fn load(dir: Option<&Path>) -> Result<Templates, Error> {
+        let mut t = Templates {
+            text: Handlebars::new(),
+            html: Handlebars::new(),
+            names: BTreeSet::new(),
+        };
+        t.text.set_strict_mode(true);
+        t.text.register_escape_fn(handlebars::no_escape);
+        t.html.set_strict_mode(true);
+        for (name, text, html) in EMBEDDED {
+            t.register(name, text, *html)?;
+        }
+        if let Some(dir) = dir {
+            t.load_dir(dir)?;
+        }
+        Ok(t)
+    }
+
+    fn load_dir(&mut self, dir: &Path) -> Result<(), Error> {
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|source| Error::Read {
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        files.sort();
+        for path in &files {
+            let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+            if let Some(name) = file.strip_suffix(".txt.hbs") {
+                let html_path = dir.join(format!("{name}.html.hbs"));
+                let html = if html_path.exists() {
+                    Some(read(&html_path)?)
+                } else {
+                    None
+                };
+                self.register(name, &read(path)?, html.as_deref())?;
+            } else if let Some(name) = file.strip_suffix(".html.hbs") {
+                if !self.names.contains(name) && !dir.join(format!("{name}.txt.hbs")).exists() {
+                    return Err(Error::Unknown(name.to_owned()));
+                }
+                if !dir.join(format!("{name}.txt.hbs")).exists() {
+                    self.compile_html(name, &read(path)?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn register(&mut self, name: &str, text: &str, html: Option<&str>) -> Result<(), Error> {
+        if !text.starts_with("Subject:") {
+            return Err(Error::NoSubject(name.to_owned()));
+        }
+        self.text
+            .register_template_string(name, text)
+            .map_err(|e| Error::Syntax {
+                name: format!("{name}.txt"),
+                message: e.to_string(),
+            })?;
+        match html {
+            Some(html) => self.compile_html(name, html)?,
+            None => self.html.unregister_template(name),
+        }
+        self.names.insert(name.to_owned());
+        Ok(())
+    }
+
+    fn compile_html(&mut self, name: &str, html: &str) -> Result<(), Error> {
+        self.html
+            .register_template_string(name, html)
+            .map_err(|e| Error::Syntax {
+                name: format!("{name}.html"),
+                message: e.to_string(),
+            })
+    }
+
+    /// Template names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
+    /// True when a template of this name exists.
+    pub fn has(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+
+    /// Renders a mail.
+    ///
+    /// # Errors
+    /// Unknown template, a field missing from the context, or no subject line.
+    pub fn render(&self, name: &str, context: &impl Serialize) -> Result<Rendered, Error> {
+        if !self.has(name) {
+            return Err(Error::Unknown(name.to_owned()));
+        }
+        let render_err = |kind: &str| {
+            let name = format!("{name}.{kind}");
+            move |e: handlebars::RenderError| Error::Render {
+                name,
+                message: e.to_string(),
+            }
+        };
+        let text = self.text.render(name, context).map_err(render_err("txt"))?;
+        let html = if self.html.has_template(name) {
+            Some(
+                self.html
+                    .render(name, context)
+                    .map_err(render_err("html"))?,
+            )
+        } else {
+            None
+        };
+        let (first, body) = text.split_once('\n').unwrap_or((&text, ""));
+        let subject = first
+            .strip_prefix("Subject:")
+            .ok_or_else(|| Error::NoSubject(name.to_owned()))?;
+        let subject: String = subject
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Rendered {
+            subject,
+            text: body.trim_start_matches(['\r', '\n']).to_owned(),
+            html,
+        })
+    }
+
+    /// Renders every template with the sample context: what `helpdesk check` runs.
+    ///
+    /// # Errors
+    /// The first template that fails.
+    pub fn check_all(&self) -> Result<usize, Error> {
+        let sample = AckContext::sample();
+        for name in &self.names {
+            self.render(name, &sample)?;
+        }
+        Ok(self.names.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_template_renders() {
+        let t = Templates::load(None).unwrap();
+        assert_eq!(t.check_all().unwrap(), EMBEDDED.len());
+        for name in t.names() {
+            let r = t.render(name, &AckContext::sample()).unwrap();
+            assert!(r.subject.contains("[HD-000123]"), "{name}: {}", r.subject);
+            assert!(r.text.contains("HD-000123"), "{name}");
+            assert!(r.html.as_deref().unwrap().contains("HD-000123"), "{name}");
+        }
+    }
+
+    #[test]
+    fn text_is_verbatim_and_html_is_escaped() {
+        let t = Templates::load(None).unwrap();
+        let r = t.render("acknowledgment", &AckContext::sample()).unwrap();
+        assert!(
+            r.subject.contains("Printer <3rd floor> & scanner"),
+            "{}",
+            r.subject
+        );
+        let html = r.html.unwrap();
+        assert!(
+            html.contains("Printer &lt;3rd floor&gt; &amp; scanner"),
+            "{html}"
+        );
+        assert!(!html.contains("<3rd floor>"));
+    }
+
+    #[test]
+    fn overrides_replace_and_add_and_errors_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("acknowledgment.txt.hbs"),
+            "Subject: [{{ticket}}] ok\n\nHi {{requester_name}}",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("custom.txt.hbs"),
+            "Subject: [{{ticket}}] custom\n\nx",
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        let r = t.render("acknowledgment", &AckContext::sample()).unwrap();
+        assert_eq!(
+            (r.subject.as_str(), r.text.as_str()),
+            ("[HD-000123] ok", "Hi Alice Example")
+        );
+        assert!(
+            r.html.is_none(),
+            "an override without html drops the embedded html"
+        );
+        assert!(t.has("custom"));
+
+        std::fs::write(dir.path().join("custom.txt.hbs"), "Subject: x\n\n{{#if}}").unwrap();
+        let err = Templates::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("custom.txt"), "{err}");
+        std::fs::write(
+            dir.path().join("custom.txt.hbs"),
+            "Subject: x\n\n{{no_such_field}}",
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        let err = t.check_all().unwrap_err().to_string();
+        assert!(
+            err.contains("custom.txt") && err.contains("no_such_field"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("custom.txt.hbs"), "Hello").unwrap();
+        let err = Templates::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("Subject:"), "{err}");
+    }
+}

@@ -1,0 +1,365 @@
+//! Turns raw bytes into an owned [`Inbound`] with mail-parser: addresses, decoded subject and
+//! text (HTML converted when there is no text part), thread ids, attachments under a size limit,
+//! and the auto-reply signals. Pure: no I/O, never panics on input (the parser runs under
+//! `catch_unwind`), and every refusal is a [`ParseError`] that says why, for the quarantine.
+
+pub mod signals;
+
+use std::borrow::Cow;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use mail_parser::{Addr, HeaderValue, Message, MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
+
+use crate::model::{Attachment, AutoSignal, Inbound, Mailbox};
+
+/// Limits that apply while parsing.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Larger messages are refused (and quarantined by the caller).
+    pub max_message_size: u64,
+    /// Larger attachments are described but their bytes are not extracted.
+    pub max_attachment_size: u64,
+}
+
+/// Why bytes could not become an [`Inbound`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Over `max_message_size`.
+    #[error("message is {size} bytes, over inbound.max_message_size ({limit} bytes)")]
+    TooLarge {
+        /// The message's size.
+        size: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// Not an RFC 5322 message at all.
+    #[error("not an email message: {0}")]
+    NotAMessage(&'static str),
+    /// No address to answer or attribute the case to.
+    #[error("no usable sender address: {0}")]
+    NoSender(String),
+    /// The parser itself failed; a bug to report upstream, the message is kept.
+    #[error("the MIME parser failed on this message (internal error)")]
+    ParserPanicked,
+}
+
+/// Parses one message.
+///
+/// `own_address` is the support address, so mail we sent ourselves is recognised.
+///
+/// # Errors
+/// See [`ParseError`]; the caller quarantines the raw bytes with the message.
+pub fn parse(raw: &[u8], limits: Limits, own_address: &str) -> Result<Inbound, ParseError> {
+    if raw.len() as u64 > limits.max_message_size {
+        return Err(ParseError::TooLarge {
+            size: raw.len() as u64,
+            limit: limits.max_message_size,
+        });
+    }
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::NotAMessage("it is empty"));
+    }
+    // mail-parser is fuzzed upstream, but one hostile message must never take the daemon down.
+    catch_unwind(AssertUnwindSafe(|| {
+        let message = MessageParser::default()
+            .parse(raw)
+            .ok_or(ParseError::NotAMessage("no header section could be read"))?;
+        to_inbound(&message, limits, own_address)
+    }))
+    .unwrap_or(Err(ParseError::ParserPanicked))
+}
+
+fn to_inbound(m: &Message<'_>, limits: Limits, own: &str) -> Result<Inbound, ParseError> {
+    let known_headers = m.headers().iter().filter(|h| !h.name.is_other()).count();
+    if known_headers == 0 {
+        return Err(ParseError::NotAMessage("it has no standard header fields"));
+    }
+    let from = sender(m)?;
+    let (text, text_from_html) = body_text(m);
+    let mut inbound = Inbound {
+        reply_to: m.reply_to().and_then(|a| a.first()).and_then(mailbox),
+        to: m
+            .all_to()
+            .flat_map(|a| a.iter())
+            .filter_map(mailbox)
+            .collect(),
+        cc: m
+            .all_cc()
+            .flat_map(|a| a.iter())
+            .filter_map(mailbox)
+            .collect(),
+        subject: m.subject().map(clean_subject).unwrap_or_default(),
+        text,
+        text_from_html,
+        message_id: m.message_id().map(strip_id).filter(|id| !id.is_empty()),
+        in_reply_to: ids(m.in_reply_to()),
+        references: ids(m.references()),
+        date: m
+            .date()
+            .and_then(|d| jiff::Timestamp::from_second(d.to_timestamp()).ok())
+            .map(|t| t.to_string()),
+        auto_signals: Vec::new(),
+        bounced_ids: Vec::new(),
+        attachments: attachments(m, limits.max_attachment_size),
+        from,
+    };
+    inbound.auto_signals = signals::detect(m, &inbound, own);
+    if inbound.auto_signals.contains(&AutoSignal::DeliveryStatus) {
+        inbound.bounced_ids = signals::bounced_ids(m);
+    }
+    Ok(inbound)
+}
+
+/// `From`, else `Sender`, else the Return-Path: whoever we can attribute the case to.
+fn sender(m: &Message<'_>) -> Result<Mailbox, ParseError> {
+    let candidates = [m.from(), m.sender()];
+    if let Some(mb) = candidates
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a.iter())
+        .find_map(mailbox)
+    {
+        return Ok(mb);
+    }
+    if let Some(mb) = m.return_address().and_then(|a| bare_mailbox(None, a)) {
+        return Ok(mb);
+    }
+    let written = m.header_raw("From").map(str::trim).unwrap_or("");
+    Err(ParseError::NoSender(if written.is_empty() {
+        "the message has no From header".into()
+    } else {
+        format!("From: {written:?} holds no valid address")
+    }))
+}
+
+fn mailbox(a: &Addr<'_>) -> Option<Mailbox> {
+    bare_mailbox(a.name(), a.address()?)
+}
+
+fn bare_mailbox(name: Option<&str>, address: &str) -> Option<Mailbox> {
+    let address = crate::config::parse_address(address)?;
+    let name = name
+        .map(|n| n.trim().trim_matches('"').trim().to_owned())
+        .filter(|n| !n.is_empty() && *n != address);
+    Some(Mailbox { name, address })
+}
+
+/// Subjects keep their words but lose folding and control characters.
+fn clean_subject(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn strip_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_owned()
+}
+
+fn ids(v: &HeaderValue<'_>) -> Vec<String> {
+    let list: Vec<&str> = match v {
+        HeaderValue::Text(t) => vec![t.as_ref()],
+        HeaderValue::TextList(l) => l.iter().map(Cow::as_ref).collect(),
+        _ => Vec::new(),
+    };
+    list.into_iter()
+        .map(strip_id)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// All text bodies joined; when the only bodies are HTML, mail-parser converts them to text.
+fn body_text(m: &Message<'_>) -> (String, bool) {
+    let mut from_html = false;
+    let mut parts = Vec::new();
+    for pos in 0..m.text_body_count() {
+        if m.text_part(pos as u32).is_some_and(|p| p.is_text_html()) {
+            from_html = true;
+        }
+        if let Some(text) = m.body_text(pos) {
+            parts.push(normalize_text(&text));
+        }
+    }
+    let text = parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let from_html = from_html && !text.is_empty();
+    (text, from_html)
+}
+
+/// LF line endings, no trailing blanks, no runs of more than two empty lines.
+fn normalize_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank_run = 0;
+    for line in text.replace("\r\n", "\n").replace('\r', "\n").lines() {
+        let line = line.trim_end();
+        blank_run = if line.is_empty() { blank_run + 1 } else { 0 };
+        if blank_run <= 2 {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.trim_matches('\n').to_owned()
+}
+
+fn attachments(m: &Message<'_>, max_size: u64) -> Vec<Attachment> {
+    m.attachments()
+        .map(|part| {
+            let content = part.contents();
+            let size = content.len() as u64;
+            let content_type = part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_owned(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into())
+                .to_ascii_lowercase();
+            let keep = size <= max_size;
+            Attachment {
+                filename: part.attachment_name().map(|n| n.trim().to_owned()),
+                content_type,
+                size,
+                sha256: hex::encode(Sha256::digest(content)),
+                content: keep.then(|| content.to_vec()),
+                omitted: (!keep).then(|| {
+                    format!(
+                        "{size} bytes is over inbound.max_attachment_size ({max_size} bytes); \
+                         kept only in the raw message"
+                    )
+                }),
+            }
+        })
+        .collect()
+}
+
+/// A hash of the message without the trace fields that each delivery prepends (`Received`,
+/// `Delivered-To`, `Return-Path`, …), so one message delivered twice hashes the same.
+pub fn content_hash(raw: &[u8]) -> String {
+    const TRACE: &[&str] = &[
+        "received",
+        "return-path",
+        "delivered-to",
+        "x-original-to",
+        "envelope-to",
+        "x-envelope-to",
+        "authentication-results",
+        "arc-seal",
+        "arc-message-signature",
+        "arc-authentication-results",
+        "received-spf",
+        "x-spam-status",
+        "x-spam-score",
+        "x-spam-level",
+        "x-spam-checker-version",
+    ];
+    let mut rest = raw;
+    let mut in_trace = false;
+    while !rest.is_empty() {
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |p| p + 1);
+        let line = &rest[..end];
+        let continuation = matches!(line.first(), Some(b' ' | b'\t'));
+        let name = line.iter().position(|&b| b == b':').map(|p| {
+            String::from_utf8_lossy(&line[..p])
+                .trim()
+                .to_ascii_lowercase()
+        });
+        let is_trace = if continuation {
+            in_trace
+        } else {
+            name.as_deref().is_some_and(|n| TRACE.contains(&n))
+        };
+        if !is_trace {
+            break;
+        }
+        in_trace = true;
+        rest = &rest[end..];
+    }
+    hex::encode(Sha256::digest(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        max_message_size: 1 << 20,
+        max_attachment_size: 1 << 10,
+    };
+
+    fn parse_str(s: &str) -> Result<Inbound, ParseError> {
+        parse(s.as_bytes(), LIMITS, "support@example.test")
+    }
+
+    #[test]
+    fn plain_message_is_decoded() {
+        let m = parse_str(
+            "From: \"Alice\" <Alice@Example.test>\r\nTo: support@example.test\r\n\
+             Subject: Printer\r\n  broken\r\nMessage-ID: <a1@example.test>\r\n\
+             References: <r1@x> <r2@x>\r\nIn-Reply-To: <r2@x>\r\n\r\nHello\r\n\r\n\r\n\r\nBye\r\n",
+        )
+        .unwrap();
+        assert_eq!(m.from.address, "alice@example.test");
+        assert_eq!(m.from.name.as_deref(), Some("Alice"));
+        assert_eq!(m.subject, "Printer broken");
+        assert_eq!(m.text, "Hello\n\n\nBye");
+        assert_eq!(m.message_id.as_deref(), Some("a1@example.test"));
+        assert_eq!(m.references, ["r1@x", "r2@x"]);
+        assert_eq!(m.in_reply_to, ["r2@x"]);
+        assert!(m.auto_signals.is_empty());
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        assert!(matches!(parse_str(""), Err(ParseError::NotAMessage(_))));
+        let err = parse_str("From: <<<nope\r\nSubject: x\r\n\r\nbody").unwrap_err();
+        assert!(matches!(err, ParseError::NoSender(_)), "{err}");
+        let big = format!("From: a@b.test\r\n\r\n{}", "x".repeat(2 << 20));
+        assert!(matches!(parse_str(&big), Err(ParseError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn content_hash_ignores_prepended_trace_fields() {
+        let body = "From: a@b.test\r\nSubject: x\r\n\r\nhi\r\n";
+        let traced = format!(
+            "Return-Path: <a@b.test>\r\nReceived: from x\r\n\tby y; Mon\r\nDelivered-To: s@e.test\r\n{body}"
+        );
+        assert_eq!(
+            content_hash(body.as_bytes()),
+            content_hash(traced.as_bytes())
+        );
+        assert_ne!(
+            content_hash(body.as_bytes()),
+            content_hash(b"From: a@b.test\r\n\r\nother")
+        );
+    }
+
+    #[test]
+    fn oversized_attachment_is_described_not_extracted() {
+        let big = "A".repeat(4000);
+        let raw = format!(
+            "From: a@b.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+             Content-Type: text/plain\r\n\r\nsee file\r\n--b\r\n\
+             Content-Type: text/plain; name=\"big.txt\"\r\n\
+             Content-Disposition: attachment; filename=\"big.txt\"\r\n\r\n{big}\r\n--b--\r\n"
+        );
+        let m = parse_str(&raw).unwrap();
+        assert_eq!(m.text, "see file");
+        let a = &m.attachments[0];
+        assert_eq!(a.filename.as_deref(), Some("big.txt"));
+        assert!(a.content.is_none());
+        assert!(a
+            .omitted
+            .as_deref()
+            .unwrap()
+            .contains("max_attachment_size"));
+    }
+}

@@ -1,0 +1,348 @@
+//! Cases, their participants and their append-only event log; ticket allocation; the lookups
+//! threading needs.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{format_ms, Error, Tx};
+use crate::model::{CaseId, CaseType, Status, TicketNo};
+use crate::thread::Candidate;
+
+/// Columns of a new case.
+#[derive(Debug, Clone)]
+pub struct NewCase<'a> {
+    /// Allocated with [`next_ticket`] in the same transaction.
+    pub ticket: &'a TicketNo,
+    /// The customer's subject.
+    pub subject: &'a str,
+    /// The customer's address.
+    pub requester: &'a str,
+    /// The customer's display name.
+    pub requester_name: Option<&'a str>,
+    /// ITIL type.
+    pub case_type: CaseType,
+    /// Category id.
+    pub category: &'a str,
+    /// Priority level.
+    pub priority: u8,
+    /// Team.
+    pub team: Option<&'a str>,
+    /// The rule that classified it.
+    pub rule: Option<&'a str>,
+    /// Resolution target in seconds, when the chart has one.
+    pub target_secs: Option<i64>,
+    /// A closed case this one follows up.
+    pub previous: Option<CaseId>,
+}
+
+/// A case as listed and shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseRow {
+    /// Row id (internal).
+    #[serde(skip)]
+    pub id: CaseId,
+    /// Ticket number.
+    pub ticket: String,
+    /// Status.
+    pub status: String,
+    /// Subject.
+    pub subject: String,
+    /// Requester address.
+    pub requester: String,
+    /// Requester display name.
+    pub requester_name: Option<String>,
+    /// Category id.
+    pub category: String,
+    /// Priority level.
+    pub priority: i64,
+    /// ITIL type.
+    #[serde(rename = "type")]
+    pub case_type: String,
+    /// Team.
+    pub team: Option<String>,
+    /// Classifying rule.
+    pub rule: Option<String>,
+    /// Resolution target in seconds.
+    pub target_secs: Option<i64>,
+    /// Ticket of the closed case this one follows up.
+    pub previous_ticket: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// One entry of a case's event log.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    /// RFC 3339.
+    pub at: String,
+    /// Who did it: an address, or `helpdesk` for the daemon.
+    pub actor: String,
+    /// What happened, e.g. `created`, `message_added`.
+    pub kind: String,
+    /// Details as JSON.
+    pub detail: serde_json::Value,
+}
+
+/// Allocates the next ticket number. Serialised by the row lock on both backends.
+///
+/// # Errors
+/// Database failure.
+pub async fn next_ticket(tx: &mut Tx, prefix: &str) -> Result<TicketNo, Error> {
+    let n: i64 = sqlx::query(
+        r#"UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value"#,
+    )
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    Ok(TicketNo::new(prefix, n))
+}
+
+/// Inserts a case with status `open`.
+///
+/// # Errors
+/// Database failure (a duplicate ticket is a bug: tickets come from [`next_ticket`]).
+pub async fn insert(tx: &mut Tx, c: &NewCase<'_>, now: i64) -> Result<CaseId, Error> {
+    let id: i64 = sqlx::query(
+        r#"INSERT INTO cases (ticket, subject, requester, requester_name, status, case_type,
+               category, priority, team, rule, target_secs, previous_case, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+           RETURNING id"#,
+    )
+    .bind(c.ticket.as_str())
+    .bind(c.subject)
+    .bind(c.requester)
+    .bind(c.requester_name)
+    .bind(Status::Open.as_str())
+    .bind(c.case_type.as_str())
+    .bind(c.category)
+    .bind(i64::from(c.priority))
+    .bind(c.team)
+    .bind(c.rule)
+    .bind(c.target_secs)
+    .bind(c.previous.map(|p| p.0))
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    Ok(CaseId(id))
+}
+
+/// Marks a case as changed now.
+///
+/// # Errors
+/// Database failure.
+pub async fn touch(tx: &mut Tx, case: CaseId, now: i64) -> Result<(), Error> {
+    sqlx::query(r#"UPDATE cases SET updated_at = $2 WHERE id = $1"#)
+        .bind(case.0)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Records addresses allowed to write to the case; known ones are skipped.
+///
+/// # Errors
+/// Database failure.
+pub async fn add_participants(tx: &mut Tx, case: CaseId, addresses: &[&str]) -> Result<(), Error> {
+    for address in addresses {
+        sqlx::query(
+            r#"INSERT INTO participants (case_id, address) VALUES ($1, $2)
+               ON CONFLICT (case_id, address) DO NOTHING"#,
+        )
+        .bind(case.0)
+        .bind(*address)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Appends an event to the case's log.
+///
+/// # Errors
+/// Database failure.
+pub async fn add_event(
+    tx: &mut Tx,
+    case: CaseId,
+    now: i64,
+    actor: &str,
+    kind: &str,
+    detail: &serde_json::Value,
+) -> Result<(), Error> {
+    sqlx::query(
+        r#"INSERT INTO events (case_id, at, actor, kind, detail) VALUES ($1, $2, $3, $4, $5)"#,
+    )
+    .bind(case.0)
+    .bind(now)
+    .bind(actor)
+    .bind(kind)
+    .bind(detail.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The case that stored (inbound) or sent (outbound) any of these Message-IDs, newest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn candidate_by_message_ids(
+    tx: &mut Tx,
+    ids: &[String],
+) -> Result<Option<Candidate>, Error> {
+    // Newest reference last in References: look from the end so the latest thread wins.
+    for id in ids.iter().rev() {
+        let row = sqlx::query(
+            r#"SELECT case_id FROM messages WHERE message_id = $1
+               UNION ALL
+               SELECT case_id FROM outbox WHERE message_id = $1 AND case_id IS NOT NULL
+               LIMIT 1"#,
+        )
+        .bind(id.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = row {
+            return candidate(tx, CaseId(row.try_get(0)?)).await;
+        }
+    }
+    Ok(None)
+}
+
+/// The case with this ticket, as a threading candidate.
+///
+/// # Errors
+/// Database failure.
+pub async fn candidate_by_ticket(
+    tx: &mut Tx,
+    ticket: &TicketNo,
+) -> Result<Option<Candidate>, Error> {
+    let row = sqlx::query(r#"SELECT id FROM cases WHERE ticket = $1"#)
+        .bind(ticket.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+    match row {
+        Some(row) => candidate(tx, CaseId(row.try_get(0)?)).await,
+        None => Ok(None),
+    }
+}
+
+async fn candidate(tx: &mut Tx, id: CaseId) -> Result<Option<Candidate>, Error> {
+    let Some(row) = sqlx::query(r#"SELECT ticket, status, requester FROM cases WHERE id = $1"#)
+        .bind(id.0)
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let participants = sqlx::query(r#"SELECT address FROM participants WHERE case_id = $1"#)
+        .bind(id.0)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()?;
+    let status: String = row.try_get(1)?;
+    Ok(Some(Candidate {
+        id,
+        ticket: TicketNo::from_string(row.try_get::<String, _>(0)?),
+        status: status.parse().map_err(Error::Corrupt)?,
+        requester: row.try_get(2)?,
+        participants,
+    }))
+}
+
+const CASE_COLUMNS: &str = r#"c.id, c.ticket, c.status, c.subject, c.requester, c.requester_name,
+    c.category, c.priority, c.case_type, c.team, c.rule, c.target_secs,
+    (SELECT p.ticket FROM cases p WHERE p.id = c.previous_case), c.created_at, c.updated_at"#;
+
+fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
+    Ok(CaseRow {
+        id: CaseId(r.try_get(0)?),
+        ticket: r.try_get(1)?,
+        status: r.try_get(2)?,
+        subject: r.try_get(3)?,
+        requester: r.try_get(4)?,
+        requester_name: r.try_get(5)?,
+        category: r.try_get(6)?,
+        priority: r.try_get(7)?,
+        case_type: r.try_get(8)?,
+        team: r.try_get(9)?,
+        rule: r.try_get(10)?,
+        target_secs: r.try_get(11)?,
+        previous_ticket: r.try_get(12)?,
+        created_at: format_ms(r.try_get(13)?),
+        updated_at: format_ms(r.try_get(14)?),
+    })
+}
+
+/// Cases, newest first, optionally of one status.
+///
+/// # Errors
+/// Database failure.
+pub async fn list(pool: &sqlx::AnyPool, status: Option<Status>) -> Result<Vec<CaseRow>, Error> {
+    // The column list is a constant; only values are bound.
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases c WHERE ($1 = '' OR c.status = $1) ORDER BY c.id DESC"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(status.map_or("", Status::as_str))
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(case_row)
+        .collect()
+}
+
+/// One case by ticket.
+///
+/// # Errors
+/// Database failure.
+pub async fn by_ticket(pool: &sqlx::AnyPool, ticket: &TicketNo) -> Result<Option<CaseRow>, Error> {
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.ticket = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(ticket.as_str())
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(case_row)
+        .transpose()
+}
+
+/// The ticket of a case id.
+///
+/// # Errors
+/// Database failure.
+pub async fn ticket_of(tx: &mut Tx, case: CaseId) -> Result<TicketNo, Error> {
+    let t: String = sqlx::query(r#"SELECT ticket FROM cases WHERE id = $1"#)
+        .bind(case.0)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    Ok(TicketNo::from_string(t))
+}
+
+/// The event log of a case, oldest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn events(pool: &sqlx::AnyPool, case: CaseId) -> Result<Vec<EventRow>, Error> {
+    sqlx::query(r#"SELECT at, actor, kind, detail FROM events WHERE case_id = $1 ORDER BY id"#)
+        .bind(case.0)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let detail: String = r.try_get(3)?;
+            Ok(EventRow {
+                at: format_ms(r.try_get(0)?),
+                actor: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                detail: serde_json::from_str(&detail).map_err(|e| Error::Corrupt(e.to_string()))?,
+            })
+        })
+        .collect()
+}

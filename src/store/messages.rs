@@ -1,0 +1,167 @@
+//! Inbound messages with their raw bytes and attachments, and the duplicate check that makes
+//! re-ingesting a message a no-op.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{format_ms, Error, Tx};
+use crate::model::{CaseId, Inbound, TicketNo};
+
+/// An inbound message as shown in `cases show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRow {
+    /// RFC 3339: when it was stored.
+    pub received_at: String,
+    /// `inbound`.
+    pub direction: &'static str,
+    /// Sender address.
+    pub from: String,
+    /// Subject.
+    pub subject: String,
+    /// Decoded text.
+    pub body: String,
+    /// Message-ID.
+    pub message_id: String,
+    /// Auto-reply signals, comma-separated.
+    pub auto_signals: String,
+    /// Where it came from (Maildir file, stdin).
+    pub origin: String,
+    /// Attachments.
+    pub attachments: Vec<AttachmentRow>,
+}
+
+/// An attachment as shown in `cases show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentRow {
+    /// Decoded file name.
+    pub filename: Option<String>,
+    /// MIME type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// Why the content is only in the raw message.
+    pub omitted: Option<String>,
+}
+
+/// The ticket of the case that already holds this message, if it was ingested before.
+///
+/// # Errors
+/// Database failure.
+pub async fn find_duplicate(
+    tx: &mut Tx,
+    message_id: &str,
+    content_hash: &str,
+) -> Result<Option<TicketNo>, Error> {
+    let row = sqlx::query(
+        r#"SELECT c.ticket FROM messages m JOIN cases c ON c.id = m.case_id
+           WHERE m.message_id = $1 AND m.content_hash = $2"#,
+    )
+    .bind(message_id)
+    .bind(content_hash)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match row {
+        Some(r) => Some(TicketNo::from_string(r.try_get::<String, _>(0)?)),
+        None => None,
+    })
+}
+
+/// Stores an inbound message, its raw bytes and its attachments on a case.
+///
+/// # Errors
+/// Database failure; a unique violation means a concurrent ingest stored it first.
+pub async fn insert(
+    tx: &mut Tx,
+    case: CaseId,
+    m: &Inbound,
+    raw: &[u8],
+    content_hash: &str,
+    origin: &str,
+    now: i64,
+) -> Result<(), Error> {
+    let signals: Vec<&str> = m.auto_signals.iter().map(|s| s.as_str()).collect();
+    let row_id: i64 = sqlx::query(
+        r#"INSERT INTO messages (case_id, message_id, content_hash, sender, sender_name, subject,
+               body, auto_signals, origin, sent_date, raw, received_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           RETURNING id"#,
+    )
+    .bind(case.0)
+    .bind(m.message_id.as_deref().unwrap_or(""))
+    .bind(content_hash)
+    .bind(m.from.address.as_str())
+    .bind(m.from.name.as_deref())
+    .bind(m.subject.as_str())
+    .bind(m.text.as_str())
+    .bind(signals.join(","))
+    .bind(origin)
+    .bind(m.date.as_deref())
+    .bind(raw)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    for a in &m.attachments {
+        sqlx::query(
+            r#"INSERT INTO attachments (message_row, filename, content_type, size, sha256, content, omitted)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)"#,
+        )
+        .bind(row_id)
+        .bind(a.filename.as_deref())
+        .bind(a.content_type.as_str())
+        .bind(i64::try_from(a.size).unwrap_or(i64::MAX))
+        .bind(a.sha256.as_str())
+        .bind(a.content.as_deref())
+        .bind(a.omitted.as_deref())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The inbound messages of a case, oldest first, without raw bytes.
+///
+/// # Errors
+/// Database failure.
+pub async fn of_case(pool: &sqlx::AnyPool, case: CaseId) -> Result<Vec<MessageRow>, Error> {
+    let rows = sqlx::query(
+        r#"SELECT id, received_at, sender, subject, body, message_id, auto_signals, origin
+           FROM messages WHERE case_id = $1 ORDER BY id"#,
+    )
+    .bind(case.0)
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.try_get(0)?;
+        let attachments = sqlx::query(
+            r#"SELECT filename, content_type, size, omitted FROM attachments
+               WHERE message_row = $1 ORDER BY id"#,
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|a| {
+            Ok(AttachmentRow {
+                filename: a.try_get(0)?,
+                content_type: a.try_get(1)?,
+                size: a.try_get(2)?,
+                omitted: a.try_get(3)?,
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+        out.push(MessageRow {
+            received_at: format_ms(r.try_get(1)?),
+            direction: "inbound",
+            from: r.try_get(2)?,
+            subject: r.try_get(3)?,
+            body: r.try_get(4)?,
+            message_id: r.try_get(5)?,
+            auto_signals: r.try_get(6)?,
+            origin: r.try_get(7)?,
+            attachments,
+        });
+    }
+    Ok(out)
+}

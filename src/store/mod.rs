@@ -1,0 +1,307 @@
+//! The database: one SQL text for SQLite and PostgreSQL through sqlx's Any driver (`$N`
+//! placeholders, `RETURNING`, `ON CONFLICT`; timestamps as i64 milliseconds UTC, enums as TEXT).
+//! [`Store`] owns the pool and the backend choice; the submodules hold the statements, one
+//! function each, and take a `&mut Tx` so one inbound message is one transaction.
+
+pub mod cases;
+pub mod messages;
+pub mod outbox;
+pub mod quarantine;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+
+/// A transaction on either backend.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// Which database the URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one writer: the default.
+    Sqlite,
+    /// Shared by several daemons.
+    Postgres,
+}
+
+/// Why a database operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The driver's error (connection, SQL, constraint). Not a `#[source]`: sqlx's own message
+    /// already includes its cause, and the chain would print it twice.
+    #[error("database error: {0}")]
+    Sqlx(sqlx::Error),
+    /// A migration failed or the database is newer than this binary.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The URL is not one we can use.
+    #[error("{0}")]
+    Config(String),
+    /// A stored value does not parse (a bug or a hand-edited row).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Sqlx(e)
+    }
+}
+
+impl Error {
+    /// True when retrying later may succeed (connection lost, database busy or locked); false
+    /// when the same input will fail the same way.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Sqlx(e) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::Tls(_) => true,
+                sqlx::Error::Database(db) => {
+                    let msg = db.message().to_ascii_lowercase();
+                    // SQLite: SQLITE_BUSY / SQLITE_LOCKED; PostgreSQL: serialization failure,
+                    // deadlock, and the connection-exception class 08.
+                    msg.contains("database is locked")
+                        || msg.contains("database is busy")
+                        || db.code().is_some_and(|c| {
+                            c == "40001"
+                                || c == "40P01"
+                                || c.starts_with("08")
+                                || c == "5"
+                                || c == "6"
+                        })
+                }
+                _ => false,
+            },
+            Error::Migrate(_) | Error::Config(_) | Error::Corrupt(_) => false,
+        }
+    }
+
+    /// True when the error is a unique-constraint violation: the row is already there.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Error::Sqlx(sqlx::Error::Database(db)) if db.is_unique_violation())
+    }
+}
+
+/// The pool and which backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// Shared connections; on SQLite exactly one, the single writer.
+    pub pool: AnyPool,
+    /// The backend, for the few statements that differ.
+    pub backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url`, creating a SQLite file (and its directory) when missing.
+    ///
+    /// # Errors
+    /// Unsupported URL, unreachable server, unwritable directory.
+    pub async fn connect(url: &str) -> Result<Store, Error> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(Error::Config(
+                "database.url must start with sqlite: or postgres://".into(),
+            ));
+        };
+        let (url, memory) = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => (url.to_owned(), false),
+        };
+        let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let pool = match backend {
+            Backend::Sqlite => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(u32::from(memory))
+                    .idle_timeout(if memory {
+                        None
+                    } else {
+                        Some(Duration::from_secs(600))
+                    })
+                    .max_lifetime(if memory {
+                        None
+                    } else {
+                        Some(Duration::from_secs(3600))
+                    })
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            Ok(())
+                        })
+                    });
+                pool.connect_with(options).await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(5)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies the migrations this binary carries.
+    ///
+    /// # Errors
+    /// A failed migration, or a database migrated by a newer version.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
+            Backend::Postgres => {
+                sqlx::migrate!("migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a transaction.
+    ///
+    /// # Errors
+    /// The pool could not hand out a connection.
+    pub async fn begin(&self) -> Result<Tx, Error> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Closes the pool, waiting for connections to return.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Adds `mode=rwc` and creates the parent directory; reports whether it is in memory.
+fn sqlite_url(url: &str) -> Result<(String, bool), Error> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Ok(("sqlite::memory:".into(), true));
+    }
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::Config(format!(
+                "cannot create the database directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    let query = if query.is_empty() {
+        "mode=rwc".to_owned()
+    } else {
+        query.to_owned()
+    };
+    Ok((format!("sqlite://{path}?{query}"), false))
+}
+
+/// Milliseconds since the Unix epoch, the unit of every stored timestamp.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Formats a stored timestamp as RFC 3339 UTC for people and JSON.
+pub fn format_ms(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(
+        |_| ms.to_string(),
+        |t| {
+            t.round(jiff::Unit::Second)
+                .map_or_else(|_| t.to_string(), |t| t.to_string())
+        },
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Stores to run a test against: in-memory SQLite always, plus a fresh PostgreSQL database
+    /// when `HELPDESK_TEST_POSTGRES_URL` names a server (CI always does; `CI=true` without it
+    /// is a failure, never a silent skip).
+    pub async fn stores() -> Vec<TestStore> {
+        let mut out = vec![TestStore {
+            store: memory().await,
+            admin: None,
+        }];
+        match std::env::var("HELPDESK_TEST_POSTGRES_URL") {
+            Ok(url) => out.push(postgres(&url).await),
+            Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true but HELPDESK_TEST_POSTGRES_URL is not set: PostgreSQL tests must run in CI")
+            }
+            Err(_) => {}
+        }
+        out
+    }
+
+    /// A store under test, and what to drop afterwards.
+    pub struct TestStore {
+        /// The store.
+        pub store: Store,
+        admin: Option<(AnyPool, String)>,
+    }
+
+    impl TestStore {
+        /// Closes the store and drops its PostgreSQL database.
+        pub async fn cleanup(self) {
+            self.store.close().await;
+            if let Some((admin, name)) = self.admin {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&admin)
+                    .await
+                    .expect("drop test database");
+                admin.close().await;
+            }
+        }
+    }
+
+    /// A migrated in-memory SQLite store.
+    pub async fn memory() -> Store {
+        let store = Store::connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite");
+        store.migrate().await.expect("migrations apply");
+        store
+    }
+
+    async fn postgres(url: &str) -> TestStore {
+        sqlx::any::install_default_drivers();
+        let admin = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .expect("connect to HELPDESK_TEST_POSTGRES_URL");
+        let name = format!("helpdesk_test_{}", uuid::Uuid::new_v4().simple());
+        let sql = format!("CREATE DATABASE {name}");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .expect("create test database");
+        let (base, _) = url.rsplit_once('/').expect("URL has a database path");
+        let store = Store::connect(&format!("{base}/{name}"))
+            .await
+            .expect("connect to the test database");
+        store.migrate().await.expect("PostgreSQL migrations apply");
+        TestStore {
+            store,
+            admin: Some((admin, name)),
+        }
+    }
+}

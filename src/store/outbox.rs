@@ -1,0 +1,296 @@
+//! The durable outbox: outgoing mail written in the same transaction as the case change, then
+//! claimed, rendered and sent by the outbox worker, and marked sent or rescheduled. The
+//! Message-ID is fixed when the row is written.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{format_ms, Error, Tx};
+use crate::model::CaseId;
+
+/// What kind of mail a row is; `auto_reply` rows count against the per-sender hourly cap.
+pub const KIND_AUTO_REPLY: &str = "auto_reply";
+
+/// A mail to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewMail<'a> {
+    /// The case it belongs to.
+    pub case: Option<CaseId>,
+    /// `auto_reply`, …
+    pub kind: &'a str,
+    /// Template name.
+    pub template: &'a str,
+    /// The template context as JSON.
+    pub context: String,
+    /// Recipient address.
+    pub recipient: &'a str,
+    /// Recipient display name.
+    pub recipient_name: Option<&'a str>,
+    /// Our Message-ID, without angle brackets.
+    pub message_id: &'a str,
+    /// The message we answer.
+    pub in_reply_to: Option<&'a str>,
+    /// The thread, oldest first, without angle brackets.
+    pub references: &'a [String],
+}
+
+/// A row the worker is to send.
+#[derive(Debug, Clone)]
+pub struct DueMail {
+    /// Row id.
+    pub id: i64,
+    /// Ticket of its case, when it has one.
+    pub ticket: Option<String>,
+    /// Template name.
+    pub template: String,
+    /// Template context as JSON.
+    pub context: String,
+    /// Recipient address.
+    pub recipient: String,
+    /// Recipient display name.
+    pub recipient_name: Option<String>,
+    /// Our Message-ID.
+    pub message_id: String,
+    /// The message we answer.
+    pub in_reply_to: Option<String>,
+    /// The thread.
+    pub references: Vec<String>,
+    /// Attempts so far.
+    pub attempts: i64,
+}
+
+/// A row as listed and shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRow {
+    /// Row id.
+    pub id: i64,
+    /// Ticket of its case.
+    pub ticket: Option<String>,
+    /// Template name.
+    pub template: String,
+    /// Recipient.
+    pub recipient: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// Rendered subject (once sent).
+    pub subject: Option<String>,
+    /// Rendered text (once sent).
+    pub body: Option<String>,
+    /// Our Message-ID.
+    pub message_id: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, once sent.
+    pub sent_at: Option<String>,
+}
+
+/// Adds a mail to the outbox, due now.
+///
+/// # Errors
+/// Database failure.
+pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: i64) -> Result<i64, Error> {
+    let id: i64 = sqlx::query(
+        r#"INSERT INTO outbox (case_id, kind, template, context, recipient, recipient_name,
+               message_id, in_reply_to, reference_ids, status, attempts, next_attempt_at, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10)
+           RETURNING id"#,
+    )
+    .bind(m.case.map(|c| c.0))
+    .bind(m.kind)
+    .bind(m.template)
+    .bind(m.context.as_str())
+    .bind(m.recipient)
+    .bind(m.recipient_name)
+    .bind(m.message_id)
+    .bind(m.in_reply_to)
+    .bind(m.references.join(" "))
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    Ok(id)
+}
+
+/// How many automatic replies went to `recipient` since `since`.
+///
+/// # Errors
+/// Database failure.
+pub async fn auto_replies_since(tx: &mut Tx, recipient: &str, since: i64) -> Result<i64, Error> {
+    Ok(sqlx::query(
+        r#"SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = $2 AND created_at >= $3"#,
+    )
+    .bind(recipient)
+    .bind(KIND_AUTO_REPLY)
+    .bind(since)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?)
+}
+
+/// Up to `limit` pending rows whose time has come, oldest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn due(pool: &sqlx::AnyPool, now: i64, limit: i64) -> Result<Vec<DueMail>, Error> {
+    sqlx::query(
+        r#"SELECT o.id, c.ticket, o.template, o.context, o.recipient, o.recipient_name,
+                  o.message_id, o.in_reply_to, o.reference_ids, o.attempts
+           FROM outbox o LEFT JOIN cases c ON c.id = o.case_id
+           WHERE o.status = 'pending' AND o.next_attempt_at <= $1
+           ORDER BY o.next_attempt_at, o.id LIMIT $2"#,
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| {
+        let refs: String = r.try_get(8)?;
+        Ok(DueMail {
+            id: r.try_get(0)?,
+            ticket: r.try_get(1)?,
+            template: r.try_get(2)?,
+            context: r.try_get(3)?,
+            recipient: r.try_get(4)?,
+            recipient_name: r.try_get(5)?,
+            message_id: r.try_get(6)?,
+            in_reply_to: r.try_get(7)?,
+            references: refs.split_whitespace().map(str::to_owned).collect(),
+            attempts: r.try_get(9)?,
+        })
+    })
+    .collect()
+}
+
+/// The earliest time a pending row is due, for the worker's sleep.
+///
+/// # Errors
+/// Database failure.
+pub async fn next_due_at(pool: &sqlx::AnyPool) -> Result<Option<i64>, Error> {
+    Ok(
+        sqlx::query(r#"SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"#)
+            .fetch_one(pool)
+            .await?
+            .try_get(0)?,
+    )
+}
+
+/// Records a successful send with what was rendered.
+///
+/// # Errors
+/// Database failure.
+pub async fn mark_sent(
+    pool: &sqlx::AnyPool,
+    id: i64,
+    subject: &str,
+    body: &str,
+    now: i64,
+) -> Result<(), Error> {
+    sqlx::query(
+        r#"UPDATE outbox SET status = 'sent', subject = $2, body = $3, sent_at = $4,
+               attempts = attempts + 1, last_error = NULL
+           WHERE id = $1"#,
+    )
+    .bind(id)
+    .bind(subject)
+    .bind(body)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a temporary failure and when to try again.
+///
+/// # Errors
+/// Database failure.
+pub async fn mark_retry(
+    pool: &sqlx::AnyPool,
+    id: i64,
+    error: &str,
+    next_at: i64,
+) -> Result<(), Error> {
+    sqlx::query(
+        r#"UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
+           WHERE id = $1"#,
+    )
+    .bind(id)
+    .bind(error)
+    .bind(next_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a permanent failure; the row stays for `outbox list` and a manual retry.
+///
+/// # Errors
+/// Database failure.
+pub async fn mark_failed(pool: &sqlx::AnyPool, id: i64, error: &str) -> Result<(), Error> {
+    sqlx::query(
+        r#"UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1"#,
+    )
+    .bind(id)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+const ROW_COLUMNS: &str = r#"o.id, c.ticket, o.template, o.recipient, o.status, o.attempts,
+    o.last_error, o.subject, o.body, o.message_id, o.created_at, o.sent_at"#;
+
+fn outbox_row(r: &AnyRow) -> Result<OutboxRow, Error> {
+    Ok(OutboxRow {
+        id: r.try_get(0)?,
+        ticket: r.try_get(1)?,
+        template: r.try_get(2)?,
+        recipient: r.try_get(3)?,
+        status: r.try_get(4)?,
+        attempts: r.try_get(5)?,
+        last_error: r.try_get(6)?,
+        subject: r.try_get(7)?,
+        body: r.try_get(8)?,
+        message_id: r.try_get(9)?,
+        created_at: format_ms(r.try_get(10)?),
+        sent_at: r.try_get::<Option<i64>, _>(11)?.map(format_ms),
+    })
+}
+
+/// The outgoing mail of one case, oldest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn of_case(pool: &sqlx::AnyPool, case: CaseId) -> Result<Vec<OutboxRow>, Error> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM outbox o LEFT JOIN cases c ON c.id = o.case_id WHERE o.case_id = $1 ORDER BY o.id"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(case.0)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(outbox_row)
+        .collect()
+}
+
+/// Every outbox row, newest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn list(pool: &sqlx::AnyPool) -> Result<Vec<OutboxRow>, Error> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM outbox o LEFT JOIN cases c ON c.id = o.case_id ORDER BY o.id DESC"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(outbox_row)
+        .collect()
+}
