@@ -106,7 +106,12 @@ pub struct Priority {
     /// The chart's label, e.g. `Emergency`.
     pub name: String,
     /// Resolution target; `None` where the chart defines no SLA.
+    #[serde(rename = "target_secs", serialize_with = "as_secs")]
     pub target: Option<Duration>,
+}
+
+fn as_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    d.map(|d| d.as_secs()).serialize(s)
 }
 
 /// A category of the chart.

@@ -1,1 +1,8 @@
+//! The one integration-test binary. Each module is one area; shared helpers live in `util`.
 
+// Golden files: every fixture message parsed and classified, compared with its expected JSON.
+mod golden;
+// The `helpdesk` binary end to end: ingest, run, cases, quarantine, rules, check.
+mod cli;
+// Helpers: temporary helpdesk setups and running the binary.
+mod util;
