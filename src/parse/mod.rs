@@ -393,7 +393,7 @@ mod tests {
 
     #[test]
     fn deeply_nested_html_falls_back_to_the_linear_converter() {
-        let n = 100_000;
+        let n = 20_000;
         let raw = format!(
             "From: a@b.test\r\nContent-Type: text/html\r\n\r\n{}deep{}",
             "<div>".repeat(n),
