@@ -4,13 +4,13 @@
 //! the message and returns the decision with the evidence (which rule matched which text), which
 //! `helpdesk rules test` prints.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use regex::{Regex, RegexBuilder};
-use serde::{Deserialize, Serialize};
+use regex::Regex;
+use serde::Serialize;
 
 use crate::model::{CaseType, Inbound};
 
@@ -31,71 +31,6 @@ pub struct Error {
     pub source_name: String,
     /// What is wrong, naming the rule and key.
     pub message: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRules {
-    first_response: String,
-    #[serde(default)]
-    patterns: BTreeMap<String, String>,
-    #[serde(rename = "category")]
-    categories: Vec<RawCategory>,
-    #[serde(default, rename = "rule")]
-    rules: Vec<RawRule>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCategory {
-    id: String,
-    number: Option<u32>,
-    name: String,
-    #[serde(rename = "type")]
-    case_type: CaseType,
-    team: Option<String>,
-    default_priority: u8,
-    priorities: Vec<RawPriority>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPriority {
-    level: u8,
-    name: String,
-    target: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    name: String,
-    category: String,
-    priority: Option<u8>,
-    #[serde(rename = "type")]
-    case_type: Option<CaseType>,
-    team: Option<String>,
-    template: Option<String>,
-    #[serde(default)]
-    case_sensitive: bool,
-    #[serde(default)]
-    subject: Patterns,
-    #[serde(default)]
-    body: Patterns,
-    #[serde(default)]
-    text: Patterns,
-    #[serde(default)]
-    sender: Patterns,
-}
-
-/// One pattern or several that must all match.
-#[derive(Debug, Default, Deserialize)]
-#[serde(untagged)]
-enum Patterns {
-    #[default]
-    None,
-    One(String),
-    All(Vec<String>),
 }
 
 /// A priority of a category, with its resolution target.
@@ -244,7 +179,7 @@ impl Rules {
             source_name: source_name.to_owned(),
             message,
         };
-        let raw: RawRules = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let raw: load::RawRules = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         let first_response = crate::config::parse_duration(&raw.first_response).map_err(|e| {
             err(format!(
                 "first_response = {:?}: expected {e}",
@@ -254,7 +189,7 @@ impl Rules {
         let categories = raw
             .categories
             .into_iter()
-            .map(|c| category(c).map_err(&err))
+            .map(|c| load::category(c).map_err(&err))
             .collect::<Result<Vec<_>, _>>()?;
         let mut ids = HashSet::new();
         for c in &categories {
@@ -273,7 +208,7 @@ impl Rules {
             if !names.insert(r.name.clone()) {
                 return Err(err(format!("rule `{}` is defined twice", r.name)));
             }
-            rules.push(rule(r, &categories, &raw.patterns).map_err(&err)?);
+            rules.push(load::rule(r, &categories, &raw.patterns).map_err(&err)?);
         }
         Ok(Rules {
             first_response,
@@ -340,120 +275,6 @@ impl Rules {
     }
 }
 
-fn category(c: RawCategory) -> Result<Category, String> {
-    let priorities = c
-        .priorities
-        .into_iter()
-        .map(|p| {
-            let target = match p.target.as_deref() {
-                None | Some("none") => None,
-                Some(t) => Some(crate::config::parse_duration(t).map_err(|e| {
-                    format!(
-                        "category `{}` priority {}: target = {t:?}: expected {e} or \"none\"",
-                        c.id, p.level
-                    )
-                })?),
-            };
-            Ok(Priority {
-                level: p.level,
-                name: p.name,
-                target,
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    if !priorities.iter().any(|p| p.level == c.default_priority) {
-        return Err(format!(
-            "category `{}`: default_priority = {} is not one of its priorities",
-            c.id, c.default_priority
-        ));
-    }
-    Ok(Category {
-        id: c.id,
-        number: c.number,
-        name: c.name,
-        case_type: c.case_type,
-        team: c.team,
-        default_priority: c.default_priority,
-        priorities,
-    })
-}
-
-fn rule(
-    r: RawRule,
-    cats: &[Category],
-    patterns: &BTreeMap<String, String>,
-) -> Result<Rule, String> {
-    let at = |msg: String| format!("rule `{}`: {msg}", r.name);
-    let category = cats
-        .iter()
-        .position(|c| c.id == r.category)
-        .ok_or_else(|| at(format!("unknown category `{}`", r.category)))?;
-    let cat = &cats[category];
-    let priority = r.priority.unwrap_or(cat.default_priority);
-    if cat.priority(priority).is_none() {
-        let valid: Vec<String> = cat.priorities.iter().map(|p| p.level.to_string()).collect();
-        return Err(at(format!(
-            "priority {priority} is not a priority of `{}` (valid: {})",
-            cat.id,
-            valid.join(", ")
-        )));
-    }
-    let mut conditions = Vec::new();
-    for (field, pats) in [
-        (Field::Subject, r.subject),
-        (Field::Body, r.body),
-        (Field::Text, r.text),
-        (Field::Sender, r.sender),
-    ] {
-        let list = match pats {
-            Patterns::None => vec![],
-            Patterns::One(p) => vec![p],
-            Patterns::All(v) => v,
-        };
-        for p in list {
-            let expanded = expand(&p, patterns).map_err(&at)?;
-            let re = RegexBuilder::new(&expanded)
-                .case_insensitive(!r.case_sensitive)
-                .build()
-                .map_err(|e| at(format!("{field} = {p:?}: invalid regex: {e}")))?;
-            conditions.push((field, re));
-        }
-    }
-    if conditions.is_empty() {
-        return Err(at("no condition: give subject, body, text or sender".into()));
-    }
-    Ok(Rule {
-        name: r.name,
-        category,
-        priority,
-        case_type: r.case_type,
-        team: r.team,
-        template: r.template,
-        conditions,
-    })
-}
-
-/// Replaces `@{name}` with the named pattern from `[patterns]`, as a non-capturing group.
-fn expand(p: &str, patterns: &BTreeMap<String, String>) -> Result<String, String> {
-    let mut out = String::with_capacity(p.len());
-    let mut rest = p;
-    while let Some(start) = rest.find("@{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("unclosed @{{ in {p:?}"))?;
-        let name = &after[..end];
-        let body = patterns
-            .get(name)
-            .ok_or_else(|| format!("unknown pattern @{{{name}}} (define it under [patterns])"))?;
-        out.push_str(&format!("(?:{body})"));
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
 fn rule_matches(rule: &Rule, m: &Inbound) -> Option<Vec<Evidence>> {
     let mut evidence = Vec::with_capacity(rule.conditions.len());
     for (field, re) in &rule.conditions {
@@ -484,6 +305,8 @@ pub fn describe(d: Duration) -> String {
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
+
+mod load;
 
 #[cfg(test)]
 mod tests;

@@ -8,8 +8,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::model::Mailbox;
 
 /// Where the daemon looks when neither `--config` nor `HELPDESK_CONFIG` is given.
@@ -51,120 +49,11 @@ pub enum Error {
     },
 }
 
-/// The TOML file as written: every section and key, unvalidated.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawConfig {
-    /// `[helpdesk]`: identity and behaviour.
-    pub helpdesk: RawHelpdesk,
-    /// `[database]`: where cases live.
-    #[serde(default)]
-    pub database: RawDatabase,
-    /// `[inbound]`: where mail comes from.
-    pub inbound: RawInbound,
-    /// `[outbound]`: where mail goes.
-    pub outbound: RawOutbound,
-}
+mod raw;
 
-/// `[helpdesk]` as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawHelpdesk {
-    /// The support mailbox; From of outgoing mail.
-    pub address: String,
-    /// Display name for outgoing mail.
-    pub name: Option<String>,
-    /// Ticket prefix: tickets look like `HD-000123`.
-    #[serde(default = "default_prefix")]
-    pub ticket_prefix: String,
-    /// Technician addresses or `@domain` entries.
-    #[serde(default)]
-    pub technicians: Vec<String>,
-    /// How long a resolved case can be reopened by the customer.
-    #[serde(default = "default_reopen_window")]
-    pub reopen_window: String,
-    /// Rules file; the shipped categorization chart when absent.
-    pub rules: Option<String>,
-    /// Directory whose templates override the embedded ones.
-    pub templates: Option<String>,
-    /// Cap on automatic replies to one address per hour (loop protection).
-    #[serde(default = "default_auto_reply_limit")]
-    pub auto_reply_limit: u32,
-}
-
-/// `[database]` as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawDatabase {
-    /// `sqlite:PATH` or `postgres://…`.
-    pub url: Option<String>,
-    /// A file holding the URL (for URLs with passwords; systemd credentials).
-    pub url_file: Option<String>,
-}
-
-/// `[inbound]` as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawInbound {
-    /// The source kind; only `maildir` so far.
-    pub kind: InboundKind,
-    /// Maildir root (with `new/`, `cur/`, `tmp/`).
-    pub path: String,
-    /// Attachments larger than this are kept only inside the raw message.
-    #[serde(default = "default_max_attachment")]
-    pub max_attachment_size: String,
-    /// Messages larger than this are quarantined instead of becoming cases.
-    #[serde(default = "default_max_message")]
-    pub max_message_size: String,
-    /// How often the mailbox is re-scanned even without a change notification.
-    #[serde(default = "default_poll_interval")]
-    pub poll_interval: String,
-}
-
-/// Kinds of inbound source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InboundKind {
-    /// A local Maildir: `new/` is watched, files move to `cur/` after commit.
-    Maildir,
-}
-
-/// `[outbound]` as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawOutbound {
-    /// The transport kind; only `file` so far.
-    pub kind: OutboundKind,
-    /// Directory receiving one `.eml` per outgoing mail.
-    pub path: String,
-}
-
-/// Kinds of outbound transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutboundKind {
-    /// Write each mail as an `.eml` file into a directory.
-    File,
-}
-
-fn default_prefix() -> String {
-    "HD".into()
-}
-fn default_reopen_window() -> String {
-    "3d".into()
-}
-fn default_auto_reply_limit() -> u32 {
-    5
-}
-fn default_max_attachment() -> String {
-    "25MiB".into()
-}
-fn default_max_message() -> String {
-    "64MiB".into()
-}
-fn default_poll_interval() -> String {
-    "5s".into()
-}
+pub use raw::{
+    InboundKind, OutboundKind, RawConfig, RawDatabase, RawHelpdesk, RawInbound, RawOutbound,
+};
 
 /// A string that must not reach logs: `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
@@ -321,6 +210,7 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         expected: expected.to_owned(),
     };
     let base = path.parent().unwrap_or(Path::new("."));
+    let resolve = |rel: &str| normalize(&base.join(rel));
     let h = raw.helpdesk;
     let address = parse_address(&h.address).ok_or_else(|| {
         invalid(
@@ -378,15 +268,15 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         ticket_prefix: h.ticket_prefix.to_ascii_uppercase(),
         technicians,
         reopen_window,
-        rules_path: h.rules.map(|r| base.join(r)),
-        templates_dir: h.templates.map(|t| base.join(t)),
+        rules_path: h.rules.as_deref().map(resolve),
+        templates_dir: h.templates.as_deref().map(resolve),
         auto_reply_limit: h.auto_reply_limit,
         database_url,
-        maildir: base.join(i.path),
+        maildir: resolve(&i.path),
         max_attachment_size,
         max_message_size,
         poll_interval,
-        outbox_dir: base.join(raw.outbound.path),
+        outbox_dir: resolve(&raw.outbound.path),
     })
 }
 
@@ -416,7 +306,7 @@ fn database_url(path: &Path, base: &Path, db: &RawDatabase) -> Result<Secret, Er
         if file.is_empty() || file == ":memory:" {
             return Ok(Secret(url));
         }
-        let abs = base.join(file);
+        let abs = normalize(&base.join(file));
         let query = if query.is_empty() {
             String::new()
         } else {
@@ -434,6 +324,22 @@ fn database_url(path: &Path, base: &Path, db: &RawDatabase) -> Result<Secret, Er
         value: format!("…{shown}"),
         expected: "sqlite:PATH or postgres://user@host/db".into(),
     })
+}
+
+/// Removes `.` and `..` components lexically, so logs show `/srv/hd/var`, not `/srv/hd/x/../var`.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Parses a bare address (`user@domain`), lower-cased.
@@ -489,112 +395,4 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MINIMAL: &str = r#"
-        [helpdesk]
-        address = "Support@Example.test"
-        technicians = ["tech@example.test", "@it.example.test"]
-        [database]
-        url = "sqlite:data/helpdesk.db"
-        [inbound]
-        kind = "maildir"
-        path = "Maildir"
-        [outbound]
-        kind = "file"
-        path = "outbox"
-    "#;
-
-    fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, Error> {
-        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
-        load_str(Path::new("/etc/hd/helpdesk.toml"), text, env)
-    }
-
-    #[test]
-    fn minimal_file_gets_defaults_and_absolute_paths() {
-        let s = load(MINIMAL, &[]).unwrap();
-        assert_eq!(s.address.address, "support@example.test");
-        assert_eq!(s.ticket_prefix, "HD");
-        assert_eq!(s.reopen_window, Duration::from_secs(3 * 86400));
-        assert_eq!(s.maildir, Path::new("/etc/hd/Maildir"));
-        assert_eq!(s.database_url.expose(), "sqlite:///etc/hd/data/helpdesk.db");
-        assert_eq!(s.max_attachment_size, 25 << 20);
-        assert!(s.is_technician("TECH@example.test"));
-        assert!(s.is_technician("anyone@it.example.test"));
-        assert!(!s.is_technician("anyone@example.test"));
-    }
-
-    #[test]
-    fn env_overrides_file_values() {
-        let s = load(
-            MINIMAL,
-            &[
-                ("HELPDESK_HELPDESK__TICKET_PREFIX", "it"),
-                ("HELPDESK_HELPDESK__AUTO_REPLY_LIMIT", "2"),
-                ("HELPDESK_CONFIG", "/ignored"),
-                ("HELPDESK_TEST_POSTGRES_URL", "postgres://ignored"),
-            ],
-        )
-        .unwrap();
-        assert_eq!(s.ticket_prefix, "IT");
-        assert_eq!(s.auto_reply_limit, 2);
-    }
-
-    #[test]
-    fn bad_duration_names_key_value_and_expectation() {
-        let text = MINIMAL.replace("[database]", "reopen_window = \"3 dayz\"\n[database]");
-        let err = load(&text, &[]).unwrap_err().to_string();
-        assert!(err.contains("helpdesk.reopen_window = \"3 dayz\""), "{err}");
-        assert!(err.contains("expected a duration"), "{err}");
-    }
-
-    #[test]
-    fn unknown_key_and_wrong_type_are_named() {
-        let text = MINIMAL.replace("[database]", "colour = \"blue\"\n[database]");
-        let err = load(&text, &[]).unwrap_err().to_string();
-        assert!(err.contains("helpdesk") && err.contains("colour"), "{err}");
-        let text = MINIMAL.replace("[database]", "auto_reply_limit = \"many\"\n[database]");
-        let err = load(&text, &[]).unwrap_err().to_string();
-        assert!(err.contains("helpdesk.auto_reply_limit"), "{err}");
-        assert!(err.contains("\"many\""), "{err}");
-    }
-
-    #[test]
-    fn unsupported_kind_lists_supported_ones() {
-        let text = MINIMAL.replace("kind = \"maildir\"", "kind = \"pop3\"");
-        let err = load(&text, &[]).unwrap_err().to_string();
-        assert!(
-            err.contains("inbound.kind") && err.contains("maildir"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn invalid_values_are_rejected() {
-        for (from, to, key) in [
-            ("Support@Example.test", "not an address", "helpdesk.address"),
-            ("@it.example.test", "it-team", "helpdesk.technicians"),
-            ("sqlite:data/helpdesk.db", "mysql://db", "database.url"),
-        ] {
-            let err = load(&MINIMAL.replace(from, to), &[])
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(key), "{key}: {err}");
-        }
-    }
-
-    #[test]
-    fn sizes_and_durations_parse() {
-        assert_eq!(parse_size("10MB"), Ok(10_000_000));
-        assert_eq!(parse_size("1 KiB"), Ok(1024));
-        assert!(parse_size("ten").is_err());
-        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
-    }
-
-    #[test]
-    fn secrets_are_redacted_in_debug() {
-        let s = load(&MINIMAL.replace("sqlite:data", "sqlite:secret"), &[]).unwrap();
-        assert!(!format!("{s:?}").contains("secret"));
-    }
-}
+mod tests;

@@ -8,12 +8,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::classify::{self, Classification, Rules};
+use crate::classify::{Classification, Rules};
 use crate::config::Settings;
 use crate::model::{AutoSignal, CaseId, Inbound, TicketNo};
-use crate::outbox::render::AckContext;
 use crate::parse::{self, signals, Limits};
-use crate::store::{self, cases, messages, outbox, quarantine, Store, Tx};
+use crate::store::{self, cases, messages, quarantine, Store, Tx};
 use crate::thread::{self, Thread};
 
 /// The actor recorded for the daemon's own events.
@@ -152,7 +151,7 @@ impl Pipeline {
         if let Some(ticket) = messages::find_duplicate(&mut tx, id, hash).await? {
             return Ok(Outcome::Duplicate { ticket });
         }
-        let outcome = if m.auto_signals.contains(&AutoSignal::DeliveryStatus) {
+        let outcome = if m.is_bounce() {
             self.attach_bounce(&mut tx, m, raw, hash, origin, now)
                 .await?
         } else {
@@ -166,7 +165,7 @@ impl Pipeline {
             }
             None => {
                 drop(tx);
-                let reason = if m.auto_signals.contains(&AutoSignal::DeliveryStatus) {
+                let reason = if m.is_bounce() {
                     "delivery-status notification for a message of no known case"
                 } else {
                     "mail from the support address itself that belongs to no case (loop guard)"
@@ -280,102 +279,6 @@ impl Pipeline {
         })
     }
 
-    /// Queues the acknowledgment, or records why none is sent.
-    async fn acknowledge(
-        &self,
-        tx: &mut Tx,
-        case: CaseId,
-        ticket: &TicketNo,
-        m: &Inbound,
-        c: &Classification,
-        now: i64,
-    ) -> Result<bool, store::Error> {
-        let to = m.reply_address();
-        let recent = outbox::auto_replies_since(tx, &to.address, now - 3_600_000).await?;
-        if let Some(reason) = suppression(m, &self.settings, recent) {
-            let detail = json!({ "reason": reason });
-            cases::add_event(
-                tx,
-                case,
-                now,
-                SYSTEM_ACTOR,
-                "acknowledgment_suppressed",
-                &detail,
-            )
-            .await?;
-            return Ok(false);
-        }
-        let context = serde_json::to_string(&self.ack_context(ticket, m, c, now))
-            .map_err(|e| store::Error::Corrupt(e.to_string()))?;
-        let message_id = new_message_id(&self.settings.address.address);
-        let mut references = m.references.clone();
-        references.extend(m.message_id.clone());
-        let mail = outbox::NewMail {
-            case: Some(case),
-            kind: outbox::KIND_AUTO_REPLY,
-            template: &c.template,
-            context,
-            recipient: &to.address,
-            recipient_name: to.name.as_deref(),
-            message_id: &message_id,
-            in_reply_to: m.message_id.as_deref(),
-            references: &references,
-        };
-        let row = outbox::enqueue(tx, &mail, now).await?;
-        let detail = json!({ "outbox": row, "template": c.template, "to": to.address, "message_id": message_id });
-        cases::add_event(
-            tx,
-            case,
-            now,
-            SYSTEM_ACTOR,
-            "acknowledgment_queued",
-            &detail,
-        )
-        .await?;
-        Ok(true)
-    }
-
-    fn ack_context(
-        &self,
-        ticket: &TicketNo,
-        m: &Inbound,
-        c: &Classification,
-        now: i64,
-    ) -> AckContext {
-        let s = &self.settings;
-        AckContext {
-            helpdesk_name: s
-                .address
-                .name
-                .clone()
-                .unwrap_or_else(|| "Service Desk".into()),
-            helpdesk_address: s.address.address.clone(),
-            ticket: ticket.to_string(),
-            subject: if m.subject.is_empty() {
-                "(no subject)".into()
-            } else {
-                m.subject.clone()
-            },
-            requester_name: m
-                .from
-                .name
-                .clone()
-                .unwrap_or_else(|| m.from.address.clone()),
-            category: c.category_name.clone(),
-            category_id: c.category.clone(),
-            priority: c.priority.level,
-            priority_name: c.priority.name.clone(),
-            case_type: c.case_type.to_string(),
-            team: c.team.clone(),
-            first_response: classify::describe(self.rules.first_response),
-            resolution_target: c.priority.target.map(classify::describe),
-            received_at: jiff::Timestamp::from_millisecond(now).map_or_else(
-                |_| String::new(),
-                |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-            ),
-        }
-    }
-
     /// From, To and Cc of a message, without the support address.
     fn participants<'a>(&self, m: &'a Inbound) -> Vec<&'a str> {
         std::iter::once(&m.from)
@@ -411,32 +314,9 @@ fn new_case<'a>(
     }
 }
 
-/// Why no acknowledgment may be sent, if any: mail loops are never allowed.
-fn suppression(m: &Inbound, s: &Settings, recent_auto_replies: i64) -> Option<String> {
-    if m.is_auto_generated() {
-        let names: Vec<&str> = m.auto_signals.iter().map(|a| a.as_str()).collect();
-        return Some(format!("auto-generated mail ({})", names.join(", ")));
-    }
-    let to = &m.reply_address().address;
-    if signals::is_system_address(to) || signals::same_mailbox(to, &s.address.address) {
-        return Some(format!("{to} does not take replies"));
-    }
-    if recent_auto_replies >= i64::from(s.auto_reply_limit) {
-        return Some(format!(
-            "{recent_auto_replies} automatic replies to {to} in the last hour (helpdesk.auto_reply_limit = {})",
-            s.auto_reply_limit
-        ));
-    }
-    None
-}
+mod ack;
 
-/// A fresh, unguessable Message-ID at the support address's domain.
-pub fn new_message_id(own_address: &str) -> String {
-    let domain = own_address
-        .rsplit_once('@')
-        .map_or("helpdesk.invalid", |(_, d)| d);
-    format!("hd.{}@{domain}", uuid::Uuid::new_v4().simple())
-}
+pub use ack::new_message_id;
 
 #[cfg(test)]
 mod tests;

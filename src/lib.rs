@@ -21,6 +21,7 @@
 //! `outbox`, `daemon` and `cli` do I/O.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod classify;
 pub mod cli;

@@ -31,9 +31,18 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(helpdesk::cli::run(cli)) {
         Ok(code) => code,
+        // A reader that went away (`helpdesk cases show X | head`) is not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("helpdesk: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -96,11 +96,17 @@ text_enum! {
     /// Where a case stands. The full state machine lives in the lifecycle issue; the foundation
     /// opens cases and records every change as an event.
     Status {
+        /// New, not yet worked.
         Open => "open",
+        /// A technician is working on it.
         InProgress => "in_progress",
+        /// Handed to a team or technician.
         Assigned => "assigned",
+        /// Waiting on a vendor, the customer, or a schedule; the SLA clock pauses.
         Pending => "pending",
+        /// Resolution notice sent; the reopen window runs.
         Resolved => "resolved",
+        /// Done.
         Closed => "closed",
     }
 }
@@ -114,14 +120,6 @@ text_enum! {
         Incident => "incident",
         /// The root cause behind several incidents.
         Problem => "problem",
-    }
-}
-
-text_enum! {
-    /// Which way a stored message travelled.
-    Direction {
-        Inbound => "inbound",
-        Outbound => "outbound",
     }
 }
 
@@ -241,6 +239,15 @@ impl Inbound {
     /// True when nothing should ever answer this message automatically.
     pub fn is_auto_generated(&self) -> bool {
         !self.auto_signals.is_empty()
+    }
+
+    /// True for delivery-status notifications, whether RFC 3464 reports or the plain-text
+    /// notices some MTAs send from `MAILER-DAEMON`/`postmaster`.
+    pub fn is_bounce(&self) -> bool {
+        let local = self.from.address.split('@').next().unwrap_or("");
+        self.auto_signals.contains(&AutoSignal::DeliveryStatus)
+            || local == "mailer-daemon"
+            || local == "postmaster"
     }
 
     /// Where an automatic answer goes: `Reply-To` when given, else `From`.

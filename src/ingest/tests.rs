@@ -6,6 +6,7 @@ use std::path::Path;
 use sqlx::Row;
 
 use super::*;
+use crate::outbox::render::AckContext;
 use crate::store::testing::stores;
 
 const CONFIG: &str = r#"

@@ -124,9 +124,20 @@ fn is_type(p: &mail_parser::MessagePart<'_>, t: &str, sub: &str) -> bool {
 }
 
 /// Message-IDs of the original message(s) a delivery-status notification reports on, from its
-/// attached `message/rfc822` or `text/rfc822-headers` part.
-pub fn bounced_ids(m: &Message<'_>) -> Vec<String> {
+/// attached `message/rfc822` or `text/rfc822-headers` part, or from `Message-ID:` lines quoted
+/// in the text of a plain-text bounce.
+pub fn bounced_ids(m: &Message<'_>, text: &str) -> Vec<String> {
     let mut ids = Vec::new();
+    let own_id = m.message_id().unwrap_or("");
+    let quoted = text.lines().filter_map(|line| {
+        let line = line.trim_start_matches(['>', ' ', '\t']);
+        let value = line
+            .get(..11)
+            .filter(|h| h.eq_ignore_ascii_case("message-id:"))
+            .map(|_| &line[11..])?;
+        let id = value.trim().trim_start_matches('<');
+        Some(id.split('>').next().unwrap_or(id).trim().to_owned())
+    });
     for part in &m.parts {
         let id = match &part.body {
             PartType::Message(inner) => inner.message_id().map(str::to_owned),
@@ -140,13 +151,17 @@ pub fn bounced_ids(m: &Message<'_>) -> Vec<String> {
             _ => None,
         };
         if let Some(id) = id {
-            let id = id.trim_matches(['<', '>', ' ']).to_owned();
-            if !id.is_empty() && !ids.contains(&id) {
-                ids.push(id);
-            }
+            ids.push(id.trim_matches(['<', '>', ' ']).to_owned());
         }
     }
-    ids
+    ids.extend(quoted);
+    let mut unique = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !id.is_empty() && id != own_id && !unique.contains(&id) {
+            unique.push(id);
+        }
+    }
+    unique
 }
 
 #[cfg(test)]
@@ -201,6 +216,21 @@ mod tests {
             let got = signals_of(&format!("From: a@example.test\r\n{header}"));
             assert_eq!(got, [expected], "{header}");
         }
+    }
+
+    #[test]
+    fn plain_text_bounces_name_the_original_message() {
+        let raw = "From: MAILER-DAEMON@mx.example.test\r\nSubject: failure notice\r\n\
+                   Message-ID: <bounce1@mx.example.test>\r\n\r\n\
+                   Sorry, I could not deliver.\r\n--- Below this line is a copy of the message.\r\n\r\n\
+                   Message-ID: <hd.1@example.test>\r\nSubject: [HD-000001] x\r\n";
+        let limits = Limits {
+            max_message_size: 1 << 20,
+            max_attachment_size: 1 << 20,
+        };
+        let m = parse(raw.as_bytes(), limits, "support@example.test").unwrap();
+        assert!(m.is_bounce());
+        assert_eq!(m.bounced_ids, ["hd.1@example.test"]);
     }
 
     #[test]

@@ -4,5 +4,7 @@
 mod golden;
 // The `helpdesk` binary end to end: ingest, run, cases, quarantine, rules, check.
 mod cli;
+// Hostile input: mutated messages never panic.
+mod robustness;
 // Helpers: temporary helpdesk setups and running the binary.
 mod util;

@@ -1,0 +1,189 @@
+//! Loading a rules file: the serde types that mirror it and their validation into
+//! [`Category`] and compiled rules. Every error names the rule or category and the key.
+
+use std::collections::BTreeMap;
+
+use regex::RegexBuilder;
+use serde::Deserialize;
+
+use super::{Category, Field, Priority, Rule};
+use crate::model::CaseType;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRules {
+    pub(super) first_response: String,
+    #[serde(default)]
+    pub(super) patterns: BTreeMap<String, String>,
+    #[serde(rename = "category")]
+    pub(super) categories: Vec<RawCategory>,
+    #[serde(default, rename = "rule")]
+    pub(super) rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCategory {
+    pub(super) id: String,
+    pub(super) number: Option<u32>,
+    pub(super) name: String,
+    #[serde(rename = "type")]
+    pub(super) case_type: CaseType,
+    pub(super) team: Option<String>,
+    pub(super) default_priority: u8,
+    pub(super) priorities: Vec<RawPriority>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPriority {
+    pub(super) level: u8,
+    pub(super) name: String,
+    pub(super) target: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub(super) name: String,
+    pub(super) category: String,
+    pub(super) priority: Option<u8>,
+    #[serde(rename = "type")]
+    pub(super) case_type: Option<CaseType>,
+    pub(super) team: Option<String>,
+    pub(super) template: Option<String>,
+    #[serde(default)]
+    pub(super) case_sensitive: bool,
+    #[serde(default)]
+    pub(super) subject: Patterns,
+    #[serde(default)]
+    pub(super) body: Patterns,
+    #[serde(default)]
+    pub(super) text: Patterns,
+    #[serde(default)]
+    pub(super) sender: Patterns,
+}
+
+/// One pattern or several that must all match.
+#[derive(Debug, Default, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Patterns {
+    #[default]
+    None,
+    One(String),
+    All(Vec<String>),
+}
+
+pub(super) fn category(c: RawCategory) -> Result<Category, String> {
+    let priorities = c
+        .priorities
+        .into_iter()
+        .map(|p| {
+            let target = match p.target.as_deref() {
+                None | Some("none") => None,
+                Some(t) => Some(crate::config::parse_duration(t).map_err(|e| {
+                    format!(
+                        "category `{}` priority {}: target = {t:?}: expected {e} or \"none\"",
+                        c.id, p.level
+                    )
+                })?),
+            };
+            Ok(Priority {
+                level: p.level,
+                name: p.name,
+                target,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    if !priorities.iter().any(|p| p.level == c.default_priority) {
+        return Err(format!(
+            "category `{}`: default_priority = {} is not one of its priorities",
+            c.id, c.default_priority
+        ));
+    }
+    Ok(Category {
+        id: c.id,
+        number: c.number,
+        name: c.name,
+        case_type: c.case_type,
+        team: c.team,
+        default_priority: c.default_priority,
+        priorities,
+    })
+}
+
+pub(super) fn rule(
+    r: RawRule,
+    cats: &[Category],
+    patterns: &BTreeMap<String, String>,
+) -> Result<Rule, String> {
+    let at = |msg: String| format!("rule `{}`: {msg}", r.name);
+    let category = cats
+        .iter()
+        .position(|c| c.id == r.category)
+        .ok_or_else(|| at(format!("unknown category `{}`", r.category)))?;
+    let cat = &cats[category];
+    let priority = r.priority.unwrap_or(cat.default_priority);
+    if cat.priority(priority).is_none() {
+        let valid: Vec<String> = cat.priorities.iter().map(|p| p.level.to_string()).collect();
+        return Err(at(format!(
+            "priority {priority} is not a priority of `{}` (valid: {})",
+            cat.id,
+            valid.join(", ")
+        )));
+    }
+    let mut conditions = Vec::new();
+    for (field, pats) in [
+        (Field::Subject, r.subject),
+        (Field::Body, r.body),
+        (Field::Text, r.text),
+        (Field::Sender, r.sender),
+    ] {
+        let list = match pats {
+            Patterns::None => vec![],
+            Patterns::One(p) => vec![p],
+            Patterns::All(v) => v,
+        };
+        for p in list {
+            let expanded = expand(&p, patterns).map_err(&at)?;
+            let re = RegexBuilder::new(&expanded)
+                .case_insensitive(!r.case_sensitive)
+                .build()
+                .map_err(|e| at(format!("{field} = {p:?}: invalid regex: {e}")))?;
+            conditions.push((field, re));
+        }
+    }
+    if conditions.is_empty() {
+        return Err(at("no condition: give subject, body, text or sender".into()));
+    }
+    Ok(Rule {
+        name: r.name,
+        category,
+        priority,
+        case_type: r.case_type,
+        team: r.team,
+        template: r.template,
+        conditions,
+    })
+}
+
+/// Replaces `@{name}` with the named pattern from `[patterns]`, as a non-capturing group.
+fn expand(p: &str, patterns: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(p.len());
+    let mut rest = p;
+    while let Some(start) = rest.find("@{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed @{{ in {p:?}"))?;
+        let name = &after[..end];
+        let body = patterns
+            .get(name)
+            .ok_or_else(|| format!("unknown pattern @{{{name}}} (define it under [patterns])"))?;
+        out.push_str(&format!("(?:{body})"));
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
