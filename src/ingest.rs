@@ -12,6 +12,7 @@ use crate::classify::{Classification, Rules};
 use crate::config::Settings;
 use crate::model::{AutoSignal, CaseId, Inbound, TicketNo};
 use crate::parse::{self, signals, Limits};
+use crate::store::messages::Raw;
 use crate::store::{self, cases, messages, quarantine, Store, Tx};
 use crate::thread::{self, Thread};
 
@@ -88,19 +89,21 @@ impl Pipeline {
         now: i64,
     ) -> Result<Outcome, store::Error> {
         let hash = parse::content_hash(raw);
+        let raw = &Raw {
+            bytes: raw,
+            content_hash: &hash,
+            origin,
+            received_at: now,
+        };
         let limits = Limits {
             max_message_size: self.settings.max_message_size,
             max_attachment_size: self.settings.max_attachment_size,
         };
-        let inbound = match parse::parse(raw, limits, &self.settings.address.address) {
+        let inbound = match parse::parse(raw.bytes, limits, &self.settings.address.address) {
             Ok(m) => m,
-            Err(e) => {
-                return self
-                    .quarantine(raw, &hash, origin, &e.to_string(), now)
-                    .await
-            }
+            Err(e) => return self.quarantine(raw, &e.to_string()).await,
         };
-        match self.store_message(&inbound, raw, &hash, origin, now).await {
+        match self.store_message(&inbound, raw).await {
             Ok(outcome) => Ok(outcome),
             Err(e) if e.is_unique_violation() => {
                 // A concurrent ingest stored the same message first.
@@ -115,48 +118,37 @@ impl Pipeline {
             Err(e) => {
                 tracing::error!(error = %e, origin, "storing the message failed; quarantining it");
                 let reason = format!("could not be stored as a case: {e}");
-                self.quarantine(raw, &hash, origin, &reason, now).await
+                self.quarantine(raw, &reason).await
             }
         }
     }
 
-    async fn quarantine(
-        &self,
-        raw: &[u8],
-        hash: &str,
-        origin: &str,
-        reason: &str,
-        now: i64,
-    ) -> Result<Outcome, store::Error> {
+    async fn quarantine(&self, raw: &Raw<'_>, reason: &str) -> Result<Outcome, store::Error> {
         let mut tx = self.store.begin().await?;
-        let id = quarantine::insert(&mut tx, raw, hash, origin, reason, now).await?;
+        let id = quarantine::insert(&mut tx, raw, reason).await?;
         tx.commit().await?;
-        tracing::warn!(quarantine = id, origin, reason, "message quarantined");
+        tracing::warn!(
+            quarantine = id,
+            origin = raw.origin,
+            reason,
+            "message quarantined"
+        );
         Ok(Outcome::Quarantined {
             id,
             reason: reason.to_owned(),
         })
     }
 
-    async fn store_message(
-        &self,
-        m: &Inbound,
-        raw: &[u8],
-        hash: &str,
-        origin: &str,
-        now: i64,
-    ) -> Result<Outcome, store::Error> {
+    async fn store_message(&self, m: &Inbound, raw: &Raw<'_>) -> Result<Outcome, store::Error> {
         let mut tx = self.store.begin().await?;
         let id = m.message_id.as_deref().unwrap_or("");
-        if let Some(ticket) = messages::find_duplicate(&mut tx, id, hash).await? {
+        if let Some(ticket) = messages::find_duplicate(&mut tx, id, raw.content_hash).await? {
             return Ok(Outcome::Duplicate { ticket });
         }
         let outcome = if m.is_bounce() {
-            self.attach_bounce(&mut tx, m, raw, hash, origin, now)
-                .await?
+            self.attach_bounce(&mut tx, m, raw).await?
         } else {
-            self.thread_or_open(&mut tx, m, raw, hash, origin, now)
-                .await?
+            self.thread_or_open(&mut tx, m, raw).await?
         };
         match outcome {
             Some(outcome) => {
@@ -170,7 +162,7 @@ impl Pipeline {
                 } else {
                     "mail from the support address itself that belongs to no case (loop guard)"
                 };
-                self.quarantine(raw, hash, origin, reason, now).await
+                self.quarantine(raw, reason).await
             }
         }
     }
@@ -180,10 +172,7 @@ impl Pipeline {
         &self,
         tx: &mut Tx,
         m: &Inbound,
-        raw: &[u8],
-        hash: &str,
-        origin: &str,
-        now: i64,
+        raw: &Raw<'_>,
     ) -> Result<Option<Outcome>, store::Error> {
         let ids: Vec<String> = m
             .references
@@ -195,9 +184,17 @@ impl Pipeline {
         let Some(case) = cases::candidate_by_message_ids(tx, &ids).await? else {
             return Ok(None);
         };
-        messages::insert(tx, case.id, m, raw, hash, origin, now).await?;
+        messages::insert(tx, case.id, m, raw).await?;
         let detail = json!({ "from": m.from.address, "bounced_message_ids": m.bounced_ids });
-        cases::add_event(tx, case.id, now, SYSTEM_ACTOR, "bounce_received", &detail).await?;
+        cases::add_event(
+            tx,
+            case.id,
+            raw.received_at,
+            SYSTEM_ACTOR,
+            "bounce_received",
+            &detail,
+        )
+        .await?;
         Ok(Some(Outcome::Bounce {
             ticket: case.ticket,
         }))
@@ -207,11 +204,9 @@ impl Pipeline {
         &self,
         tx: &mut Tx,
         m: &Inbound,
-        raw: &[u8],
-        hash: &str,
-        origin: &str,
-        now: i64,
+        raw: &Raw<'_>,
     ) -> Result<Option<Outcome>, store::Error> {
+        let now = raw.received_at;
         let s = &self.settings;
         let ids: Vec<String> = m.references.iter().chain(&m.in_reply_to).cloned().collect();
         let by_reference = cases::candidate_by_message_ids(tx, &ids).await?;
@@ -227,7 +222,7 @@ impl Pipeline {
         );
         match decision {
             Thread::Join { case, via } => {
-                messages::insert(tx, case, m, raw, hash, origin, now).await?;
+                messages::insert(tx, case, m, raw).await?;
                 cases::add_participants(tx, case, &self.participants(m)).await?;
                 let detail =
                     json!({ "via": via, "subject": m.subject, "auto_signals": m.auto_signals });
@@ -238,33 +233,26 @@ impl Pipeline {
                 }))
             }
             _ if m.auto_signals.contains(&AutoSignal::FromSelf) => Ok(None),
-            Thread::FollowUp { previous } => self
-                .open(tx, m, raw, hash, origin, now, Some(previous), None)
-                .await
-                .map(Some),
-            Thread::New { refused } => self
-                .open(tx, m, raw, hash, origin, now, None, refused)
-                .await
-                .map(Some),
+            Thread::FollowUp { previous } => {
+                self.open(tx, m, raw, Some(previous), None).await.map(Some)
+            }
+            Thread::New { refused } => self.open(tx, m, raw, None, refused).await.map(Some),
         }
     }
 
-    #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename the list
     async fn open(
         &self,
         tx: &mut Tx,
         m: &Inbound,
-        raw: &[u8],
-        hash: &str,
-        origin: &str,
-        now: i64,
+        raw: &Raw<'_>,
         previous: Option<CaseId>,
         refused: Option<TicketNo>,
     ) -> Result<Outcome, store::Error> {
+        let now = raw.received_at;
         let c = self.rules.classify(m);
         let ticket = cases::next_ticket(tx, &self.settings.ticket_prefix).await?;
         let case = cases::insert(tx, &new_case(&ticket, m, &c, previous), now).await?;
-        messages::insert(tx, case, m, raw, hash, origin, now).await?;
+        messages::insert(tx, case, m, raw).await?;
         cases::add_participants(tx, case, &self.participants(m)).await?;
         let detail = json!({
             "rule": c.rule, "category": c.category, "priority": c.priority.level,

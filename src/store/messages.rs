@@ -7,6 +7,20 @@ use sqlx::Row;
 use super::{format_ms, Error, Tx};
 use crate::model::{CaseId, Inbound, TicketNo};
 
+/// An inbound message's raw form and where and when it arrived: what is kept of every message,
+/// whether it becomes a case message or a quarantine entry.
+#[derive(Debug, Clone, Copy)]
+pub struct Raw<'a> {
+    /// The bytes as received.
+    pub bytes: &'a [u8],
+    /// [`crate::parse::content_hash`] of the bytes: with the Message-ID, the duplicate key.
+    pub content_hash: &'a str,
+    /// Where it came from: `maildir:FILE`, `stdin`, `file:PATH`.
+    pub origin: &'a str,
+    /// When it arrived, in ms since the epoch.
+    pub received_at: i64,
+}
+
 /// An inbound message as shown in `cases show`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageRow {
@@ -70,15 +84,7 @@ pub async fn find_duplicate(
 ///
 /// # Errors
 /// Database failure; a unique violation means a concurrent ingest stored it first.
-pub async fn insert(
-    tx: &mut Tx,
-    case: CaseId,
-    m: &Inbound,
-    raw: &[u8],
-    content_hash: &str,
-    origin: &str,
-    now: i64,
-) -> Result<(), Error> {
+pub async fn insert(tx: &mut Tx, case: CaseId, m: &Inbound, raw: &Raw<'_>) -> Result<(), Error> {
     let signals: Vec<&str> = m.auto_signals.iter().map(|s| s.as_str()).collect();
     let row_id: i64 = sqlx::query(
         r#"INSERT INTO messages (case_id, message_id, content_hash, sender, sender_name, subject,
@@ -88,16 +94,16 @@ pub async fn insert(
     )
     .bind(case.0)
     .bind(m.message_id.as_deref().unwrap_or(""))
-    .bind(content_hash)
+    .bind(raw.content_hash)
     .bind(m.from.address.as_str())
     .bind(m.from.name.as_deref())
     .bind(m.subject.as_str())
     .bind(m.text.as_str())
     .bind(signals.join(","))
-    .bind(origin)
+    .bind(raw.origin)
     .bind(m.date.as_deref())
-    .bind(raw)
-    .bind(now)
+    .bind(raw.bytes)
+    .bind(raw.received_at)
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;

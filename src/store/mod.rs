@@ -229,6 +229,41 @@ pub fn format_ms(ms: i64) -> String {
 }
 
 #[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Row;
+
+    #[tokio::test]
+    async fn sqlite_file_is_created_in_wal_mode_and_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/dir/helpdesk.db");
+        let store = Store::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store.migrate().await.expect("migrating twice is a no-op");
+        assert!(path.exists());
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(mode, "wal");
+        store.close().await;
+    }
+
+    #[test]
+    fn unsupported_urls_are_refused() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let err = rt.block_on(Store::connect("mysql://x")).unwrap_err();
+        assert!(err.to_string().contains("sqlite: or postgres://"), "{err}");
+    }
+}
+
+#[cfg(test)]
 pub(crate) mod testing {
     use super::*;
 

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
+use super::messages::Raw;
 use super::{format_ms, Error, Tx};
 
 /// A quarantined message as listed.
@@ -26,29 +27,22 @@ pub struct QuarantineRow {
 ///
 /// # Errors
 /// Database failure.
-pub async fn insert(
-    tx: &mut Tx,
-    raw: &[u8],
-    content_hash: &str,
-    origin: &str,
-    error: &str,
-    now: i64,
-) -> Result<i64, Error> {
+pub async fn insert(tx: &mut Tx, raw: &Raw<'_>, error: &str) -> Result<i64, Error> {
     sqlx::query(
         r#"INSERT INTO quarantine (content_hash, origin, error, size, raw, received_at)
            VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (content_hash) DO NOTHING"#,
     )
-    .bind(content_hash)
-    .bind(origin)
+    .bind(raw.content_hash)
+    .bind(raw.origin)
     .bind(error)
-    .bind(raw.len() as i64)
-    .bind(raw)
-    .bind(now)
+    .bind(raw.bytes.len() as i64)
+    .bind(raw.bytes)
+    .bind(raw.received_at)
     .execute(&mut **tx)
     .await?;
     let id: i64 = sqlx::query(r#"SELECT id FROM quarantine WHERE content_hash = $1"#)
-        .bind(content_hash)
+        .bind(raw.content_hash)
         .fetch_one(&mut **tx)
         .await?
         .try_get(0)?;
