@@ -20,7 +20,7 @@ const NON_CONFIG_ENV: &[&str] = &["HELPDESK_CONFIG", "HELPDESK_LOG"];
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file (or a `*_file` secret) could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file that failed.
         path: PathBuf,

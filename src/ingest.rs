@@ -103,24 +103,22 @@ impl Pipeline {
             Ok(m) => m,
             Err(e) => return self.quarantine(raw, &e.to_string()).await,
         };
-        match self.store_message(&inbound, raw).await {
-            Ok(outcome) => Ok(outcome),
-            Err(e) if e.is_unique_violation() => {
-                // A concurrent ingest stored the same message first.
-                let mut tx = self.store.begin().await?;
-                let id = inbound.message_id.as_deref().unwrap_or("");
-                match messages::find_duplicate(&mut tx, id, &hash).await? {
-                    Some(ticket) => Ok(Outcome::Duplicate { ticket }),
-                    None => Err(e),
-                }
-            }
-            Err(e) if e.is_transient() => Err(e),
-            Err(e) => {
-                tracing::error!(error = %e, origin, "storing the message failed; quarantining it");
-                let reason = format!("could not be stored as a case: {e}");
-                self.quarantine(raw, &reason).await
+        let error = match self.store_message(&inbound, raw).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => e,
+        };
+        if error.is_unique_violation() {
+            // A concurrent ingest may have stored the same message first.
+            let mut tx = self.store.begin().await?;
+            let id = inbound.message_id.as_deref().unwrap_or("");
+            if let Some(ticket) = messages::find_duplicate(&mut tx, id, &hash).await? {
+                return Ok(Outcome::Duplicate { ticket });
             }
         }
+        tracing::error!(%error, origin, "storing the message failed; quarantining it");
+        let reason = format!("could not be stored as a case: {error}");
+        self.quarantine(raw, &reason).await
     }
 
     async fn quarantine(&self, raw: &Raw<'_>, reason: &str) -> Result<Outcome, store::Error> {

@@ -51,8 +51,11 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Ingest one message from stdin (or --file); prints its ticket or `quarantined: <reason>`.
-    /// Exit 0 once the message is safely stored, 75 (temporary failure) if it could not be.
+    /// Ingest one message from stdin (or --file) and print its ticket.
+    ///
+    /// Prints the ticket of the case the message created or joined, or `quarantined: <reason>`.
+    /// Exits 0 once the message is safely stored, and 75 (EX_TEMPFAIL, so an MTA piping into it
+    /// retries later) if it could not be stored.
     Ingest {
         /// Read the message from this file instead of stdin.
         #[arg(long)]

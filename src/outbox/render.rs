@@ -29,7 +29,7 @@ const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The override directory or a file in it could not be read.
-    #[error("cannot read template {path}: {source}")]
+    #[error("cannot read template {path}")]
     Read {
         /// The file or directory.
         path: String,
