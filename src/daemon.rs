@@ -90,12 +90,14 @@ impl Daemon {
         let mut failures = 0u32;
         while !cancel.is_cancelled() {
             let mut delay = poll;
-            match self.drain_mailbox(&cancel, &mut report).await {
-                Ok(true) => {
-                    failures = 0;
-                    wake_outbox.notify_one();
-                }
-                Ok(false) => failures = 0,
+            let result = self.drain_mailbox(&cancel, &mut report).await;
+            if result.is_ok() && failures > 0 {
+                tracing::info!(after = failures, "intake recovered");
+                failures = 0;
+            }
+            match result {
+                Ok(true) => wake_outbox.notify_one(),
+                Ok(false) => {}
                 Err(error) => {
                     failures += 1;
                     delay = backoff(failures);

@@ -96,6 +96,7 @@ pub fn ticket_in_subject(subject: &str, prefix: &str) -> Option<TicketNo> {
             .take_while(char::is_ascii_digit)
             .collect();
         if !digits.is_empty() && upper[start + digits.len()..].starts_with(']') {
+            // Only digits here: parsing fails only on overflow, which is no ticket of ours.
             let n: i64 = digits.parse().ok()?;
             return Some(TicketNo::new(&prefix.to_ascii_uppercase(), n));
         }

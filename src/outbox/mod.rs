@@ -148,7 +148,11 @@ impl Outbox {
             let mut sleep = poll;
             match self.deliver_due(&cancel).await {
                 Ok(_) => {
-                    failures = 0;
+                    if failures > 0 {
+                        tracing::info!(after = failures, "outbox: database reachable again");
+                        failures = 0;
+                    }
+                    // On an error here the worker simply wakes after `poll`.
                     if let Ok(Some(next)) = store::outbox::next_due_at(&self.store.pool).await {
                         let wait = u64::try_from(next - store::now_ms()).unwrap_or(0);
                         sleep = sleep.min(Duration::from_millis(wait));
@@ -157,7 +161,9 @@ impl Outbox {
                 Err(error) => {
                     failures += 1;
                     sleep = backoff(i64::from(failures)).min(Duration::from_secs(60));
-                    tracing::warn!(%error, retry_in = ?sleep, "outbox: database unavailable");
+                    if failures == 1 {
+                        tracing::warn!(%error, "outbox: database unavailable; retrying with backoff");
+                    }
                 }
             }
             tokio::select! {

@@ -97,6 +97,7 @@ fn to_inbound(m: &Message<'_>, limits: Limits, own: &str) -> Result<Inbound, Par
         references: ids(m.references()),
         date: m
             .date()
+            // A Date outside the representable range is as good as none.
             .and_then(|d| jiff::Timestamp::from_second(d.to_timestamp()).ok())
             .map(|t| t.to_string()),
         auto_signals: Vec::new(),

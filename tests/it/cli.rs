@@ -337,6 +337,7 @@ fn the_daemon_picks_up_new_mail_and_stops_cleanly_on_sigterm() {
     );
     desk.deliver("1.a", &fixture("conference.eml"));
     let delivered = wait_until(Duration::from_secs(30), || desk.files("outbox").len() == 1);
+    // If kill fails, the daemon keeps running and the `stopped` assertion reports it.
     let _ = std::process::Command::new("kill")
         .arg("-TERM")
         .arg(daemon.id().to_string())

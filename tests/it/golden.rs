@@ -47,6 +47,7 @@ fn fixtures_parse_and_classify_as_recorded() {
             std::fs::write(&expected_path, &got).unwrap();
             continue;
         }
+        // A missing expected file is a mismatch like any other: the .actual shows what to bless.
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if expected == got {
             // Best effort: a stale .actual from an earlier failure would only confuse.
