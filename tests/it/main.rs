@@ -4,6 +4,8 @@
 mod golden;
 // The `helpdesk` binary end to end: ingest, run, cases, quarantine, rules, check.
 mod cli;
+// The binary on PostgreSQL (when HELPDESK_TEST_POSTGRES_URL is set).
+mod postgres;
 // Hostile input: mutated messages never panic.
 mod robustness;
 // Helpers: temporary helpdesk setups and running the binary.
