@@ -133,13 +133,6 @@ pub struct Mailbox {
     pub address: String,
 }
 
-impl Mailbox {
-    /// The domain part of the address, if it has one.
-    pub fn domain(&self) -> Option<&str> {
-        self.address.rsplit_once('@').map(|(_, d)| d)
-    }
-}
-
 /// Why a message is considered auto-generated (RFC 3834 and common practice). Any signal means:
 /// never answer it automatically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

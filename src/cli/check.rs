@@ -51,7 +51,9 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
             .map(|n| format!("{n} rendered with a sample case"))
             .map_err(|e| e.to_string()),
     )?;
-    let db = match App::load(config).await {
+    let maildir_path = settings.maildir.clone();
+    let outbox_dir = settings.outbox_dir.clone();
+    let db = match App::connect(settings, rules, templates).await {
         Ok(app) => {
             app.store.close().await;
             Ok(format!(
@@ -62,12 +64,12 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
         Err(e) => Err(format!("{e:#}")),
     };
     report(out, "database", db)?;
-    let maildir = Maildir::open(&settings.maildir)
+    let maildir = Maildir::open(&maildir_path)
         .and_then(|m| m.pending().map(|p| p.len()))
-        .map(|n| format!("{}: {n} message(s) waiting", settings.maildir.display()))
-        .map_err(|e| format!("{}: {e}", settings.maildir.display()));
+        .map(|n| format!("{}: {n} message(s) waiting", maildir_path.display()))
+        .map_err(|e| format!("{}: {e}", maildir_path.display()));
     report(out, "inbound", maildir)?;
-    report(out, "outbound", writable(&settings.outbox_dir))?;
+    report(out, "outbound", writable(&outbox_dir))?;
     Ok(if failed {
         ExitCode::FAILURE
     } else {

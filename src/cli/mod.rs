@@ -210,6 +210,18 @@ impl App {
     /// Any of those steps, with what to fix.
     pub async fn load(config_path: &Path) -> anyhow::Result<App> {
         let (settings, rules, templates) = load_static(config_path)?;
+        App::connect(settings, rules, templates).await
+    }
+
+    /// Connects to the configured database and migrates it.
+    ///
+    /// # Errors
+    /// The database cannot be opened or migrated.
+    async fn connect(
+        settings: Settings,
+        rules: Rules,
+        templates: Templates,
+    ) -> anyhow::Result<App> {
         let store = Store::connect(settings.database_url.expose())
             .await
             .context("while opening the database (check [database] url)")?;

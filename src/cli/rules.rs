@@ -100,7 +100,16 @@ pub(super) fn test_command(
             "rule       none matched: the case goes to the uncategorized queue"
         )?,
     }
-    writeln!(out, "category   {} — {}", c.category, c.category_name)?;
+    let number = rules
+        .category(&c.category)
+        .and_then(|cat| cat.number)
+        .map(|n| format!(" (chart {n})"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "category   {}{number} — {}",
+        c.category, c.category_name
+    )?;
     let target = c.priority.target.map_or_else(
         || "no SLA".to_owned(),
         |t| format!("target {}", classify::describe(t)),
