@@ -219,16 +219,14 @@ impl Pipeline {
             by_tag.as_ref(),
         );
         match decision {
-            Thread::Join { case, via } => {
+            Thread::Join { case, ticket, via } => {
                 messages::insert(tx, case, m, raw).await?;
                 cases::add_participants(tx, case, &self.participants(m)).await?;
                 let detail =
                     json!({ "via": via, "subject": m.subject, "auto_signals": m.auto_signals });
                 cases::add_event(tx, case, now, &m.from.address, "message_added", &detail).await?;
                 cases::touch(tx, case, now).await?;
-                Ok(Some(Outcome::Joined {
-                    ticket: cases::ticket_of(tx, case).await?,
-                }))
+                Ok(Some(Outcome::Joined { ticket }))
             }
             _ if m.auto_signals.contains(&AutoSignal::FromSelf) => Ok(None),
             Thread::FollowUp { previous } => {

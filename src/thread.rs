@@ -40,6 +40,8 @@ pub enum Thread {
     Join {
         /// The case.
         case: CaseId,
+        /// Its ticket.
+        ticket: TicketNo,
         /// How it was found.
         via: Via,
     },
@@ -77,7 +79,11 @@ pub fn decide(
         .find_map(|(c, via)| c.filter(|c| allowed(c)).map(|c| (c, via)));
     match found {
         Some((c, _)) if c.status == Status::Closed => Thread::FollowUp { previous: c.id },
-        Some((c, via)) => Thread::Join { case: c.id, via },
+        Some((c, via)) => Thread::Join {
+            case: c.id,
+            ticket: c.ticket.clone(),
+            via,
+        },
         None => Thread::New {
             refused: by_reference.or(by_tag).map(|c| c.ticket.clone()),
         },
@@ -131,6 +137,7 @@ mod tests {
                 decide(sender, tech, Some(&c), None),
                 Thread::Join {
                     case: CaseId(1),
+                    ticket: TicketNo::new("HD", 1),
                     via: Via::References
                 },
                 "{sender}"
@@ -140,6 +147,7 @@ mod tests {
             decide("alice@example.test", false, None, Some(&c)),
             Thread::Join {
                 case: CaseId(1),
+                ticket: TicketNo::new("HD", 1),
                 via: Via::SubjectTag
             }
         );

@@ -206,7 +206,7 @@ pub async fn candidate_by_message_ids(
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(row) = row {
-            return candidate(tx, CaseId(row.try_get(0)?)).await;
+            return candidate(tx, Key::Id(CaseId(row.try_get(0)?))).await;
         }
     }
     Ok(None)
@@ -220,24 +220,30 @@ pub async fn candidate_by_ticket(
     tx: &mut Tx,
     ticket: &TicketNo,
 ) -> Result<Option<Candidate>, Error> {
-    let row = sqlx::query(r#"SELECT id FROM cases WHERE ticket = $1"#)
-        .bind(ticket.as_str())
-        .fetch_optional(&mut **tx)
-        .await?;
-    match row {
-        Some(row) => candidate(tx, CaseId(row.try_get(0)?)).await,
-        None => Ok(None),
-    }
+    candidate(tx, Key::Ticket(ticket)).await
 }
 
-async fn candidate(tx: &mut Tx, id: CaseId) -> Result<Option<Candidate>, Error> {
-    let Some(row) = sqlx::query(r#"SELECT ticket, status, requester FROM cases WHERE id = $1"#)
-        .bind(id.0)
-        .fetch_optional(&mut **tx)
-        .await?
-    else {
+/// How a threading candidate is looked up.
+enum Key<'a> {
+    Id(CaseId),
+    Ticket(&'a TicketNo),
+}
+
+async fn candidate(tx: &mut Tx, key: Key<'_>) -> Result<Option<Candidate>, Error> {
+    let query = match key {
+        Key::Id(id) => {
+            sqlx::query(r#"SELECT id, ticket, status, requester FROM cases WHERE id = $1"#)
+                .bind(id.0)
+        }
+        Key::Ticket(t) => {
+            sqlx::query(r#"SELECT id, ticket, status, requester FROM cases WHERE ticket = $1"#)
+                .bind(t.as_str())
+        }
+    };
+    let Some(row) = query.fetch_optional(&mut **tx).await? else {
         return Ok(None);
     };
+    let id = CaseId(row.try_get(0)?);
     let participants = sqlx::query(r#"SELECT address FROM participants WHERE case_id = $1"#)
         .bind(id.0)
         .fetch_all(&mut **tx)
@@ -245,12 +251,12 @@ async fn candidate(tx: &mut Tx, id: CaseId) -> Result<Option<Candidate>, Error> 
         .iter()
         .map(|r| r.try_get::<String, _>(0))
         .collect::<Result<_, _>>()?;
-    let status: String = row.try_get(1)?;
+    let status: String = row.try_get(2)?;
     Ok(Some(Candidate {
         id,
-        ticket: TicketNo::from_string(row.try_get::<String, _>(0)?),
+        ticket: TicketNo::from_string(row.try_get::<String, _>(1)?),
         status: status.parse().map_err(Error::Corrupt)?,
-        requester: row.try_get(2)?,
+        requester: row.try_get(3)?,
         participants,
     }))
 }
@@ -310,19 +316,6 @@ pub async fn by_ticket(pool: &sqlx::AnyPool, ticket: &TicketNo) -> Result<Option
         .as_ref()
         .map(case_row)
         .transpose()
-}
-
-/// The ticket of a case id.
-///
-/// # Errors
-/// Database failure.
-pub async fn ticket_of(tx: &mut Tx, case: CaseId) -> Result<TicketNo, Error> {
-    let t: String = sqlx::query(r#"SELECT ticket FROM cases WHERE id = $1"#)
-        .bind(case.0)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get(0)?;
-    Ok(TicketNo::from_string(t))
 }
 
 /// The event log of a case, oldest first.
