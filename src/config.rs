@@ -35,6 +35,16 @@ pub enum Error {
         /// The parser's message, naming the key.
         message: String,
     },
+    /// A key the chosen kind needs is absent, or a key is given that it does not use.
+    #[error("{path}: {key} {problem}")]
+    Misplaced {
+        /// The config file.
+        path: PathBuf,
+        /// Dotted key, e.g. `inbound.host`.
+        key: String,
+        /// E.g. `is required when inbound.kind = "imap"`.
+        problem: String,
+    },
     /// A value has the right type but is not acceptable.
     #[error("{path}: {key} = {value:?}: expected {expected}")]
     Invalid {
@@ -53,6 +63,7 @@ mod raw;
 
 pub use raw::{
     InboundKind, OutboundKind, RawConfig, RawDatabase, RawHelpdesk, RawInbound, RawOutbound,
+    Security,
 };
 
 /// A string that must not reach logs: `Debug` and `Display` print `<redacted>`.
@@ -102,16 +113,70 @@ pub struct Settings {
     pub auto_reply_limit: u32,
     /// Database URL (may hold a password).
     pub database_url: Secret,
-    /// Maildir root.
-    pub maildir: PathBuf,
+    /// Where mail comes from.
+    pub source: SourceSettings,
     /// Attachments above this many bytes are not extracted.
     pub max_attachment_size: u64,
     /// Messages above this many bytes are quarantined.
     pub max_message_size: u64,
     /// Mailbox re-scan interval.
     pub poll_interval: Duration,
-    /// Directory for the file transport.
-    pub outbox_dir: PathBuf,
+    /// Where mail goes.
+    pub transport: TransportSettings,
+    /// From of outgoing mail: `outbound.from` or the support address, with the display name.
+    pub from: Mailbox,
+}
+
+/// The validated `[inbound]` source.
+#[derive(Debug, Clone)]
+pub enum SourceSettings {
+    /// A local Maildir root.
+    Maildir {
+        /// Its root directory.
+        path: PathBuf,
+    },
+    /// A mailbox on an IMAP server.
+    Imap(ImapSettings),
+}
+
+/// Where and how to reach a mail server.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// TLS mode.
+    pub security: Security,
+    /// Login name and password; `None` means no authentication (SMTP only).
+    pub login: Option<(String, Secret)>,
+    /// An extra trusted CA certificate file (PEM).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The validated `[inbound]` keys of `kind = "imap"`.
+#[derive(Debug, Clone)]
+pub struct ImapSettings {
+    /// The server.
+    pub server: ServerSettings,
+    /// The folder read.
+    pub folder: String,
+    /// Where processed mail is moved, if anywhere.
+    pub processed_folder: Option<String>,
+    /// Whether to use IDLE when offered.
+    pub idle: bool,
+}
+
+/// The validated `[outbound]` transport.
+#[derive(Debug, Clone)]
+pub enum TransportSettings {
+    /// One `.eml` file per mail in a directory.
+    File {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// An SMTP server.
+    Smtp(ServerSettings),
 }
 
 impl Settings {
@@ -250,21 +315,36 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         .map_err(|e| invalid("inbound.max_attachment_size", &i.max_attachment_size, &e))?;
     let max_message_size = parse_size(&i.max_message_size)
         .map_err(|e| invalid("inbound.max_message_size", &i.max_message_size, &e))?;
-    let poll_interval = parse_duration(&i.poll_interval)
-        .map_err(|e| invalid("inbound.poll_interval", &i.poll_interval, &e))?;
+    let default_poll = match i.kind {
+        InboundKind::Maildir => "5s",
+        InboundKind::Imap => "60s",
+    };
+    let poll_text = i.poll_interval.as_deref().unwrap_or(default_poll);
+    let poll_interval =
+        parse_duration(poll_text).map_err(|e| invalid("inbound.poll_interval", poll_text, &e))?;
     if poll_interval.is_zero() {
         return Err(invalid(
             "inbound.poll_interval",
-            &i.poll_interval,
+            poll_text,
             "a duration above zero",
         ));
     }
+    let keys = Keys { path, base };
+    let source = source(&keys, &i)?;
+    let transport = transport(&keys, &raw.outbound)?;
+    let name = h.name.filter(|n| !n.trim().is_empty());
+    let from = Mailbox {
+        name: name.clone(),
+        address: raw
+            .outbound
+            .from
+            .as_deref()
+            .and_then(parse_address)
+            .unwrap_or_else(|| address.clone()),
+    };
     Ok(Settings {
         config_path: path.to_owned(),
-        address: Mailbox {
-            name: h.name.filter(|n| !n.trim().is_empty()),
-            address,
-        },
+        address: Mailbox { name, address },
         ticket_prefix: h.ticket_prefix.to_ascii_uppercase(),
         technicians,
         reopen_window,
@@ -272,12 +352,242 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         templates_dir: h.templates.as_deref().map(resolve),
         auto_reply_limit: h.auto_reply_limit,
         database_url,
-        maildir: resolve(&i.path),
         max_attachment_size,
         max_message_size,
         poll_interval,
-        outbox_dir: resolve(&raw.outbound.path),
+        source,
+        transport,
+        from,
     })
+}
+
+/// Checks for keys that depend on `kind`, with errors that name the key.
+struct Keys<'a> {
+    path: &'a Path,
+    base: &'a Path,
+}
+
+impl Keys<'_> {
+    fn misplaced(&self, key: &str, problem: String) -> Error {
+        Error::Misplaced {
+            path: self.path.to_owned(),
+            key: key.to_owned(),
+            problem,
+        }
+    }
+
+    fn required<'v>(
+        &self,
+        key: &str,
+        value: Option<&'v String>,
+        kind: &str,
+    ) -> Result<&'v str, Error> {
+        match value.map(|v| v.trim()) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(self.misplaced(key, format!("is required when {kind}"))),
+        }
+    }
+
+    fn unused<T>(&self, key: &str, value: Option<&T>, kind: &str) -> Result<(), Error> {
+        match value {
+            Some(_) => Err(self.misplaced(key, format!("does not apply when {kind}"))),
+            None => Ok(()),
+        }
+    }
+
+    fn resolve(&self, rel: &str) -> PathBuf {
+        normalize(&self.base.join(rel))
+    }
+
+    /// `password` or `password_file` (relative to the config), not both.
+    fn secret(
+        &self,
+        section: &str,
+        password: Option<&String>,
+        file: Option<&String>,
+    ) -> Result<Option<Secret>, Error> {
+        match (password, file) {
+            (Some(_), Some(_)) => Err(self.misplaced(
+                &format!("{section}.password_file"),
+                format!("and {section}.password are both set; keep one"),
+            )),
+            (Some(p), None) => Ok(Some(Secret(p.clone()))),
+            (None, Some(f)) => {
+                let file = self.resolve(f);
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|source| Error::Read { path: file, source })?;
+                Ok(Some(Secret(text.trim_end_matches(['\n', '\r']).to_owned())))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Host, port, security, login and CA of a server section.
+    #[allow(clippy::too_many_arguments)]
+    fn server(
+        &self,
+        section: &str,
+        kind: &str,
+        host: Option<&String>,
+        port: Option<u16>,
+        security: Security,
+        default_port: u16,
+        login: (Option<&String>, Option<Secret>),
+        ca_file: Option<&String>,
+    ) -> Result<ServerSettings, Error> {
+        let host = self.required(&format!("{section}.host"), host, kind)?;
+        if port == Some(0) {
+            return Err(Error::Invalid {
+                path: self.path.to_owned(),
+                key: format!("{section}.port"),
+                value: "0".into(),
+                expected: "a TCP port from 1 to 65535".into(),
+            });
+        }
+        let login = match login {
+            (Some(user), Some(password)) => Some((user.clone(), password)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(self.misplaced(
+                    &format!("{section}.password"),
+                    format!("(or {section}.password_file) is required with {section}.username"),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(self.misplaced(
+                    &format!("{section}.username"),
+                    format!("is required with {section}.password"),
+                ))
+            }
+        };
+        let ca_file = ca_file.map(|f| self.resolve(f));
+        if let Some(ca) = &ca_file {
+            if !ca.is_file() {
+                return Err(Error::Invalid {
+                    path: self.path.to_owned(),
+                    key: format!("{section}.ca_file"),
+                    value: ca.display().to_string(),
+                    expected: "a readable PEM certificate file".into(),
+                });
+            }
+        }
+        Ok(ServerSettings {
+            host: host.to_owned(),
+            port: port.unwrap_or(default_port),
+            security,
+            login,
+            ca_file,
+        })
+    }
+}
+
+fn source(k: &Keys<'_>, i: &RawInbound) -> Result<SourceSettings, Error> {
+    match i.kind {
+        InboundKind::Maildir => {
+            let kind = "inbound.kind = \"maildir\"";
+            k.unused("inbound.host", i.host.as_ref(), kind)?;
+            k.unused("inbound.port", i.port.as_ref(), kind)?;
+            k.unused("inbound.security", i.security.as_ref(), kind)?;
+            k.unused("inbound.username", i.username.as_ref(), kind)?;
+            k.unused("inbound.password", i.password.as_ref(), kind)?;
+            k.unused("inbound.password_file", i.password_file.as_ref(), kind)?;
+            k.unused("inbound.folder", i.folder.as_ref(), kind)?;
+            k.unused(
+                "inbound.processed_folder",
+                i.processed_folder.as_ref(),
+                kind,
+            )?;
+            k.unused("inbound.idle", i.idle.as_ref(), kind)?;
+            k.unused("inbound.ca_file", i.ca_file.as_ref(), kind)?;
+            let path = k.required("inbound.path", i.path.as_ref(), kind)?;
+            Ok(SourceSettings::Maildir {
+                path: k.resolve(path),
+            })
+        }
+        InboundKind::Imap => {
+            let kind = "inbound.kind = \"imap\"";
+            k.unused("inbound.path", i.path.as_ref(), kind)?;
+            let security = i.security.unwrap_or(Security::Tls);
+            let default_port = if security == Security::Tls { 993 } else { 143 };
+            let password = k.secret("inbound", i.password.as_ref(), i.password_file.as_ref())?;
+            k.required("inbound.username", i.username.as_ref(), kind)?;
+            let server = k.server(
+                "inbound",
+                kind,
+                i.host.as_ref(),
+                i.port,
+                security,
+                default_port,
+                (i.username.as_ref(), password),
+                i.ca_file.as_ref(),
+            )?;
+            let folder = i.folder.clone().unwrap_or_else(|| "INBOX".into());
+            let processed_folder = i.processed_folder.clone().filter(|f| !f.is_empty());
+            if processed_folder.as_deref() == Some(folder.as_str()) {
+                return Err(k.misplaced(
+                    "inbound.processed_folder",
+                    "must differ from inbound.folder".into(),
+                ));
+            }
+            Ok(SourceSettings::Imap(ImapSettings {
+                server,
+                folder,
+                processed_folder,
+                idle: i.idle.unwrap_or(true),
+            }))
+        }
+    }
+}
+
+fn transport(k: &Keys<'_>, o: &RawOutbound) -> Result<TransportSettings, Error> {
+    if let Some(from) = &o.from {
+        if parse_address(from).is_none() {
+            return Err(Error::Invalid {
+                path: k.path.to_owned(),
+                key: "outbound.from".into(),
+                value: from.clone(),
+                expected: "an email address like support@example.com".into(),
+            });
+        }
+    }
+    match o.kind {
+        OutboundKind::File => {
+            let kind = "outbound.kind = \"file\"";
+            k.unused("outbound.host", o.host.as_ref(), kind)?;
+            k.unused("outbound.port", o.port.as_ref(), kind)?;
+            k.unused("outbound.security", o.security.as_ref(), kind)?;
+            k.unused("outbound.username", o.username.as_ref(), kind)?;
+            k.unused("outbound.password", o.password.as_ref(), kind)?;
+            k.unused("outbound.password_file", o.password_file.as_ref(), kind)?;
+            k.unused("outbound.ca_file", o.ca_file.as_ref(), kind)?;
+            let path = k.required("outbound.path", o.path.as_ref(), kind)?;
+            Ok(TransportSettings::File {
+                dir: k.resolve(path),
+            })
+        }
+        OutboundKind::Smtp => {
+            let kind = "outbound.kind = \"smtp\"";
+            k.unused("outbound.path", o.path.as_ref(), kind)?;
+            let security = o.security.unwrap_or(Security::Starttls);
+            let default_port = match security {
+                Security::Tls => 465,
+                Security::Starttls => 587,
+                Security::None => 25,
+            };
+            let password = k.secret("outbound", o.password.as_ref(), o.password_file.as_ref())?;
+            let server = k.server(
+                "outbound",
+                kind,
+                o.host.as_ref(),
+                o.port,
+                security,
+                default_port,
+                (o.username.as_ref(), password),
+                o.ca_file.as_ref(),
+            )?;
+            Ok(TransportSettings::Smtp(server))
+        }
+    }
 }
 
 fn database_url(path: &Path, base: &Path, db: &RawDatabase) -> Result<Secret, Error> {

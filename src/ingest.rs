@@ -77,7 +77,42 @@ pub struct Pipeline {
     pub store: Store,
 }
 
+/// One message of a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a> {
+    /// The bytes as received.
+    pub raw: &'a [u8],
+    /// Where it came from, e.g. `imap:support@host/INBOX;uid=7`.
+    pub origin: &'a str,
+    /// Set when the source already knows the message is too large to take in whole (only its
+    /// header was fetched): the message is quarantined with this reason.
+    pub refused: Option<&'a str>,
+}
+
+/// A source position to save with a batch, in the same transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpoint<'a> {
+    /// The mailbox key.
+    pub mailbox: &'a str,
+    /// Where intake stands once the batch is committed.
+    pub position: store::imap::Position,
+}
+
+/// What storing a parsed message came to, before the transaction ends.
+enum Stored {
+    Done(Outcome),
+    /// Nothing was written; quarantine the message with this reason.
+    Quarantine(&'static str),
+}
+
 impl Pipeline {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_message_size: self.settings.max_message_size,
+            max_attachment_size: self.settings.max_attachment_size,
+        }
+    }
+
     /// Ingests one raw message from `origin` (a file name, `stdin`, …) at time `now` (ms).
     ///
     /// # Errors
@@ -88,18 +123,29 @@ impl Pipeline {
         origin: &str,
         now: i64,
     ) -> Result<Outcome, store::Error> {
-        let hash = parse::content_hash(raw);
+        self.ingest_one(
+            Item {
+                raw,
+                origin,
+                refused: None,
+            },
+            now,
+        )
+        .await
+    }
+
+    async fn ingest_one(&self, item: Item<'_>, now: i64) -> Result<Outcome, store::Error> {
+        let hash = parse::content_hash(item.raw);
         let raw = &Raw {
-            bytes: raw,
+            bytes: item.raw,
             content_hash: &hash,
-            origin,
+            origin: item.origin,
             received_at: now,
         };
-        let limits = Limits {
-            max_message_size: self.settings.max_message_size,
-            max_attachment_size: self.settings.max_attachment_size,
-        };
-        let inbound = match parse::parse(raw.bytes, limits, &self.settings.address.address) {
+        if let Some(reason) = item.refused {
+            return self.quarantine(raw, reason).await;
+        }
+        let inbound = match parse::parse(raw.bytes, self.limits(), &self.settings.address.address) {
             Ok(m) => m,
             Err(e) => return self.quarantine(raw, &e.to_string()).await,
         };
@@ -116,9 +162,88 @@ impl Pipeline {
                 return Ok(Outcome::Duplicate { ticket });
             }
         }
-        tracing::error!(%error, origin, "storing the message failed; quarantining it");
+        tracing::error!(%error, origin = item.origin, "storing the message failed; quarantining it");
         let reason = format!("could not be stored as a case: {error}");
         self.quarantine(raw, &reason).await
+    }
+
+    /// Ingests several messages in one transaction, with the source's new position when one is
+    /// given: the throughput path for mailbox intake. If a message fails in a way that is not
+    /// transient, the batch is rolled back and its messages are ingested one by one, so one bad
+    /// message costs speed, never the others.
+    ///
+    /// # Errors
+    /// Only transient database failures; nothing of the batch was stored.
+    pub async fn ingest_batch(
+        &self,
+        items: &[Item<'_>],
+        now: i64,
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<Vec<Outcome>, store::Error> {
+        match self.try_batch(items, now, checkpoint).await {
+            Ok(outcomes) => return Ok(outcomes),
+            Err(e) if e.is_transient() => return Err(e),
+            Err(error) if items.len() > 1 => {
+                tracing::warn!(%error, messages = items.len(), "batch failed; ingesting its messages one by one");
+            }
+            Err(_) => {}
+        }
+        let mut outcomes = Vec::with_capacity(items.len());
+        for item in items {
+            outcomes.push(self.ingest_one(*item, now).await?);
+        }
+        if let Some(cp) = checkpoint {
+            let mut tx = self.store.begin().await?;
+            store::imap::save(&mut tx, cp.mailbox, cp.position, now).await?;
+            tx.commit().await?;
+        }
+        Ok(outcomes)
+    }
+
+    async fn try_batch(
+        &self,
+        items: &[Item<'_>],
+        now: i64,
+        checkpoint: Option<Checkpoint<'_>>,
+    ) -> Result<Vec<Outcome>, store::Error> {
+        let mut tx = self.store.begin().await?;
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut quarantined = Vec::new();
+        for item in items {
+            let hash = parse::content_hash(item.raw);
+            let raw = &Raw {
+                bytes: item.raw,
+                content_hash: &hash,
+                origin: item.origin,
+                received_at: now,
+            };
+            let parsed = match item.refused {
+                Some(reason) => Err(reason.to_owned()),
+                None => parse::parse(raw.bytes, self.limits(), &self.settings.address.address)
+                    .map_err(|e| e.to_string()),
+            };
+            let reason = match parsed {
+                Ok(m) => match self.store_in(&mut tx, &m, raw).await? {
+                    Stored::Done(outcome) => {
+                        outcomes.push(outcome);
+                        continue;
+                    }
+                    Stored::Quarantine(reason) => reason.to_owned(),
+                },
+                Err(reason) => reason,
+            };
+            let id = quarantine::insert(&mut tx, raw, &reason).await?;
+            quarantined.push((id, item.origin, reason.clone()));
+            outcomes.push(Outcome::Quarantined { id, reason });
+        }
+        if let Some(cp) = checkpoint {
+            store::imap::save(&mut tx, cp.mailbox, cp.position, now).await?;
+        }
+        tx.commit().await?;
+        for (id, origin, reason) in quarantined {
+            tracing::warn!(quarantine = id, origin, reason, "message quarantined");
+        }
+        Ok(outcomes)
     }
 
     async fn quarantine(&self, raw: &Raw<'_>, reason: &str) -> Result<Outcome, store::Error> {
@@ -139,30 +264,44 @@ impl Pipeline {
 
     async fn store_message(&self, m: &Inbound, raw: &Raw<'_>) -> Result<Outcome, store::Error> {
         let mut tx = self.store.begin().await?;
-        let id = m.message_id.as_deref().unwrap_or("");
-        if let Some(ticket) = messages::find_duplicate(&mut tx, id, raw.content_hash).await? {
-            return Ok(Outcome::Duplicate { ticket });
-        }
-        let outcome = if m.is_bounce() {
-            self.attach_bounce(&mut tx, m, raw).await?
-        } else {
-            self.thread_or_open(&mut tx, m, raw).await?
-        };
-        match outcome {
-            Some(outcome) => {
+        match self.store_in(&mut tx, m, raw).await? {
+            Stored::Done(outcome) => {
                 tx.commit().await?;
                 Ok(outcome)
             }
-            None => {
+            Stored::Quarantine(reason) => {
                 drop(tx);
-                let reason = if m.is_bounce() {
-                    "delivery-status notification for a message of no known case"
-                } else {
-                    "mail from the support address itself that belongs to no case (loop guard)"
-                };
                 self.quarantine(raw, reason).await
             }
         }
+    }
+
+    /// Stores a parsed message inside `tx`: duplicate, bounce, reply or new case. Writes nothing
+    /// when the answer is quarantine.
+    async fn store_in(
+        &self,
+        tx: &mut Tx,
+        m: &Inbound,
+        raw: &Raw<'_>,
+    ) -> Result<Stored, store::Error> {
+        let id = m.message_id.as_deref().unwrap_or("");
+        if let Some(ticket) = messages::find_duplicate(tx, id, raw.content_hash).await? {
+            return Ok(Stored::Done(Outcome::Duplicate { ticket }));
+        }
+        let outcome = if m.is_bounce() {
+            self.attach_bounce(tx, m, raw).await?
+        } else {
+            self.thread_or_open(tx, m, raw).await?
+        };
+        Ok(match outcome {
+            Some(outcome) => Stored::Done(outcome),
+            None if m.is_bounce() => {
+                Stored::Quarantine("delivery-status notification for a message of no known case")
+            }
+            None => Stored::Quarantine(
+                "mail from the support address itself that belongs to no case (loop guard)",
+            ),
+        })
     }
 
     /// Attaches a bounce to the case of the message it reports on; `None` when there is none.

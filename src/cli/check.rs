@@ -1,12 +1,15 @@
 //! `helpdesk check`: validates the configuration, rules and templates (rendering each), then
-//! opens the database and the Maildir and checks the outbox directory is writable. Reports every
-//! check; exits non-zero when any fails.
+//! opens the database, opens the mailbox (logging in to the IMAP server) and tries the outbound
+//! transport (an SMTP connection with login, or a writable directory). Reports every check;
+//! exits non-zero when any fails.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::mailbox::Maildir;
+use crate::config::{SourceSettings, TransportSettings};
+use crate::mailbox::{Imap, Maildir};
+use crate::outbox::transport::Transport;
 
 use super::App;
 
@@ -51,8 +54,8 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
             .map(|n| format!("{n} rendered with a sample case"))
             .map_err(|e| e.to_string()),
     )?;
-    let maildir_path = settings.maildir.clone();
-    let outbox_dir = settings.outbox_dir.clone();
+    let source = settings.source.clone();
+    let transport = settings.transport.clone();
     let db = match App::connect(settings, rules, templates).await {
         Ok(app) => {
             app.store.close().await;
@@ -64,17 +67,49 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
         Err(e) => Err(format!("{e:#}")),
     };
     report(out, "database", db)?;
-    let maildir = Maildir::open(&maildir_path)
-        .and_then(|m| m.pending().map(|p| p.len()))
-        .map(|n| format!("{}: {n} message(s) waiting", maildir_path.display()))
-        .map_err(|e| format!("{}: {e}", maildir_path.display()));
-    report(out, "inbound", maildir)?;
-    report(out, "outbound", writable(&outbox_dir))?;
+    report(out, "inbound", inbound(&source).await)?;
+    report(out, "outbound", outbound(&transport).await)?;
     Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn inbound(source: &SourceSettings) -> Result<String, String> {
+    match source {
+        SourceSettings::Maildir { path } => Maildir::open(path)
+            .and_then(|m| m.pending().map(|p| p.len()))
+            .map(|n| format!("{}: {n} message(s) waiting", path.display()))
+            .map_err(|e| format!("{}: {e}", path.display())),
+        SourceSettings::Imap(settings) => {
+            let imap = Imap::new(settings).map_err(|e| e.to_string())?;
+            let mut session = imap.open().await.map_err(|e| e.to_string())?;
+            let waiting = session.waiting(0).await.map_err(|e| e.to_string())?;
+            let idle = if session.uses_idle() {
+                "IDLE"
+            } else {
+                "polling"
+            };
+            session.logout().await;
+            Ok(format!(
+                "{}: logged in, {} message(s) in the folder, {idle}",
+                imap.describe(),
+                waiting.len()
+            ))
+        }
+    }
+}
+
+async fn outbound(settings: &TransportSettings) -> Result<String, String> {
+    match settings {
+        TransportSettings::File { dir } => writable(dir),
+        TransportSettings::Smtp(_) => {
+            let t = Transport::build(settings).map_err(|e| e.to_string())?;
+            t.probe().await.map_err(|e| e.to_string())?;
+            Ok(format!("{}: connected and logged in", t.describe()))
+        }
+    }
 }
 
 fn writable(dir: &Path) -> Result<String, String> {

@@ -16,10 +16,10 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use crate::classify::Rules;
-use crate::config::{self, Settings};
-use crate::daemon::Daemon;
+use crate::config::{self, Settings, SourceSettings};
+use crate::daemon::{Daemon, Source};
 use crate::ingest::{Outcome, Pipeline};
-use crate::mailbox::Maildir;
+use crate::mailbox::{Imap, Maildir};
 use crate::model::Status;
 use crate::outbox::render::Templates;
 use crate::outbox::transport::Transport;
@@ -126,6 +126,15 @@ pub enum OutboxCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Queue failed mail again (or send a waiting one now).
+    Retry {
+        /// The row id from `outbox list`.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        /// Every failed row.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// `helpdesk rules …`
@@ -181,6 +190,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Outbox(OutboxCommand::List { json }) => {
             records::outbox_list(&App::load(config).await?, json, out).await
+        }
+        Command::Outbox(OutboxCommand::Retry { id, all }) => {
+            records::outbox_retry(&App::load(config).await?, id.filter(|_| !all), out).await
         }
         Command::Rules(RulesCommand::Test { file, rules, json }) => {
             rules::test_command(config, &file, rules.as_deref(), json, out)
@@ -245,15 +257,13 @@ impl App {
         }
     }
 
-    fn outbox(&self) -> Outbox {
-        Outbox {
+    fn outbox(&self) -> anyhow::Result<Outbox> {
+        Ok(Outbox {
             store: self.store.clone(),
             templates: self.templates.clone(),
-            transport: Transport::File {
-                dir: self.settings.outbox_dir.clone(),
-            },
-            from: self.settings.address.clone(),
-        }
+            transport: Transport::build(&self.settings.transport)?,
+            from: self.settings.from.clone(),
+        })
     }
 }
 
@@ -273,12 +283,16 @@ fn load_static(config_path: &Path) -> anyhow::Result<(Settings, Rules, Templates
 
 async fn run_command(config: &Path, once: bool, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let app = App::load(config).await?;
-    let maildir = Maildir::open(&app.settings.maildir)
-        .context("while opening the Maildir ([inbound] path)")?;
+    let source = match &app.settings.source {
+        SourceSettings::Maildir { path } => Source::Maildir(
+            Maildir::open(path).context("while opening the Maildir ([inbound] path)")?,
+        ),
+        SourceSettings::Imap(imap) => Source::Imap(Imap::new(imap)?),
+    };
     let daemon = Daemon {
         pipeline: app.pipeline(),
-        outbox: app.outbox(),
-        maildir,
+        outbox: app.outbox()?,
+        source,
     };
     let report = if once {
         daemon.run_once().await?
@@ -295,6 +309,13 @@ async fn run_command(config: &Path, once: bool, out: &mut impl Write) -> anyhow:
             report.created, report.joined, report.duplicates, report.quarantined,
             report.delivery.sent, report.delivery.retried, report.delivery.failed
         )?;
+        tracing::info!(
+            messages = report.messages(),
+            intake_secs = report.intake_time.as_secs_f64(),
+            sent = report.delivery.sent,
+            delivery_secs = report.delivery_time.as_secs_f64(),
+            "run --once finished"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

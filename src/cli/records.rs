@@ -262,3 +262,32 @@ pub(super) async fn outbox_list(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+pub(super) async fn outbox_retry(
+    app: &App,
+    id: Option<i64>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let pool = &app.store.pool;
+    let which = id.map_or(outbox::Requeue::AllFailed, outbox::Requeue::One);
+    let ids = outbox::requeue(pool, which, crate::store::now_ms())
+        .await
+        .context("while re-queueing outgoing mail")?;
+    if let Some(id) = id {
+        if ids.is_empty() {
+            let status = outbox::status_of(pool, id).await?;
+            match status {
+                None => anyhow::bail!("there is no outbox row {id} (see `helpdesk outbox list`)"),
+                Some(s) => anyhow::bail!(
+                    "outbox row {id} is {s}; only failed or waiting mail can be retried"
+                ),
+            }
+        }
+    }
+    writeln!(
+        out,
+        "re-queued {} mail; a running daemon sends it within its poll interval",
+        ids.len()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -54,23 +54,43 @@ pub struct RawDatabase {
     pub url_file: Option<String>,
 }
 
-/// `[inbound]` as written.
+/// `[inbound]` as written. `kind` decides which of the source keys apply.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawInbound {
-    /// The source kind; only `maildir` so far.
+    /// The source kind.
     pub kind: InboundKind,
-    /// Maildir root (with `new/`, `cur/`, `tmp/`).
-    pub path: String,
+    /// Maildir root (with `new/`, `cur/`, `tmp/`); `maildir` only.
+    pub path: Option<String>,
+    /// Server host name; `imap` only.
+    pub host: Option<String>,
+    /// Server port; default 993 with `tls`, 143 otherwise.
+    pub port: Option<u16>,
+    /// `none`, `starttls` or `tls` (default).
+    pub security: Option<Security>,
+    /// Login name.
+    pub username: Option<String>,
+    /// Password (prefer `password_file`).
+    pub password: Option<String>,
+    /// A file holding the password.
+    pub password_file: Option<String>,
+    /// The folder to read (default `INBOX`).
+    pub folder: Option<String>,
+    /// Where processed mail is moved; when absent it is flagged `\Seen` and left in place.
+    pub processed_folder: Option<String>,
+    /// Use IMAP IDLE when the server offers it (default true).
+    pub idle: Option<bool>,
+    /// An extra trusted CA certificate (PEM), for private or test CAs.
+    pub ca_file: Option<String>,
     /// Attachments larger than this are kept only inside the raw message.
     #[serde(default = "default_max_attachment")]
     pub max_attachment_size: String,
     /// Messages larger than this are quarantined instead of becoming cases.
     #[serde(default = "default_max_message")]
     pub max_message_size: String,
-    /// How often the mailbox is re-scanned even without a change notification.
-    #[serde(default = "default_poll_interval")]
-    pub poll_interval: String,
+    /// How often the mailbox is re-scanned without a change notification (default 5s for a
+    /// Maildir, 60s for IMAP).
+    pub poll_interval: Option<String>,
 }
 
 /// Kinds of inbound source.
@@ -79,16 +99,46 @@ pub struct RawInbound {
 pub enum InboundKind {
     /// A local Maildir: `new/` is watched, files move to `cur/` after commit.
     Maildir,
+    /// A mailbox on an IMAP server, watched with IDLE or polled.
+    Imap,
 }
 
-/// `[outbound]` as written.
+/// How a connection to a mail server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Plain text: only for a server on the same host.
+    None,
+    /// Plain connection upgraded with STARTTLS before login; refused if the server cannot.
+    Starttls,
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+}
+
+/// `[outbound]` as written. `kind` decides which of the keys apply.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOutbound {
-    /// The transport kind; only `file` so far.
+    /// The transport kind.
     pub kind: OutboundKind,
-    /// Directory receiving one `.eml` per outgoing mail.
-    pub path: String,
+    /// Directory receiving one `.eml` per outgoing mail; `file` only.
+    pub path: Option<String>,
+    /// SMTP server host name; `smtp` only.
+    pub host: Option<String>,
+    /// Server port; default 465 with `tls`, 587 with `starttls`, 25 with `none`.
+    pub port: Option<u16>,
+    /// `none`, `starttls` (default) or `tls`.
+    pub security: Option<Security>,
+    /// Login name; no AUTH when absent.
+    pub username: Option<String>,
+    /// Password (prefer `password_file`).
+    pub password: Option<String>,
+    /// A file holding the password.
+    pub password_file: Option<String>,
+    /// An extra trusted CA certificate (PEM).
+    pub ca_file: Option<String>,
+    /// From address of outgoing mail and envelope sender; default `helpdesk.address`.
+    pub from: Option<String>,
 }
 
 /// Kinds of outbound transport.
@@ -97,6 +147,8 @@ pub struct RawOutbound {
 pub enum OutboundKind {
     /// Write each mail as an `.eml` file into a directory.
     File,
+    /// Submit each mail to an SMTP server.
+    Smtp,
 }
 
 pub(super) fn default_prefix() -> String {
@@ -113,7 +165,4 @@ pub(super) fn default_max_attachment() -> String {
 }
 pub(super) fn default_max_message() -> String {
     "64MiB".into()
-}
-pub(super) fn default_poll_interval() -> String {
-    "5s".into()
 }

@@ -26,13 +26,18 @@ fn minimal_file_gets_defaults_and_absolute_paths() {
     assert_eq!(s.address.address, "support@example.test");
     assert_eq!(s.ticket_prefix, "HD");
     assert_eq!(s.reopen_window, Duration::from_secs(3 * 86400));
-    assert_eq!(s.maildir, Path::new("/etc/hd/Maildir"));
+    assert!(
+        matches!(&s.source, SourceSettings::Maildir { path } if path == Path::new("/etc/hd/Maildir"))
+    );
+    assert_eq!(s.poll_interval, Duration::from_secs(5));
     let up = load(
         &MINIMAL.replace("path = \"outbox\"", "path = \"../var/./outbox\""),
         &[],
     )
     .unwrap();
-    assert_eq!(up.outbox_dir, Path::new("/etc/var/outbox"));
+    assert!(
+        matches!(&up.transport, TransportSettings::File { dir } if dir == Path::new("/etc/var/outbox"))
+    );
     assert_eq!(s.database_url.expose(), "sqlite:///etc/hd/data/helpdesk.db");
     assert_eq!(s.max_attachment_size, 25 << 20);
     assert!(s.is_technician("TECH@example.test"));
@@ -111,4 +116,127 @@ fn sizes_and_durations_parse() {
 fn secrets_are_redacted_in_debug() {
     let s = load(&MINIMAL.replace("sqlite:data", "sqlite:secret"), &[]).unwrap();
     assert!(!format!("{s:?}").contains("secret"));
+}
+
+const LIVE: &str = r#"
+    [helpdesk]
+    address = "support@example.test"
+    name = "IT Service Desk"
+    [inbound]
+    kind = "imap"
+    host = "imap.example.test"
+    username = "support"
+    password = "hunter2"
+    processed_folder = "Processed"
+    [outbound]
+    kind = "smtp"
+    host = "smtp.example.test"
+    username = "support"
+    password = "hunter3"
+    from = "helpdesk@example.test"
+"#;
+
+#[test]
+fn imap_and_smtp_get_port_defaults_by_security() {
+    let s = load(LIVE, &[]).unwrap();
+    let SourceSettings::Imap(imap) = &s.source else {
+        panic!("imap expected")
+    };
+    assert_eq!(imap.server.port, 993);
+    assert_eq!(imap.server.security, Security::Tls);
+    assert_eq!(imap.folder, "INBOX");
+    assert_eq!(imap.processed_folder.as_deref(), Some("Processed"));
+    assert!(imap.idle);
+    assert_eq!(s.poll_interval, Duration::from_secs(60));
+    let TransportSettings::Smtp(smtp) = &s.transport else {
+        panic!("smtp expected")
+    };
+    assert_eq!((smtp.port, smtp.security), (587, Security::Starttls));
+    assert_eq!(s.from.address, "helpdesk@example.test");
+    assert_eq!(s.from.name.as_deref(), Some("IT Service Desk"));
+    let debug = format!("{s:?}");
+    assert!(!debug.contains("hunter"), "{debug}");
+    let s = load(
+        LIVE,
+        &[
+            ("HELPDESK_INBOUND__SECURITY", "starttls"),
+            ("HELPDESK_OUTBOUND__SECURITY", "tls"),
+            ("HELPDESK_INBOUND__IDLE", "false"),
+        ],
+    )
+    .unwrap();
+    let (SourceSettings::Imap(imap), TransportSettings::Smtp(smtp)) = (&s.source, &s.transport)
+    else {
+        panic!("imap and smtp expected")
+    };
+    assert_eq!((imap.server.port, imap.idle), (143, false));
+    assert_eq!(smtp.port, 465);
+}
+
+#[test]
+fn password_file_is_read_relative_to_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("imap.pw"), "s3cret pass\n").unwrap();
+    let text = LIVE.replace("password = \"hunter2\"", "password_file = \"imap.pw\"");
+    let s = load_str(&dir.path().join("helpdesk.toml"), &text, std::iter::empty()).unwrap();
+    let SourceSettings::Imap(imap) = &s.source else {
+        panic!("imap expected")
+    };
+    let (user, pw) = imap.server.login.as_ref().unwrap();
+    assert_eq!((user.as_str(), pw.expose()), ("support", "s3cret pass"));
+}
+
+#[test]
+fn keys_of_the_wrong_kind_or_missing_are_named() {
+    for (from, to, needle) in [
+        (
+            "host = \"imap.example.test\"\n",
+            "",
+            "inbound.host is required when inbound.kind = \"imap\"",
+        ),
+        (
+            "username = \"support\"\n    password = \"hunter2\"",
+            "password = \"hunter2\"",
+            "inbound.username is required",
+        ),
+        (
+            "processed_folder = \"Processed\"",
+            "path = \"Maildir\"",
+            "inbound.path does not apply when inbound.kind = \"imap\"",
+        ),
+        (
+            "processed_folder = \"Processed\"",
+            "processed_folder = \"INBOX\"",
+            "must differ from inbound.folder",
+        ),
+        (
+            "password = \"hunter3\"",
+            "password = \"hunter3\"\n    password_file = \"x\"",
+            "outbound.password_file and outbound.password are both set",
+        ),
+        (
+            "from = \"helpdesk@example.test\"",
+            "from = \"helpdesk\"",
+            "outbound.from = \"helpdesk\"",
+        ),
+        (
+            "[outbound]\n    kind = \"smtp\"",
+            "[outbound]\n    kind = \"smtp\"\n    port = 0",
+            "outbound.port = \"0\"",
+        ),
+    ] {
+        assert!(LIVE.contains(from), "{from}");
+        let err = load(&LIVE.replace(from, to), &[]).unwrap_err().to_string();
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    let err = load(
+        &MINIMAL.replace("path = \"Maildir\"", "path = \"Maildir\"\n    host = \"x\""),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("inbound.host does not apply when inbound.kind = \"maildir\""),
+        "{err}"
+    );
 }

@@ -1,8 +1,11 @@
 //! Where raw messages come from. The source is the queue: a message is read, committed to the
 //! database by `ingest`, and only then acknowledged to its source (moved to `cur/` for a
-//! Maildir), so a crash in between re-reads it and the duplicate check makes that a no-op.
-//! IMAP joins in the live-mail issue; stdin is read directly by `helpdesk ingest`.
+//! Maildir; moved to the processed folder or flagged `\Seen` on IMAP, whose position is saved
+//! with the messages), so a crash in between re-reads it and the duplicate check makes that a
+//! no-op. stdin is read directly by `helpdesk ingest`.
 
+pub mod imap;
 pub mod maildir;
 
+pub use imap::Imap;
 pub use maildir::Maildir;

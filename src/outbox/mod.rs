@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use self::render::{Rendered, Templates};
-use self::transport::Transport;
+use self::transport::{Outgoing, Transport};
 use crate::model::Mailbox;
 use crate::store::{self, outbox::DueMail, Store};
 
@@ -107,11 +107,14 @@ impl Outbox {
                 return Ok(Outcome::Failed);
             }
         };
-        match self
-            .transport
-            .send(mail.id, mail.ticket.as_deref(), &bytes)
-            .await
-        {
+        let outgoing = Outgoing {
+            row_id: mail.id,
+            ticket: mail.ticket.as_deref(),
+            from: &self.from.address,
+            to: &mail.recipient,
+            bytes: &bytes,
+        };
+        match self.transport.send(&outgoing).await {
             Ok(()) => {
                 store::outbox::mark_sent(
                     pool,

@@ -87,6 +87,8 @@ pub struct OutboxRow {
     pub created_at: String,
     /// RFC 3339, once sent.
     pub sent_at: Option<String>,
+    /// RFC 3339: when a pending row is tried next.
+    pub next_attempt_at: Option<String>,
 }
 
 /// Adds a mail to the outbox, due now.
@@ -243,7 +245,7 @@ pub async fn mark_failed(pool: &sqlx::AnyPool, id: i64, error: &str) -> Result<(
 }
 
 const ROW_COLUMNS: &str = r#"o.id, c.ticket, o.template, o.recipient, o.status, o.attempts,
-    o.last_error, o.subject, o.body, o.message_id, o.created_at, o.sent_at"#;
+    o.last_error, o.subject, o.body, o.message_id, o.created_at, o.sent_at, o.next_attempt_at"#;
 
 fn outbox_row(r: &AnyRow) -> Result<OutboxRow, Error> {
     Ok(OutboxRow {
@@ -259,6 +261,11 @@ fn outbox_row(r: &AnyRow) -> Result<OutboxRow, Error> {
         message_id: r.try_get(9)?,
         created_at: format_ms(r.try_get(10)?),
         sent_at: r.try_get::<Option<i64>, _>(11)?.map(format_ms),
+        next_attempt_at: {
+            let status: String = r.try_get(4)?;
+            let at: i64 = r.try_get(12)?;
+            (status == "pending").then(|| format_ms(at))
+        },
     })
 }
 
@@ -293,4 +300,52 @@ pub async fn list(pool: &sqlx::AnyPool) -> Result<Vec<OutboxRow>, Error> {
         .iter()
         .map(outbox_row)
         .collect()
+}
+
+/// Which rows `outbox retry` re-queues.
+#[derive(Debug, Clone, Copy)]
+pub enum Requeue {
+    /// One row, failed or waiting for its next attempt.
+    One(i64),
+    /// Every failed row.
+    AllFailed,
+}
+
+/// Makes rows due now again: failed rows go back to pending with a fresh attempt count;
+/// pending rows waiting out a backoff are due at once. Sent rows are never touched. Returns
+/// the ids re-queued.
+///
+/// # Errors
+/// Database failure.
+pub async fn requeue(pool: &sqlx::AnyPool, which: Requeue, now: i64) -> Result<Vec<i64>, Error> {
+    let (filter, id) = match which {
+        Requeue::One(id) => ("id = $2 AND status IN ('pending', 'failed')", id),
+        Requeue::AllFailed => ("status = 'failed' AND $2 = $2", 0),
+    };
+    let sql = format!(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $1,
+             attempts = CASE WHEN status = 'failed' THEN 0 ELSE attempts END
+         WHERE {filter} RETURNING id"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .bind(id)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+}
+
+/// The status of one row, if it exists.
+///
+/// # Errors
+/// Database failure.
+pub async fn status_of(pool: &sqlx::AnyPool, id: i64) -> Result<Option<String>, Error> {
+    Ok(sqlx::query(r#"SELECT status FROM outbox WHERE id = $1"#)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?)
 }

@@ -1,0 +1,663 @@
+//! A mailbox on an IMAP server (async-imap over tokio, TLS by rustls). [`Imap`] holds what is
+//! fixed (server, login, TLS roots); [`ImapSession`] is one logged-in connection with the folder
+//! selected. The session lists new messages by UID with their sizes, fetches them in batches
+//! without setting `\Seen`, marks them processed (moved to `processed_folder`, or flagged
+//! `\Seen`) once the caller has committed them, and waits for news with IDLE, or sleeps when the
+//! server has no IDLE. Every network step has a timeout, so a dead connection surfaces as an
+//! error the caller reconnects from.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::{Client, Session};
+use futures_util::TryStreamExt;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::{rustls, TlsConnector};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ImapSettings, Security};
+
+/// Longest wait for any one server exchange (connect, login, a batch fetch, a store).
+const IO_TIMEOUT: Duration = Duration::from_secs(120);
+/// IDLE is ended and re-issued at least this often (RFC 2177 asks for under 29 minutes), which
+/// also detects a connection that died silently.
+pub const IDLE_REFRESH: Duration = Duration::from_secs(10 * 60);
+
+/// Why talking to the IMAP server failed. Every variant names the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    /// TCP connect failed or timed out.
+    #[error("cannot connect to {server}: {reason}")]
+    Connect {
+        /// `host:port`.
+        server: String,
+        /// The system's or the timeout's message.
+        reason: String,
+    },
+    /// The TLS handshake failed (certificate, protocol).
+    #[error("TLS with {server} failed: {reason} (check inbound.security, inbound.host and inbound.ca_file)")]
+    Tls {
+        /// `host:port`.
+        server: String,
+        /// What rustls said.
+        reason: String,
+    },
+    /// The server refused the login.
+    #[error("{server} refused the login of {user:?}: {reason} (check inbound.username and inbound.password)")]
+    Login {
+        /// `host:port`.
+        server: String,
+        /// The login name.
+        user: String,
+        /// The server's answer.
+        reason: String,
+    },
+    /// A command failed.
+    #[error("{server}: {operation} failed: {reason}")]
+    Command {
+        /// `host:port`.
+        server: String,
+        /// What we were doing.
+        operation: String,
+        /// The server's or the network's message.
+        reason: String,
+    },
+    /// A command did not complete in time.
+    #[error("{server}: {operation} got no answer within {}s", IO_TIMEOUT.as_secs())]
+    Timeout {
+        /// `host:port`.
+        server: String,
+        /// What we were doing.
+        operation: String,
+    },
+    /// `inbound.ca_file` is unusable.
+    #[error("inbound.ca_file {path}: {reason}")]
+    Ca {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The connection underneath: plain TCP or TLS.
+#[derive(Debug)]
+pub enum Stream {
+    /// Plain text (`security = "none"`).
+    Plain(TcpStream),
+    /// TLS, from the start or after STARTTLS.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// The fixed part of an IMAP source: built once, connects many times.
+#[derive(Clone)]
+pub struct Imap {
+    settings: ImapSettings,
+    tls: TlsConnector,
+    server: String,
+    key: String,
+}
+
+impl fmt::Debug for Imap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Imap")
+            .field("key", &self.key)
+            .field("security", &self.settings.server.security)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A message waiting in the folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    /// Its UID.
+    pub uid: u32,
+    /// RFC822.SIZE.
+    pub size: u32,
+}
+
+/// What ended a [`ImapSession::wait`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woken {
+    /// The server reported a change (IDLE).
+    Change,
+    /// The refresh interval passed.
+    Timeout,
+    /// Shutdown was requested.
+    Cancelled,
+}
+
+impl Imap {
+    /// Prepares TLS (the bundled web PKI roots plus `ca_file`).
+    ///
+    /// # Errors
+    /// The CA file cannot be read or holds no usable certificate.
+    pub fn new(settings: &ImapSettings) -> Result<Imap, ImapError> {
+        let s = &settings.server;
+        let user = s.login.as_ref().map_or("", |(u, _)| u.as_str());
+        Ok(Imap {
+            tls: TlsConnector::from(Arc::new(client_config(s.ca_file.as_deref())?)),
+            server: format!("{}:{}", s.host, s.port),
+            key: format!("{user}@{}:{}/{}", s.host, s.port, settings.folder),
+            settings: settings.clone(),
+        })
+    }
+
+    /// `user@host:port/folder`: the key of the saved position.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// `imaps://host:port/folder (as user)`, for logs.
+    pub fn describe(&self) -> String {
+        let scheme = match self.settings.server.security {
+            Security::Tls => "imaps",
+            Security::Starttls => "imap+starttls",
+            Security::None => "imap",
+        };
+        format!("{scheme}://{}", self.key)
+    }
+
+    /// Connects, secures, logs in, checks the processed folder and selects the folder.
+    ///
+    /// # Errors
+    /// Any step failing, with the server and the step in the message.
+    pub async fn open(&self) -> Result<ImapSession, ImapError> {
+        let s = &self.settings.server;
+        let tcp = self
+            .timed("connect", TcpStream::connect((s.host.as_str(), s.port)))
+            .await?
+            .map_err(|e| ImapError::Connect {
+                server: self.server.clone(),
+                reason: e.to_string(),
+            })?;
+        tcp.set_nodelay(true).ok();
+        let client = match s.security {
+            Security::None => self.greeted(Stream::Plain(tcp)).await?,
+            Security::Tls => {
+                let tls = self.handshake(tcp).await?;
+                self.greeted(Stream::Tls(Box::new(tls))).await?
+            }
+            Security::Starttls => {
+                let mut plain = self.greeted(Stream::Plain(tcp)).await?;
+                self.timed("STARTTLS", plain.run_command_and_check_ok("STARTTLS", None))
+                    .await?
+                    .map_err(|e| self.command("STARTTLS", &e))?;
+                let Stream::Plain(tcp) = plain.into_inner() else {
+                    unreachable!("STARTTLS starts from a plain stream")
+                };
+                // No second greeting after STARTTLS (RFC 3501 6.2.1).
+                Client::new(Stream::Tls(Box::new(self.handshake(tcp).await?)))
+            }
+        };
+        let (user, password) = match &s.login {
+            Some((u, p)) => (u.as_str(), p.expose()),
+            None => ("", ""),
+        };
+        let mut session = self
+            .timed("LOGIN", client.login(user, password))
+            .await?
+            .map_err(|(e, _)| ImapError::Login {
+                server: self.server.clone(),
+                user: user.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let caps = self
+            .timed("CAPABILITY", session.capabilities())
+            .await?
+            .map_err(|e| self.command("CAPABILITY", &e))?;
+        let can_idle = caps.has_str("IDLE");
+        let can_move = caps.has_str("MOVE");
+        let can_uid_expunge = caps.has_str("UIDPLUS");
+        if let Some(pf) = &self.settings.processed_folder {
+            let created = self.timed("CREATE", session.create(pf)).await?;
+            match created {
+                Ok(()) => tracing::info!(folder = %pf, "created the processed folder"),
+                // Dovecot: "NO [ALREADYEXISTS] Mailbox already exists"
+                Err(async_imap::error::Error::No(m))
+                    if m.to_ascii_lowercase().contains("exist") => {}
+                Err(e) => return Err(self.command(&format!("CREATE {pf}"), &e)),
+            }
+        }
+        let folder = &self.settings.folder;
+        let mailbox = self
+            .timed("SELECT", session.select(folder))
+            .await?
+            .map_err(|e| self.command(&format!("SELECT {folder}"), &e))?;
+        let uid_validity = mailbox.uid_validity.ok_or_else(|| ImapError::Command {
+            server: self.server.clone(),
+            operation: format!("SELECT {folder}"),
+            reason: "the server reported no UIDVALIDITY".into(),
+        })?;
+        Ok(ImapSession {
+            imap: self.clone(),
+            session,
+            uid_validity,
+            can_idle,
+            can_move,
+            can_uid_expunge,
+        })
+    }
+
+    async fn greeted(&self, stream: Stream) -> Result<Client<Stream>, ImapError> {
+        let mut client = Client::new(stream);
+        match self.timed("greeting", client.read_response()).await? {
+            Ok(Some(_)) => Ok(client),
+            Ok(None) => Err(ImapError::Command {
+                server: self.server.clone(),
+                operation: "greeting".into(),
+                reason: "the server closed the connection".into(),
+            }),
+            Err(e) => Err(ImapError::Command {
+                server: self.server.clone(),
+                operation: "greeting".into(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    async fn handshake(&self, tcp: TcpStream) -> Result<TlsStream<TcpStream>, ImapError> {
+        let tls_err = |reason: String| ImapError::Tls {
+            server: self.server.clone(),
+            reason,
+        };
+        let name = ServerName::try_from(self.settings.server.host.clone()).map_err(|e| {
+            tls_err(format!(
+                "{:?} is not a TLS server name: {e}",
+                self.settings.server.host
+            ))
+        })?;
+        self.timed("TLS handshake", self.tls.connect(name, tcp))
+            .await?
+            .map_err(|e| tls_err(e.to_string()))
+    }
+
+    async fn timed<T>(&self, operation: &str, f: impl Future<Output = T>) -> Result<T, ImapError> {
+        tokio::time::timeout(IO_TIMEOUT, f)
+            .await
+            .map_err(|_| ImapError::Timeout {
+                server: self.server.clone(),
+                operation: operation.to_owned(),
+            })
+    }
+
+    fn command(&self, operation: &str, e: &async_imap::error::Error) -> ImapError {
+        ImapError::Command {
+            server: self.server.clone(),
+            operation: operation.to_owned(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+fn client_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, ImapError> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(path) = ca_file {
+        let ca = |reason: String| ImapError::Ca {
+            path: path.to_owned(),
+            reason,
+        };
+        let mut added = 0;
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| ca(e.to_string()))? {
+            let cert = cert.map_err(|e| ca(e.to_string()))?;
+            roots.add(cert).map_err(|e| ca(e.to_string()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(ca("no PEM certificate in the file".into()));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ImapError::Tls {
+            server: String::new(),
+            reason: e.to_string(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// One logged-in connection with the folder selected.
+pub struct ImapSession {
+    imap: Imap,
+    session: Session<Stream>,
+    uid_validity: u32,
+    can_idle: bool,
+    can_move: bool,
+    can_uid_expunge: bool,
+}
+
+impl fmt::Debug for ImapSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImapSession")
+            .field("key", &self.imap.key)
+            .field("uid_validity", &self.uid_validity)
+            .field("can_idle", &self.can_idle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ImapSession {
+    /// The folder's UIDVALIDITY.
+    pub fn uid_validity(&self) -> u32 {
+        self.uid_validity
+    }
+
+    /// Whether [`ImapSession::wait`] uses IDLE (offered by the server and not disabled).
+    pub fn uses_idle(&self) -> bool {
+        self.can_idle && self.imap.settings.idle
+    }
+
+    /// Messages with a UID above `after`, in UID order, with their sizes.
+    ///
+    /// # Errors
+    /// The server or the connection failed.
+    pub async fn waiting(&mut self, after: u32) -> Result<Vec<Waiting>, ImapError> {
+        let Some(from) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let query = format!("UID {from}:*");
+        let found = self
+            .imap
+            .timed("UID SEARCH", self.session.uid_search(&query))
+            .await?;
+        // `n:*` also matches the highest UID when it is below n: filter.
+        let mut uids: Vec<u32> = found
+            .map_err(|e| self.imap.command("UID SEARCH", &e))?
+            .into_iter()
+            .filter(|&u| u > after)
+            .collect();
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        uids.sort_unstable();
+        let mut waiting = Vec::with_capacity(uids.len());
+        for chunk in uids.chunks(4096) {
+            let set = uid_set(chunk);
+            let fetches = self.fetch_all(&set, "(UID RFC822.SIZE)").await?;
+            waiting.extend(fetches.iter().filter_map(|f| {
+                Some(Waiting {
+                    uid: f.uid?,
+                    size: f.size.unwrap_or(0),
+                })
+            }));
+        }
+        waiting.sort_unstable_by_key(|w| w.uid);
+        waiting.dedup_by_key(|w| w.uid);
+        Ok(waiting)
+    }
+
+    /// The full messages (or only their headers) of `uids`, in UID order, without setting
+    /// `\Seen`. A message expunged meanwhile is simply absent.
+    ///
+    /// # Errors
+    /// The server or the connection failed.
+    pub async fn fetch(
+        &mut self,
+        uids: &[u32],
+        header_only: bool,
+    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = if header_only {
+            "(UID BODY.PEEK[HEADER])"
+        } else {
+            "(UID BODY.PEEK[])"
+        };
+        let fetches = self.fetch_all(&uid_set(uids), query).await?;
+        let mut out: Vec<(u32, Vec<u8>)> = fetches
+            .iter()
+            .filter_map(|f| {
+                let bytes = if header_only { f.header() } else { f.body() };
+                Some((f.uid?, bytes?.to_vec()))
+            })
+            .collect();
+        out.sort_unstable_by_key(|(uid, _)| *uid);
+        Ok(out)
+    }
+
+    async fn fetch_all(
+        &mut self,
+        set: &str,
+        query: &str,
+    ) -> Result<Vec<async_imap::types::Fetch>, ImapError> {
+        let imap = &self.imap;
+        let session = &mut self.session;
+        imap.timed("UID FETCH", async {
+            session.uid_fetch(set, query).await?.try_collect().await
+        })
+        .await?
+        .map_err(|e| imap.command("UID FETCH", &e))
+    }
+
+    /// Marks committed messages processed: moved to `processed_folder` when one is set,
+    /// otherwise flagged `\Seen`.
+    ///
+    /// # Errors
+    /// The server or the connection failed; the messages are committed already, so the next
+    /// [`ImapSession::settle`] finishes the job.
+    pub async fn mark_processed(&mut self, uids: &[u32]) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uid_set(uids);
+        let imap = &self.imap;
+        let session = &mut self.session;
+        match imap.settings.processed_folder.as_deref() {
+            Some(pf) if self.can_move => imap
+                .timed("UID MOVE", session.uid_mv(&set, pf))
+                .await?
+                .map_err(|e| imap.command(&format!("UID MOVE to {pf}"), &e)),
+            Some(pf) => {
+                imap.timed("UID COPY", session.uid_copy(&set, pf))
+                    .await?
+                    .map_err(|e| imap.command(&format!("UID COPY to {pf}"), &e))?;
+                let stored = imap
+                    .timed("UID STORE", async {
+                        let s = session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?;
+                        s.try_collect::<Vec<_>>().await
+                    })
+                    .await?;
+                stored.map_err(|e| imap.command("UID STORE \\Deleted", &e))?;
+                let expunged = if self.can_uid_expunge {
+                    imap.timed("UID EXPUNGE", async {
+                        let s = session.uid_expunge(&set).await?;
+                        s.try_collect::<Vec<_>>().await
+                    })
+                    .await?
+                } else {
+                    imap.timed("EXPUNGE", async {
+                        let s = session.expunge().await?;
+                        s.try_collect::<Vec<_>>().await
+                    })
+                    .await?
+                };
+                expunged
+                    .map(|_| ())
+                    .map_err(|e| imap.command("EXPUNGE", &e))
+            }
+            None => {
+                let stored = imap
+                    .timed("UID STORE", async {
+                        let s = session.uid_store(&set, "+FLAGS.SILENT (\\Seen)").await?;
+                        s.try_collect::<Vec<_>>().await
+                    })
+                    .await?;
+                stored
+                    .map(|_| ())
+                    .map_err(|e| imap.command("UID STORE \\Seen", &e))
+            }
+        }
+    }
+
+    /// Finishes what a crash may have interrupted: messages up to `upto` are committed, so
+    /// those still in the folder are moved (with a processed folder) or flagged `\Seen`.
+    ///
+    /// # Errors
+    /// The server or the connection failed.
+    pub async fn settle(&mut self, upto: u32) -> Result<usize, ImapError> {
+        if upto == 0 {
+            return Ok(0);
+        }
+        let query = if self.imap.settings.processed_folder.is_some() {
+            format!("UID 1:{upto}")
+        } else {
+            format!("UNSEEN UID 1:{upto}")
+        };
+        let found = self
+            .imap
+            .timed("UID SEARCH", self.session.uid_search(&query))
+            .await?;
+        let mut uids: Vec<u32> = found
+            .map_err(|e| self.imap.command("UID SEARCH", &e))?
+            .into_iter()
+            .filter(|&u| u <= upto)
+            .collect();
+        uids.sort_unstable();
+        for chunk in uids.chunks(1024) {
+            self.mark_processed(chunk).await?;
+        }
+        Ok(uids.len())
+    }
+
+    /// Waits for news: with IDLE until the server reports a change, `refresh` passes or
+    /// `cancel` fires (IDLE is then ended cleanly); without IDLE, sleeps `refresh`.
+    ///
+    /// # Errors
+    /// The server or the connection failed; the session is gone.
+    pub async fn wait(
+        mut self,
+        refresh: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<(ImapSession, Woken), ImapError> {
+        if !self.uses_idle() {
+            let woken = tokio::select! {
+                () = cancel.cancelled() => Woken::Cancelled,
+                () = tokio::time::sleep(refresh) => Woken::Timeout,
+            };
+            return Ok((self, woken));
+        }
+        let imap = self.imap.clone();
+        let mut idle = self.session.idle();
+        imap.timed("IDLE", idle.init())
+            .await?
+            .map_err(|e| imap.command("IDLE", &e))?;
+        let woken = {
+            let (response, _stop) = idle.wait_with_timeout(refresh);
+            tokio::select! {
+                () = cancel.cancelled() => Ok(Woken::Cancelled),
+                r = response => match r {
+                    Ok(IdleResponse::NewData(_)) => Ok(Woken::Change),
+                    Ok(IdleResponse::Timeout | IdleResponse::ManualInterrupt) => Ok(Woken::Timeout),
+                    Err(e) => Err(imap.command("IDLE", &e)),
+                },
+            }
+            // `_stop` drops here, which ends the wait if it is still running.
+        }?;
+        self.session = imap
+            .timed("DONE", idle.done())
+            .await?
+            .map_err(|e| imap.command("IDLE DONE", &e))?;
+        Ok((self, woken))
+    }
+
+    /// Logs out politely; errors are irrelevant at this point.
+    pub async fn logout(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
+    }
+}
+
+/// `1:3,5,7:9` from sorted UIDs.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_compress_runs() {
+        assert_eq!(uid_set(&[]), "");
+        assert_eq!(uid_set(&[4]), "4");
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8, 9, 11]), "1:3,5,7:9,11");
+        assert_eq!(
+            uid_set(&[u32::MAX - 1, u32::MAX]),
+            format!("{}:{}", u32::MAX - 1, u32::MAX)
+        );
+    }
+}
