@@ -30,6 +30,7 @@ pub mod daemon;
 pub mod ingest;
 pub mod mailbox;
 pub mod model;
+pub mod net;
 pub mod outbox;
 pub mod parse;
 pub mod store;

@@ -8,28 +8,26 @@
 
 use std::fmt;
 use std::future::Future;
-use std::io;
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_imap::extensions::idle::IdleResponse;
 use async_imap::{Client, Session};
 use futures_util::TryStreamExt;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::{rustls, TlsConnector};
+use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ImapSettings, Security};
+use crate::net::{self, Stream};
 
-/// Longest wait for any one server exchange (connect, login, a batch fetch, a store).
+/// Longest wait for any one server exchange (a batch fetch, a store).
 const IO_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest wait for each step of opening a session (connect, TLS, greeting, login).
+const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// IDLE is ended and re-issued at least this often (RFC 2177 asks for under 29 minutes), which
 /// also detects a connection that died silently.
 pub const IDLE_REFRESH: Duration = Duration::from_secs(10 * 60);
@@ -74,12 +72,16 @@ pub enum ImapError {
         reason: String,
     },
     /// A command did not complete in time.
-    #[error("{server}: {operation} got no answer within {}s", IO_TIMEOUT.as_secs())]
+    #[error("{server}: {operation} got no answer within {}s{hint}", timeout.as_secs())]
     Timeout {
         /// `host:port`.
         server: String,
         /// What we were doing.
         operation: String,
+        /// How long we waited.
+        timeout: Duration,
+        /// Advice, when there is some.
+        hint: &'static str,
     },
     /// `inbound.ca_file` is unusable.
     #[error("inbound.ca_file {path}: {reason}")]
@@ -89,55 +91,6 @@ pub enum ImapError {
         /// What is wrong with it.
         reason: String,
     },
-}
-
-/// The connection underneath: plain TCP or TLS.
-#[derive(Debug)]
-pub enum Stream {
-    /// Plain text (`security = "none"`).
-    Plain(TcpStream),
-    /// TLS, from the start or after STARTTLS.
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
 }
 
 /// The fixed part of an IMAP source: built once, connects many times.
@@ -187,7 +140,12 @@ impl Imap {
         let s = &settings.server;
         let user = s.login.as_ref().map_or("", |(u, _)| u.as_str());
         Ok(Imap {
-            tls: TlsConnector::from(Arc::new(client_config(s.ca_file.as_deref())?)),
+            tls: TlsConnector::from(Arc::new(net::client_config(s.ca_file.as_deref()).map_err(
+                |reason| ImapError::Ca {
+                    path: s.ca_file.clone().unwrap_or_default(),
+                    reason,
+                },
+            )?)),
             server: format!("{}:{}", s.host, s.port),
             key: format!("{user}@{}:{}/{}", s.host, s.port, settings.folder),
             settings: settings.clone(),
@@ -216,13 +174,12 @@ impl Imap {
     pub async fn open(&self) -> Result<ImapSession, ImapError> {
         let s = &self.settings.server;
         let tcp = self
-            .timed("connect", TcpStream::connect((s.host.as_str(), s.port)))
+            .timed("connect", net::connect(&s.host, s.port))
             .await?
             .map_err(|e| ImapError::Connect {
                 server: self.server.clone(),
                 reason: e.to_string(),
             })?;
-        tcp.set_nodelay(true).ok();
         let client = match s.security {
             Security::None => self.greeted(Stream::Plain(tcp)).await?,
             Security::Tls => {
@@ -324,11 +281,22 @@ impl Imap {
     }
 
     async fn timed<T>(&self, operation: &str, f: impl Future<Output = T>) -> Result<T, ImapError> {
-        tokio::time::timeout(IO_TIMEOUT, f)
+        let opening = matches!(
+            operation,
+            "connect" | "greeting" | "TLS handshake" | "STARTTLS" | "LOGIN"
+        );
+        let timeout = if opening { OPEN_TIMEOUT } else { IO_TIMEOUT };
+        let hint = match operation {
+            "greeting" | "TLS handshake" => " (does inbound.security match the port? 993 speaks TLS from the start, 143 plain text or STARTTLS)",
+            _ => "",
+        };
+        tokio::time::timeout(timeout, f)
             .await
             .map_err(|_| ImapError::Timeout {
                 server: self.server.clone(),
                 operation: operation.to_owned(),
+                timeout,
+                hint,
             })
     }
 
@@ -339,36 +307,6 @@ impl Imap {
             reason: e.to_string(),
         }
     }
-}
-
-fn client_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, ImapError> {
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    if let Some(path) = ca_file {
-        let ca = |reason: String| ImapError::Ca {
-            path: path.to_owned(),
-            reason,
-        };
-        let mut added = 0;
-        for cert in CertificateDer::pem_file_iter(path).map_err(|e| ca(e.to_string()))? {
-            let cert = cert.map_err(|e| ca(e.to_string()))?;
-            roots.add(cert).map_err(|e| ca(e.to_string()))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(ca("no PEM certificate in the file".into()));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ImapError::Tls {
-            server: String::new(),
-            reason: e.to_string(),
-        })?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 /// One logged-in connection with the folder selected.

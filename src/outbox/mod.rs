@@ -23,7 +23,7 @@ use crate::store::{self, outbox::DueMail, Store};
 /// Rows claimed per round.
 const BATCH: i64 = 64;
 /// First retry delay; doubles per attempt.
-const BACKOFF_START: Duration = Duration::from_secs(30);
+const BACKOFF_START: Duration = Duration::from_secs(5);
 /// Longest retry delay.
 const BACKOFF_CAP: Duration = Duration::from_secs(3600);
 
@@ -184,7 +184,7 @@ enum Outcome {
     Failed,
 }
 
-/// 30 s, 1 min, 2 min, … up to an hour.
+/// 5 s, 10 s, 20 s, … up to an hour: a short outage costs seconds, a long one little traffic.
 fn backoff(attempts: i64) -> Duration {
     let exp = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
     BACKOFF_START
@@ -244,9 +244,9 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_caps() {
-        assert_eq!(backoff(0), Duration::from_secs(30));
-        assert_eq!(backoff(1), Duration::from_secs(60));
-        assert_eq!(backoff(3), Duration::from_secs(240));
+        assert_eq!(backoff(0), Duration::from_secs(5));
+        assert_eq!(backoff(1), Duration::from_secs(10));
+        assert_eq!(backoff(3), Duration::from_secs(40));
         assert_eq!(backoff(40), BACKOFF_CAP);
     }
 

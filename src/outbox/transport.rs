@@ -1,5 +1,5 @@
-//! Where rendered mail goes. SMTP submits through lettre (rustls, pooled connections, built once
-//! and reused); its failures are classified from the server's reply: 5xx is permanent except
+//! Where rendered mail goes. SMTP submits through lettre's SMTP connection (rustls; one
+//! connection kept open between mails, built once and reused); its failures are classified from the server's reply: 5xx is permanent except
 //! for authentication trouble, which is the configuration's fault and not the message's, and
 //! everything else (4xx, connection, TLS, timeouts) is retried. The file transport writes one
 //! `.eml` per outbox row, named after the row, atomically (temporary file, fsync, rename), so a
@@ -9,16 +9,27 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::fmt;
+use std::time::Instant;
+
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use rustls_pki_types::ServerName;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::Mutex;
+use tokio_rustls::TlsConnector;
 
 use crate::config::{Security, ServerSettings, TransportSettings};
+use crate::net::{self, Stream};
 
-/// How long one SMTP command may take before the attempt counts as failed (and is retried).
+/// How long one SMTP exchange may take before the attempt counts as failed (and is retried).
 const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait for a connection to be ready (TCP, TLS, greeting, login).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A kept connection unused for this long is closed and replaced (servers drop idle clients).
+const MAX_IDLE: Duration = Duration::from_secs(30);
 
 /// A failed send, classified.
 #[derive(Debug, thiserror::Error)]
@@ -39,12 +50,7 @@ pub enum Transport {
         dir: PathBuf,
     },
     /// An SMTP server.
-    Smtp {
-        /// The pooled client.
-        client: Arc<AsyncSmtpTransport<Tokio1Executor>>,
-        /// `smtp://host:port (starttls, as user)` for logs.
-        describe: String,
-    },
+    Smtp(Arc<SmtpClient>),
 }
 
 /// Why a transport could not be built.
@@ -71,7 +77,7 @@ impl Transport {
     pub async fn send(&self, mail: &Outgoing<'_>) -> Result<(), SendError> {
         match self {
             Transport::File { dir } => write_file(dir, mail.row_id, mail.ticket, mail.bytes).await,
-            Transport::Smtp { client, describe } => {
+            Transport::Smtp(client) => {
                 let parse = |a: &str| {
                     a.parse().map_err(|e| SendError {
                         message: format!("invalid address {a:?}: {e}"),
@@ -83,11 +89,7 @@ impl Transport {
                         message: format!("invalid envelope: {e}"),
                         transient: false,
                     })?;
-                client
-                    .send_raw(&envelope, mail.bytes)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| classify(describe, &e))
+                client.send(&envelope, mail.bytes).await
             }
         }
     }
@@ -107,7 +109,7 @@ impl Transport {
     pub fn describe(&self) -> String {
         match self {
             Transport::File { dir } => format!("file transport into {}", dir.display()),
-            Transport::Smtp { describe, .. } => describe.clone(),
+            Transport::Smtp(client) => client.describe.clone(),
         }
     }
 
@@ -123,14 +125,7 @@ impl Transport {
                     transient: true,
                 })
             }
-            Transport::Smtp { client, describe } => match client.test_connection().await {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(SendError {
-                    message: format!("{describe}: the server did not answer NOOP"),
-                    transient: true,
-                }),
-                Err(e) => Err(classify(describe, &e)),
-            },
+            Transport::Smtp(client) => client.probe().await,
         }
     }
 }
@@ -159,26 +154,164 @@ fn smtp(server: &ServerSettings) -> Result<Transport, BuildError> {
         })?;
         tls = tls.add_root_certificate(Certificate::from_pem(&pem).map_err(BuildError::Tls)?);
     }
-    let tls = tls.build_rustls().map_err(BuildError::Tls)?;
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host)
-        .port(server.port)
-        .timeout(Some(SMTP_TIMEOUT));
-    let (mode, builder_tls) = match server.security {
-        Security::None => ("no TLS", Tls::None),
-        Security::Starttls => ("STARTTLS", Tls::Required(tls)),
-        Security::Tls => ("TLS", Tls::Wrapper(tls)),
+    let starttls = tls.build_rustls().map_err(BuildError::Tls)?;
+    let config =
+        net::client_config(server.ca_file.as_deref()).map_err(|reason| BuildError::Ca {
+            path: server.ca_file.clone().unwrap_or_default(),
+            source: std::io::Error::other(reason),
+        })?;
+    let mode = match server.security {
+        Security::None => "no TLS",
+        Security::Starttls => "STARTTLS",
+        Security::Tls => "TLS",
     };
-    builder = builder.tls(builder_tls);
     let mut describe = format!("smtp://{}:{} ({mode}", server.host, server.port);
-    if let Some((user, password)) = &server.login {
-        builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
+    if let Some((user, _)) = &server.login {
         describe.push_str(&format!(", as {user}"));
     }
     describe.push(')');
-    Ok(Transport::Smtp {
-        client: Arc::new(builder.build()),
+    Ok(Transport::Smtp(Arc::new(SmtpClient {
+        host: server.host.clone(),
+        port: server.port,
+        security: server.security,
+        credentials: server
+            .login
+            .as_ref()
+            .map(|(u, p)| Credentials::new(u.clone(), p.expose().to_owned())),
+        starttls,
+        tls: TlsConnector::from(Arc::new(config)),
+        hello: ClientId::default(),
         describe,
-    })
+        connection: Mutex::new(None),
+    })))
+}
+
+/// An SMTP client that keeps one connection open between mails (the outbox worker sends one
+/// at a time) and opens a new one when it is broken or has been idle too long.
+pub struct SmtpClient {
+    host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<Credentials>,
+    /// For STARTTLS, which lettre performs.
+    starttls: TlsParameters,
+    /// For implicit TLS, which we perform before lettre reads the greeting.
+    tls: TlsConnector,
+    hello: ClientId,
+    describe: String,
+    connection: Mutex<Option<(AsyncSmtpConnection, Instant)>>,
+}
+
+impl fmt::Debug for SmtpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe)
+    }
+}
+
+impl SmtpClient {
+    async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
+        let mut slot = self.connection.lock().await;
+        let mut reused = false;
+        let mut conn = match slot.take() {
+            Some((c, used)) if !c.has_broken() && used.elapsed() < MAX_IDLE => {
+                reused = true;
+                c
+            }
+            Some((mut c, _)) => {
+                let _ = tokio::time::timeout(Duration::from_secs(5), c.quit()).await;
+                self.connect().await?
+            }
+            None => self.connect().await?,
+        };
+        loop {
+            let result = tokio::time::timeout(SMTP_TIMEOUT, conn.send(envelope, bytes)).await;
+            match result {
+                Ok(Ok(_)) => {
+                    *slot = Some((conn, Instant::now()));
+                    return Ok(());
+                }
+                // The server may have closed a kept connection meanwhile: one fresh try.
+                Ok(Err(e)) if reused && !e.is_response() => {
+                    reused = false;
+                    conn = self.connect().await?;
+                }
+                Ok(Err(e)) => return Err(classify(&self.describe, &e)),
+                Err(_) => {
+                    return Err(SendError {
+                        message: format!(
+                            "{}: no answer within {} s",
+                            self.describe,
+                            SMTP_TIMEOUT.as_secs()
+                        ),
+                        transient: true,
+                    })
+                }
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        tokio::time::timeout(CONNECT_TIMEOUT, self.connect_inner())
+            .await
+            .unwrap_or_else(|_| {
+                Err(SendError {
+                    message: format!(
+                        "{}: no greeting within {} s (does outbound.security match the port? 465 speaks TLS from the start, 587 and 25 plain text or STARTTLS)",
+                        self.describe,
+                        CONNECT_TIMEOUT.as_secs()
+                    ),
+                    transient: true,
+                })
+            })
+    }
+
+    async fn connect_inner(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let transient = |message: String| SendError {
+            message,
+            transient: true,
+        };
+        let tcp = net::connect(&self.host, self.port)
+            .await
+            .map_err(|e| transient(format!("{}: cannot connect: {e}", self.describe)))?;
+        let stream = match self.security {
+            Security::Tls => {
+                let name = ServerName::try_from(self.host.clone()).map_err(|e| {
+                    transient(format!(
+                        "{}: {:?} is not a TLS server name: {e}",
+                        self.describe, self.host
+                    ))
+                })?;
+                let tls = self.tls.connect(name, tcp).await.map_err(|e| {
+                    transient(format!(
+                        "{}: TLS failed: {e} (check outbound.security, outbound.host and outbound.ca_file)",
+                        self.describe
+                    ))
+                })?;
+                Stream::Tls(Box::new(tls))
+            }
+            Security::None | Security::Starttls => Stream::Plain(tcp),
+        };
+        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
+            .await
+            .map_err(|e| classify(&self.describe, &e))?;
+        if self.security == Security::Starttls {
+            conn.starttls(self.starttls.clone(), &self.hello)
+                .await
+                .map_err(|e| classify(&self.describe, &e))?;
+        }
+        if let Some(credentials) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await
+                .map_err(|e| classify(&self.describe, &e))?;
+        }
+        Ok(conn)
+    }
+
+    async fn probe(&self) -> Result<(), SendError> {
+        let mut conn = self.connect().await?;
+        let _ = conn.quit().await;
+        Ok(())
+    }
 }
 
 /// Sorts an SMTP failure into retry or give up, with the server's answer in the message.
