@@ -8,5 +8,7 @@ mod cli;
 mod postgres;
 // Hostile input: mutated messages never panic.
 mod robustness;
+// Real Dovecot + Postfix on loopback (tests/mailstack) and helpers to send, read and restart.
+mod stack;
 // Helpers: temporary helpdesk setups and running the binary.
 mod util;
