@@ -325,7 +325,7 @@ fn classify(server: &str, e: &lettre::transport::smtp::Error) -> SendError {
     let mut message = format!("{server}: {e}");
     if auth {
         message.push_str(" (check outbound.username and outbound.password)");
-    } else if e.is_tls() {
+    } else if e.is_tls() || e.to_string().contains("certificate") {
         message.push_str(" (check outbound.security, outbound.host and outbound.ca_file)");
     }
     SendError {

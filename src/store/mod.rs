@@ -96,6 +96,8 @@ pub struct Store {
     pub pool: AnyPool,
     /// The backend, for the few statements that differ.
     pub backend: Backend,
+    /// The SQLite file, for the lock that serialises migrations between processes.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl Store {
@@ -118,6 +120,10 @@ impl Store {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => (url.to_owned(), false),
         };
+        let sqlite_file = (backend == Backend::Sqlite && !memory).then(|| {
+            let rest = url.trim_start_matches("sqlite://");
+            std::path::PathBuf::from(rest.split_once('?').map_or(rest, |(p, _)| p))
+        });
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let pool = match backend {
             Backend::Sqlite => {
@@ -154,7 +160,11 @@ impl Store {
                     .await?
             }
         };
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            sqlite_file,
+        })
     }
 
     /// Applies the migrations this binary carries.
@@ -162,6 +172,13 @@ impl Store {
     /// # Errors
     /// A failed migration, or a database migrated by a newer version.
     pub async fn migrate(&self) -> Result<(), Error> {
+        // sqlx locks migrations on PostgreSQL (an advisory lock) but not on SQLite, where two
+        // processes starting together (the daemon and a CLI command) would both apply the same
+        // migration: hold an exclusive lock on a file beside the database meanwhile.
+        let _lock = match &self.sqlite_file {
+            Some(db) => Some(lock_file(db).await?),
+            None => None,
+        };
         match self.backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
             Backend::Postgres => {
@@ -185,6 +202,25 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// An exclusive lock on `DB-migrate.lock`, held until the file is dropped.
+async fn lock_file(db: &Path) -> Result<std::fs::File, Error> {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-migrate.lock");
+    let path = std::path::PathBuf::from(name);
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|e| Error::Config(format!("migration lock task failed: {e}")))?
+    .map_err(|e| Error::Config(format!("cannot lock the database for migrating: {e}")))
 }
 
 /// Adds `mode=rwc` and creates the parent directory; reports whether it is in memory.

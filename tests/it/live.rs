@@ -33,6 +33,7 @@ struct LiveDesk {
 struct Options<'a> {
     imap_tls: Option<Tls>,
     smtp_tls: Option<Tls>,
+    helpdesk_extra: &'a str,
     inbound_extra: &'a str,
     outbound_extra: &'a str,
     /// Replaces the SMTP port (a closed one simulates an outage).
@@ -77,6 +78,7 @@ impl LiveDesk {
 address = "{support}@example.test"
 name = "IT Service Desk"
 technicians = ["tech@example.test"]
+{helpdesk_extra}
 [database]
 url = "sqlite:state/helpdesk.db"
 [inbound]
@@ -94,6 +96,7 @@ port = {smtp_port}
 security = "{smtp_security}"
 {smtp_login}{trust}{outbound_extra}
 "#,
+            helpdesk_extra = o.helpdesk_extra,
             inbound_extra = o.inbound_extra,
             outbound_extra = o.outbound_extra,
         )
@@ -129,11 +132,19 @@ security = "{smtp_security}"
     }
 
     fn cases(&self) -> Vec<serde_json::Value> {
-        self.desk.json(&["cases", "list"]).as_array().unwrap().clone()
+        self.desk
+            .json(&["cases", "list"])
+            .as_array()
+            .unwrap()
+            .clone()
     }
 
     fn outbox(&self) -> Vec<serde_json::Value> {
-        self.desk.json(&["outbox", "list"]).as_array().unwrap().clone()
+        self.desk
+            .json(&["outbox", "list"])
+            .as_array()
+            .unwrap()
+            .clone()
     }
 
     fn wait_for_cases(&self, n: usize, timeout: Duration) -> Vec<serde_json::Value> {
@@ -251,17 +262,33 @@ async fn mail_becomes_a_case_its_ack_reaches_the_customer_and_the_reply_threads(
     let to = format!("{support}@example.test");
     let from = format!("{customer}@example.test");
     stack
-        .send(&from, &to, &request(customer, support, "req-1", "Printer jam on floor 3", "The printer on floor 3 jams on every page."))
+        .send(
+            &from,
+            &to,
+            &request(
+                customer,
+                support,
+                "req-1",
+                "Printer jam on floor 3",
+                "The printer on floor 3 jams on every page.",
+            ),
+        )
         .await;
     stack.wait_for(support, "INBOX", 1, WAIT).await;
     let out = stdout(&desk.desk.run(&["run", "--once"]));
-    assert!(out.contains("created 1,") && out.contains("mail sent 1,"), "{out}");
+    assert!(
+        out.contains("created 1,") && out.contains("mail sent 1,"),
+        "{out}"
+    );
 
     let acks = stack.wait_for(customer, "INBOX", 1, WAIT).await;
     let ack = &acks[0];
     let subject = header(ack, "Subject").unwrap();
     assert!(subject.starts_with("[HD-000001]"), "{subject}");
-    assert_eq!(header(ack, "In-Reply-To"), Some("<req-1@client.example.test>"));
+    assert_eq!(
+        header(ack, "In-Reply-To"),
+        Some("<req-1@client.example.test>")
+    );
     assert_eq!(header(ack, "Auto-Submitted"), Some("auto-replied"));
     let ack_id = header(ack, "Message-ID").unwrap().to_owned();
 
@@ -281,7 +308,10 @@ async fn mail_becomes_a_case_its_ack_reaches_the_customer_and_the_reply_threads(
 
     // Nothing is taken twice: the position is saved and the messages are flagged \Seen.
     let out = stdout(&desk.desk.run(&["run", "--once"]));
-    assert!(out.starts_with("created 0, joined 0, duplicates 0,"), "{out}");
+    assert!(
+        out.starts_with("created 0, joined 0, duplicates 0,"),
+        "{out}"
+    );
     assert_eq!(stack.fetch_all(customer, "INBOX").await.len(), 1);
 }
 
@@ -305,7 +335,13 @@ async fn idle_picks_up_new_mail_and_sigterm_stops_cleanly() {
         .send(
             &format!("{customer}@example.test"),
             &format!("{support}@example.test"),
-            &request(customer, support, "idle-1", "VPN drops every hour", "Since Monday."),
+            &request(
+                customer,
+                support,
+                "idle-1",
+                "VPN drops every hour",
+                "Since Monday.",
+            ),
         )
         .await;
     // Dovecot announces new mail about 0.5 s after delivery; the benchmark measures latency.
@@ -320,7 +356,9 @@ async fn idle_picks_up_new_mail_and_sigterm_stops_cleanly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnects_after_the_imap_server_restarts() {
-    let Some(mut stack) = stack::dedicated() else { return };
+    let Some(stack) = stack::dedicated() else {
+        return;
+    };
     let (support, customer) = ("support1", "customer1");
     let desk = LiveDesk::new(
         &stack,
@@ -332,36 +370,70 @@ async fn reconnects_after_the_imap_server_restarts() {
     );
     let daemon = desk.start();
     daemon.wait_log("IMAP connected", WAIT);
-    let (from, to) = (format!("{customer}@example.test"), format!("{support}@example.test"));
+    let (from, to) = (
+        format!("{customer}@example.test"),
+        format!("{support}@example.test"),
+    );
     stack
-        .send(&from, &to, &request(customer, support, "rs-1", "Laptop will not boot", "Black screen."))
+        .send(
+            &from,
+            &to,
+            &request(
+                customer,
+                support,
+                "rs-1",
+                "Laptop will not boot",
+                "Black screen.",
+            ),
+        )
         .await;
     desk.wait_for_cases(1, WAIT);
 
-    stack.stop_dovecot();
+    stack.stop_dovecot().await;
     daemon.wait_log("IMAP intake interrupted", WAIT);
-    stack.start_dovecot();
+    stack.start_dovecot().await;
     daemon.wait_log("IMAP connection restored", Duration::from_secs(90));
     stack
-        .send(&from, &to, &request(customer, support, "rs-2", "Second laptop will not boot", "Same."))
+        .send(
+            &from,
+            &to,
+            &request(
+                customer,
+                support,
+                "rs-2",
+                "Second laptop will not boot",
+                "Same.",
+            ),
+        )
         .await;
     desk.wait_for_cases(2, WAIT);
     let status = daemon.terminate();
     assert!(status.success());
     // The outage is reported once, not once per attempt.
-    assert_eq!(desk.log().matches("IMAP intake interrupted").count(), 1, "{}", desk.log());
+    assert_eq!(
+        desk.log().matches("IMAP intake interrupted").count(),
+        1,
+        "{}",
+        desk.log()
+    );
     stack.wait_for(customer, "INBOX", 2, WAIT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_outage_keeps_mail_in_the_outbox_until_the_server_is_back() {
-    let Some(mut stack) = stack::dedicated() else { return };
+    let Some(stack) = stack::dedicated() else {
+        return;
+    };
     let (support, customer) = ("support1", "customer1");
     let desk = LiveDesk::new(&stack, support, Options::default());
-    stack.stop_smtp();
+    stack.stop_smtp().await;
     // SMTP is down, so the request arrives by IMAP APPEND (as a delivery agent would do).
     stack
-        .append(support, "INBOX", &request(customer, support, "out-1", "Password reset", "Locked out."))
+        .append(
+            support,
+            "INBOX",
+            &request(customer, support, "out-1", "Password reset", "Locked out."),
+        )
         .await;
     let daemon = desk.start();
     let mut rows = Vec::new();
@@ -369,14 +441,25 @@ async fn smtp_outage_keeps_mail_in_the_outbox_until_the_server_is_back() {
         rows = desk.outbox();
         rows.len() == 1 && rows[0]["attempts"].as_i64() >= Some(1)
     });
-    assert!(waited, "no failed attempt recorded: {rows:?}\n{}", desk.log());
+    assert!(
+        waited,
+        "no failed attempt recorded: {rows:?}\n{}",
+        desk.log()
+    );
     assert_eq!(rows[0]["status"], "pending", "{rows:?}");
-    assert!(rows[0]["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{rows:?}");
+    assert!(
+        rows[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{rows:?}"
+    );
     assert!(stack.fetch_all(customer, "INBOX").await.is_empty());
 
-    stack.start_smtp();
+    stack.start_smtp().await;
     // First retries come after 5 s, 10 s, 20 s.
-    let acks = stack.wait_for(customer, "INBOX", 1, Duration::from_secs(60)).await;
+    let acks = stack
+        .wait_for(customer, "INBOX", 1, Duration::from_secs(60))
+        .await;
     assert!(header(&acks[0], "Subject").unwrap().contains("[HD-000001]"));
     let rows = desk.outbox();
     assert_eq!(rows[0]["status"], "sent", "{rows:?}");
@@ -407,12 +490,21 @@ async fn starttls_and_implicit_tls_with_a_test_ca() {
             .send(
                 &format!("{customer}@example.test"),
                 &format!("{support}@example.test"),
-                &request(&customer, &support, &format!("tls-{n}"), "Email quota full", "Cannot send."),
+                &request(
+                    &customer,
+                    &support,
+                    &format!("tls-{n}"),
+                    "Email quota full",
+                    "Cannot send.",
+                ),
             )
             .await;
         stack.wait_for(&support, "INBOX", 1, WAIT).await;
         let out = stdout(&desk.desk.run(&["run", "--once"]));
-        assert!(out.contains("created 1,") && out.contains("mail sent 1,"), "{out}");
+        assert!(
+            out.contains("created 1,") && out.contains("mail sent 1,"),
+            "{out}"
+        );
         stack.wait_for(&customer, "INBOX", 1, WAIT).await;
         // Processed mail moved out of the inbox.
         assert!(stack.fetch_all(&support, "INBOX").await.is_empty());
@@ -432,7 +524,10 @@ async fn starttls_and_implicit_tls_with_a_test_ca() {
         let out = untrusting.desk.run(&["check"]);
         assert!(!out.status.success());
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("inbound.ca_file") && text.contains("outbound.ca_file"), "{text}");
+        assert!(
+            text.contains("inbound.ca_file") && text.contains("outbound.ca_file"),
+            "{text}"
+        );
     }
 }
 
@@ -442,10 +537,24 @@ async fn kill_9_mid_batch_loses_nothing_and_acknowledges_each_case_once() {
     let (support, customer) = ("support5", "customer5");
     const N: usize = 300;
     for i in 0..N {
-        let raw = request(customer, support, &format!("k-{i}"), &format!("Request {i}: monitor flickers"), "Please help.");
+        let raw = request(
+            customer,
+            support,
+            &format!("k-{i}"),
+            &format!("Request {i}: monitor flickers"),
+            "Please help.",
+        );
         stack.append(support, "INBOX", &raw).await;
     }
-    let desk = LiveDesk::new(stack, support, Options::default());
+    // One customer, 300 requests: lift the per-address cap on automatic replies.
+    let desk = LiveDesk::new(
+        stack,
+        support,
+        Options {
+            helpdesk_extra: "auto_reply_limit = 1000",
+            ..Options::default()
+        },
+    );
     let daemon = desk.start();
     // Kill it while it is busy: some cases stored, not all.
     let ok = wait_until(WAIT, || {
@@ -461,7 +570,12 @@ async fn kill_9_mid_batch_loses_nothing_and_acknowledges_each_case_once() {
     eprintln!("restart: {out}");
     let cases = desk.cases();
     assert_eq!(cases.len(), N, "every message is exactly one case");
-    assert!(desk.desk.json(&["quarantine", "list"]).as_array().unwrap().is_empty());
+    assert!(desk
+        .desk
+        .json(&["quarantine", "list"])
+        .as_array()
+        .unwrap()
+        .is_empty());
     let rows = desk.outbox();
     assert_eq!(rows.len(), N, "one acknowledgment per case");
     assert!(rows.iter().all(|r| r["status"] == "sent"), "{rows:?}");
@@ -469,7 +583,9 @@ async fn kill_9_mid_batch_loses_nothing_and_acknowledges_each_case_once() {
     // In the customer's mailbox: one acknowledgment per case. A send the kill interrupted
     // after the server accepted it and before it was recorded is sent again with the same
     // Message-ID; there is at most one such send in flight.
-    let acks = stack.wait_for(customer, "INBOX", N, Duration::from_secs(60)).await;
+    let acks = stack
+        .wait_for(customer, "INBOX", N, Duration::from_secs(60))
+        .await;
     let mut ids_per_ticket: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for ack in &acks {
         let subject = header(ack, "Subject").unwrap();
@@ -480,8 +596,15 @@ async fn kill_9_mid_batch_loses_nothing_and_acknowledges_each_case_once() {
             .insert(header(ack, "Message-ID").unwrap().to_owned());
     }
     assert_eq!(ids_per_ticket.len(), N, "every case acknowledged");
-    assert!(ids_per_ticket.values().all(|ids| ids.len() == 1), "one Message-ID per case");
-    assert!(acks.len() <= N + 1, "{} deliveries for {N} cases", acks.len());
+    assert!(
+        ids_per_ticket.values().all(|ids| ids.len() == 1),
+        "one Message-ID per case"
+    );
+    assert!(
+        acks.len() <= N + 1,
+        "{} deliveries for {N} cases",
+        acks.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -490,10 +613,19 @@ async fn a_permanent_smtp_failure_is_listed_and_retry_requeues_it() {
     let support = "support6";
     let desk = LiveDesk::new(stack, support, Options::default());
     // nobody@example.test has no mailbox: Postfix answers 550 at RCPT.
-    let raw = request("nobody", support, "perm-1", "Scanner offline", "Nothing scans.");
+    let raw = request(
+        "nobody",
+        support,
+        "perm-1",
+        "Scanner offline",
+        "Nothing scans.",
+    );
     stack.append(support, "INBOX", &raw).await;
     let out = stdout(&desk.desk.run(&["run", "--once"]));
-    assert!(out.contains("created 1,") && out.contains("failed 1"), "{out}");
+    assert!(
+        out.contains("created 1,") && out.contains("failed 1"),
+        "{out}"
+    );
     let rows = desk.outbox();
     assert_eq!(rows[0]["status"], "failed");
     let error = rows[0]["last_error"].as_str().unwrap();
@@ -502,7 +634,10 @@ async fn a_permanent_smtp_failure_is_listed_and_retry_requeues_it() {
     let out = stdout(&desk.desk.run(&["outbox", "retry", "--all"]));
     assert!(out.contains("re-queued 1"), "{out}");
     let rows = desk.outbox();
-    assert_eq!((rows[0]["status"].as_str(), rows[0]["attempts"].as_i64()), (Some("pending"), Some(0)));
+    assert_eq!(
+        (rows[0]["status"].as_str(), rows[0]["attempts"].as_i64()),
+        (Some("pending"), Some(0))
+    );
     let missing = desk.desk.run(&["outbox", "retry", "999"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no outbox row 999"));
@@ -522,7 +657,15 @@ async fn a_changed_uidvalidity_rescans_without_duplicates() {
         },
     );
     let msgs: Vec<Vec<u8>> = (0..3)
-        .map(|i| request(customer, support, &format!("uv-{i}"), &format!("Software install {i}"), "Need Visio."))
+        .map(|i| {
+            request(
+                customer,
+                support,
+                &format!("uv-{i}"),
+                &format!("Software install {i}"),
+                "Need Visio.",
+            )
+        })
         .collect();
     for m in &msgs {
         stack.append(support, "Helpdesk", m).await;
@@ -539,10 +682,27 @@ async fn a_changed_uidvalidity_rescans_without_duplicates() {
         stack.append(support, "Helpdesk", m).await;
     }
     stack
-        .append(support, "Helpdesk", &request(customer, support, "uv-new", "Keyboard missing keys", "F and J."))
+        .append(
+            support,
+            "Helpdesk",
+            &request(
+                customer,
+                support,
+                "uv-new",
+                "Keyboard missing keys",
+                "F and J.",
+            ),
+        )
         .await;
     let out = stdout(&desk.desk.run(&["run", "--once"]));
-    assert!(out.contains("created 1,") && out.contains("duplicates 3,"), "{out}");
+    assert!(
+        out.contains("created 1,") && out.contains("duplicates 3,"),
+        "{out}"
+    );
     assert_eq!(desk.cases().len(), 4);
-    assert_eq!(desk.outbox().len(), 4, "no second acknowledgment for the re-scanned mail");
+    assert_eq!(
+        desk.outbox().len(),
+        4,
+        "no second acknowledgment for the re-scanned mail"
+    );
 }

@@ -6,6 +6,8 @@ mod golden;
 mod cli;
 // The binary on PostgreSQL (when HELPDESK_TEST_POSTGRES_URL is set).
 mod postgres;
+// The binary against real Dovecot and Postfix: IMAP intake, IDLE, SMTP delivery, outages, TLS.
+mod live;
 // Hostile input: mutated messages never panic.
 mod robustness;
 // Real Dovecot + Postfix on loopback (tests/mailstack) and helpers to send, read and restart.
