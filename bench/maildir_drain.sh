@@ -13,7 +13,7 @@ N="${1:-5000}"
 cargo build --release --quiet
 BIN="$PWD/target/release/helpdesk"
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
 cat > "$WORK/helpdesk.toml" <<TOML
 [helpdesk]
@@ -52,7 +52,7 @@ PY
 cd "$WORK"
 "$BIN" --config helpdesk.toml migrate >/dev/null
 START=$(date +%s.%N)
-/usr/bin/time -f "%M" -o rss.txt "$BIN" --config helpdesk.toml run --once > summary.txt 2>/dev/null
+/usr/bin/time -f "%M" -o rss.txt ${WRAP:-} "$BIN" --config helpdesk.toml run --once > summary.txt 2>log.txt
 END=$(date +%s.%N)
 python3 - "$N" "$START" "$END" "$(cat rss.txt)" "$(cat summary.txt)" <<'PY'
 import sys
@@ -63,3 +63,4 @@ print(f"summary:  {summary}")
 print(f"elapsed:  {secs:.2f} s  ({n / secs:.0f} messages/s including acknowledgment delivery)")
 print(f"peak RSS: {rss_kb / 1024:.1f} MiB")
 PY
+grep -o 'intake_secs=[0-9.]*.*delivery_secs=[0-9.]*' log.txt || true

@@ -206,10 +206,13 @@ impl Pipeline {
         now: i64,
         checkpoint: Option<Checkpoint<'_>>,
     ) -> Result<Vec<Outcome>, store::Error> {
+        let started = std::time::Instant::now();
+        let mut parsing = std::time::Duration::ZERO;
         let mut tx = self.store.begin().await?;
         let mut outcomes = Vec::with_capacity(items.len());
         let mut quarantined = Vec::new();
         for item in items {
+            let parse_started = std::time::Instant::now();
             let hash = parse::content_hash(item.raw);
             let raw = &Raw {
                 bytes: item.raw,
@@ -222,6 +225,7 @@ impl Pipeline {
                 None => parse::parse(raw.bytes, self.limits(), &self.settings.address.address)
                     .map_err(|e| e.to_string()),
             };
+            parsing += parse_started.elapsed();
             let reason = match parsed {
                 Ok(m) => match self.store_in(&mut tx, &m, raw).await? {
                     Stored::Done(outcome) => {
@@ -240,6 +244,12 @@ impl Pipeline {
             store::imap::save(&mut tx, cp.mailbox, cp.position, now).await?;
         }
         tx.commit().await?;
+        tracing::debug!(
+            messages = items.len(),
+            total_ms = started.elapsed().as_millis(),
+            parse_ms = parsing.as_millis(),
+            "batch committed"
+        );
         for (id, origin, reason) in quarantined {
             tracing::warn!(quarantine = id, origin, reason, "message quarantined");
         }

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The live-mail benchmark (a measurement, not a test: nothing here asserts on time).
+#
+#   bash bench/imap_bench.sh [N] [N_RSS] [SAMPLES]      defaults: 5000 10000 50
+#
+# Starts a private Dovecot + Postfix (tests/mailstack) on loopback and then:
+#  1. fills the support mailbox with N realistic messages (bench/gen_mail.py: new requests,
+#     threaded replies, HTML-only, attachments, auto-replies) and measures
+#     a. the physical baseline: a plain IMAP client fetching every message (examples/imap_fetch,
+#        the same crate and batch size as the daemon), run twice: cold (Dovecot indexes the new
+#        files) and warm;
+#     b. `helpdesk run --once` draining the same mailbox into SQLite: IMAP fetch, parse,
+#        classify, store, mark \Seen; then delivering the acknowledgments through Postfix.
+#  2. peak RSS of `helpdesk run --once` draining N_RSS messages (GNU time's maximum RSS).
+#  3. latency from an IMAP APPEND into the support mailbox to the acknowledgment arriving in the
+#     customer's mailbox, with the daemon running (`helpdesk run`), SAMPLES messages one after
+#     another: once with IDLE, once with IDLE off and a 100 ms poll, for comparison.
+# Needs root (Postfix) or python3-aiosmtpd (bridge), as tests/mailstack does; builds release.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${1:-5000}"
+N_RSS="${2:-10000}"
+SAMPLES="${3:-50}"
+REPO="$PWD"
+
+cargo build --release --quiet --bin helpdesk --example imap_fetch
+BIN="$REPO/target/release/helpdesk"
+FETCH="$REPO/target/release/examples/imap_fetch"
+
+WORK="$(mktemp -d /tmp/hdbench.XXXXXX)"
+cleanup() {
+    [ -n "${DAEMON:-}" ] && kill "$DAEMON" 2>/dev/null || true
+    bash "$REPO/tests/mailstack/stop.sh" "$WORK/stack" --purge >/dev/null 2>&1 || true
+    [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+USERS="support:supportpw bulk:bulkpw live:livepw probe:probepw"
+for i in $(seq 1 50); do USERS="$USERS customer$i:customer${i}pw"; done
+PORT_BASE=auto MAIL_USERS="$USERS" bash tests/mailstack/start.sh "$WORK/stack" >/dev/null
+# shellcheck disable=SC1091
+. "$WORK/stack/stack.env"
+
+# config NAME USER [INBOUND_EXTRA]: SQLite under $WORK/NAME, IMAP in (plain, loopback), SMTP out
+# through Postfix's MX-style port. One customer sends many messages here, so the hourly cap on
+# automatic replies is lifted: every new case is acknowledged.
+config() {
+    mkdir -p "$WORK/$1"
+    cat > "$WORK/$1/helpdesk.toml" <<TOML
+[helpdesk]
+address = "$2@example.test"
+name = "IT Service Desk"
+auto_reply_limit = 1000000
+[database]
+url = "sqlite:helpdesk.db"
+[inbound]
+kind = "imap"
+host = "127.0.0.1"
+port = $IMAP_PORT
+security = "none"
+username = "$2"
+password = "$2pw"
+${3:-}
+[outbound]
+kind = "smtp"
+host = "127.0.0.1"
+port = $SMTP_PORT
+security = "none"
+TOML
+    echo "$WORK/$1/helpdesk.toml"
+}
+
+# drain CONFIG: runs `run --once`, prints "messages intake_s sent delivery_s rss_kib"
+drain() {
+    HELPDESK_LOG=info /usr/bin/time -f "%M" -o "$WORK/rss.txt" "$BIN" --config "$1" run --once \
+        > "$WORK/summary.txt" 2> "$WORK/log.txt"
+    python3 - "$WORK/log.txt" "$(cat "$WORK/rss.txt")" <<'PY'
+import re, sys
+log = open(sys.argv[1]).read()
+m = re.search(r"run --once finished messages=(\d+) intake_secs=([\d.]+) sent=(\d+) delivery_secs=([\d.]+)", log)
+if not m:
+    sys.exit("no summary in the log:\n" + log[-2000:])
+print(*m.groups(), sys.argv[2])
+PY
+}
+
+echo "== 1. drain $N messages"
+python3 bench/gen_mail.py --count "$N" --to support@example.test \
+    --out "$MAILDIR_ROOT/support/Maildir" --customers 50
+COLD=$("$FETCH" --host 127.0.0.1 --port "$IMAP_PORT" --user support --password supportpw)
+WARM=$("$FETCH" --host 127.0.0.1 --port "$IMAP_PORT" --user support --password supportpw)
+echo "raw IMAP fetch, cold: $COLD"
+echo "raw IMAP fetch, warm: $WARM"
+read -r MSGS INTAKE SENT DELIVERY RSS <<< "$(drain "$(config drain support)")"
+cat "$WORK/summary.txt"
+python3 - "$MSGS" "$INTAKE" "$SENT" "$DELIVERY" "$RSS" "$WARM" <<'PY'
+import re, sys
+msgs, intake, sent, delivery, rss = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+warm = float(re.search(r"= ([\d.]+) msg/s", sys.argv[6]).group(1))
+rate = msgs / intake
+print(f"helpdesk intake: {msgs} messages in {intake:.2f} s = {rate:.0f} msg/s "
+      f"({100 * rate / warm:.1f}% of the warm raw fetch rate {warm:.0f} msg/s)")
+print(f"helpdesk delivery: {sent} acknowledgments through Postfix in {delivery:.2f} s = {sent / delivery:.0f} mail/s")
+print(f"helpdesk run --once total: {intake + delivery:.2f} s, peak RSS {rss / 1024:.1f} MiB")
+PY
+
+echo "== 2. peak RSS draining $N_RSS messages"
+python3 bench/gen_mail.py --count "$N_RSS" --to bulk@example.test \
+    --out "$MAILDIR_ROOT/bulk/Maildir" --customers 50 --seed 2
+read -r MSGS INTAKE SENT DELIVERY RSS <<< "$(drain "$(config rss bulk)")"
+echo "drained $MSGS messages in $INTAKE s, delivered $SENT in $DELIVERY s; peak RSS $((RSS / 1024)) MiB"
+
+# latency NAME EXTRA: the daemon on `live`, SAMPLES appends, time until each acknowledgment
+# arrives in the INBOX of `probe`.
+latency() {
+    local cfg
+    cfg=$(config "$1" live "$2")
+    HELPDESK_LOG=info "$BIN" --config "$cfg" run 2> "$WORK/$1/daemon.log" &
+    DAEMON=$!
+    python3 - "$IMAP_PORT" "$SAMPLES" "$1" "$WORK/$1/daemon.log" <<'PY'
+import imaplib, statistics, sys, time
+port, samples, name, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+deadline = time.time() + 20
+while "IMAP connected" not in open(log).read():
+    if time.time() > deadline:
+        sys.exit("the daemon did not connect:\n" + open(log).read())
+    time.sleep(0.02)
+support = imaplib.IMAP4("127.0.0.1", port); support.login("live", "livepw")
+customer = imaplib.IMAP4("127.0.0.1", port); customer.login("probe", "probepw")
+customer.select("INBOX")
+lat = []
+for i in range(samples):
+    msg = (f"From: Customer <probe@example.test>\r\nTo: live@example.test\r\n"
+           f"Subject: latency probe {name} {i}: printer offline\r\n"
+           f"Message-ID: <lat-{name}-{i}@client.example.test>\r\n\r\nPrinter offline.\r\n").encode()
+    t0 = time.perf_counter()
+    support.append("INBOX", None, None, msg)
+    while True:
+        customer.noop()
+        typ, data = customer.search(None, "SUBJECT", f'"latency probe {name} {i}:"')
+        if data[0]:
+            break
+        if time.perf_counter() - t0 > 30:
+            sys.exit(f"no acknowledgment for probe {i} within 30 s")
+        time.sleep(0.005)
+    lat.append((time.perf_counter() - t0) * 1000)
+    time.sleep(0.2)
+lat.sort()
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print(f"latency APPEND -> acknowledgment in the customer's INBOX ({name}, {samples} samples): "
+      f"p50 {statistics.median(lat):.0f} ms, p99 {p(0.99):.0f} ms, min {lat[0]:.0f} ms, max {lat[-1]:.0f} ms")
+PY
+    kill "$DAEMON"
+    wait "$DAEMON" || true
+    DAEMON=""
+}
+
+echo "== 3. latency"
+latency idle ""
+latency poll $'idle = false\npoll_interval = "100ms"'
