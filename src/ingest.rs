@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::model::{AutoSignal, CaseId, Inbound, TicketNo};
 use crate::parse::{self, signals, Limits};
 use crate::store::messages::Raw;
-use crate::store::{self, cases, messages, quarantine, Store, Tx};
+use crate::store::{self, cases, messages, quarantine, Store, Work};
 use crate::thread::{self, Thread};
 
 /// The actor recorded for the daemon's own events.
@@ -208,7 +208,7 @@ impl Pipeline {
     ) -> Result<Vec<Outcome>, store::Error> {
         let started = std::time::Instant::now();
         let mut parsing = std::time::Duration::ZERO;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.work().await?;
         let mut outcomes = Vec::with_capacity(items.len());
         let mut quarantined = Vec::new();
         for item in items {
@@ -273,7 +273,7 @@ impl Pipeline {
     }
 
     async fn store_message(&self, m: &Inbound, raw: &Raw<'_>) -> Result<Outcome, store::Error> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.work().await?;
         match self.store_in(&mut tx, m, raw).await? {
             Stored::Done(outcome) => {
                 tx.commit().await?;
@@ -290,7 +290,7 @@ impl Pipeline {
     /// when the answer is quarantine.
     async fn store_in(
         &self,
-        tx: &mut Tx,
+        tx: &mut Work,
         m: &Inbound,
         raw: &Raw<'_>,
     ) -> Result<Stored, store::Error> {
@@ -317,7 +317,7 @@ impl Pipeline {
     /// Attaches a bounce to the case of the message it reports on; `None` when there is none.
     async fn attach_bounce(
         &self,
-        tx: &mut Tx,
+        tx: &mut Work,
         m: &Inbound,
         raw: &Raw<'_>,
     ) -> Result<Option<Outcome>, store::Error> {
@@ -340,8 +340,7 @@ impl Pipeline {
             SYSTEM_ACTOR,
             "bounce_received",
             &detail,
-        )
-        .await?;
+        );
         Ok(Some(Outcome::Bounce {
             ticket: case.ticket,
         }))
@@ -349,7 +348,7 @@ impl Pipeline {
 
     async fn thread_or_open(
         &self,
-        tx: &mut Tx,
+        tx: &mut Work,
         m: &Inbound,
         raw: &Raw<'_>,
     ) -> Result<Option<Outcome>, store::Error> {
@@ -373,7 +372,7 @@ impl Pipeline {
                 cases::add_participants(tx, case, &self.participants(m)).await?;
                 let detail =
                     json!({ "via": via, "subject": m.subject, "auto_signals": m.auto_signals });
-                cases::add_event(tx, case, now, &m.from.address, "message_added", &detail).await?;
+                cases::add_event(tx, case, now, &m.from.address, "message_added", &detail);
                 cases::touch(tx, case, now).await?;
                 Ok(Some(Outcome::Joined { ticket }))
             }
@@ -387,7 +386,7 @@ impl Pipeline {
 
     async fn open(
         &self,
-        tx: &mut Tx,
+        tx: &mut Work,
         m: &Inbound,
         raw: &Raw<'_>,
         previous: Option<CaseId>,
@@ -404,7 +403,7 @@ impl Pipeline {
             "type": c.case_type, "team": c.team, "evidence": c.evidence,
             "auto_signals": m.auto_signals, "refused_thread": refused, "follows_up": previous.map(|p| p.0),
         });
-        cases::add_event(tx, case, now, &m.from.address, "created", &detail).await?;
+        cases::add_event(tx, case, now, &m.from.address, "created", &detail);
         let acknowledged = self.acknowledge(tx, case, &ticket, m, &c, now).await?;
         Ok(Outcome::Created {
             ticket,

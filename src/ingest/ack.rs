@@ -10,13 +10,13 @@ use crate::config::Settings;
 use crate::model::{CaseId, Inbound, TicketNo};
 use crate::outbox::render::AckContext;
 use crate::parse::signals;
-use crate::store::{self, cases, outbox, Tx};
+use crate::store::{self, cases, outbox, Work};
 
 impl Pipeline {
     /// Queues the acknowledgment, or records why none is sent.
     pub(super) async fn acknowledge(
         &self,
-        tx: &mut Tx,
+        tx: &mut Work,
         case: CaseId,
         ticket: &TicketNo,
         m: &Inbound,
@@ -34,8 +34,7 @@ impl Pipeline {
                 SYSTEM_ACTOR,
                 "acknowledgment_suppressed",
                 &detail,
-            )
-            .await?;
+            );
             return Ok(false);
         }
         let context = serde_json::to_string(&self.ack_context(ticket, m, c, now))
@@ -63,8 +62,7 @@ impl Pipeline {
             SYSTEM_ACTOR,
             "acknowledgment_queued",
             &detail,
-        )
-        .await?;
+        );
         Ok(true)
     }
 

@@ -143,46 +143,103 @@ pub async fn touch(tx: &mut Tx, case: CaseId, now: i64) -> Result<(), Error> {
     Ok(())
 }
 
-/// Records addresses allowed to write to the case; known ones are skipped.
+/// Records addresses allowed to write to the case; known ones are skipped. One statement.
 ///
 /// # Errors
 /// Database failure.
 pub async fn add_participants(tx: &mut Tx, case: CaseId, addresses: &[&str]) -> Result<(), Error> {
-    for address in addresses {
-        sqlx::query(
-            r#"INSERT INTO participants (case_id, address) VALUES ($1, $2)
-               ON CONFLICT (case_id, address) DO NOTHING"#,
-        )
-        .bind(case.0)
-        .bind(*address)
-        .execute(&mut **tx)
-        .await?;
+    let mut unique: Vec<&str> = Vec::with_capacity(addresses.len());
+    for a in addresses {
+        if !unique.contains(a) {
+            unique.push(a);
+        }
     }
+    if unique.is_empty() {
+        return Ok(());
+    }
+    let values = (0..unique.len())
+        .map(|i| format!("($1, ${})", i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO participants (case_id, address) VALUES {values} ON CONFLICT (case_id, address) DO NOTHING"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case.0);
+    for a in unique {
+        query = query.bind(a);
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 
-/// Appends an event to the case's log.
-///
-/// # Errors
-/// Database failure.
-pub async fn add_event(
-    tx: &mut Tx,
+/// An entry of a case's log, buffered by [`super::Work`] until commit.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// The case.
+    pub case: CaseId,
+    /// When, in ms.
+    pub at: i64,
+    /// Who: an address, or `helpdesk`.
+    pub actor: String,
+    /// What, e.g. `created`.
+    pub kind: &'static str,
+    /// Details as JSON.
+    pub detail: String,
+}
+
+/// Appends an event to the case's log (at commit of the [`super::Work`]).
+pub fn add_event(
+    work: &mut super::Work,
     case: CaseId,
     now: i64,
     actor: &str,
-    kind: &str,
+    kind: &'static str,
     detail: &serde_json::Value,
-) -> Result<(), Error> {
-    sqlx::query(
-        r#"INSERT INTO events (case_id, at, actor, kind, detail) VALUES ($1, $2, $3, $4, $5)"#,
-    )
-    .bind(case.0)
-    .bind(now)
-    .bind(actor)
-    .bind(kind)
-    .bind(detail.to_string())
-    .execute(&mut **tx)
-    .await?;
+) {
+    work.event(NewEvent {
+        case,
+        at: now,
+        actor: actor.to_owned(),
+        kind,
+        detail: detail.to_string(),
+    });
+}
+
+/// Rows per multi-row event insert (5 parameters each; far below both backends' limits).
+const EVENTS_PER_STATEMENT: usize = 200;
+
+/// Inserts buffered events, in order, a few hundred per statement.
+///
+/// # Errors
+/// Database failure.
+pub async fn insert_events(tx: &mut Tx, events: &[NewEvent]) -> Result<(), Error> {
+    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+        let values = (0..chunk.len())
+            .map(|i| {
+                let b = i * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT INTO events (case_id, at, actor, kind, detail) VALUES {values}");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            query = query
+                .bind(e.case.0)
+                .bind(e.at)
+                .bind(e.actor.as_str())
+                .bind(e.kind)
+                .bind(e.detail.as_str());
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -194,22 +251,37 @@ pub async fn candidate_by_message_ids(
     tx: &mut Tx,
     ids: &[String],
 ) -> Result<Option<Candidate>, Error> {
-    // Newest reference last in References: look from the end so the latest thread wins.
-    for id in ids.iter().rev() {
-        let row = sqlx::query(
-            r#"SELECT case_id FROM messages WHERE message_id = $1
-               UNION ALL
-               SELECT case_id FROM outbox WHERE message_id = $1 AND case_id IS NOT NULL
-               LIMIT 1"#,
-        )
-        .bind(id.as_str())
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(row) = row {
-            return candidate(tx, Key::Id(CaseId(row.try_get(0)?))).await;
-        }
+    if ids.is_empty() {
+        return Ok(None);
     }
-    Ok(None)
+    // One statement for all IDs; then the newest reference (last in References) wins.
+    let marks = (1..=ids.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT message_id, case_id FROM messages WHERE message_id IN ({marks})
+         UNION ALL
+         SELECT message_id, case_id FROM outbox WHERE message_id IN ({marks}) AND case_id IS NOT NULL"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(id.as_str());
+    }
+    let found: Vec<(String, i64)> = query
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, Error>>()?;
+    let newest = ids
+        .iter()
+        .rev()
+        .find_map(|id| found.iter().find(|(m, _)| m == id).map(|(_, c)| *c));
+    match newest {
+        Some(case) => candidate(tx, Key::Id(CaseId(case))).await,
+        None => Ok(None),
+    }
 }
 
 /// The case with this ticket, as a threading candidate.

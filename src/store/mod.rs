@@ -19,6 +19,44 @@ use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 /// A transaction on either backend.
 pub type Tx = sqlx::Transaction<'static, Any>;
 
+/// A transaction plus the case events written in it, which are buffered and inserted together
+/// (one multi-row statement) at commit: nothing reads events back while ingesting, and each
+/// statement saved is a round trip to the database saved. Derefs to [`Tx`] for everything else.
+pub struct Work {
+    tx: Tx,
+    events: Vec<cases::NewEvent>,
+}
+
+impl Work {
+    /// Inserts the buffered events and commits.
+    ///
+    /// # Errors
+    /// Database failure; nothing is committed then.
+    pub async fn commit(mut self) -> Result<(), Error> {
+        cases::insert_events(&mut self.tx, &self.events).await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Buffers an event until [`Work::commit`].
+    pub fn event(&mut self, event: cases::NewEvent) {
+        self.events.push(event);
+    }
+}
+
+impl std::ops::Deref for Work {
+    type Target = Tx;
+    fn deref(&self) -> &Tx {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Work {
+    fn deref_mut(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+}
+
 /// Which database the URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -196,6 +234,17 @@ impl Store {
     /// The pool could not hand out a connection.
     pub async fn begin(&self) -> Result<Tx, Error> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Starts a transaction with buffered events.
+    ///
+    /// # Errors
+    /// The pool could not hand out a connection.
+    pub async fn work(&self) -> Result<Work, Error> {
+        Ok(Work {
+            tx: self.pool.begin().await?,
+            events: Vec::new(),
+        })
     }
 
     /// Closes the pool, waiting for connections to return.
