@@ -24,8 +24,13 @@ impl Pipeline {
         now: i64,
     ) -> Result<bool, store::Error> {
         let to = m.reply_address();
-        let recent = outbox::auto_replies_since(tx, &to.address, now - 3_600_000).await?;
-        if let Some(reason) = suppression(m, &self.settings, recent) {
+        // The hourly count is a query: only ask it when nothing else already forbids a reply.
+        let mut why_not = suppression(m, &self.settings, 0);
+        if why_not.is_none() {
+            let recent = outbox::auto_replies_since(tx, &to.address, now - 3_600_000).await?;
+            why_not = suppression(m, &self.settings, recent);
+        }
+        if let Some(reason) = why_not {
             let detail = json!({ "reason": reason });
             cases::add_event(
                 tx,

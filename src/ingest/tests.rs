@@ -411,3 +411,115 @@ async fn oversized_attachments_are_recorded_without_content() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_batch_numbers_tickets_in_order_threads_within_itself_and_saves_its_position() {
+    on_each_store(|p| async move {
+        let first = mail(
+            "Ann <ann@customer.example.test>",
+            "VPN down",
+            "",
+            "Since noon.",
+        );
+        let first_id = String::from_utf8_lossy(&first)
+            .lines()
+            .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_owned))
+            .unwrap();
+        let reply = mail(
+            "Ann <ann@customer.example.test>",
+            "Re: VPN down",
+            &format!("In-Reply-To: {first_id}\r\n"),
+            "Still down.",
+        );
+        let second = mail(
+            "Bob <bob@customer.example.test>",
+            "Laptop broken",
+            "",
+            "Screen.",
+        );
+        let third = mail(
+            "Cy <cy@customer.example.test>",
+            "Printer jam",
+            "",
+            "Floor 2.",
+        );
+        let raws = [&first, &reply, &second, &third, &first];
+        let items: Vec<Item<'_>> = raws
+            .iter()
+            .map(|raw| Item {
+                raw: raw.as_slice(),
+                origin: "batch",
+                refused: None,
+            })
+            .chain(std::iter::once(Item {
+                raw: b"Subject: huge\r\n\r\n",
+                origin: "batch",
+                refused: Some("too large"),
+            }))
+            .collect();
+        let position = store::imap::Position {
+            uid_validity: 9,
+            last_uid: 42,
+        };
+        let checkpoint = Checkpoint {
+            mailbox: "support@host:993/INBOX",
+            position,
+        };
+        let outcomes = p.ingest_batch(&items, NOW, Some(checkpoint)).await.unwrap();
+        let t = |n| TicketNo::new("HD", n);
+        assert_eq!(
+            outcomes[..5],
+            [
+                Outcome::Created {
+                    ticket: t(1),
+                    acknowledged: true
+                },
+                Outcome::Joined { ticket: t(1) },
+                Outcome::Created {
+                    ticket: t(2),
+                    acknowledged: true
+                },
+                Outcome::Created {
+                    ticket: t(3),
+                    acknowledged: true
+                },
+                Outcome::Duplicate { ticket: t(1) },
+            ]
+        );
+        assert!(
+            matches!(&outcomes[5], Outcome::Quarantined { reason, .. } if reason == "too large")
+        );
+        let s = &p.store;
+        assert_eq!(
+            store::imap::position(&s.pool, "support@host:993/INBOX")
+                .await
+                .unwrap(),
+            Some(position)
+        );
+        // The counter was written back: the next case continues the sequence.
+        let next = mail("Dee <dee@customer.example.test>", "Mouse", "", "Dead.");
+        assert_eq!(ticket(&p, &next).await, "HD-000004");
+        // Every event of the batch is stored: created ×3, message_added, acknowledgment ×3.
+        assert_eq!(
+            count(s, "SELECT COUNT(*) FROM events WHERE kind = 'created'").await,
+            4
+        );
+        assert_eq!(
+            count(
+                s,
+                "SELECT COUNT(*) FROM events WHERE kind = 'message_added'"
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            count(
+                s,
+                "SELECT COUNT(*) FROM events WHERE kind = 'acknowledgment_queued'"
+            )
+            .await,
+            4
+        );
+    })
+    .await;
+}

@@ -86,18 +86,42 @@ pub struct EventRow {
     pub detail: serde_json::Value,
 }
 
-/// Allocates the next ticket number. Serialised by the row lock on both backends.
+/// Allocates the next ticket number. The first allocation in a transaction bumps the counter
+/// row, which locks it (PostgreSQL: the row; SQLite: the database) until commit; later ones in
+/// the same transaction count on in memory, and [`super::Work::commit`] writes the last value.
 ///
 /// # Errors
 /// Database failure.
-pub async fn next_ticket(tx: &mut Tx, prefix: &str) -> Result<TicketNo, Error> {
-    let n: i64 = sqlx::query(
-        r#"UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value"#,
-    )
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get(0)?;
+pub async fn next_ticket(work: &mut super::Work, prefix: &str) -> Result<TicketNo, Error> {
+    let n = match work.tickets {
+        Some((first, last)) => {
+            work.tickets = Some((first, last + 1));
+            last + 1
+        }
+        None => {
+            let n: i64 = sqlx::query(
+                r#"UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value"#,
+            )
+            .fetch_one(&mut ***work)
+            .await?
+            .try_get(0)?;
+            work.tickets = Some((n, n));
+            n
+        }
+    };
     Ok(TicketNo::new(prefix, n))
+}
+
+/// Writes the last ticket number allocated in memory (see [`next_ticket`]).
+///
+/// # Errors
+/// Database failure.
+pub async fn save_ticket_counter(tx: &mut Tx, last: i64) -> Result<(), Error> {
+    sqlx::query(r#"UPDATE counters SET value = $1 WHERE name = 'ticket'"#)
+        .bind(last)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Inserts a case with status `open`.

@@ -20,11 +20,14 @@ use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 pub type Tx = sqlx::Transaction<'static, Any>;
 
 /// A transaction plus the case events written in it, which are buffered and inserted together
-/// (one multi-row statement) at commit: nothing reads events back while ingesting, and each
-/// statement saved is a round trip to the database saved. Derefs to [`Tx`] for everything else.
+/// (one multi-row statement) at commit, and the ticket counter, bumped once per transaction:
+/// nothing reads events back while ingesting, and each statement saved is a round trip to the
+/// database saved. Derefs to [`Tx`] for everything else.
 pub struct Work {
     tx: Tx,
     events: Vec<cases::NewEvent>,
+    /// First and last ticket number allocated in this transaction.
+    tickets: Option<(i64, i64)>,
 }
 
 impl Work {
@@ -33,6 +36,11 @@ impl Work {
     /// # Errors
     /// Database failure; nothing is committed then.
     pub async fn commit(mut self) -> Result<(), Error> {
+        if let Some((first, last)) = self.tickets {
+            if last > first {
+                cases::save_ticket_counter(&mut self.tx, last).await?;
+            }
+        }
         cases::insert_events(&mut self.tx, &self.events).await?;
         self.tx.commit().await?;
         Ok(())
@@ -244,6 +252,7 @@ impl Store {
         Ok(Work {
             tx: self.pool.begin().await?,
             events: Vec::new(),
+            tickets: None,
         })
     }
 
