@@ -145,10 +145,12 @@ for i in range(samples):
         time.sleep(0.005)
     lat.append((time.perf_counter() - t0) * 1000)
     time.sleep(0.2)
+slowest = max(range(len(lat)), key=lambda i: lat[i])
 lat.sort()
 p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
 print(f"latency APPEND -> acknowledgment in the customer's INBOX ({name}, {samples} samples): "
-      f"p50 {statistics.median(lat):.0f} ms, p99 {p(0.99):.0f} ms, min {lat[0]:.0f} ms, max {lat[-1]:.0f} ms")
+      f"p50 {statistics.median(lat):.0f} ms, p99 {p(0.99):.0f} ms, min {lat[0]:.0f} ms, "
+      f"max {lat[-1]:.0f} ms (probe #{slowest})")
 PY
     kill "$DAEMON"
     wait "$DAEMON" || true

@@ -348,6 +348,12 @@ impl ImapSession {
         let Some(from) = after.checked_add(1) else {
             return Ok(Vec::new());
         };
+        // NOOP makes the server bring the session up to date (Dovecot does not for SEARCH), so
+        // a poll sees mail delivered a moment ago.
+        self.imap
+            .timed("NOOP", self.session.noop())
+            .await?
+            .map_err(|e| self.imap.command("NOOP", &e))?;
         let query = format!("UID {from}:*");
         let found = self
             .imap
