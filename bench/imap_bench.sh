@@ -158,5 +158,13 @@ PY
 }
 
 echo "== 3. latency"
+# Let Postfix finish delivering the acknowledgments of phase 2 first, or the first probe's
+# acknowledgment queues behind thousands of them.
+if [ "$MTA" = postfix ]; then
+    for _ in $(seq 600); do
+        [ -z "$(find "$PF_QUEUE"/incoming "$PF_QUEUE"/active "$PF_QUEUE"/deferred -type f 2>/dev/null | head -n 1)" ] && break
+        sleep 0.1
+    done
+fi
 latency idle ""
 latency poll $'idle = false\npoll_interval = "100ms"'

@@ -6,7 +6,8 @@
 #   bash bench/maildir_drain.sh [N]        (default N=5000; builds the release binary first)
 #
 # A measurement, not a test: nothing here asserts on time. The live IMAP/SMTP benchmark with
-# its targets comes with the live-mail issue.
+# its targets is bench/imap_bench.sh. KEEP=1 keeps the work directory; WRAP="perf record -g"
+# runs the binary under a profiler.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-5000}"
@@ -63,4 +64,4 @@ print(f"summary:  {summary}")
 print(f"elapsed:  {secs:.2f} s  ({n / secs:.0f} messages/s including acknowledgment delivery)")
 print(f"peak RSS: {rss_kb / 1024:.1f} MiB")
 PY
-grep -o 'intake_secs=[0-9.]*.*delivery_secs=[0-9.]*' log.txt || true
+echo "timing:   $(grep -o 'intake_secs=[0-9.]*.*delivery_secs=[0-9.]*' log.txt || true)"
