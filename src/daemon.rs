@@ -402,6 +402,20 @@ impl Daemon {
                     fetched.push((uid, header, Some(reason)));
                 }
                 fetched.sort_unstable_by_key(|(uid, _, _)| *uid);
+                // A message expunged meanwhile has no body, and that is fine; one still there
+                // without a body must not be skipped past: fail, keep the position, retry.
+                let missing: Vec<u32> = batch
+                    .iter()
+                    .map(|w| w.uid)
+                    .filter(|u| fetched.iter().all(|(f, _, _)| f != u))
+                    .collect();
+                let unfetchable = session.still_present(&missing).await?;
+                if !unfetchable.is_empty() {
+                    anyhow::bail!(
+                        "the server returned no content for message(s) with UID {unfetchable:?} in {}; will retry",
+                        imap.key()
+                    );
+                }
                 let origins: Vec<String> = fetched
                     .iter()
                     .map(|(uid, _, _)| format!("imap:{};uid={uid}", imap.key()))

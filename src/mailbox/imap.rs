@@ -415,6 +415,25 @@ impl ImapSession {
         Ok(out)
     }
 
+    /// Which of `uids` are still in the folder.
+    ///
+    /// # Errors
+    /// The server or the connection failed.
+    pub async fn still_present(&mut self, uids: &[u32]) -> Result<Vec<u32>, ImapError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = format!("UID {}", uid_set(uids));
+        let found = self
+            .imap
+            .timed("UID SEARCH", self.session.uid_search(&query))
+            .await?
+            .map_err(|e| self.imap.command("UID SEARCH", &e))?;
+        let mut present: Vec<u32> = found.into_iter().filter(|u| uids.contains(u)).collect();
+        present.sort_unstable();
+        Ok(present)
+    }
+
     async fn fetch_all(
         &mut self,
         set: &str,
