@@ -113,6 +113,27 @@ impl Pipeline {
         }
     }
 
+    /// The item as a raw message to store, and its parse or why it is not taken in.
+    fn read<'a>(
+        &self,
+        item: &Item<'a>,
+        hash: &'a str,
+        now: i64,
+    ) -> (Raw<'a>, Result<Inbound, String>) {
+        let raw = Raw {
+            bytes: item.raw,
+            content_hash: hash,
+            origin: item.origin,
+            received_at: now,
+        };
+        let parsed = match item.refused {
+            Some(reason) => Err(reason.to_owned()),
+            None => parse::parse(item.raw, self.limits(), &self.settings.address.address)
+                .map_err(|e| e.to_string()),
+        };
+        (raw, parsed)
+    }
+
     /// Ingests one raw message from `origin` (a file name, `stdin`, …) at time `now` (ms).
     ///
     /// # Errors
@@ -136,18 +157,11 @@ impl Pipeline {
 
     async fn ingest_one(&self, item: Item<'_>, now: i64) -> Result<Outcome, store::Error> {
         let hash = parse::content_hash(item.raw);
-        let raw = &Raw {
-            bytes: item.raw,
-            content_hash: &hash,
-            origin: item.origin,
-            received_at: now,
-        };
-        if let Some(reason) = item.refused {
-            return self.quarantine(raw, reason).await;
-        }
-        let inbound = match parse::parse(raw.bytes, self.limits(), &self.settings.address.address) {
+        let (raw, parsed) = self.read(&item, &hash, now);
+        let raw = &raw;
+        let inbound = match parsed {
             Ok(m) => m,
-            Err(e) => return self.quarantine(raw, &e.to_string()).await,
+            Err(reason) => return self.quarantine(raw, &reason).await,
         };
         let error = match self.store_message(&inbound, raw).await {
             Ok(outcome) => return Ok(outcome),
@@ -214,17 +228,8 @@ impl Pipeline {
         for item in items {
             let parse_started = std::time::Instant::now();
             let hash = parse::content_hash(item.raw);
-            let raw = &Raw {
-                bytes: item.raw,
-                content_hash: &hash,
-                origin: item.origin,
-                received_at: now,
-            };
-            let parsed = match item.refused {
-                Some(reason) => Err(reason.to_owned()),
-                None => parse::parse(raw.bytes, self.limits(), &self.settings.address.address)
-                    .map_err(|e| e.to_string()),
-            };
+            let (raw, parsed) = self.read(item, &hash, now);
+            let raw = &raw;
             parsing += parse_started.elapsed();
             let reason = match parsed {
                 Ok(m) => match self.store_in(&mut tx, &m, raw).await? {

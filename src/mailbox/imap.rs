@@ -354,21 +354,11 @@ impl ImapSession {
             .timed("NOOP", self.session.noop())
             .await?
             .map_err(|e| self.imap.command("NOOP", &e))?;
-        let query = format!("UID {from}:*");
-        let found = self
-            .imap
-            .timed("UID SEARCH", self.session.uid_search(&query))
-            .await?;
         // `n:*` also matches the highest UID when it is below n: filter.
-        let mut uids: Vec<u32> = found
-            .map_err(|e| self.imap.command("UID SEARCH", &e))?
-            .into_iter()
-            .filter(|&u| u > after)
-            .collect();
+        let uids = self.search(&format!("UID {from}:*"), |u| u > after).await?;
         if uids.is_empty() {
             return Ok(Vec::new());
         }
-        uids.sort_unstable();
         let mut waiting = Vec::with_capacity(uids.len());
         for chunk in uids.chunks(4096) {
             let set = uid_set(chunk);
@@ -423,15 +413,24 @@ impl ImapSession {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
-        let query = format!("UID {}", uid_set(uids));
+        self.search(&format!("UID {}", uid_set(uids)), |u| uids.contains(&u))
+            .await
+    }
+
+    /// `UID SEARCH query`, keeping the UIDs `keep` accepts, sorted.
+    async fn search(
+        &mut self,
+        query: &str,
+        keep: impl Fn(u32) -> bool,
+    ) -> Result<Vec<u32>, ImapError> {
         let found = self
             .imap
-            .timed("UID SEARCH", self.session.uid_search(&query))
+            .timed("UID SEARCH", self.session.uid_search(query))
             .await?
             .map_err(|e| self.imap.command("UID SEARCH", &e))?;
-        let mut present: Vec<u32> = found.into_iter().filter(|u| uids.contains(u)).collect();
-        present.sort_unstable();
-        Ok(present)
+        let mut uids: Vec<u32> = found.into_iter().filter(|&u| keep(u)).collect();
+        uids.sort_unstable();
+        Ok(uids)
     }
 
     async fn fetch_all(
@@ -522,16 +521,7 @@ impl ImapSession {
         } else {
             format!("UNSEEN UID 1:{upto}")
         };
-        let found = self
-            .imap
-            .timed("UID SEARCH", self.session.uid_search(&query))
-            .await?;
-        let mut uids: Vec<u32> = found
-            .map_err(|e| self.imap.command("UID SEARCH", &e))?
-            .into_iter()
-            .filter(|&u| u <= upto)
-            .collect();
-        uids.sort_unstable();
+        let uids = self.search(&query, |u| u <= upto).await?;
         for chunk in uids.chunks(1024) {
             self.mark_processed(chunk).await?;
         }
