@@ -388,9 +388,10 @@ impl Keys<'_> {
         }
     }
 
-    fn unused<T>(&self, key: &str, value: Option<&T>, kind: &str) -> Result<(), Error> {
-        match value {
-            Some(_) => Err(self.misplaced(key, format!("does not apply when {kind}"))),
+    /// Fails on the first of `keys` that is set although `kind` does not use it.
+    fn unused(&self, kind: &str, keys: &[(&str, bool)]) -> Result<(), Error> {
+        match keys.iter().find(|(_, set)| *set) {
+            Some((key, _)) => Err(self.misplaced(key, format!("does not apply when {kind}"))),
             None => Ok(()),
         }
     }
@@ -485,20 +486,21 @@ fn source(k: &Keys<'_>, i: &RawInbound) -> Result<SourceSettings, Error> {
     match i.kind {
         InboundKind::Maildir => {
             let kind = "inbound.kind = \"maildir\"";
-            k.unused("inbound.host", i.host.as_ref(), kind)?;
-            k.unused("inbound.port", i.port.as_ref(), kind)?;
-            k.unused("inbound.security", i.security.as_ref(), kind)?;
-            k.unused("inbound.username", i.username.as_ref(), kind)?;
-            k.unused("inbound.password", i.password.as_ref(), kind)?;
-            k.unused("inbound.password_file", i.password_file.as_ref(), kind)?;
-            k.unused("inbound.folder", i.folder.as_ref(), kind)?;
             k.unused(
-                "inbound.processed_folder",
-                i.processed_folder.as_ref(),
                 kind,
+                &[
+                    ("inbound.host", i.host.is_some()),
+                    ("inbound.port", i.port.is_some()),
+                    ("inbound.security", i.security.is_some()),
+                    ("inbound.username", i.username.is_some()),
+                    ("inbound.password", i.password.is_some()),
+                    ("inbound.password_file", i.password_file.is_some()),
+                    ("inbound.folder", i.folder.is_some()),
+                    ("inbound.processed_folder", i.processed_folder.is_some()),
+                    ("inbound.idle", i.idle.is_some()),
+                    ("inbound.ca_file", i.ca_file.is_some()),
+                ],
             )?;
-            k.unused("inbound.idle", i.idle.as_ref(), kind)?;
-            k.unused("inbound.ca_file", i.ca_file.as_ref(), kind)?;
             let path = k.required("inbound.path", i.path.as_ref(), kind)?;
             Ok(SourceSettings::Maildir {
                 path: k.resolve(path),
@@ -506,7 +508,7 @@ fn source(k: &Keys<'_>, i: &RawInbound) -> Result<SourceSettings, Error> {
         }
         InboundKind::Imap => {
             let kind = "inbound.kind = \"imap\"";
-            k.unused("inbound.path", i.path.as_ref(), kind)?;
+            k.unused(kind, &[("inbound.path", i.path.is_some())])?;
             let security = i.security.unwrap_or(Security::Tls);
             let default_port = if security == Security::Tls { 993 } else { 143 };
             let password = k.secret("inbound", i.password.as_ref(), i.password_file.as_ref())?;
@@ -553,13 +555,18 @@ fn transport(k: &Keys<'_>, o: &RawOutbound) -> Result<TransportSettings, Error> 
     match o.kind {
         OutboundKind::File => {
             let kind = "outbound.kind = \"file\"";
-            k.unused("outbound.host", o.host.as_ref(), kind)?;
-            k.unused("outbound.port", o.port.as_ref(), kind)?;
-            k.unused("outbound.security", o.security.as_ref(), kind)?;
-            k.unused("outbound.username", o.username.as_ref(), kind)?;
-            k.unused("outbound.password", o.password.as_ref(), kind)?;
-            k.unused("outbound.password_file", o.password_file.as_ref(), kind)?;
-            k.unused("outbound.ca_file", o.ca_file.as_ref(), kind)?;
+            k.unused(
+                kind,
+                &[
+                    ("outbound.host", o.host.is_some()),
+                    ("outbound.port", o.port.is_some()),
+                    ("outbound.security", o.security.is_some()),
+                    ("outbound.username", o.username.is_some()),
+                    ("outbound.password", o.password.is_some()),
+                    ("outbound.password_file", o.password_file.is_some()),
+                    ("outbound.ca_file", o.ca_file.is_some()),
+                ],
+            )?;
             let path = k.required("outbound.path", o.path.as_ref(), kind)?;
             Ok(TransportSettings::File {
                 dir: k.resolve(path),
@@ -567,7 +574,7 @@ fn transport(k: &Keys<'_>, o: &RawOutbound) -> Result<TransportSettings, Error> 
         }
         OutboundKind::Smtp => {
             let kind = "outbound.kind = \"smtp\"";
-            k.unused("outbound.path", o.path.as_ref(), kind)?;
+            k.unused(kind, &[("outbound.path", o.path.is_some())])?;
             let security = o.security.unwrap_or(Security::Starttls);
             let default_port = match security {
                 Security::Tls => 465,

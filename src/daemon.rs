@@ -105,9 +105,7 @@ impl Daemon {
                 self.drain_maildir(m, &never, &mut report).await?;
             }
             Source::Imap(imap) => {
-                let mut session = imap.open().await?;
-                let mut last = self.start_position(imap, &session).await?;
-                session.settle(last).await?;
+                let (mut session, mut last) = self.open_imap(imap).await?;
                 self.drain_imap(imap, &mut session, &mut last, &never, None, &mut report)
                     .await?;
                 session.logout().await;
@@ -304,8 +302,7 @@ impl Daemon {
         failures: &mut u32,
         report: &mut Report,
     ) -> anyhow::Result<()> {
-        let mut session = imap.open().await?;
-        let mut last = self.start_position(imap, &session).await?;
+        let (mut session, mut last) = self.open_imap(imap).await?;
         if *failures > 0 {
             tracing::info!(failed_attempts = *failures, "IMAP connection restored");
             *failures = 0;
@@ -316,13 +313,6 @@ impl Daemon {
                 uid_validity = session.uid_validity(),
                 last_uid = last,
                 "IMAP connected"
-            );
-        }
-        let settled = session.settle(last).await?;
-        if settled > 0 {
-            tracing::info!(
-                messages = settled,
-                "finished marking messages committed before a restart"
             );
         }
         let refresh = self.pipeline.settings.poll_interval.min(IDLE_REFRESH);
@@ -347,6 +337,21 @@ impl Daemon {
                 return Ok(());
             }
         }
+    }
+
+    /// Opens a session, finds where intake stands, and finishes marking what was committed
+    /// before a restart. Returns the session and the UID after which to read.
+    async fn open_imap(&self, imap: &Imap) -> anyhow::Result<(ImapSession, u32)> {
+        let mut session = imap.open().await?;
+        let last = self.start_position(imap, &session).await?;
+        let settled = session.settle(last).await?;
+        if settled > 0 {
+            tracing::info!(
+                messages = settled,
+                "finished marking messages committed before a restart"
+            );
+        }
+        Ok((session, last))
     }
 
     /// The UID after which to read: the saved position, or 0 when there is none or the folder's
