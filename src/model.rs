@@ -123,6 +123,26 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Who wrote a stored message.
+    Role {
+        /// The requester or another participant.
+        Customer => "customer",
+        /// A technician (verified as configured).
+        Technician => "technician",
+    }
+}
+
+text_enum! {
+    /// Whether the customer saw a message.
+    Visibility {
+        /// Part of the conversation with the customer.
+        Public => "public",
+        /// Staff only: a note, or a reply whose commands were refused.
+        Internal => "internal",
+    }
+}
+
 /// An email address, lower-cased for comparison, with the display name kept for templates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mailbox {
@@ -169,6 +189,20 @@ impl AutoSignal {
     }
 }
 
+/// One verdict of an `Authentication-Results` header (RFC 8601).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthResult {
+    /// The server that wrote it, lower-cased.
+    pub authserv_id: String,
+    /// `dkim`, `spf`, `dmarc`, …
+    pub method: String,
+    /// `pass`, `fail`, `softfail`, `none`, …
+    pub result: String,
+    /// The domain the verdict is about (`header.d`, the domain of `smtp.mailfrom`, …).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub domain: Option<String>,
+}
+
 /// A file attached to an inbound message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
@@ -202,6 +236,13 @@ pub struct Inbound {
     pub to: Vec<Mailbox>,
     /// `Cc` addresses.
     pub cc: Vec<Mailbox>,
+    /// Envelope recipients the receiving servers recorded (`Delivered-To`, `X-Original-To`,
+    /// `Envelope-To`), lower-cased: where a plus-addressed copy was really sent.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub delivered_to: Vec<String>,
+    /// Verdicts of the `Authentication-Results` headers, topmost first.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub authentication: Vec<AuthResult>,
     /// Decoded subject; empty when missing.
     pub subject: String,
     /// Decoded text body; HTML converted to text when there is no text part.

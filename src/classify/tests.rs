@@ -12,6 +12,8 @@ fn msg(subject: &str, body: &str) -> Inbound {
         reply_to: None,
         to: vec![],
         cc: vec![],
+        delivered_to: Vec::new(),
+        authentication: Vec::new(),
         subject: subject.into(),
         text: body.into(),
         text_from_html: false,

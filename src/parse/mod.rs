@@ -3,6 +3,8 @@
 //! and the auto-reply signals. Pure: no I/O, never panics on input (the parser runs under
 //! `catch_unwind`), and every refusal is a [`ParseError`] that says why, for the quarantine.
 
+pub mod authres;
+pub mod quote;
 pub mod signals;
 
 use std::borrow::Cow;
@@ -89,6 +91,21 @@ fn to_inbound(m: &Message<'_>, limits: Limits, own: &str) -> Result<Inbound, Par
             .flat_map(|a| a.iter())
             .filter_map(mailbox)
             .collect(),
+        delivered_to: delivered_to(m),
+        authentication: m
+            .headers()
+            .iter()
+            .filter(|h| {
+                h.name
+                    .as_str()
+                    .eq_ignore_ascii_case("Authentication-Results")
+            })
+            .filter_map(|h| {
+                m.raw_message()
+                    .get(h.offset_start as usize..h.offset_end as usize)
+            })
+            .flat_map(|raw| authres::parse(&String::from_utf8_lossy(raw)))
+            .collect(),
         subject: m.subject().map(clean_subject).unwrap_or_default(),
         text,
         text_from_html,
@@ -132,6 +149,39 @@ fn sender(m: &Message<'_>) -> Result<Mailbox, ParseError> {
     } else {
         format!("From: {written:?} holds no valid address")
     }))
+}
+
+/// The envelope recipients that receiving servers wrote into trace fields.
+fn delivered_to(m: &Message<'_>) -> Vec<String> {
+    const FIELDS: &[&str] = &[
+        "Delivered-To",
+        "X-Original-To",
+        "Envelope-To",
+        "X-Envelope-To",
+    ];
+    let mut out: Vec<String> = Vec::new();
+    for h in m.headers() {
+        if !FIELDS
+            .iter()
+            .any(|f| h.name.as_str().eq_ignore_ascii_case(f))
+        {
+            continue;
+        }
+        let Some(raw) = m
+            .raw_message()
+            .get(h.offset_start as usize..h.offset_end as usize)
+        else {
+            continue;
+        };
+        let value = String::from_utf8_lossy(raw);
+        let value = value.trim().trim_start_matches('<').trim_end_matches('>');
+        if let Some(a) = crate::config::parse_address(value) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
+    out
 }
 
 fn mailbox(a: &Addr<'_>) -> Option<Mailbox> {
