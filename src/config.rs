@@ -63,7 +63,7 @@ mod raw;
 
 pub use raw::{
     InboundKind, OutboundKind, RawConfig, RawDatabase, RawHelpdesk, RawInbound, RawOutbound,
-    Security,
+    RawTeam, Security, TechnicianIdentity,
 };
 
 /// A string that must not reach logs: `Debug` and `Display` print `<redacted>`.
@@ -90,6 +90,38 @@ pub enum Technician {
     Address(String),
     /// `@it.example.test`
     Domain(String),
+}
+
+/// A team that rules and `/assign` name: where its notifications go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    /// The shared address, when the team has one.
+    pub address: Option<String>,
+    /// Member technicians, lower-cased.
+    pub members: Vec<String>,
+}
+
+impl Team {
+    /// Where the team's mail goes: its address, or else each member.
+    pub fn recipients(&self) -> Vec<&str> {
+        match &self.address {
+            Some(a) => vec![a.as_str()],
+            None => self.members.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// Whether a technician's mail must prove where it came from before its commands count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TechnicianAuth {
+    /// The sender address is enough (the receiving server is trusted to reject forgeries).
+    SenderAddress,
+    /// The Authentication-Results of this authserv-id must say DKIM or SPF passed for the
+    /// sender's domain.
+    Required {
+        /// The receiving server's authserv-id, e.g. `mx.example.com`.
+        authserv_id: String,
+    },
 }
 
 /// The validated configuration.
@@ -125,6 +157,12 @@ pub struct Settings {
     pub transport: TransportSettings,
     /// From of outgoing mail: `outbound.from` or the support address, with the display name.
     pub from: Mailbox,
+    /// Teams by name (lower-case).
+    pub teams: std::collections::BTreeMap<String, Team>,
+    /// What a technician's mail must prove.
+    pub technician_auth: TechnicianAuth,
+    /// What customers see of the technician who answered.
+    pub technician_identity: TechnicianIdentity,
 }
 
 /// The validated `[inbound]` source.
@@ -180,13 +218,19 @@ pub enum TransportSettings {
 }
 
 impl Settings {
-    /// True when `address` is a configured technician (exact address or domain entry).
+    /// True when `address` is a configured technician (exact address or domain entry) or a
+    /// member of a team.
     pub fn is_technician(&self, address: &str) -> bool {
         let address = address.to_ascii_lowercase();
         self.technicians.iter().any(|t| match t {
             Technician::Address(a) => *a == address,
             Technician::Domain(d) => address.rsplit_once('@').is_some_and(|(_, ad)| ad == d),
-        })
+        }) || self.teams.values().any(|t| t.members.contains(&address))
+    }
+
+    /// The team of this name, if configured.
+    pub fn team(&self, name: &str) -> Option<&Team> {
+        self.teams.get(&name.to_ascii_lowercase())
     }
 }
 
@@ -342,6 +386,20 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
             .and_then(parse_address)
             .unwrap_or_else(|| address.clone()),
     };
+    let teams = teams(path, &raw.teams)?;
+    let technician_auth = match (h.require_authenticated_technicians, h.authserv_id) {
+        (true, Some(id)) if !id.trim().is_empty() => TechnicianAuth::Required {
+            authserv_id: id.trim().to_ascii_lowercase(),
+        },
+        (true, _) => {
+            return Err(Error::Misplaced {
+                path: path.to_owned(),
+                key: "helpdesk.authserv_id".into(),
+                problem: "is required when helpdesk.require_authenticated_technicians = true: the authserv-id your receiving server writes into Authentication-Results".into(),
+            })
+        }
+        (false, _) => TechnicianAuth::SenderAddress,
+    };
     Ok(Settings {
         config_path: path.to_owned(),
         address: Mailbox { name, address },
@@ -358,7 +416,63 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         source,
         transport,
         from,
+        teams,
+        technician_auth,
+        technician_identity: h.technician_identity,
     })
+}
+
+/// `[teams.NAME]`: names are lower-case words (they are typed in `/assign NAME`), addresses
+/// valid, and each team reachable.
+fn teams(
+    path: &Path,
+    raw: &std::collections::BTreeMap<String, RawTeam>,
+) -> Result<std::collections::BTreeMap<String, Team>, Error> {
+    let invalid = |key: String, value: &str, expected: &str| Error::Invalid {
+        path: path.to_owned(),
+        key,
+        value: value.to_owned(),
+        expected: expected.to_owned(),
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for (name, t) in raw {
+        let ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(invalid(
+                format!("teams.{name}"),
+                name,
+                "a team name of lower-case letters, digits, '-' and '_' (it is typed in /assign)",
+            ));
+        }
+        let address =
+            match &t.address {
+                Some(a) => Some(parse_address(a).ok_or_else(|| {
+                    invalid(format!("teams.{name}.address"), a, "an email address")
+                })?),
+                None => None,
+            };
+        let members = t
+            .members
+            .iter()
+            .map(|m| {
+                parse_address(m)
+                    .ok_or_else(|| invalid(format!("teams.{name}.members"), m, "email addresses"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if address.is_none() && members.is_empty() {
+            return Err(Error::Misplaced {
+                path: path.to_owned(),
+                key: format!("teams.{name}"),
+                problem: "needs an address or members: otherwise its notifications go nowhere"
+                    .into(),
+            });
+        }
+        out.insert(name.clone(), Team { address, members });
+    }
+    Ok(out)
 }
 
 /// Checks for keys that depend on `kind`, with errors that name the key.

@@ -16,6 +16,21 @@ pub struct RawConfig {
     pub inbound: RawInbound,
     /// `[outbound]`: where mail goes.
     pub outbound: RawOutbound,
+    /// `[teams.NAME]`: the teams rules and `/assign` name, and how to reach them.
+    #[serde(default)]
+    pub teams: std::collections::BTreeMap<String, RawTeam>,
+}
+
+/// `[teams.NAME]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTeam {
+    /// The team's shared address (a list or shared mailbox) that gets its notifications.
+    pub address: Option<String>,
+    /// The team's technicians: each counts as a technician, and gets the notifications when
+    /// the team has no `address`.
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 /// `[helpdesk]` as written.
@@ -42,6 +57,29 @@ pub struct RawHelpdesk {
     /// Cap on automatic replies to one address per hour (loop protection).
     #[serde(default = "default_auto_reply_limit")]
     pub auto_reply_limit: u32,
+    /// Count a technician's commands only when the receiving server's Authentication-Results
+    /// says DKIM or SPF passed for the sender's domain.
+    #[serde(default)]
+    pub require_authenticated_technicians: bool,
+    /// The authserv-id of the receiving server whose Authentication-Results are trusted.
+    pub authserv_id: Option<String>,
+    /// What customers see of the technician who answered: `hidden` (default), `name`, or
+    /// `address` (name and address).
+    #[serde(default)]
+    pub technician_identity: TechnicianIdentity,
+}
+
+/// What a relayed technician reply tells the customer about its author.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TechnicianIdentity {
+    /// Nothing: the reply comes from the help desk.
+    #[default]
+    Hidden,
+    /// The technician's display name (or the address's local part when there is none).
+    Name,
+    /// The display name and the address.
+    Address,
 }
 
 /// `[database]` as written.
