@@ -223,7 +223,7 @@ impl Rules {
     }
 
     /// Template names the rules refer to (so `check` can verify they exist).
-    pub fn templates(&self) -> impl Iterator<Item = &str> {
+    pub fn templates(&self) -> impl Iterator<Item = &str> + Clone {
         self.rules
             .iter()
             .map(|r| r.template.as_deref().unwrap_or(DEFAULT_TEMPLATE))

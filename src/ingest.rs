@@ -11,10 +11,11 @@ use serde_json::json;
 use crate::classify::{Classification, Rules};
 use crate::config::Settings;
 use crate::model::{AutoSignal, CaseId, Inbound, TicketNo};
+use crate::outbox::render::Templates;
 use crate::parse::{self, signals, Limits};
-use crate::store::messages::Raw;
-use crate::store::{self, cases, messages, quarantine, Store, Work};
-use crate::thread::{self, Thread};
+use crate::store::messages::{Kept, Raw};
+use crate::store::{self, cases, casework, messages, quarantine, Store, Work};
+use crate::thread::{self, Pointers, Thread};
 
 /// The actor recorded for the daemon's own events.
 const SYSTEM_ACTOR: &str = "helpdesk";
@@ -73,6 +74,8 @@ pub struct Pipeline {
     pub settings: Arc<Settings>,
     /// Classification rules.
     pub rules: Arc<Rules>,
+    /// Mail templates: which canned replies `/template` may send.
+    pub templates: Arc<Templates>,
     /// The database.
     pub store: Store,
 }
@@ -336,7 +339,7 @@ impl Pipeline {
         let Some(case) = cases::candidate_by_message_ids(tx, &ids).await? else {
             return Ok(None);
         };
-        messages::insert(tx, case.id, m, raw).await?;
+        messages::insert(tx, case.id, m, raw, Kept::whole(m)).await?;
         let detail = json!({ "from": m.from.address, "bounced_message_ids": m.bounced_ids });
         cases::add_event(
             tx,
@@ -357,28 +360,24 @@ impl Pipeline {
         m: &Inbound,
         raw: &Raw<'_>,
     ) -> Result<Option<Outcome>, store::Error> {
-        let now = raw.received_at;
-        let s = &self.settings;
-        let ids: Vec<String> = m.references.iter().chain(&m.in_reply_to).cloned().collect();
-        let by_reference = cases::candidate_by_message_ids(tx, &ids).await?;
-        let by_tag = match thread::ticket_in_subject(&m.subject, &s.ticket_prefix) {
-            Some(t) => cases::candidate_by_ticket(tx, &t).await?,
-            None => None,
-        };
+        let pointers = self.pointers(tx, m).await?;
+        let technician = thread::technician(&self.settings, m);
         let decision = thread::decide(
             &m.from.address,
-            s.is_technician(&m.from.address),
-            by_reference.as_ref(),
-            by_tag.as_ref(),
+            technician == thread::Technician::Yes,
+            &pointers,
         );
         match decision {
             Thread::Join { case, ticket, via } => {
-                messages::insert(tx, case, m, raw).await?;
-                cases::add_participants(tx, case, &self.participants(m)).await?;
-                let detail =
-                    json!({ "via": via, "subject": m.subject, "auto_signals": m.auto_signals });
-                cases::add_event(tx, case, now, &m.from.address, "message_added", &detail);
-                cases::touch(tx, case, now).await?;
+                let joining = conversation::Joining {
+                    case,
+                    via,
+                    m,
+                    raw,
+                    technician: &technician,
+                };
+                self.join(tx, joining).await?;
+                cases::touch(tx, case, raw.received_at).await?;
                 Ok(Some(Outcome::Joined { ticket }))
             }
             _ if m.auto_signals.contains(&AutoSignal::FromSelf) => Ok(None),
@@ -387,6 +386,31 @@ impl Pipeline {
             }
             Thread::New { refused } => self.open(tx, m, raw, None, refused).await.map(Some),
         }
+    }
+
+    /// The cases the message points at: by References, by plus-address, by subject tag.
+    async fn pointers(&self, tx: &mut Work, m: &Inbound) -> Result<Pointers, store::Error> {
+        let s = &self.settings;
+        let ids: Vec<String> = m.references.iter().chain(&m.in_reply_to).cloned().collect();
+        let by_reference = cases::candidate_by_message_ids(tx, &ids).await?;
+        let plus = thread::ticket_in_plus_address(m, &s.address.address, &s.ticket_prefix);
+        let tag = thread::ticket_in_subject(&m.subject, &s.ticket_prefix);
+        let by_plus_address = match plus {
+            Some(t) => cases::candidate_by_ticket(tx, &t).await?,
+            None => None,
+        };
+        let by_tag = match tag {
+            Some(t) if by_plus_address.as_ref().is_some_and(|c| c.ticket == t) => {
+                by_plus_address.clone()
+            }
+            Some(t) => cases::candidate_by_ticket(tx, &t).await?,
+            None => None,
+        };
+        Ok(Pointers {
+            by_reference,
+            by_plus_address,
+            by_tag,
+        })
     }
 
     async fn open(
@@ -400,8 +424,15 @@ impl Pipeline {
         let now = raw.received_at;
         let c = self.rules.classify(m);
         let ticket = cases::next_ticket(tx, &self.settings.ticket_prefix).await?;
-        let case = cases::insert(tx, &new_case(&ticket, m, &c, previous), now).await?;
-        messages::insert(tx, case, m, raw).await?;
+        // A stranger's case must not carry the tag of the case they were refused.
+        let subject = match &refused {
+            Some(t) => thread::without_tag(&m.subject, t),
+            None => m.subject.clone(),
+        };
+        let mut new = new_case(&ticket, m, &c, previous);
+        new.subject = &subject;
+        let case = cases::insert(tx, &new, now).await?;
+        messages::insert(tx, case, m, raw, Kept::whole(m)).await?;
         cases::add_participants(tx, case, &self.participants(m)).await?;
         let detail = json!({
             "rule": c.rule, "category": c.category, "priority": c.priority.level,
@@ -409,7 +440,24 @@ impl Pipeline {
             "auto_signals": m.auto_signals, "refused_thread": refused, "follows_up": previous.map(|p| p.0),
         });
         cases::add_event(tx, case, now, &m.from.address, "created", &detail);
-        let acknowledged = self.acknowledge(tx, case, &ticket, m, &c, now).await?;
+        let opened = ack::Opened {
+            id: case,
+            ticket: &ticket,
+            subject: &subject,
+        };
+        let acknowledged = self.acknowledge(tx, opened, m, &c, now).await?;
+        let state = casework::state(tx, case).await?;
+        let notice = notify::Notice {
+            headline: "New case".into(),
+            text: m.text.clone(),
+            attachments: m
+                .attachments
+                .iter()
+                .map(|a| a.filename.clone().unwrap_or_else(|| a.content_type.clone()))
+                .collect(),
+        };
+        let to = self.staff_of(&state);
+        self.notify(tx, &state, &to, &notice, now).await?;
         Ok(Outcome::Created {
             ticket,
             acknowledged,
@@ -452,6 +500,8 @@ fn new_case<'a>(
 }
 
 mod ack;
+mod conversation;
+mod notify;
 
 pub use ack::new_message_id;
 

@@ -11,13 +11,14 @@
 //! - [`parse`]: raw bytes → owned [`model::Inbound`], auto-reply signals, content hash.
 //! - [`thread`]: does the message belong to an existing case, and may its sender write to it?
 //! - [`classify`]: ordered regex rules and the categorization chart → category, priority, team.
+//! - [`commands`]: a technician's `/command` lines → validated changes to the case.
 //! - [`ingest`]: one message through the stages above into one database transaction.
 //! - [`store`]: SQL for SQLite and PostgreSQL through sqlx's Any driver.
 //! - [`outbox`]: renders queued mail from templates and hands it to the transport, with retries.
 //! - [`daemon`]: the supervisor that runs intake and outbox until told to stop.
 //! - [`cli`]: the `helpdesk` subcommands.
 //!
-//! `parse`, `thread` and `classify` are pure: no I/O, no clock. Only `mailbox`, `store`,
+//! `parse`, `thread`, `classify` and `commands` are pure: no I/O, no clock. Only `mailbox`, `store`,
 //! `outbox`, `daemon` and `cli` do I/O.
 
 #![forbid(unsafe_code)]
@@ -25,6 +26,7 @@
 
 pub mod classify;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod ingest;

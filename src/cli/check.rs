@@ -50,7 +50,7 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
         out,
         "templates",
         templates
-            .check_all()
+            .check_all(rules.templates())
             .map(|n| format!("{n} rendered with a sample case"))
             .map_err(|e| e.to_string()),
     )?;

@@ -253,6 +253,7 @@ impl App {
         Pipeline {
             settings: self.settings.clone(),
             rules: self.rules.clone(),
+            templates: self.templates.clone(),
             store: self.store.clone(),
         }
     }

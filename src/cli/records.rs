@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use super::App;
 use crate::model::{Status, TicketNo};
-use crate::store::{cases, messages, outbox, quarantine};
+use crate::store::{cases, casework, messages, outbox, quarantine};
 
 fn json(out: &mut impl Write, value: &impl serde::Serialize) -> anyhow::Result<ExitCode> {
     serde_json::to_writer_pretty(&mut *out, value)?;
@@ -78,12 +78,25 @@ pub(super) async fn cases_show(
     let inbound = messages::of_case(pool, case.id).await?;
     let outgoing = outbox::of_case(pool, case.id).await?;
     let events = cases::events(pool, case.id).await?;
+    let links = casework::links(pool, case.id).await?;
+    let tasks = casework::tasks(pool, case.id).await?;
     if as_json {
-        let v = serde_json::json!({ "case": case, "messages": inbound, "outgoing": outgoing, "events": events });
+        let v = serde_json::json!({
+            "case": case, "messages": inbound, "outgoing": outgoing, "events": events,
+            "links": links, "tasks": tasks,
+        });
         return json(out, &v);
     }
     writeln!(out, "{}  {}", case.ticket, case.subject)?;
-    writeln!(out, "  status     {}", case.status)?;
+    writeln!(
+        out,
+        "  status     {}{}",
+        case.status,
+        case.pending_reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    )?;
     writeln!(
         out,
         "  requester  {}{}",
@@ -112,6 +125,22 @@ pub(super) async fn cases_show(
     )?;
     writeln!(out, "  type       {}", case.case_type)?;
     writeln!(out, "  team       {}", case.team.as_deref().unwrap_or("-"))?;
+    if let Some(a) = &case.assignee {
+        writeln!(out, "  assignee   {a}")?;
+    }
+    if let Some(r) = &case.resolution {
+        writeln!(out, "  resolution {r}")?;
+    }
+    for l in &links {
+        writeln!(out, "  linked     {} ({}, {})", l.ticket, l.kind, l.status)?;
+    }
+    for t in &tasks {
+        writeln!(
+            out,
+            "  task {:<5} {} [{}] {} (by {}, {})",
+            t.id, t.team, t.status, t.text, t.created_by, t.created_at
+        )?;
+    }
     writeln!(
         out,
         "  rule       {}",
@@ -126,10 +155,15 @@ pub(super) async fn cases_show(
         case.created_at, case.updated_at
     )?;
     for m in &inbound {
+        let internal = if m.visibility == "internal" {
+            ", internal"
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "\n--- inbound {} from {} (via {})",
-            m.received_at, m.from, m.origin
+            "\n--- inbound {} from {} ({}{internal}; via {})",
+            m.received_at, m.from, m.role, m.origin
         )?;
         writeln!(out, "Subject: {}", m.subject)?;
         if !m.auto_signals.is_empty() {
@@ -154,8 +188,8 @@ pub(super) async fn cases_show(
         let when = o.sent_at.as_deref().unwrap_or(&o.created_at);
         writeln!(
             out,
-            "\n--- outbound {when} to {} [{}; template {}]",
-            o.recipient, o.status, o.template
+            "\n--- outbound {when} to {} [{} {}; template {}]",
+            o.recipient, o.kind, o.status, o.template
         )?;
         if let Some(subject) = &o.subject {
             writeln!(

@@ -17,12 +17,16 @@ impl Pipeline {
     pub(super) async fn acknowledge(
         &self,
         tx: &mut Work,
-        case: CaseId,
-        ticket: &TicketNo,
+        case: Opened<'_>,
         m: &Inbound,
         c: &Classification,
         now: i64,
     ) -> Result<bool, store::Error> {
+        let Opened {
+            id: case,
+            ticket,
+            subject,
+        } = case;
         let to = m.reply_address();
         // The hourly count is a query: only ask it when nothing else already forbids a reply.
         let mut why_not = suppression(m, &self.settings, 0);
@@ -42,7 +46,7 @@ impl Pipeline {
             );
             return Ok(false);
         }
-        let context = serde_json::to_string(&self.ack_context(ticket, m, c, now))
+        let context = serde_json::to_string(&self.ack_context(ticket, subject, m, c, now))
             .map_err(|e| store::Error::Corrupt(e.to_string()))?;
         let message_id = new_message_id(&self.settings.address.address);
         let mut references = m.references.clone();
@@ -57,6 +61,8 @@ impl Pipeline {
             message_id: &message_id,
             in_reply_to: m.message_id.as_deref(),
             references: &references,
+            from_name: None,
+            reply_to: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
         let detail = json!({ "outbox": row, "template": c.template, "to": to.address, "message_id": message_id });
@@ -74,6 +80,7 @@ impl Pipeline {
     fn ack_context(
         &self,
         ticket: &TicketNo,
+        subject: &str,
         m: &Inbound,
         c: &Classification,
         now: i64,
@@ -87,10 +94,10 @@ impl Pipeline {
                 .unwrap_or_else(|| "Service Desk".into()),
             helpdesk_address: s.address.address.clone(),
             ticket: ticket.to_string(),
-            subject: if m.subject.is_empty() {
+            subject: if subject.is_empty() {
                 "(no subject)".into()
             } else {
-                m.subject.clone()
+                subject.to_owned()
             },
             requester_name: m
                 .from
@@ -111,6 +118,15 @@ impl Pipeline {
             ),
         }
     }
+}
+
+/// The case just opened, as the acknowledgment names it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Opened<'a> {
+    pub id: CaseId,
+    pub ticket: &'a TicketNo,
+    /// The case's subject (a refused tag removed), not necessarily the message's.
+    pub subject: &'a str,
 }
 
 /// Why no acknowledgment may be sent, if any: mail loops are never allowed.

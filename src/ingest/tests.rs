@@ -6,7 +6,7 @@ use std::path::Path;
 use sqlx::Row;
 
 use super::*;
-use crate::outbox::render::AckContext;
+use crate::outbox::render::{AckContext, Templates};
 use crate::store::testing::stores;
 
 const CONFIG: &str = r#"
@@ -34,6 +34,7 @@ fn pipeline(store: &Store) -> Pipeline {
     Pipeline {
         settings: Arc::new(settings),
         rules: Arc::new(Rules::load(None).unwrap()),
+        templates: Arc::new(Templates::load(None).unwrap()),
         store: store.clone(),
     }
 }
@@ -198,9 +199,18 @@ async fn replies_join_by_references_or_by_tag_from_people_on_the_case() {
         assert_eq!(ticket(&p, &by_tech).await, "HD-000001");
         assert_eq!(count(&p.store, "SELECT COUNT(*) FROM cases").await, 1);
         assert_eq!(
-            count(&p.store, "SELECT COUNT(*) FROM outbox").await,
+            count(
+                &p.store,
+                "SELECT COUNT(*) FROM outbox WHERE kind = 'auto_reply'"
+            )
+            .await,
             1,
             "replies are not acknowledged"
+        );
+        assert_eq!(
+            count(&p.store, "SELECT COUNT(*) FROM outbox WHERE kind = 'relay'").await,
+            1,
+            "the technician's words go to the customer"
         );
         assert_eq!(
             count(

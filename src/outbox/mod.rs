@@ -4,6 +4,7 @@
 //! accepted it, so a crash in between re-sends the same message (same Message-ID, same file)
 //! rather than losing it. The worker never changes case state.
 
+pub mod contexts;
 pub mod render;
 pub mod transport;
 
@@ -208,14 +209,18 @@ fn format_message(from: &Mailbox, mail: &DueMail, r: &Rendered) -> Result<Vec<u8
             subject = format!("{tag} {subject}");
         }
     }
+    let from_name = mail.from_name.as_deref().or(from.name.as_deref());
     let mut b = lettre::Message::builder()
-        .from(mailbox(from.name.as_deref(), &from.address)?)
+        .from(mailbox(from_name, &from.address)?)
         .to(mailbox(mail.recipient_name.as_deref(), &mail.recipient)?)
         .subject(subject)
         .message_id(Some(format!("<{}>", mail.message_id)))
         .date_now()
         .raw_header(raw_header("Auto-Submitted", "auto-replied"))
         .raw_header(raw_header("X-Auto-Response-Suppress", "All"));
+    if let Some(reply_to) = &mail.reply_to {
+        b = b.reply_to(mailbox(from.name.as_deref(), reply_to)?);
+    }
     if let Some(irt) = &mail.in_reply_to {
         b = b.in_reply_to(format!("<{irt}>"));
     }
@@ -267,6 +272,8 @@ mod tests {
             in_reply_to: Some("orig@example.test".into()),
             references: vec!["root@example.test".into(), "orig@example.test".into()],
             attempts: 0,
+            from_name: None,
+            reply_to: None,
         };
         let r = Rendered {
             subject: "Received: printer".into(),
@@ -282,6 +289,20 @@ mod tests {
             "Auto-Submitted: auto-replied",
             "X-Auto-Response-Suppress: All",
             "To: Alice <alice@example.test>",
+            "From: \"IT Service Desk\" <support@example.test>",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+        assert!(!text.contains("\nReply-To:"), "{text}");
+        let team_mail = DueMail {
+            from_name: Some("Alice via IT Service Desk".into()),
+            reply_to: Some("support@example.test".into()),
+            ..mail
+        };
+        let text = String::from_utf8(format_message(&from, &team_mail, &r).unwrap()).unwrap();
+        for expected in [
+            "From: \"Alice via IT Service Desk\" <support@example.test>",
+            "Reply-To: \"IT Service Desk\" <support@example.test>",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }

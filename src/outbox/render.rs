@@ -9,6 +9,8 @@ use std::path::Path;
 use handlebars::Handlebars;
 use serde::{Deserialize, Serialize};
 
+use super::contexts::{CommandErrorContext, StaffContext, UpdateContext};
+
 /// The templates shipped in the binary: (name, text, html).
 const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
     (
@@ -23,7 +25,60 @@ const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
             "../../templates/conference_acknowledgment.html.hbs"
         )),
     ),
+    (
+        UPDATE,
+        include_str!("../../templates/update.txt.hbs"),
+        Some(include_str!("../../templates/update.html.hbs")),
+    ),
+    (
+        TEAM_NOTIFICATION,
+        include_str!("../../templates/team_notification.txt.hbs"),
+        Some(include_str!("../../templates/team_notification.html.hbs")),
+    ),
+    (
+        COMMAND_ERROR,
+        include_str!("../../templates/command_error.txt.hbs"),
+        Some(include_str!("../../templates/command_error.html.hbs")),
+    ),
+    (
+        "remote_assistance",
+        include_str!("../../templates/remote_assistance.txt.hbs"),
+        Some(include_str!("../../templates/remote_assistance.html.hbs")),
+    ),
 ];
+
+/// A technician's answer relayed to the customer ([`UpdateContext`]).
+pub const UPDATE: &str = "update";
+/// Mail to a team or technician ([`StaffContext`]).
+pub const TEAM_NOTIFICATION: &str = "team_notification";
+/// The answer to refused commands ([`CommandErrorContext`]).
+pub const COMMAND_ERROR: &str = "command_error";
+
+/// Which context a template is rendered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// [`AckContext`]: the acknowledgments the rules name.
+    Acknowledgment,
+    /// [`UpdateContext`]: `update` and every canned reply.
+    Update,
+    /// [`StaffContext`].
+    Staff,
+    /// [`CommandErrorContext`].
+    CommandError,
+}
+
+/// The shape of template `name`, given the templates the rules use as acknowledgments. Every
+/// template that is neither a system template nor an acknowledgment is a canned reply.
+pub fn shape<'a>(name: &str, mut acknowledgments: impl Iterator<Item = &'a str>) -> Shape {
+    match name {
+        UPDATE => Shape::Update,
+        TEAM_NOTIFICATION => Shape::Staff,
+        COMMAND_ERROR => Shape::CommandError,
+        "acknowledgment" | "conference_acknowledgment" => Shape::Acknowledgment,
+        n if acknowledgments.any(|a| a == n) => Shape::Acknowledgment,
+        _ => Shape::Update,
+    }
+}
 
 /// Why a template could not be loaded or rendered.
 #[derive(Debug, thiserror::Error)]
@@ -272,16 +327,37 @@ impl Templates {
         })
     }
 
-    /// Renders every template with the sample context: what `helpdesk check` runs.
+    /// Renders every template with the sample of its context: what `helpdesk check` runs.
+    /// `acknowledgments` are the templates the rules name.
     ///
     /// # Errors
     /// The first template that fails.
-    pub fn check_all(&self) -> Result<usize, Error> {
-        let sample = AckContext::sample();
+    pub fn check_all<'a>(
+        &self,
+        acknowledgments: impl Iterator<Item = &'a str> + Clone,
+    ) -> Result<usize, Error> {
         for name in &self.names {
-            self.render(name, &sample)?;
+            match shape(name, acknowledgments.clone()) {
+                Shape::Acknowledgment => self.render(name, &AckContext::sample())?,
+                Shape::Update => self.render(name, &UpdateContext::sample())?,
+                Shape::Staff => self.render(name, &StaffContext::sample())?,
+                Shape::CommandError => self.render(name, &CommandErrorContext::sample())?,
+            };
         }
         Ok(self.names.len())
+    }
+
+    /// The canned replies `/template` may send: every template of the update shape but
+    /// `update` itself.
+    pub fn canned<'a>(
+        &self,
+        acknowledgments: impl Iterator<Item = &'a str> + Clone,
+    ) -> Vec<String> {
+        self.names
+            .iter()
+            .filter(|n| n.as_str() != UPDATE && shape(n, acknowledgments.clone()) == Shape::Update)
+            .cloned()
+            .collect()
     }
 }
 
@@ -292,13 +368,22 @@ mod tests {
     #[test]
     fn every_embedded_template_renders() {
         let t = Templates::load(None).unwrap();
-        assert_eq!(t.check_all().unwrap(), EMBEDDED.len());
+        assert_eq!(t.check_all(std::iter::empty()).unwrap(), EMBEDDED.len());
+        let render = |name: &str| match shape(name, std::iter::empty()) {
+            Shape::Acknowledgment => t.render(name, &AckContext::sample()),
+            Shape::Update => t.render(name, &UpdateContext::sample()),
+            Shape::Staff => t.render(name, &StaffContext::sample()),
+            Shape::CommandError => t.render(name, &CommandErrorContext::sample()),
+        };
         for name in t.names() {
-            let r = t.render(name, &AckContext::sample()).unwrap();
+            let r = render(name).unwrap();
             assert!(r.subject.contains("[HD-000123]"), "{name}: {}", r.subject);
             assert!(r.text.contains("HD-000123"), "{name}");
-            assert!(r.html.as_deref().unwrap().contains("HD-000123"), "{name}");
+            let html = r.html.as_deref().unwrap();
+            assert!(html.contains("HD-000123"), "{name}");
+            assert!(!html.contains("<3rd floor>"), "{name} escapes: {html}");
         }
+        assert_eq!(t.canned(std::iter::empty()), ["remote_assistance"]);
     }
 
     #[test]
@@ -352,7 +437,7 @@ mod tests {
         )
         .unwrap();
         let t = Templates::load(Some(dir.path())).unwrap();
-        let err = t.check_all().unwrap_err().to_string();
+        let err = t.check_all(std::iter::empty()).unwrap_err().to_string();
         assert!(
             err.contains("custom.txt") && err.contains("no_such_field"),
             "{err}"

@@ -61,6 +61,12 @@ pub struct CaseRow {
     pub case_type: String,
     /// Team.
     pub team: Option<String>,
+    /// The technician it is assigned to.
+    pub assignee: Option<String>,
+    /// Why it is pending.
+    pub pending_reason: Option<String>,
+    /// The resolution text.
+    pub resolution: Option<String>,
     /// Classifying rule.
     pub rule: Option<String>,
     /// Resolution target in seconds.
@@ -359,7 +365,8 @@ async fn candidate(tx: &mut Tx, key: Key<'_>) -> Result<Option<Candidate>, Error
 
 const CASE_COLUMNS: &str = r#"c.id, c.ticket, c.status, c.subject, c.requester, c.requester_name,
     c.category, c.priority, c.case_type, c.team, c.rule, c.target_secs,
-    (SELECT p.ticket FROM cases p WHERE p.id = c.previous_case), c.created_at, c.updated_at"#;
+    (SELECT p.ticket FROM cases p WHERE p.id = c.previous_case), c.created_at, c.updated_at,
+    c.assignee, c.pending_reason, c.resolution"#;
 
 fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
     Ok(CaseRow {
@@ -373,6 +380,9 @@ fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
         priority: r.try_get(7)?,
         case_type: r.try_get(8)?,
         team: r.try_get(9)?,
+        assignee: r.try_get(15)?,
+        pending_reason: r.try_get(16)?,
+        resolution: r.try_get(17)?,
         rule: r.try_get(10)?,
         target_secs: r.try_get(11)?,
         previous_ticket: r.try_get(12)?,

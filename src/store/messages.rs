@@ -5,7 +5,30 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{format_ms, Error, Tx};
-use crate::model::{CaseId, Inbound, TicketNo};
+use crate::model::{CaseId, Inbound, Role, TicketNo, Visibility};
+
+/// How a message is kept on its case: the text stored (a reply without its quote) and who may
+/// see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Kept<'a> {
+    /// The text stored as the body.
+    pub body: &'a str,
+    /// Who wrote it.
+    pub role: Role,
+    /// Whether the customer saw it.
+    pub visibility: Visibility,
+}
+
+impl<'a> Kept<'a> {
+    /// A customer's message kept whole and public.
+    pub fn whole(m: &'a Inbound) -> Kept<'a> {
+        Kept {
+            body: &m.text,
+            role: Role::Customer,
+            visibility: Visibility::Public,
+        }
+    }
+}
 
 /// An inbound message's raw form and where and when it arrived: what is kept of every message,
 /// whether it becomes a case message or a quarantine entry.
@@ -28,6 +51,10 @@ pub struct MessageRow {
     pub received_at: String,
     /// `inbound`.
     pub direction: &'static str,
+    /// `customer` or `technician`.
+    pub role: String,
+    /// `public`, or `internal` (never sent to the customer).
+    pub visibility: String,
     /// Sender address.
     pub from: String,
     /// Subject.
@@ -84,12 +111,18 @@ pub async fn find_duplicate(
 ///
 /// # Errors
 /// Database failure; a unique violation means a concurrent ingest stored it first.
-pub async fn insert(tx: &mut Tx, case: CaseId, m: &Inbound, raw: &Raw<'_>) -> Result<(), Error> {
+pub async fn insert(
+    tx: &mut Tx,
+    case: CaseId,
+    m: &Inbound,
+    raw: &Raw<'_>,
+    kept: Kept<'_>,
+) -> Result<(), Error> {
     let signals: Vec<&str> = m.auto_signals.iter().map(|s| s.as_str()).collect();
     let row_id: i64 = sqlx::query(
         r#"INSERT INTO messages (case_id, message_id, content_hash, sender, sender_name, subject,
-               body, auto_signals, origin, sent_date, raw, received_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+               body, auto_signals, origin, sent_date, raw, received_at, author_role, visibility)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
            RETURNING id"#,
     )
     .bind(case.0)
@@ -98,12 +131,14 @@ pub async fn insert(tx: &mut Tx, case: CaseId, m: &Inbound, raw: &Raw<'_>) -> Re
     .bind(m.from.address.as_str())
     .bind(m.from.name.as_deref())
     .bind(m.subject.as_str())
-    .bind(m.text.as_str())
+    .bind(kept.body)
     .bind(signals.join(","))
     .bind(raw.origin)
     .bind(m.date.as_deref())
     .bind(raw.bytes)
     .bind(raw.received_at)
+    .bind(kept.role.as_str())
+    .bind(kept.visibility.as_str())
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;
@@ -125,13 +160,29 @@ pub async fn insert(tx: &mut Tx, case: CaseId, m: &Inbound, raw: &Raw<'_>) -> Re
     Ok(())
 }
 
+/// The body of the first message of a case (the request), if it has one.
+///
+/// # Errors
+/// Database failure.
+pub async fn first_body(tx: &mut Tx, case: CaseId) -> Result<Option<String>, Error> {
+    Ok(
+        sqlx::query(r#"SELECT body FROM messages WHERE case_id = $1 ORDER BY id LIMIT 1"#)
+            .bind(case.0)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?,
+    )
+}
+
 /// The inbound messages of a case, oldest first, without raw bytes.
 ///
 /// # Errors
 /// Database failure.
 pub async fn of_case(pool: &sqlx::AnyPool, case: CaseId) -> Result<Vec<MessageRow>, Error> {
     let rows = sqlx::query(
-        r#"SELECT id, received_at, sender, subject, body, message_id, auto_signals, origin
+        r#"SELECT id, received_at, sender, subject, body, message_id, auto_signals, origin,
+                  author_role, visibility
            FROM messages WHERE case_id = $1 ORDER BY id"#,
     )
     .bind(case.0)
@@ -160,6 +211,8 @@ pub async fn of_case(pool: &sqlx::AnyPool, case: CaseId) -> Result<Vec<MessageRo
         out.push(MessageRow {
             received_at: format_ms(r.try_get(1)?),
             direction: "inbound",
+            role: r.try_get(8)?,
+            visibility: r.try_get(9)?,
             from: r.try_get(2)?,
             subject: r.try_get(3)?,
             body: r.try_get(4)?,

@@ -4,6 +4,7 @@
 //! function each, and take a `&mut Tx` so one inbound message is one transaction.
 
 pub mod cases;
+pub mod casework;
 pub mod imap;
 pub mod messages;
 pub mod outbox;

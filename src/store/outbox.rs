@@ -11,6 +11,12 @@ use crate::model::CaseId;
 
 /// What kind of mail a row is; `auto_reply` rows count against the per-sender hourly cap.
 pub const KIND_AUTO_REPLY: &str = "auto_reply";
+/// A technician's reply or a canned reply relayed to the customer.
+pub const KIND_RELAY: &str = "relay";
+/// Mail to a team or technician: new case, assignment, customer reply, task.
+pub const KIND_NOTIFICATION: &str = "notification";
+/// The answer to a technician whose commands were refused; counts against the hourly cap.
+pub const KIND_COMMAND_ERROR: &str = "command_error";
 
 /// A mail to enqueue.
 #[derive(Debug, Clone)]
@@ -33,6 +39,10 @@ pub struct NewMail<'a> {
     pub in_reply_to: Option<&'a str>,
     /// The thread, oldest first, without angle brackets.
     pub references: &'a [String],
+    /// Display name in From instead of the help desk's (the support address stays).
+    pub from_name: Option<&'a str>,
+    /// Reply-To, when answers must go somewhere explicit.
+    pub reply_to: Option<&'a str>,
 }
 
 /// A row the worker is to send.
@@ -58,6 +68,10 @@ pub struct DueMail {
     pub references: Vec<String>,
     /// Attempts so far.
     pub attempts: i64,
+    /// Display name in From, overriding the help desk's.
+    pub from_name: Option<String>,
+    /// Reply-To.
+    pub reply_to: Option<String>,
 }
 
 /// A row as listed and shown.
@@ -69,6 +83,8 @@ pub struct OutboxRow {
     pub ticket: Option<String>,
     /// Template name.
     pub template: String,
+    /// `auto_reply`, `relay`, `notification` or `command_error`.
+    pub kind: String,
     /// Recipient.
     pub recipient: String,
     /// `pending`, `sent` or `failed`.
@@ -98,8 +114,9 @@ pub struct OutboxRow {
 pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: i64) -> Result<i64, Error> {
     let id: i64 = sqlx::query(
         r#"INSERT INTO outbox (case_id, kind, template, context, recipient, recipient_name,
-               message_id, in_reply_to, reference_ids, status, attempts, next_attempt_at, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10)
+               message_id, in_reply_to, reference_ids, status, attempts, next_attempt_at, created_at,
+               from_name, reply_to)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $11, $12)
            RETURNING id"#,
     )
     .bind(m.case.map(|c| c.0))
@@ -112,22 +129,27 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: i64) -> Result<i64, Erro
     .bind(m.in_reply_to)
     .bind(m.references.join(" "))
     .bind(now)
+    .bind(m.from_name)
+    .bind(m.reply_to)
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;
     Ok(id)
 }
 
-/// How many automatic replies went to `recipient` since `since`.
+/// How many automatic replies (acknowledgments, command errors) went to `recipient` since
+/// `since`.
 ///
 /// # Errors
 /// Database failure.
 pub async fn auto_replies_since(tx: &mut Tx, recipient: &str, since: i64) -> Result<i64, Error> {
     Ok(sqlx::query(
-        r#"SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = $2 AND created_at >= $3"#,
+        r#"SELECT COUNT(*) FROM outbox
+           WHERE recipient = $1 AND kind IN ($2, $3) AND created_at >= $4"#,
     )
     .bind(recipient)
     .bind(KIND_AUTO_REPLY)
+    .bind(KIND_COMMAND_ERROR)
     .bind(since)
     .fetch_one(&mut **tx)
     .await?
@@ -141,7 +163,7 @@ pub async fn auto_replies_since(tx: &mut Tx, recipient: &str, since: i64) -> Res
 pub async fn due(pool: &sqlx::AnyPool, now: i64, limit: i64) -> Result<Vec<DueMail>, Error> {
     sqlx::query(
         r#"SELECT o.id, c.ticket, o.template, o.context, o.recipient, o.recipient_name,
-                  o.message_id, o.in_reply_to, o.reference_ids, o.attempts
+                  o.message_id, o.in_reply_to, o.reference_ids, o.attempts, o.from_name, o.reply_to
            FROM outbox o LEFT JOIN cases c ON c.id = o.case_id
            WHERE o.status = 'pending' AND o.next_attempt_at <= $1
            ORDER BY o.next_attempt_at, o.id LIMIT $2"#,
@@ -164,6 +186,8 @@ pub async fn due(pool: &sqlx::AnyPool, now: i64, limit: i64) -> Result<Vec<DueMa
             in_reply_to: r.try_get(7)?,
             references: refs.split_whitespace().map(str::to_owned).collect(),
             attempts: r.try_get(9)?,
+            from_name: r.try_get(10)?,
+            reply_to: r.try_get(11)?,
         })
     })
     .collect()
@@ -245,13 +269,15 @@ pub async fn mark_failed(pool: &sqlx::AnyPool, id: i64, error: &str) -> Result<(
 }
 
 const ROW_COLUMNS: &str = r#"o.id, c.ticket, o.template, o.recipient, o.status, o.attempts,
-    o.last_error, o.subject, o.body, o.message_id, o.created_at, o.sent_at, o.next_attempt_at"#;
+    o.last_error, o.subject, o.body, o.message_id, o.created_at, o.sent_at, o.next_attempt_at,
+    o.kind"#;
 
 fn outbox_row(r: &AnyRow) -> Result<OutboxRow, Error> {
     Ok(OutboxRow {
         id: r.try_get(0)?,
         ticket: r.try_get(1)?,
         template: r.try_get(2)?,
+        kind: r.try_get(13)?,
         recipient: r.try_get(3)?,
         status: r.try_get(4)?,
         attempts: r.try_get(5)?,
@@ -348,4 +374,55 @@ pub async fn status_of(pool: &sqlx::AnyPool, id: i64) -> Result<Option<String>, 
         .await?
         .map(|r| r.try_get(0))
         .transpose()?)
+}
+
+/// The Message-IDs of a case's conversation with one audience, oldest first: for mail to the
+/// customer, the customers' messages and the mail sent to customers; for mail to `staff`, the
+/// notifications sent to that address. The newest is what the next mail answers.
+///
+/// # Errors
+/// Database failure.
+pub async fn thread_ids(
+    tx: &mut Tx,
+    case: CaseId,
+    audience: Audience<'_>,
+) -> Result<Vec<String>, Error> {
+    let rows = match audience {
+        Audience::Customer => {
+            sqlx::query(
+                r#"SELECT message_id, received_at AS at, id, 0 AS side FROM messages
+                   WHERE case_id = $1 AND author_role = 'customer' AND message_id <> ''
+                   UNION ALL
+                   SELECT message_id, created_at AS at, id, 1 AS side FROM outbox
+                   WHERE case_id = $1 AND kind IN ($2, $3)
+                   ORDER BY at, side, id"#,
+            )
+            .bind(case.0)
+            .bind(KIND_AUTO_REPLY)
+            .bind(KIND_RELAY)
+            .fetch_all(&mut **tx)
+            .await?
+        }
+        Audience::Staff(address) => {
+            sqlx::query(
+                r#"SELECT message_id FROM outbox
+                   WHERE case_id = $1 AND recipient = $2 AND kind = $3 ORDER BY id"#,
+            )
+            .bind(case.0)
+            .bind(address)
+            .bind(KIND_NOTIFICATION)
+            .fetch_all(&mut **tx)
+            .await?
+        }
+    };
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+/// Whose side of a case's conversation [`thread_ids`] follows.
+#[derive(Debug, Clone, Copy)]
+pub enum Audience<'a> {
+    /// The customer's thread.
+    Customer,
+    /// The notifications to one team or technician address.
+    Staff(&'a str),
 }

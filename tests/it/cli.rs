@@ -193,7 +193,17 @@ fn cases_show_documents_messages_mail_and_events() {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["created", "acknowledgment_queued", "message_added"]);
+    // No [teams.*] in this config: the record says nobody on the team could be told.
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "acknowledgment_queued",
+            "notification_skipped",
+            "message_added",
+            "notification_skipped"
+        ]
+    );
     let text = desk.ok(&["cases", "show", "hd-000001"]);
     assert!(
         text.contains("HD-000001  Printer on 2nd floor not working"),

@@ -1,0 +1,435 @@
+//! Technician quick actions: the `/command` lines at the top of a technician's reply. [`parse`]
+//! splits a reply into its command lines, the public text for the customer and an internal note
+//! (`/note`: the rest of the mail); [`check`] validates the commands against the configuration,
+//! the rules and the case, all or nothing, into [`Change`]s for the ingest step to apply. Pure:
+//! unknown or malformed lines become [`Problem`]s that name the line, never a partial change.
+
+use std::time::Duration;
+
+use crate::classify::Rules;
+use crate::config::Settings;
+use crate::model::{CaseType, Status, TicketNo};
+
+/// Why a case waits, for `/status pending <reason>`.
+pub const PENDING_REASONS: &[&str] = &["vendor", "customer", "district", "scheduled"];
+
+/// The commands with their syntax, as listed in the error reply.
+pub const VALID: &[(&str, &str)] = &[
+    (
+        "/status in_progress|assigned|pending <reason> [text]|resolved|closed",
+        "set the status; reasons: vendor, customer, district, scheduled",
+    ),
+    ("/assign <team-or-technician-address>", "hand the case over"),
+    ("/priority <n>", "a priority of the case's category"),
+    ("/category <name-or-number>", "recategorize"),
+    ("/type request|incident|problem", "set the ITIL type"),
+    (
+        "/resolve [text]",
+        "resolve, with the resolution for the customer",
+    ),
+    ("/reopen", "reopen a resolved or closed case"),
+    (
+        "/note [text]",
+        "the rest of the mail is internal, never sent to the customer",
+    ),
+    ("/link <ticket>", "link a related case"),
+    ("/problem", "open a problem case linked to this incident"),
+    (
+        "/task <team>: <text>",
+        "give another team a task on this case",
+    ),
+    ("/template <name>", "send the customer a canned reply"),
+];
+
+/// One command as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `/status …`; `pending` carries its reason and text.
+    Status(Status, Option<String>),
+    /// `/assign …`, lower-cased.
+    Assign(String),
+    /// `/priority n`.
+    Priority(u8),
+    /// `/category …`.
+    Category(String),
+    /// `/type …`.
+    Type(CaseType),
+    /// `/resolve [text]`.
+    Resolve(Option<String>),
+    /// `/reopen`.
+    Reopen,
+    /// `/link TICKET`.
+    Link(String),
+    /// `/problem`.
+    Problem,
+    /// `/task TEAM: TEXT`.
+    Task(String, String),
+    /// `/template NAME`.
+    Template(String),
+    /// Unknown, or malformed: why.
+    Invalid(String),
+}
+
+/// A command line with its place in the reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The line as written.
+    pub text: String,
+    /// What it says.
+    pub command: Command,
+}
+
+/// A technician's reply taken apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reply {
+    /// The command lines at the top, in order (`/note` excluded).
+    pub commands: Vec<Line>,
+    /// What follows the commands, for the customer; empty when there is none or `/note` came.
+    pub public: String,
+    /// The internal note: the text of `/note` and everything after it.
+    pub note: Option<String>,
+}
+
+/// A command line that cannot be carried out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// The line as written.
+    pub line: String,
+    /// What is wrong with it, and what would be right.
+    pub error: String,
+}
+
+/// A validated change, ready to apply in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// New status; `pending` with its reason (`vendor: part ordered`).
+    Status(Status, Option<String>),
+    /// Hand the case to a configured team.
+    AssignTeam(String),
+    /// Hand the case to a technician.
+    AssignTechnician(String),
+    /// New priority with its resolution target.
+    Priority(u8, Option<Duration>),
+    /// New category, its priority and target, and the team when the case follows the
+    /// category's default team.
+    Category {
+        /// Category id.
+        id: String,
+        /// Priority in the new category.
+        priority: u8,
+        /// Its resolution target.
+        target: Option<Duration>,
+        /// The team to move to, when the case was with the old category's team.
+        team: Option<String>,
+    },
+    /// New ITIL type.
+    Type(CaseType),
+    /// Resolve, with the resolution text.
+    Resolve(Option<String>),
+    /// Reopen.
+    Reopen,
+    /// Link another case (checked to exist when applied).
+    Link(TicketNo),
+    /// Open a problem case linked to this one.
+    Problem,
+    /// A task for a team.
+    Task(String, String),
+    /// Send the customer this canned template.
+    Template(String),
+}
+
+/// Splits a (quote-stripped) technician reply into commands, public text and note. Commands are
+/// the lines starting with `/` at the top (blank lines between them allowed); the first other
+/// line starts the public text; `/note` makes the rest of the mail the note.
+pub fn parse(text: &str) -> Reply {
+    let mut reply = Reply::default();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim();
+        if line.is_empty() {
+            i += 1;
+            continue;
+        }
+        if !line.starts_with('/') {
+            break;
+        }
+        let (name, rest) = line[1..]
+            .split_once(char::is_whitespace)
+            .map_or((&line[1..], ""), |(n, r)| (n, r.trim()));
+        if name.eq_ignore_ascii_case("note") {
+            let after = lines[i + 1..].join("\n");
+            let note = format!("{rest}\n{after}").trim().to_owned();
+            reply.note = Some(note);
+            return reply;
+        }
+        reply.commands.push(Line {
+            text: line.to_owned(),
+            command: command(&name.to_ascii_lowercase(), rest),
+        });
+        i += 1;
+    }
+    reply.public = lines[i.min(lines.len())..].join("\n").trim().to_owned();
+    reply
+}
+
+fn command(name: &str, rest: &str) -> Command {
+    let needs = |what: &str| Command::Invalid(format!("/{name} needs {what}"));
+    let no_args = |c: Command| {
+        if rest.is_empty() {
+            c
+        } else {
+            Command::Invalid(format!("/{name} takes no argument"))
+        }
+    };
+    match name {
+        "status" => status(rest),
+        "assign" if rest.is_empty() => needs("a team name or a technician's address"),
+        "assign" => Command::Assign(rest.to_ascii_lowercase()),
+        "priority" => match rest.parse::<u8>() {
+            Ok(n) => Command::Priority(n),
+            Err(_) => needs("a priority number, e.g. /priority 2"),
+        },
+        "category" if rest.is_empty() => needs("a category name or number"),
+        "category" => Command::Category(rest.to_ascii_lowercase()),
+        "type" => rest.parse().map_or_else(Command::Invalid, Command::Type),
+        "resolve" => Command::Resolve((!rest.is_empty()).then(|| rest.to_owned())),
+        "reopen" => no_args(Command::Reopen),
+        "link" if rest.is_empty() => needs("a ticket, e.g. /link HD-000124"),
+        "link" => Command::Link(rest.to_owned()),
+        "problem" => no_args(Command::Problem),
+        "task" => match rest.split_once(':') {
+            Some((team, text)) if !team.trim().is_empty() && !text.trim().is_empty() => {
+                Command::Task(team.trim().to_ascii_lowercase(), text.trim().to_owned())
+            }
+            _ => needs("a team and the task, e.g. /task network: replace the switch"),
+        },
+        "template" if rest.is_empty() => needs("a template name"),
+        "template" => Command::Template(rest.to_owned()),
+        other => Command::Invalid(format!("unknown command /{other}")),
+    }
+}
+
+fn status(rest: &str) -> Command {
+    let mut words = rest.splitn(2, char::is_whitespace);
+    let word = words.next().unwrap_or("").replace('-', "_");
+    let more = words.next().map(str::trim).filter(|t| !t.is_empty());
+    let status =
+        match word.parse::<Status>() {
+            Ok(Status::Open) => {
+                return Command::Invalid(
+                    "use /reopen to open a resolved or closed case again".into(),
+                )
+            }
+            Ok(s) => s,
+            Err(_) => {
+                return Command::Invalid(format!(
+                "/status needs one of in_progress, assigned, pending <reason>, resolved, closed{}",
+                if word.is_empty() { String::new() } else { format!(" (not `{word}`)") }
+            ))
+            }
+        };
+    if status != Status::Pending {
+        return match more {
+            None => Command::Status(status, None),
+            Some(_) => Command::Invalid(format!("/status {status} takes no further text")),
+        };
+    }
+    let (reason, text) = more
+        .map(|m| m.split_once(char::is_whitespace).unwrap_or((m, "")))
+        .unwrap_or(("", ""));
+    let reason = reason.to_ascii_lowercase();
+    if !PENDING_REASONS.contains(&reason.as_str()) {
+        return Command::Invalid(format!(
+            "/status pending needs a reason: {}",
+            PENDING_REASONS.join(", ")
+        ));
+    }
+    let text = text.trim();
+    Command::Status(
+        Status::Pending,
+        Some(if text.is_empty() {
+            reason
+        } else {
+            format!("{reason}: {text}")
+        }),
+    )
+}
+
+/// What the commands are checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Teams and technicians.
+    pub settings: &'a Settings,
+    /// Categories and priorities.
+    pub rules: &'a Rules,
+    /// Templates `/template` may send.
+    pub canned: &'a [String],
+    /// The case as it stands.
+    pub case: CaseNow<'a>,
+}
+
+/// The parts of the case the commands depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseNow<'a> {
+    /// Its ticket.
+    pub ticket: &'a TicketNo,
+    /// Status.
+    pub status: Status,
+    /// Type.
+    pub case_type: CaseType,
+    /// Category id.
+    pub category: &'a str,
+    /// Priority level.
+    pub priority: u8,
+    /// Team.
+    pub team: Option<&'a str>,
+}
+
+/// Validates every command; any problem means no change at all.
+///
+/// # Errors
+/// Every line that cannot be carried out, with the reason.
+pub fn check(commands: &[Line], ctx: &Context<'_>) -> Result<Vec<Change>, Vec<Problem>> {
+    let mut changes = Vec::with_capacity(commands.len());
+    let mut problems = Vec::new();
+    for line in commands {
+        match change(&line.command, ctx) {
+            Ok(c) => changes.push(c),
+            Err(error) => problems.push(Problem {
+                line: line.text.clone(),
+                error,
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(changes)
+    } else {
+        Err(problems)
+    }
+}
+
+fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
+    let case = &ctx.case;
+    let category = ctx.rules.category(case.category);
+    Ok(match command {
+        Command::Invalid(e) => return Err(e.clone()),
+        Command::Status(s, reason) => Change::Status(*s, reason.clone()),
+        Command::Assign(who) => assign(who, ctx.settings)?,
+        Command::Priority(n) => {
+            let category = category.ok_or("the case's category is not in the rules")?;
+            let p = category.priority(*n).ok_or_else(|| {
+                let valid: Vec<String> = category
+                    .priorities
+                    .iter()
+                    .map(|p| format!("{} {}", p.level, p.name))
+                    .collect();
+                format!(
+                    "{} has no priority {n}; it has {}",
+                    category.id,
+                    valid.join(", ")
+                )
+            })?;
+            Change::Priority(p.level, p.target)
+        }
+        Command::Category(name) => {
+            let new = ctx
+                .rules
+                .categories()
+                .iter()
+                .find(|c| c.id == *name || c.number.is_some_and(|n| n.to_string() == *name))
+                .ok_or_else(|| {
+                    let ids: Vec<&str> = ctx
+                        .rules
+                        .categories()
+                        .iter()
+                        .map(|c| c.id.as_str())
+                        .collect();
+                    format!("no category `{name}`; categories: {}", ids.join(", "))
+                })?;
+            let p = new
+                .priority(case.priority)
+                .or_else(|| new.priority(new.default_priority))
+                .ok_or("the new category has no default priority")?;
+            let follows_default =
+                case.team.is_some() && category.and_then(|c| c.team.as_deref()) == case.team;
+            Change::Category {
+                id: new.id.clone(),
+                priority: p.level,
+                target: p.target,
+                team: new.team.clone().filter(|_| follows_default),
+            }
+        }
+        Command::Type(t) => Change::Type(*t),
+        Command::Resolve(text) => Change::Resolve(text.clone()),
+        Command::Reopen => match case.status {
+            Status::Resolved | Status::Closed => Change::Reopen,
+            s => {
+                return Err(format!(
+                    "{} is {s}; /reopen is for resolved or closed cases",
+                    case.ticket
+                ))
+            }
+        },
+        Command::Link(t) => {
+            let prefix = &ctx.settings.ticket_prefix;
+            let ticket = crate::thread::ticket_in_subject(&format!("[{}]", t.trim()), prefix)
+                .ok_or_else(|| format!("`{t}` is not a ticket like {prefix}-000124"))?;
+            if ticket == *case.ticket {
+                return Err("a case cannot be linked to itself".into());
+            }
+            Change::Link(ticket)
+        }
+        Command::Problem if case.case_type == CaseType::Problem => {
+            return Err(format!("{} is already a problem case", case.ticket))
+        }
+        Command::Problem => Change::Problem,
+        Command::Task(team, text) => {
+            if ctx.settings.team(team).is_none() {
+                return Err(unknown_team(team, ctx.settings));
+            }
+            Change::Task(team.clone(), text.clone())
+        }
+        Command::Template(name) => {
+            if !ctx.canned.iter().any(|c| c == name) {
+                return Err(format!(
+                    "no canned reply `{name}`; available: {}",
+                    ctx.canned.join(", ")
+                ));
+            }
+            Change::Template(name.clone())
+        }
+    })
+}
+
+fn assign(who: &str, settings: &Settings) -> Result<Change, String> {
+    if settings.team(who).is_some() {
+        return Ok(Change::AssignTeam(who.to_owned()));
+    }
+    match crate::config::parse_address(who) {
+        Some(a) if settings.is_technician(&a) => Ok(Change::AssignTechnician(a)),
+        Some(a) => Err(format!("{a} is not a technician")),
+        None => Err(unknown_team(who, settings)),
+    }
+}
+
+fn unknown_team(name: &str, settings: &Settings) -> String {
+    let teams: Vec<&str> = settings.teams.keys().map(String::as_str).collect();
+    if teams.is_empty() {
+        format!("no team `{name}`: no [teams.*] are configured")
+    } else {
+        format!("no team `{name}`; teams: {}", teams.join(", "))
+    }
+}
+
+/// The list of valid commands, for the error reply.
+pub fn help() -> String {
+    VALID
+        .iter()
+        .map(|(syntax, what)| format!("  {syntax}\n      {what}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,251 @@
+//! Each command: how it parses, what it becomes when valid, and the error that names the line
+//! when not.
+
+use std::path::Path;
+
+use super::*;
+
+const CONFIG: &str = r#"
+    [helpdesk]
+    address = "support@example.test"
+    technicians = ["tech@it.example.test"]
+    [inbound]
+    kind = "maildir"
+    path = "Maildir"
+    [outbound]
+    kind = "file"
+    path = "outbox"
+    [teams.network]
+    address = "network@it.example.test"
+    [teams.service-desk]
+    members = ["sam@it.example.test"]
+"#;
+
+fn settings() -> Settings {
+    crate::config::load_str(Path::new("/tmp/h.toml"), CONFIG, std::iter::empty()).unwrap()
+}
+
+fn one(line: &str) -> Command {
+    let reply = parse(line);
+    assert_eq!(reply.commands.len(), 1, "{line}: {reply:?}");
+    reply.commands[0].command.clone()
+}
+
+/// Checks `text`'s commands against a break/fix case at priority 4 with the service desk.
+fn checked(text: &str) -> Result<Vec<Change>, Vec<Problem>> {
+    checked_on(text, Status::InProgress, CaseType::Incident)
+}
+
+fn checked_on(
+    text: &str,
+    status: Status,
+    case_type: CaseType,
+) -> Result<Vec<Change>, Vec<Problem>> {
+    let s = settings();
+    let rules = Rules::load(None).unwrap();
+    let ticket = TicketNo::new("HD", 5);
+    let canned = vec!["remote_assistance".to_owned()];
+    let ctx = Context {
+        settings: &s,
+        rules: &rules,
+        canned: &canned,
+        case: CaseNow {
+            ticket: &ticket,
+            status,
+            case_type,
+            category: "break_fix",
+            priority: 4,
+            team: Some("service-desk"),
+        },
+    };
+    check(&parse(text).commands, &ctx)
+}
+
+fn error(text: &str) -> String {
+    let problems = checked(text).expect_err(text);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].line, text.lines().next().unwrap().trim());
+    problems[0].error.clone()
+}
+
+#[test]
+fn commands_are_the_lines_at_the_top_and_the_rest_is_public() {
+    let r =
+        parse("\n/priority 2\n\n/assign network\nThe switch is being replaced.\n/status closed\n");
+    assert_eq!(r.commands.len(), 2);
+    assert_eq!(r.commands[1].text, "/assign network");
+    assert_eq!(r.public, "The switch is being replaced.\n/status closed");
+    assert_eq!(r.note, None);
+    let r = parse("Just words.\n/priority 1");
+    assert!(r.commands.is_empty());
+    assert_eq!(r.public, "Just words.\n/priority 1");
+    assert_eq!(parse(""), Reply::default());
+}
+
+#[test]
+fn note_makes_the_rest_internal() {
+    let r = parse("/priority 2\n/note called the vendor\nThey ship Monday.\n/resolve x");
+    assert_eq!(r.commands.len(), 1);
+    assert_eq!(r.public, "");
+    assert_eq!(
+        r.note.as_deref(),
+        Some("called the vendor\nThey ship Monday.\n/resolve x")
+    );
+    assert_eq!(parse("/NOTE").note.as_deref(), Some(""));
+}
+
+#[test]
+fn status_takes_the_listed_values_and_pending_needs_a_reason() {
+    assert_eq!(
+        one("/status in_progress"),
+        Command::Status(Status::InProgress, None)
+    );
+    assert_eq!(
+        one("/Status In-Progress"),
+        Command::Status(Status::InProgress, None)
+    );
+    assert_eq!(
+        one("/status pending vendor part on order"),
+        Command::Status(Status::Pending, Some("vendor: part on order".into()))
+    );
+    assert_eq!(
+        one("/status pending Customer"),
+        Command::Status(Status::Pending, Some("customer".into()))
+    );
+    assert!(error("/status pending").contains("vendor, customer, district, scheduled"));
+    assert!(error("/status pending later").contains("needs a reason"));
+    assert!(error("/status done").contains("not `done`"));
+    assert!(error("/status open").contains("/reopen"));
+    assert!(error("/status resolved now").contains("no further text"));
+    assert_eq!(
+        checked("/status closed").unwrap(),
+        [Change::Status(Status::Closed, None)]
+    );
+}
+
+#[test]
+fn assign_takes_a_team_or_a_technician() {
+    assert_eq!(
+        checked("/assign Network").unwrap(),
+        [Change::AssignTeam("network".into())]
+    );
+    assert_eq!(
+        checked("/assign tech@it.example.test").unwrap(),
+        [Change::AssignTechnician("tech@it.example.test".into())]
+    );
+    // Team members are technicians.
+    assert_eq!(
+        checked("/assign sam@it.example.test").unwrap(),
+        [Change::AssignTechnician("sam@it.example.test".into())]
+    );
+    assert!(error("/assign alice@customer.test").contains("not a technician"));
+    assert!(error("/assign printers").contains("teams: network, service-desk"));
+    assert!(error("/assign").contains("needs a team"));
+}
+
+#[test]
+fn priority_must_exist_in_the_category() {
+    let Change::Priority(1, Some(target)) = checked("/priority 1").unwrap()[0] else {
+        panic!("priority 1 of break_fix has a target");
+    };
+    assert_eq!(target, Duration::from_secs(4 * 3600));
+    assert_eq!(checked("/priority 5").unwrap(), [Change::Priority(5, None)]);
+    let e = error("/priority 9");
+    assert!(
+        e.contains("break_fix has no priority 9") && e.contains("1 Emergency"),
+        "{e}"
+    );
+    assert!(error("/priority high").contains("priority number"));
+}
+
+#[test]
+fn category_by_id_or_number_keeps_or_resets_the_priority_and_moves_the_default_team() {
+    let changes = checked("/category security_access").unwrap();
+    let Change::Category {
+        id, priority, team, ..
+    } = &changes[0]
+    else {
+        panic!("{changes:?}");
+    };
+    assert_eq!((id.as_str(), *priority), ("security_access", 4));
+    // The case was with break/fix's default team, so it follows the category.
+    assert_eq!(team.as_deref(), Some("security-access"));
+    let changes = checked("/category 4").unwrap();
+    let Change::Category { id, priority, .. } = &changes[0] else {
+        panic!("{changes:?}");
+    };
+    assert_eq!(id, "training");
+    assert!(*priority == 3 || *priority == 4, "{priority}");
+    assert!(error("/category printers").contains("categories: break_fix"));
+}
+
+#[test]
+fn type_resolve_reopen_link_problem_task_template() {
+    assert_eq!(
+        checked("/type problem").unwrap(),
+        [Change::Type(CaseType::Problem)]
+    );
+    assert!(error("/type bug").contains("request, incident, problem"));
+    assert_eq!(
+        checked("/resolve Replaced the toner").unwrap(),
+        [Change::Resolve(Some("Replaced the toner".into()))]
+    );
+    assert_eq!(checked("/resolve").unwrap(), [Change::Resolve(None)]);
+    assert!(error("/reopen").contains("is in_progress; /reopen is for resolved or closed"));
+    assert_eq!(
+        checked_on("/reopen", Status::Resolved, CaseType::Incident).unwrap(),
+        [Change::Reopen]
+    );
+    assert!(error("/reopen now").contains("takes no argument"));
+    assert_eq!(
+        checked("/link hd-124").unwrap(),
+        [Change::Link(TicketNo::new("HD", 124))]
+    );
+    assert!(error("/link HD-000005").contains("itself"));
+    assert!(error("/link 124").contains("not a ticket"));
+    assert_eq!(checked("/problem").unwrap(), [Change::Problem]);
+    assert!(checked_on("/problem", Status::Open, CaseType::Problem).is_err());
+    assert_eq!(
+        checked("/task network: replace the switch in room 4").unwrap(),
+        [Change::Task(
+            "network".into(),
+            "replace the switch in room 4".into()
+        )]
+    );
+    assert!(error("/task network").contains("a team and the task"));
+    assert!(error("/task printers: x").contains("no team `printers`"));
+    assert_eq!(
+        checked("/template remote_assistance").unwrap(),
+        [Change::Template("remote_assistance".into())]
+    );
+    assert!(error("/template update").contains("available: remote_assistance"));
+}
+
+#[test]
+fn one_bad_line_refuses_them_all_and_each_is_named() {
+    let problems = checked("/priority 2\n/priorty 3\n/assign nobody\n/resolve").unwrap_err();
+    let lines: Vec<&str> = problems.iter().map(|p| p.line.as_str()).collect();
+    assert_eq!(lines, ["/priorty 3", "/assign nobody"]);
+    assert_eq!(problems[0].error, "unknown command /priorty");
+}
+
+#[test]
+fn help_lists_every_command() {
+    let help = help();
+    for name in [
+        "/status",
+        "/assign",
+        "/priority",
+        "/category",
+        "/type",
+        "/resolve",
+        "/reopen",
+        "/note",
+        "/link",
+        "/problem",
+        "/task",
+        "/template",
+    ] {
+        assert!(help.contains(name), "{name}");
+    }
+}

@@ -1,0 +1,474 @@
+//! The conversation on every test store: team notifications, technician replies with their
+//! commands, notes, refusals, customer replies forwarded, plus-address threading, and verified
+//! technicians.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sqlx::Row;
+
+use crate::classify::Rules;
+use crate::ingest::{Outcome, Pipeline};
+use crate::model::TicketNo;
+use crate::outbox::render::Templates;
+use crate::store::testing::stores;
+use crate::store::Store;
+
+const CONFIG: &str = r#"
+    [helpdesk]
+    address = "support@example.test"
+    name = "IT Service Desk"
+    technicians = ["tech@it.example.test"]
+    {extra}
+    [inbound]
+    kind = "maildir"
+    path = "Maildir"
+    [outbound]
+    kind = "file"
+    path = "outbox"
+    [teams.service-desk]
+    address = "desk@it.example.test"
+    [teams.network]
+    members = ["net1@it.example.test", "net2@it.example.test"]
+"#;
+
+const NOW: i64 = 1_790_000_000_000;
+const CUSTOMER: &str = "Alice <alice@customer.example.test>";
+const TECH: &str = "Terry Tech <tech@it.example.test>";
+
+fn pipeline(store: &Store, extra: &str) -> Pipeline {
+    let text = CONFIG.replace("{extra}", extra);
+    let settings =
+        crate::config::load_str(Path::new("/tmp/h.toml"), &text, std::iter::empty()).unwrap();
+    Pipeline {
+        settings: Arc::new(settings),
+        rules: Arc::new(Rules::load(None).unwrap()),
+        templates: Arc::new(Templates::load(None).unwrap()),
+        store: store.clone(),
+    }
+}
+
+/// A message from `from` with `headers` (each ending in CRLF) and a fresh Message-ID.
+fn mail(from: &str, subject: &str, headers: &str, body: &str) -> (Vec<u8>, String) {
+    let id = format!("{}@client.example.test", uuid::Uuid::new_v4().simple());
+    let raw = format!(
+        "From: {from}\r\nTo: support@example.test\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{headers}\r\n{body}\r\n"
+    );
+    (raw.into_bytes(), id)
+}
+
+async fn ingest(p: &Pipeline, raw: &[u8]) -> Outcome {
+    p.ingest(raw, "test", NOW).await.unwrap()
+}
+
+async fn rows(s: &Store, sql: &str, bind: &str) -> Vec<Vec<Option<String>>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .bind(bind.to_owned())
+        .fetch_all(&s.pool)
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| r.try_get::<Option<String>, _>(i).unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// `(kind, recipient, template)` of the outbox rows, oldest first.
+async fn outbox(s: &Store) -> Vec<(String, String, String)> {
+    rows(
+        s,
+        "SELECT kind, recipient, template FROM outbox WHERE $1 = $1 ORDER BY id",
+        "",
+    )
+    .await
+    .into_iter()
+    .map(|r| {
+        (
+            r[0].clone().unwrap(),
+            r[1].clone().unwrap(),
+            r[2].clone().unwrap(),
+        )
+    })
+    .collect()
+}
+
+async fn events(s: &Store) -> Vec<String> {
+    rows(s, "SELECT kind FROM events WHERE $1 = $1 ORDER BY id", "")
+        .await
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect()
+}
+
+async fn case(s: &Store, ticket: &str) -> Vec<Option<String>> {
+    rows(
+        s,
+        "SELECT status, team, assignee, pending_reason, resolution, category, case_type, subject,
+                CAST(priority AS TEXT)
+         FROM cases WHERE ticket = $1",
+        ticket,
+    )
+    .await
+    .remove(0)
+}
+
+async fn on_each_store<F, Fut>(extra: &'static str, scenario: F)
+where
+    F: Fn(Pipeline) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for ts in stores().await {
+        scenario(pipeline(&ts.store, extra)).await;
+        ts.cleanup().await;
+    }
+}
+
+/// A printer case for the service desk, its acknowledgment's and notification's Message-IDs.
+async fn printer_case(p: &Pipeline) -> (String, String) {
+    let (raw, _) = mail(
+        CUSTOMER,
+        "Printer not working",
+        "",
+        "It jams on every page.",
+    );
+    assert!(matches!(ingest(p, &raw).await, Outcome::Created { .. }));
+    let ids = rows(
+        &p.store,
+        "SELECT message_id FROM outbox WHERE $1 = $1 ORDER BY id",
+        "",
+    )
+    .await;
+    (ids[0][0].clone().unwrap(), ids[1][0].clone().unwrap())
+}
+
+#[tokio::test]
+async fn a_new_case_notifies_its_team_with_reply_to_the_desk() {
+    on_each_store("", |p| async move {
+        printer_case(&p).await;
+        let r = rows(
+            &p.store,
+            "SELECT from_name, reply_to, context FROM outbox WHERE kind = $1",
+            "notification",
+        )
+        .await;
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0][0].as_deref(), Some("Alice via IT Service Desk"));
+        assert_eq!(r[0][1].as_deref(), Some("support@example.test"));
+        let ctx: serde_json::Value = serde_json::from_str(r[0][2].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["text"], "It jams on every page.");
+        assert_eq!(ctx["headline"], "New case");
+        assert_eq!(
+            outbox(&p.store).await[1],
+            (
+                "notification".into(),
+                "desk@it.example.test".into(),
+                "team_notification".into()
+            )
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_technician_reply_runs_its_commands_and_relays_the_rest_in_the_customer_thread() {
+    on_each_store("", |p| async move {
+        let (ack_id, note_id) = printer_case(&p).await;
+        let body = "/priority 2\n/assign network\n\nThe toner was empty; I replaced it.\n\n\
+                    On Tue, Dec 1, 2026 at 10:02 AM Alice <alice@customer.example.test> wrote:\n> It jams";
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000001] New case: Printer not working",
+            &format!("In-Reply-To: <{note_id}>\r\n"),
+            body,
+        );
+        assert_eq!(
+            ingest(&p, &raw).await,
+            Outcome::Joined { ticket: TicketNo::new("HD", 1) }
+        );
+        let c = case(&p.store, "HD-000001").await;
+        assert_eq!(c[0].as_deref(), Some("assigned"));
+        assert_eq!(c[1].as_deref(), Some("network"));
+        assert_eq!(c[8].as_deref(), Some("2"));
+        let mail = outbox(&p.store).await;
+        // Assignment: one notification per member of a team without an address.
+        assert!(mail.contains(&("notification".into(), "net1@it.example.test".into(), "team_notification".into())));
+        assert!(mail.contains(&("notification".into(), "net2@it.example.test".into(), "team_notification".into())));
+        let relay = rows(
+            &p.store,
+            "SELECT recipient, in_reply_to, context FROM outbox WHERE kind = $1",
+            "relay",
+        )
+        .await;
+        assert_eq!(relay.len(), 1);
+        assert_eq!(relay[0][0].as_deref(), Some("alice@customer.example.test"));
+        // Threaded under the last mail the customer got: the acknowledgment.
+        assert_eq!(relay[0][1].as_deref(), Some(ack_id.as_str()));
+        let ctx: serde_json::Value = serde_json::from_str(relay[0][2].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["text"], "The toner was empty; I replaced it.");
+        assert_eq!(ctx["technician"], serde_json::Value::Null, "hidden by default");
+        let stored = rows(
+            &p.store,
+            "SELECT author_role, visibility, body FROM messages WHERE sender = $1",
+            "tech@it.example.test",
+        )
+        .await;
+        assert_eq!(stored[0][0].as_deref(), Some("technician"));
+        assert_eq!(stored[0][1].as_deref(), Some("public"));
+        assert!(!stored[0][2].as_deref().unwrap().contains("> It jams"), "quote stripped");
+        let ev = events(&p.store).await;
+        for kind in ["priority_changed", "assigned", "status_changed", "reply_relayed"] {
+            assert!(ev.iter().any(|e| e == kind), "{kind} in {ev:?}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_note_stays_internal_and_nothing_reaches_the_customer() {
+    on_each_store("", |p| async move {
+        printer_case(&p).await;
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000001] Printer not working",
+            "",
+            "/status pending vendor toner ordered\n/note\nVendor says Monday. Do not tell the customer yet.",
+        );
+        ingest(&p, &raw).await;
+        assert!(!outbox(&p.store).await.iter().any(|m| m.0 == "relay"));
+        let c = case(&p.store, "HD-000001").await;
+        assert_eq!(c[0].as_deref(), Some("pending"));
+        assert_eq!(c[3].as_deref(), Some("vendor: toner ordered"));
+        let stored = rows(
+            &p.store,
+            "SELECT visibility FROM messages WHERE sender = $1",
+            "tech@it.example.test",
+        )
+        .await;
+        assert_eq!(stored[0][0].as_deref(), Some("internal"));
+        assert!(events(&p.store).await.contains(&"note_added".to_owned()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_command_changes_nothing_and_the_technician_is_told() {
+    on_each_store("", |p| async move {
+        printer_case(&p).await;
+        let before = case(&p.store, "HD-000001").await;
+        let (raw, tech_id) = mail(
+            TECH,
+            "Re: [HD-000001] Printer not working",
+            "",
+            "/priority 1\n/escalate now\n\nWe are on it.",
+        );
+        ingest(&p, &raw).await;
+        assert_eq!(case(&p.store, "HD-000001").await, before);
+        let mail = outbox(&p.store).await;
+        assert!(!mail.iter().any(|m| m.0 == "relay"), "{mail:?}");
+        let err = rows(
+            &p.store,
+            "SELECT recipient, in_reply_to, context FROM outbox WHERE kind = $1",
+            "command_error",
+        )
+        .await;
+        assert_eq!(err[0][0].as_deref(), Some("tech@it.example.test"));
+        assert_eq!(err[0][1].as_deref(), Some(tech_id.as_str()));
+        let ctx: serde_json::Value = serde_json::from_str(err[0][2].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["problems"][0]["line"], "/escalate now");
+        assert_eq!(ctx["problems"][0]["error"], "unknown command /escalate");
+        assert!(ctx["valid_commands"].as_str().unwrap().contains("/resolve"));
+        assert!(events(&p.store)
+            .await
+            .contains(&"commands_refused".to_owned()));
+        // Rendered, the reply names the line and lists the commands.
+        let t = Templates::load(None).unwrap();
+        let r = t.render("command_error", &ctx).unwrap();
+        assert!(
+            r.text.contains("/escalate now") && r.text.contains("/template <name>"),
+            "{}",
+            r.text
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_customer_reply_is_forwarded_to_the_team_without_its_quote() {
+    on_each_store("", |p| async move {
+        let (ack_id, _) = printer_case(&p).await;
+        let (raw, _) = mail(
+            CUSTOMER,
+            "Re: [HD-000001] Received: Printer not working",
+            &format!("In-Reply-To: <{ack_id}>\r\nReferences: <{ack_id}>\r\n"),
+            "It is the HP on floor 3.\n\nOn Tue, Dec 1, 2026 at 10:02 AM IT Service Desk <support@example.test> wrote:\n> Thank you",
+        );
+        ingest(&p, &raw).await;
+        let fwd = rows(
+            &p.store,
+            "SELECT recipient, context, in_reply_to FROM outbox WHERE kind = $1 ORDER BY id",
+            "notification",
+        )
+        .await;
+        assert_eq!(fwd.len(), 2, "new case, then the reply");
+        assert_eq!(fwd[1][0].as_deref(), Some("desk@it.example.test"));
+        let ctx: serde_json::Value = serde_json::from_str(fwd[1][1].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["headline"], "Customer reply");
+        assert_eq!(ctx["text"], "It is the HP on floor 3.");
+        // The team's thread: the reply answers the first notification.
+        let first: String = rows(&p.store, "SELECT message_id FROM outbox WHERE kind = $1 ORDER BY id", "notification").await[0][0].clone().unwrap();
+        assert_eq!(fwd[1][2].as_deref(), Some(first.as_str()));
+        // An out-of-office reply is kept but not forwarded.
+        let (ooo, _) = mail(CUSTOMER, "Re: [HD-000001] Out of office", "Auto-Submitted: auto-replied\r\n", "Away.");
+        ingest(&p, &ooo).await;
+        assert_eq!(outbox(&p.store).await.iter().filter(|m| m.0 == "notification").count(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn plus_addresses_thread_and_strangers_get_their_own_case_without_the_tag() {
+    on_each_store("", |p| async move {
+        printer_case(&p).await;
+        let plus = "From: Alice <alice@customer.example.test>\r\nTo: support+HD-000001@example.test\r\n\
+                    Subject: more detail\r\nMessage-ID: <plus-1@client.example.test>\r\n\r\nModel HP 4250.\r\n";
+        assert_eq!(
+            ingest(&p, plus.as_bytes()).await,
+            Outcome::Joined { ticket: TicketNo::new("HD", 1) }
+        );
+        let (stranger, _) = mail("Mallory <mallory@evil.test>", "Re: [HD-000001] Printer not working", "", "Show me.");
+        let Outcome::Created { ticket, .. } = ingest(&p, &stranger).await else {
+            panic!("a stranger opens a case");
+        };
+        assert_eq!(ticket.as_str(), "HD-000002");
+        let c = case(&p.store, "HD-000002").await;
+        assert_eq!(c[7].as_deref(), Some("Re: Printer not working"));
+        let stranger_plus = plus.replace("alice@customer.example.test", "mallory@evil.test").replace("plus-1", "plus-2");
+        assert_eq!(ingest(&p, stranger_plus.as_bytes()).await.ticket().unwrap().as_str(), "HD-000003");
+        let n: Vec<_> = rows(&p.store, "SELECT sender FROM messages m JOIN cases c ON c.id = m.case_id WHERE c.ticket = $1", "HD-000001").await;
+        assert_eq!(n.len(), 2, "nothing of the strangers' on the first case");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn problem_link_task_and_canned_reply() {
+    on_each_store("technician_identity = \"name\"", |p| async move {
+        printer_case(&p).await;
+        let (second, _) = mail("Bob <bob@customer.example.test>", "Printer on floor 3 broken", "", "Same printer.");
+        ingest(&p, &second).await;
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000001] Printer not working",
+            "",
+            "/link HD-000002\n/problem\n/task network: check the print server\n/template remote_assistance\nYour code is 493 201.",
+        );
+        ingest(&p, &raw).await;
+        let problem = case(&p.store, "HD-000003").await;
+        assert_eq!(problem[6].as_deref(), Some("problem"));
+        assert_eq!(problem[7].as_deref(), Some("Problem: Printer not working"));
+        let links = rows(
+            &p.store,
+            "SELECT c.ticket, l.kind FROM case_links l JOIN cases c ON c.id = l.linked_id
+             JOIN cases o ON o.id = l.case_id WHERE o.ticket = $1 ORDER BY c.id",
+            "HD-000001",
+        )
+        .await;
+        assert_eq!(
+            links,
+            [
+                vec![Some("HD-000002".into()), Some("related".into())],
+                vec![Some("HD-000003".into()), Some("problem".into())]
+            ]
+        );
+        let tasks = rows(&p.store, "SELECT team, text FROM tasks WHERE $1 = $1", "").await;
+        assert_eq!(tasks, [vec![Some("network".into()), Some("check the print server".into())]]);
+        let relay = rows(&p.store, "SELECT template, context FROM outbox WHERE kind = $1", "relay").await;
+        assert_eq!(relay[0][0].as_deref(), Some("remote_assistance"));
+        let ctx: serde_json::Value = serde_json::from_str(relay[0][1].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["text"], "Your code is 493 201.");
+        assert_eq!(ctx["technician"], "Terry Tech");
+        // The link unknown case refuses everything.
+        let (bad, _) = mail(TECH, "Re: [HD-000001] x", "", "/link HD-000099\n/priority 1");
+        ingest(&p, &bad).await;
+        assert_eq!(case(&p.store, "HD-000001").await[8].as_deref(), Some("4"));
+        assert!(outbox(&p.store).await.iter().any(|m| m.0 == "command_error"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn resolve_and_reopen_through_the_event_log() {
+    on_each_store("", |p| async move {
+        printer_case(&p).await;
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000001] x",
+            "",
+            "/resolve Replaced the fuser.",
+        );
+        ingest(&p, &raw).await;
+        let c = case(&p.store, "HD-000001").await;
+        assert_eq!(
+            (c[0].as_deref(), c[4].as_deref()),
+            (Some("resolved"), Some("Replaced the fuser."))
+        );
+        let relay = rows(
+            &p.store,
+            "SELECT context FROM outbox WHERE kind = $1",
+            "relay",
+        )
+        .await;
+        let ctx: serde_json::Value = serde_json::from_str(relay[0][0].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["resolution"], "Replaced the fuser.");
+        sqlx::query("UPDATE cases SET status = 'closed'")
+            .execute(&p.store.pool)
+            .await
+            .unwrap();
+        let (raw, _) = mail(TECH, "Re: [HD-000001] x", "", "/reopen");
+        assert_eq!(
+            ingest(&p, &raw).await.ticket().unwrap().as_str(),
+            "HD-000001",
+            "technicians reach closed cases"
+        );
+        let c = case(&p.store, "HD-000001").await;
+        assert_eq!(
+            (c[0].as_deref(), c[4].as_deref()),
+            (Some("in_progress"), None)
+        );
+        assert!(events(&p.store).await.contains(&"reopened".to_owned()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn commands_count_only_from_verified_technicians_when_required() {
+    on_each_store(
+        "require_authenticated_technicians = true\n    authserv_id = \"mx.example.test\"",
+        |p| async move {
+            printer_case(&p).await;
+            // No Authentication-Results, or a pass from someone else's server: plain text.
+            for headers in [
+                "",
+                "Authentication-Results: evil.test; dkim=pass header.d=it.example.test\r\n",
+                "Authentication-Results: mx.example.test; dkim=pass header.d=other.test\r\n",
+            ] {
+                // Unproven, the address is a stranger's: a case of its own, never this one.
+                let (raw, _) = mail(TECH, "Re: [HD-000001] x", headers, "/priority 1");
+                assert!(matches!(ingest(&p, &raw).await, Outcome::Created { .. }), "{headers}");
+                assert_eq!(case(&p.store, "HD-000001").await[8].as_deref(), Some("4"), "{headers}");
+            }
+            let (raw, _) = mail(
+                TECH,
+                "Re: [HD-000001] x",
+                "Authentication-Results: mx.example.test; spf=pass smtp.mailfrom=tech@it.example.test\r\n",
+                "/priority 1",
+            );
+            assert!(matches!(ingest(&p, &raw).await, Outcome::Joined { .. }));
+            assert_eq!(case(&p.store, "HD-000001").await[8].as_deref(), Some("1"));
+        },
+    )
+    .await;
+}

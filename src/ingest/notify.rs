@@ -1,0 +1,284 @@
+//! The conversation's outgoing mail, queued in the ingest transaction: notifications to a case's
+//! team or technician (From the customer's name "via" the help desk, Reply-To the support
+//! address, threaded per recipient), technician replies relayed to the customer (threaded in
+//! the customer's conversation), and the error reply for refused commands.
+
+use serde_json::json;
+
+use super::Pipeline;
+use crate::commands::{self, Problem};
+use crate::model::Inbound;
+use crate::outbox::contexts::{CommandErrorContext, StaffContext, UpdateContext};
+use crate::outbox::render::{COMMAND_ERROR, TEAM_NOTIFICATION};
+use crate::parse::signals;
+use crate::store::casework::CaseState;
+use crate::store::outbox::{self, Audience, NewMail};
+use crate::store::{self, cases, Work};
+
+/// The actor recorded for the daemon's own events.
+use super::SYSTEM_ACTOR;
+
+/// References kept on outgoing mail: the newest ones suffice for every client's threading.
+const MAX_REFERENCES: usize = 20;
+
+/// What a notification says.
+pub(super) struct Notice {
+    pub headline: String,
+    pub text: String,
+    pub attachments: Vec<String>,
+}
+
+/// A reply for the customer.
+pub(super) struct Relay<'a> {
+    pub template: &'a str,
+    pub text: &'a str,
+    pub technician: Option<String>,
+    pub actor: &'a str,
+}
+
+impl Pipeline {
+    /// Who hears about a case: its technician, else its team.
+    pub(super) fn staff_of(&self, state: &CaseState) -> Vec<String> {
+        match (&state.assignee, &state.team) {
+            (Some(a), _) => vec![a.clone()],
+            (None, Some(team)) => self.team_recipients(team),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// A configured team's recipients; none for a team the config does not define.
+    pub(super) fn team_recipients(&self, team: &str) -> Vec<String> {
+        self.settings
+            .team(team)
+            .map(|t| t.recipients().into_iter().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    /// Queues `notice` to each of `to`, or records that nobody could be told.
+    pub(super) async fn notify(
+        &self,
+        tx: &mut Work,
+        state: &CaseState,
+        to: &[String],
+        notice: &Notice,
+        now: i64,
+    ) -> Result<(), store::Error> {
+        if to.is_empty() {
+            let why = match &state.team {
+                Some(t) => format!("team `{t}` has no [teams.{t}] address or members"),
+                None => "the case has no team or technician".to_owned(),
+            };
+            let detail = json!({ "headline": notice.headline, "reason": why });
+            cases::add_event(
+                tx,
+                state.id,
+                now,
+                SYSTEM_ACTOR,
+                "notification_skipped",
+                &detail,
+            );
+            return Ok(());
+        }
+        let s = &self.settings;
+        let helpdesk_name = s
+            .address
+            .name
+            .clone()
+            .unwrap_or_else(|| "Service Desk".into());
+        let requester_name = state
+            .requester_name
+            .clone()
+            .unwrap_or_else(|| state.requester.clone());
+        let context = StaffContext {
+            helpdesk_name: helpdesk_name.clone(),
+            helpdesk_address: s.address.address.clone(),
+            ticket: state.ticket.to_string(),
+            headline: notice.headline.clone(),
+            subject: state.subject.clone(),
+            requester: state.requester.clone(),
+            requester_name: requester_name.clone(),
+            category: state.category.clone(),
+            priority: state.priority,
+            status: state.status.to_string(),
+            team: state.team.clone(),
+            assignee: state.assignee.clone(),
+            text: notice.text.clone(),
+            attachments: notice.attachments.clone(),
+        };
+        let context = to_json(&context)?;
+        let from_name = format!("{requester_name} via {helpdesk_name}");
+        for recipient in to {
+            let thread = outbox::thread_ids(tx, state.id, Audience::Staff(recipient)).await?;
+            let message_id = super::new_message_id(&s.address.address);
+            let mail = NewMail {
+                case: Some(state.id),
+                kind: outbox::KIND_NOTIFICATION,
+                template: TEAM_NOTIFICATION,
+                context: context.clone(),
+                recipient,
+                recipient_name: None,
+                message_id: &message_id,
+                in_reply_to: thread.last().map(String::as_str),
+                references: newest(&thread),
+                from_name: Some(&from_name),
+                reply_to: Some(&s.address.address),
+            };
+            let row = outbox::enqueue(tx, &mail, now).await?;
+            let detail = json!({ "to": recipient, "headline": notice.headline, "outbox": row });
+            cases::add_event(
+                tx,
+                state.id,
+                now,
+                SYSTEM_ACTOR,
+                "notification_queued",
+                &detail,
+            );
+        }
+        Ok(())
+    }
+
+    /// Queues a technician's reply (or canned reply) to the customer, in the customer's thread.
+    pub(super) async fn relay(
+        &self,
+        tx: &mut Work,
+        state: &CaseState,
+        relay: &Relay<'_>,
+        now: i64,
+    ) -> Result<(), store::Error> {
+        let to = &state.requester;
+        if signals::is_system_address(to)
+            || signals::same_mailbox(to, &self.settings.address.address)
+        {
+            let detail = json!({ "reason": format!("{to} does not take replies") });
+            cases::add_event(tx, state.id, now, relay.actor, "relay_skipped", &detail);
+            return Ok(());
+        }
+        let s = &self.settings;
+        let context = UpdateContext {
+            helpdesk_name: s
+                .address
+                .name
+                .clone()
+                .unwrap_or_else(|| "Service Desk".into()),
+            helpdesk_address: s.address.address.clone(),
+            ticket: state.ticket.to_string(),
+            subject: state.subject.clone(),
+            requester_name: state
+                .requester_name
+                .clone()
+                .unwrap_or_else(|| state.requester.clone()),
+            text: relay.text.to_owned(),
+            technician: relay.technician.clone(),
+            status: state.status.to_string(),
+            resolution: state
+                .resolution
+                .clone()
+                .filter(|_| state.status == crate::model::Status::Resolved),
+        };
+        let thread = outbox::thread_ids(tx, state.id, Audience::Customer).await?;
+        let message_id = super::new_message_id(&s.address.address);
+        let mail = NewMail {
+            case: Some(state.id),
+            kind: outbox::KIND_RELAY,
+            template: relay.template,
+            context: to_json(&context)?,
+            recipient: to,
+            recipient_name: state.requester_name.as_deref(),
+            message_id: &message_id,
+            in_reply_to: thread.last().map(String::as_str),
+            references: newest(&thread),
+            from_name: None,
+            reply_to: None,
+        };
+        let row = outbox::enqueue(tx, &mail, now).await?;
+        let detail = json!({ "to": to, "template": relay.template, "outbox": row, "message_id": message_id });
+        cases::add_event(tx, state.id, now, relay.actor, "reply_relayed", &detail);
+        Ok(())
+    }
+
+    /// Queues the error reply to a technician whose commands were refused, within the hourly
+    /// cap on automatic replies.
+    pub(super) async fn command_error(
+        &self,
+        tx: &mut Work,
+        state: &CaseState,
+        m: &Inbound,
+        problems: &[Problem],
+        now: i64,
+    ) -> Result<(), store::Error> {
+        let to = &m.reply_address().address;
+        let recent = outbox::auto_replies_since(tx, to, now - 3_600_000).await?;
+        if recent >= i64::from(self.settings.auto_reply_limit) {
+            let detail =
+                json!({ "reason": format!("{recent} automatic replies to {to} in the last hour") });
+            cases::add_event(
+                tx,
+                state.id,
+                now,
+                SYSTEM_ACTOR,
+                "command_error_suppressed",
+                &detail,
+            );
+            return Ok(());
+        }
+        let s = &self.settings;
+        let context = CommandErrorContext {
+            helpdesk_name: s
+                .address
+                .name
+                .clone()
+                .unwrap_or_else(|| "Service Desk".into()),
+            helpdesk_address: s.address.address.clone(),
+            ticket: state.ticket.to_string(),
+            subject: state.subject.clone(),
+            problems: problems.iter().map(Into::into).collect(),
+            valid_commands: commands::help(),
+        };
+        let message_id = super::new_message_id(&s.address.address);
+        let mut references = m.references.clone();
+        references.extend(m.message_id.clone());
+        let mail = NewMail {
+            case: Some(state.id),
+            kind: outbox::KIND_COMMAND_ERROR,
+            template: COMMAND_ERROR,
+            context: to_json(&context)?,
+            recipient: to,
+            recipient_name: m.reply_address().name.as_deref(),
+            message_id: &message_id,
+            in_reply_to: m.message_id.as_deref(),
+            references: newest(&references),
+            from_name: None,
+            reply_to: None,
+        };
+        let row = outbox::enqueue(tx, &mail, now).await?;
+        let detail = json!({ "to": to, "outbox": row });
+        cases::add_event(
+            tx,
+            state.id,
+            now,
+            SYSTEM_ACTOR,
+            "command_error_queued",
+            &detail,
+        );
+        Ok(())
+    }
+
+    /// The customer's first message on the case, for a notification about an existing case.
+    pub(super) async fn first_text(
+        &self,
+        tx: &mut Work,
+        case: crate::model::CaseId,
+    ) -> Result<String, store::Error> {
+        Ok(crate::store::messages::first_body(tx, case)
+            .await?
+            .unwrap_or_default())
+    }
+}
+
+fn newest(ids: &[String]) -> &[String] {
+    &ids[ids.len().saturating_sub(MAX_REFERENCES)..]
+}
+
+fn to_json(context: &impl serde::Serialize) -> Result<String, store::Error> {
+    serde_json::to_string(context).map_err(|e| store::Error::Corrupt(e.to_string()))
+}
