@@ -13,7 +13,7 @@ use crate::util::{wait_until, Desk};
 
 /// How the daemon reaches a server in a test config.
 #[derive(Clone, Copy)]
-enum Tls {
+pub(crate) enum Tls {
     /// Plain text (loopback only).
     None,
     /// STARTTLS, trusting the stack's CA.
@@ -23,26 +23,27 @@ enum Tls {
 }
 
 /// A help desk whose mailbox is `support` on the stack and whose mail goes out via the stack.
-struct LiveDesk {
-    desk: Desk,
+pub(crate) struct LiveDesk {
+    pub(crate) desk: Desk,
     stderr: PathBuf,
 }
 
 /// Extra config lines.
 #[derive(Default)]
-struct Options<'a> {
-    imap_tls: Option<Tls>,
-    smtp_tls: Option<Tls>,
-    helpdesk_extra: &'a str,
-    inbound_extra: &'a str,
-    outbound_extra: &'a str,
+pub(crate) struct Options<'a> {
+    pub(crate) imap_tls: Option<Tls>,
+    pub(crate) smtp_tls: Option<Tls>,
+    pub(crate) helpdesk_extra: &'a str,
+    pub(crate) inbound_extra: &'a str,
+    /// Also where `[teams.*]` tables go: they follow the last section.
+    pub(crate) outbound_extra: &'a str,
     /// Replaces the SMTP port (a closed one simulates an outage).
-    smtp_port: Option<u16>,
-    trust_ca: Option<bool>,
+    pub(crate) smtp_port: Option<u16>,
+    pub(crate) trust_ca: Option<bool>,
 }
 
 impl LiveDesk {
-    fn new(stack: &Stack, support: &str, o: Options<'_>) -> LiveDesk {
+    pub(crate) fn new(stack: &Stack, support: &str, o: Options<'_>) -> LiveDesk {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("helpdesk.toml");
         let ca = stack.ca_cert.display().to_string();
@@ -127,11 +128,11 @@ security = "{smtp_security}"
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
-    fn cases(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn cases(&self) -> Vec<serde_json::Value> {
         self.desk
             .json(&["cases", "list"])
             .as_array()
@@ -139,7 +140,7 @@ security = "{smtp_security}"
             .clone()
     }
 
-    fn outbox(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn outbox(&self) -> Vec<serde_json::Value> {
         self.desk
             .json(&["outbox", "list"])
             .as_array()
@@ -224,7 +225,13 @@ fn signal(child: &Child, sig: &str) {
 }
 
 /// A customer's request, as a mail client writes it.
-fn request(customer: &str, support: &str, id: &str, subject: &str, body: &str) -> Vec<u8> {
+pub(crate) fn request(
+    customer: &str,
+    support: &str,
+    id: &str,
+    subject: &str,
+    body: &str,
+) -> Vec<u8> {
     format!(
         "From: Customer <{customer}@example.test>\r\nTo: {support}@example.test\r\n\
          Subject: {subject}\r\nMessage-ID: <{id}@client.example.test>\r\n\
@@ -234,7 +241,7 @@ fn request(customer: &str, support: &str, id: &str, subject: &str, body: &str) -
     .into_bytes()
 }
 
-fn header<'a>(raw: &'a [u8], name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(raw: &'a [u8], name: &str) -> Option<&'a str> {
     let text = std::str::from_utf8(raw).ok()?;
     let head = text.split("\r\n\r\n").next()?;
     head.lines().find_map(|l| {
@@ -243,7 +250,7 @@ fn header<'a>(raw: &'a [u8], name: &str) -> Option<&'a str> {
     })
 }
 
-fn stdout(out: &std::process::Output) -> String {
+pub(crate) fn stdout(out: &std::process::Output) -> String {
     assert!(
         out.status.success(),
         "helpdesk failed: {}",
@@ -252,7 +259,7 @@ fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_becomes_a_case_its_ack_reaches_the_customer_and_the_reply_threads() {

@@ -8,6 +8,9 @@ mod cli;
 mod postgres;
 // The binary against real Dovecot and Postfix: IMAP intake, IDLE, SMTP delivery, outages, TLS.
 mod live;
+// Technicians and customers in conversation on the real servers: notifications, replies,
+// commands, notes, strangers, and the three ways a reply finds its case.
+mod conversation;
 // Hostile input: mutated messages never panic.
 mod robustness;
 // Real Dovecot + Postfix on loopback (tests/mailstack) and helpers to send, read and restart.
