@@ -229,6 +229,15 @@ impl Rules {
             .map(|r| r.template.as_deref().unwrap_or(DEFAULT_TEMPLATE))
     }
 
+    /// The teams the categories and rules route cases to.
+    pub fn teams(&self) -> std::collections::BTreeSet<&str> {
+        self.categories
+            .iter()
+            .filter_map(|c| c.team.as_deref())
+            .chain(self.rules.iter().filter_map(|r| r.team.as_deref()))
+            .collect()
+    }
+
     /// Looks up a category by id.
     pub fn category(&self, id: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.id == id)

@@ -446,8 +446,24 @@ impl Pipeline {
             subject: &subject,
         };
         let acknowledged = self.acknowledge(tx, opened, m, &c, now).await?;
-        let state = casework::state(tx, case).await?;
+        let state = casework::CaseState {
+            id: case,
+            ticket: ticket.clone(),
+            subject: subject.clone(),
+            requester: m.from.address.clone(),
+            requester_name: m.from.name.clone(),
+            status: crate::model::Status::Open,
+            pending_reason: None,
+            case_type: c.case_type,
+            category: c.category.clone(),
+            priority: c.priority.level,
+            target_secs: new.target_secs,
+            team: c.team.clone(),
+            assignee: None,
+            resolution: None,
+        };
         let notice = notify::Notice {
+            author: m.from.address.clone(),
             headline: "New case".into(),
             text: m.text.clone(),
             attachments: m

@@ -46,6 +46,19 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
             rules.categories().len()
         )),
     )?;
+    let unreached: Vec<&str> = rules
+        .teams()
+        .into_iter()
+        .filter(|t| settings.team(t).is_none())
+        .collect();
+    let teams = match (settings.teams.len(), unreached.is_empty()) {
+        (n, true) => format!("{n} configured; every team the rules name is reachable"),
+        (n, false) => format!(
+            "{n} configured; cases of {} notify nobody until [teams.NAME] gives an address or members",
+            unreached.join(", ")
+        ),
+    };
+    report(out, "teams", Ok(teams))?;
     report(
         out,
         "templates",

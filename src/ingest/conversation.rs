@@ -79,6 +79,7 @@ impl Pipeline {
             .map(|a| a.filename.clone().unwrap_or_else(|| a.content_type.clone()))
             .collect();
         let notice = super::notify::Notice {
+            author: m.from.address.clone(),
             headline: "Customer reply".into(),
             text: body.to_owned(),
             attachments,
@@ -288,6 +289,7 @@ impl Pipeline {
                 cases::add_event(tx, case, now, actor, "task_created", &detail);
                 let to = self.team_recipients(&team);
                 let notice = super::notify::Notice {
+                    author: actor.to_owned(),
                     headline: format!("Task for {team}"),
                     text,
                     attachments: Vec::new(),
@@ -349,6 +351,7 @@ impl Pipeline {
         };
         let text = self.first_text(tx, state.id).await?;
         let notice = super::notify::Notice {
+            author: actor.to_owned(),
             headline,
             text,
             attachments: Vec::new(),
@@ -388,6 +391,7 @@ impl Pipeline {
         cases::add_event(tx, incident.id, now, actor, "problem_opened", &detail);
         let state = casework::state(tx, problem).await?;
         let notice = super::notify::Notice {
+            author: actor.to_owned(),
             headline: format!("New problem case (from {})", incident.ticket),
             text: format!(
                 "Opened by {actor} for the root cause of {}: {}",

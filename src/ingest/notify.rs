@@ -23,6 +23,8 @@ const MAX_REFERENCES: usize = 20;
 
 /// What a notification says.
 pub(super) struct Notice {
+    /// Who caused it: never told about their own doing.
+    pub author: String,
     pub headline: String,
     pub text: String,
     pub attachments: Vec<String>,
@@ -63,10 +65,18 @@ impl Pipeline {
         notice: &Notice,
         now: i64,
     ) -> Result<(), store::Error> {
+        let to: Vec<&String> = to
+            .iter()
+            .filter(|r| !r.eq_ignore_ascii_case(&notice.author))
+            .collect();
         if to.is_empty() {
-            let why = match &state.team {
-                Some(t) => format!("team `{t}` has no [teams.{t}] address or members"),
-                None => "the case has no team or technician".to_owned(),
+            let why = match (&state.assignee, &state.team) {
+                (Some(_), _) => "the case's technician did it".to_owned(),
+                (None, Some(t)) if self.settings.team(t).is_some() => {
+                    format!("{} is all of team `{t}`", notice.author)
+                }
+                (None, Some(t)) => format!("no [teams.{t}] is configured"),
+                (None, None) => "the case has no team or technician".to_owned(),
             };
             let detail = json!({ "headline": notice.headline, "reason": why });
             cases::add_event(
