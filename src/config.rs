@@ -228,6 +228,14 @@ impl Settings {
         }) || self.teams.values().any(|t| t.members.contains(&address))
     }
 
+    /// The help desk's display name for mail: `helpdesk.name`, else "Service Desk".
+    pub fn helpdesk_name(&self) -> String {
+        self.address
+            .name
+            .clone()
+            .unwrap_or_else(|| "Service Desk".into())
+    }
+
     /// The team of this name, if configured.
     pub fn team(&self, name: &str) -> Option<&Team> {
         self.teams.get(&name.to_ascii_lowercase())

@@ -87,11 +87,7 @@ impl Pipeline {
     ) -> AckContext {
         let s = &self.settings;
         AckContext {
-            helpdesk_name: s
-                .address
-                .name
-                .clone()
-                .unwrap_or_else(|| "Service Desk".into()),
+            helpdesk_name: s.helpdesk_name(),
             helpdesk_address: s.address.address.clone(),
             ticket: ticket.to_string(),
             subject: if subject.is_empty() {

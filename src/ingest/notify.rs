@@ -90,11 +90,7 @@ impl Pipeline {
             return Ok(());
         }
         let s = &self.settings;
-        let helpdesk_name = s
-            .address
-            .name
-            .clone()
-            .unwrap_or_else(|| "Service Desk".into());
+        let helpdesk_name = s.helpdesk_name();
         let requester_name = state
             .requester_name
             .clone()
@@ -156,20 +152,21 @@ impl Pipeline {
         now: i64,
     ) -> Result<(), store::Error> {
         let to = &state.requester;
-        if signals::is_system_address(to)
-            || signals::same_mailbox(to, &self.settings.address.address)
-        {
-            let detail = json!({ "reason": format!("{to} does not take replies") });
+        let unreachable = signals::is_system_address(to)
+            || signals::same_mailbox(to, &self.settings.address.address);
+        if unreachable || to.eq_ignore_ascii_case(relay.actor) {
+            let reason = if unreachable {
+                format!("{to} does not take replies")
+            } else {
+                "the requester wrote it".to_owned()
+            };
+            let detail = json!({ "reason": reason });
             cases::add_event(tx, state.id, now, relay.actor, "relay_skipped", &detail);
             return Ok(());
         }
         let s = &self.settings;
         let context = UpdateContext {
-            helpdesk_name: s
-                .address
-                .name
-                .clone()
-                .unwrap_or_else(|| "Service Desk".into()),
+            helpdesk_name: s.helpdesk_name(),
             helpdesk_address: s.address.address.clone(),
             ticket: state.ticket.to_string(),
             subject: state.subject.clone(),
@@ -233,11 +230,7 @@ impl Pipeline {
         }
         let s = &self.settings;
         let context = CommandErrorContext {
-            helpdesk_name: s
-                .address
-                .name
-                .clone()
-                .unwrap_or_else(|| "Service Desk".into()),
+            helpdesk_name: s.helpdesk_name(),
             helpdesk_address: s.address.address.clone(),
             ticket: state.ticket.to_string(),
             subject: state.subject.clone(),

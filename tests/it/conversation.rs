@@ -51,6 +51,23 @@ fn run_once(desk: &LiveDesk, expect: &str) {
     );
 }
 
+/// A customer's request through SMTP into the support mailbox, taken in by `run --once`:
+/// returns the acknowledgment as the customer received it.
+async fn open_case(
+    stack: &stack::Stack,
+    desk: &LiveDesk,
+    (support, customer): (&str, &str),
+    id: &str,
+    subject: &str,
+    body: &str,
+) -> Vec<u8> {
+    let raw = request(customer, support, id, subject, body);
+    stack.send(&at(customer), &at(support), &raw).await;
+    stack.wait_for(support, "INBOX", 1, WAIT).await;
+    run_once(desk, "created 1,");
+    stack.wait_for(customer, "INBOX", 1, WAIT).await.remove(0)
+}
+
 /// A desk whose `desk` team is the mailbox `team` and whose member `member` is a technician.
 fn desk_with_team(stack: &stack::Stack, support: &str, team: &str, member: &str) -> LiveDesk {
     let teams = format!(
@@ -80,23 +97,15 @@ async fn the_technician_round_trip_and_the_customer_reply_forwarded_to_the_team(
     let Some(stack) = stack::shared() else { return };
     let (support, customer, team, tech) = ("support8", "customer8", "customer9", "customer10");
     let desk = desk_with_team(stack, support, team, tech);
-    stack
-        .send(
-            &at(customer),
-            &at(support),
-            &request(
-                customer,
-                support,
-                "rt-1",
-                "Printer jam on floor 3",
-                "It jams on every page.",
-            ),
-        )
-        .await;
-    stack.wait_for(support, "INBOX", 1, WAIT).await;
-    run_once(&desk, "created 1,");
-
-    let ack = stack.wait_for(customer, "INBOX", 1, WAIT).await.remove(0);
+    let ack = open_case(
+        stack,
+        &desk,
+        (support, customer),
+        "rt-1",
+        "Printer jam on floor 3",
+        "It jams on every page.",
+    )
+    .await;
     let notice = stack.wait_for(team, "INBOX", 1, WAIT).await.remove(0);
     let subject = header(&notice, "Subject").unwrap();
     assert!(subject.starts_with("[HD-000001] New case:"), "{subject}");
@@ -207,22 +216,15 @@ async fn a_note_never_reaches_the_customer_and_an_unknown_command_gets_an_error_
     let Some(stack) = stack::shared() else { return };
     let (support, customer, team, tech) = ("support9", "customer12", "customer6", "tech");
     let desk = desk_with_team(stack, support, team, tech);
-    stack
-        .send(
-            &at(customer),
-            &at(support),
-            &request(
-                customer,
-                support,
-                "note-1",
-                "VPN drops every hour",
-                "Since Monday.",
-            ),
-        )
-        .await;
-    stack.wait_for(support, "INBOX", 1, WAIT).await;
-    run_once(&desk, "created 1,");
-    stack.wait_for(customer, "INBOX", 1, WAIT).await;
+    open_case(
+        stack,
+        &desk,
+        (support, customer),
+        "note-1",
+        "VPN drops every hour",
+        "Since Monday.",
+    )
+    .await;
     let notice = stack.wait_for(team, "INBOX", 1, WAIT).await.remove(0);
 
     let note = reply(
@@ -290,22 +292,15 @@ async fn a_stranger_who_copies_a_tag_gets_a_case_of_their_own() {
     let Some(stack) = stack::shared() else { return };
     let (support, customer, stranger) = ("support13", "customer13", "customer14");
     let desk = LiveDesk::new(stack, support, Options::default());
-    stack
-        .send(
-            &at(customer),
-            &at(support),
-            &request(
-                customer,
-                support,
-                "own-1",
-                "Salary spreadsheet access",
-                "Please grant me access.",
-            ),
-        )
-        .await;
-    stack.wait_for(support, "INBOX", 1, WAIT).await;
-    run_once(&desk, "created 1,");
-    stack.wait_for(customer, "INBOX", 1, WAIT).await;
+    open_case(
+        stack,
+        &desk,
+        (support, customer),
+        "own-1",
+        "Salary spreadsheet access",
+        "Please grant me access.",
+    )
+    .await;
 
     let guess = request(
         stranger,
@@ -345,22 +340,15 @@ async fn replies_find_their_case_by_references_alone_by_tag_alone_and_by_plus_ad
     let Some(stack) = stack::shared() else { return };
     let (support, customer) = ("support10", "customer11");
     let desk = LiveDesk::new(stack, support, Options::default());
-    stack
-        .send(
-            &at(customer),
-            &at(support),
-            &request(
-                customer,
-                support,
-                "thr-1",
-                "Monitor flickers",
-                "Since the update.",
-            ),
-        )
-        .await;
-    stack.wait_for(support, "INBOX", 1, WAIT).await;
-    run_once(&desk, "created 1,");
-    let ack = stack.wait_for(customer, "INBOX", 1, WAIT).await.remove(0);
+    let ack = open_case(
+        stack,
+        &desk,
+        (support, customer),
+        "thr-1",
+        "Monitor flickers",
+        "Since the update.",
+    )
+    .await;
     let ack_id = header(&ack, "Message-ID").unwrap().to_owned();
     let plain = |id: &str, to: &str, subject: &str, extra: &str| {
         format!(
