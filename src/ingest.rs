@@ -362,11 +362,13 @@ impl Pipeline {
     ) -> Result<Option<Outcome>, store::Error> {
         let pointers = self.pointers(tx, m).await?;
         let technician = thread::technician(&self.settings, m);
-        let decision = thread::decide(
-            &m.from.address,
-            technician == thread::Technician::Yes,
-            &pointers,
-        );
+        let sender = thread::Sender {
+            address: &m.from.address,
+            technician: technician == thread::Technician::Yes,
+            // Our own mail coming back is the loop guard's, below.
+            automatic: m.is_auto_generated() && !m.auto_signals.contains(&AutoSignal::FromSelf),
+        };
+        let decision = thread::decide(sender, &pointers);
         match decision {
             Thread::Join { case, ticket, via } => {
                 let joining = conversation::Joining {

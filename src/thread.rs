@@ -74,16 +74,31 @@ pub struct Pointers {
     pub by_tag: Option<Candidate>,
 }
 
-/// Decides where the message goes. `is_technician` is the verdict of [`technician`] on the
-/// sender. A technician may write to any case, closed ones included (to reopen them); anyone
-/// else only to cases they are on, and their reply to a closed case opens a follow-up.
-pub fn decide(sender: &str, is_technician: bool, pointers: &Pointers) -> Thread {
+/// Who sent the message, as far as threading cares.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    /// The From address.
+    pub address: &'a str,
+    /// The verdict of [`technician`] was [`Technician::Yes`].
+    pub technician: bool,
+    /// The message is auto-generated (out of office, vacation notice, …).
+    pub automatic: bool,
+}
+
+/// Decides where the message goes. A technician may write to any case, closed ones included
+/// (to reopen them); anyone else only to cases they are on, and their reply to a closed case
+/// opens a follow-up. Auto-generated mail never opens a case it could answer instead: an
+/// out-of-office reply to a closed case's notice, or from a team list that is on no case, joins
+/// the case whose Message-ID it names (unguessable: only a recipient of our mail has it) as a
+/// record, which is never forwarded; so automatic replies to our own mail cannot start a loop.
+pub fn decide(sender: Sender<'_>, pointers: &Pointers) -> Thread {
+    let is_technician = sender.technician;
     let allowed = |c: &Candidate| {
         is_technician
-            || c.requester.eq_ignore_ascii_case(sender)
+            || c.requester.eq_ignore_ascii_case(sender.address)
             || c.participants
                 .iter()
-                .any(|p| p.eq_ignore_ascii_case(sender))
+                .any(|p| p.eq_ignore_ascii_case(sender.address))
     };
     let all = [
         (pointers.by_reference.as_ref(), Via::References),
@@ -93,16 +108,18 @@ pub fn decide(sender: &str, is_technician: bool, pointers: &Pointers) -> Thread 
     let found = all
         .iter()
         .find_map(|(c, via)| c.filter(|c| allowed(c)).map(|c| (c, *via)));
-    match found {
-        Some((c, _)) if c.status == Status::Closed && !is_technician => {
+    let join = |c: &Candidate, via| Thread::Join {
+        case: c.id,
+        ticket: c.ticket.clone(),
+        via,
+    };
+    match (found, &pointers.by_reference) {
+        (Some((c, _)), _) if c.status == Status::Closed && !is_technician && !sender.automatic => {
             Thread::FollowUp { previous: c.id }
         }
-        Some((c, via)) => Thread::Join {
-            case: c.id,
-            ticket: c.ticket.clone(),
-            via,
-        },
-        None => Thread::New {
+        (Some((c, via)), _) => join(c, via),
+        (None, Some(c)) if sender.automatic => join(c, Via::References),
+        (None, _) => Thread::New {
             refused: all.iter().find_map(|(c, _)| c.map(|c| c.ticket.clone())),
         },
     }
@@ -222,6 +239,14 @@ mod tests {
         }
     }
 
+    fn who(address: &str, technician: bool) -> Sender<'_> {
+        Sender {
+            address,
+            technician,
+            automatic: false,
+        }
+    }
+
     fn refs(c: &Candidate) -> Pointers {
         Pointers {
             by_reference: Some(c.clone()),
@@ -245,7 +270,7 @@ mod tests {
             ("t@it.test", true),
         ] {
             assert_eq!(
-                decide(sender, tech, &refs(&c)),
+                decide(who(sender, tech), &refs(&c)),
                 Thread::Join {
                     case: CaseId(1),
                     ticket: TicketNo::new("HD", 1),
@@ -255,7 +280,7 @@ mod tests {
             );
         }
         assert_eq!(
-            decide("alice@example.test", false, &tag(&c)),
+            decide(who("alice@example.test", false), &tag(&c)),
             Thread::Join {
                 case: CaseId(1),
                 ticket: TicketNo::new("HD", 1),
@@ -267,7 +292,7 @@ mod tests {
             ..Pointers::default()
         };
         assert_eq!(
-            decide("bob@example.test", false, &plus),
+            decide(who("bob@example.test", false), &plus),
             Thread::Join {
                 case: CaseId(1),
                 ticket: TicketNo::new("HD", 1),
@@ -280,13 +305,13 @@ mod tests {
     fn stranger_with_a_tag_opens_a_new_case() {
         let c = case(7, Status::Open);
         assert_eq!(
-            decide("mallory@evil.test", false, &tag(&c)),
+            decide(who("mallory@evil.test", false), &tag(&c)),
             Thread::New {
                 refused: Some(TicketNo::new("HD", 7))
             }
         );
         assert_eq!(
-            decide("x@y.test", false, &Pointers::default()),
+            decide(who("x@y.test", false), &Pointers::default()),
             Thread::New { refused: None }
         );
     }
@@ -295,15 +320,47 @@ mod tests {
     fn reply_to_closed_case_follows_up() {
         let c = case(3, Status::Closed);
         assert_eq!(
-            decide("alice@example.test", false, &refs(&c)),
+            decide(who("alice@example.test", false), &refs(&c)),
             Thread::FollowUp {
                 previous: CaseId(3)
             }
         );
         // A technician may still write to it, e.g. to reopen it.
         assert!(matches!(
-            decide("t@it.test", true, &refs(&c)),
+            decide(who("t@it.test", true), &refs(&c)),
             Thread::Join { .. }
+        ));
+    }
+
+    #[test]
+    fn automatic_replies_to_our_mail_join_as_a_record_instead_of_opening_cases() {
+        let auto = |address| Sender {
+            address,
+            technician: false,
+            automatic: true,
+        };
+        let closed = case(3, Status::Closed);
+        assert!(matches!(
+            decide(auto("alice@example.test"), &refs(&closed)),
+            Thread::Join {
+                case: CaseId(3),
+                ..
+            }
+        ));
+        // A team list's vacation notice names our notification's Message-ID.
+        let open = case(4, Status::Open);
+        assert_eq!(
+            decide(auto("team-list@it.test"), &refs(&open)),
+            Thread::Join {
+                case: CaseId(4),
+                ticket: TicketNo::new("HD", 4),
+                via: Via::References
+            }
+        );
+        // A tag can be guessed; a Message-ID cannot: the tag alone earns nothing.
+        assert!(matches!(
+            decide(auto("team-list@it.test"), &tag(&open)),
+            Thread::New { .. }
         ));
     }
 

@@ -324,6 +324,18 @@ async fn a_customer_reply_is_forwarded_to_the_team_without_its_quote() {
         let (ooo, _) = mail(CUSTOMER, "Re: [HD-000001] Out of office", "Auto-Submitted: auto-replied\r\n", "Away.");
         ingest(&p, &ooo).await;
         assert_eq!(outbox(&p.store).await.iter().filter(|m| m.0 == "notification").count(), 2);
+        // So is a vacation notice from an address on no case that answers our notification:
+        // it joins as a record instead of opening a case that would notify the team again.
+        let first_notice: String = rows(&p.store, "SELECT message_id FROM outbox WHERE kind = $1 ORDER BY id", "notification").await[0][0].clone().unwrap();
+        let (vacation, _) = mail(
+            "Desk list <desk-list@it.example.test>",
+            "Automatic reply: [HD-000001] New case",
+            &format!("Auto-Submitted: auto-replied\r\nIn-Reply-To: <{first_notice}>\r\n"),
+            "I am away.",
+        );
+        assert_eq!(ingest(&p, &vacation).await, Outcome::Joined { ticket: TicketNo::new("HD", 1) });
+        assert_eq!(rows(&p.store, "SELECT ticket FROM cases WHERE $1 = $1", "").await.len(), 1);
+        assert_eq!(outbox(&p.store).await.iter().filter(|m| m.0 == "notification").count(), 2);
     })
     .await;
 }
