@@ -55,7 +55,11 @@ impl Pipeline {
             let kept = kept(body, Role::Technician, Visibility::Internal);
             return messages::insert(tx, j.case, m, j.raw, kept).await;
         }
-        self.technician_reply(tx, &mut state, m, j.raw, body).await
+        // Commands and the relay read only what the technician wrote: a reply sent with nothing
+        // above the quote changes nothing and relays nothing (the record keeps the whole text).
+        let reply = commands::parse(&stripped.text);
+        self.technician_reply(tx, &mut state, m, j.raw, (body, reply))
+            .await
     }
 
     async fn customer_reply(
@@ -94,10 +98,9 @@ impl Pipeline {
         state: &mut CaseState,
         m: &Inbound,
         raw: &Raw<'_>,
-        body: &str,
+        (body, reply): (&str, commands::Reply),
     ) -> Result<(), store::Error> {
         let now = raw.received_at;
-        let reply = commands::parse(body);
         let canned = self.templates.canned(self.rules.templates());
         let ctx = Context {
             settings: &self.settings,

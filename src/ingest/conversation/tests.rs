@@ -412,6 +412,31 @@ async fn problem_link_task_and_canned_reply() {
 }
 
 #[tokio::test]
+async fn only_technicians_run_commands_and_an_empty_reply_relays_nothing() {
+    on_each_store("", |p| async move {
+        printer_case(&p).await;
+        let (raw, _) = mail(CUSTOMER, "Re: [HD-000001] x", "", "/priority 1\n/resolve");
+        ingest(&p, &raw).await;
+        let c = case(&p.store, "HD-000001").await;
+        assert_eq!((c[0].as_deref(), c[8].as_deref()), (Some("open"), Some("4")));
+        assert!(!events(&p.store).await.contains(&"commands_refused".to_owned()));
+        // A technician who sends the quote back with nothing above it.
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000001] x",
+            "",
+            "On Tue, Dec 1, 2026 at 10:02 AM Alice <alice@customer.example.test> wrote:\n> It jams on every page.",
+        );
+        ingest(&p, &raw).await;
+        assert!(!outbox(&p.store).await.iter().any(|m| m.0 == "relay" || m.0 == "command_error"));
+        let stored = rows(&p.store, "SELECT visibility, body FROM messages WHERE sender = $1", "tech@it.example.test").await;
+        assert_eq!(stored[0][0].as_deref(), Some("internal"));
+        assert!(stored[0][1].as_deref().unwrap().contains("It jams"), "the record keeps it all");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn resolve_and_reopen_through_the_event_log() {
     on_each_store("", |p| async move {
         printer_case(&p).await;
