@@ -119,17 +119,15 @@ impl Pipeline {
             Ok(changes) => changes,
             Err(problems) => return self.refuse(tx, state, m, raw, body, &problems).await,
         };
+        // check() gives one change per command line, in order.
         let mut links = Vec::new();
-        for change in &changes {
+        for (line, change) in reply.commands.iter().zip(&changes) {
             if let Change::Link(t) = change {
                 match casework::id_of(tx, t).await? {
                     Some(id) => links.push(id),
                     None => {
-                        let line = reply.commands.iter().find(|l| {
-                            matches!(&l.command, commands::Command::Link(x) if x.eq_ignore_ascii_case(t.as_str()))
-                        });
                         let problem = Problem {
-                            line: line.map_or_else(|| format!("/link {t}"), |l| l.text.clone()),
+                            line: line.text.clone(),
                             error: format!("there is no case {t}"),
                         };
                         return self.refuse(tx, state, m, raw, body, &[problem]).await;
@@ -352,7 +350,9 @@ impl Pipeline {
             Some(_) => "Assigned to you".to_owned(),
             None => format!("Assigned to {}", state.team.as_deref().unwrap_or("-")),
         };
-        let text = self.first_text(tx, state.id).await?;
+        let text = messages::first_body(tx, state.id)
+            .await?
+            .unwrap_or_default();
         let notice = super::notify::Notice {
             author: actor.to_owned(),
             headline,

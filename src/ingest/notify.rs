@@ -265,17 +265,6 @@ impl Pipeline {
         );
         Ok(())
     }
-
-    /// The customer's first message on the case, for a notification about an existing case.
-    pub(super) async fn first_text(
-        &self,
-        tx: &mut Work,
-        case: crate::model::CaseId,
-    ) -> Result<String, store::Error> {
-        Ok(crate::store::messages::first_body(tx, case)
-            .await?
-            .unwrap_or_default())
-    }
 }
 
 fn newest(ids: &[String]) -> &[String] {

@@ -160,7 +160,8 @@ pub async fn insert(
     Ok(())
 }
 
-/// The body of the first message of a case (the request), if it has one.
+/// The body of the first message of a case (the request), if it has one: the text a
+/// notification about an existing case (an assignment) shows.
 ///
 /// # Errors
 /// Database failure.

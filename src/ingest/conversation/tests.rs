@@ -406,7 +406,10 @@ async fn problem_link_task_and_canned_reply() {
         let (bad, _) = mail(TECH, "Re: [HD-000001] x", "", "/link HD-000099\n/priority 1");
         ingest(&p, &bad).await;
         assert_eq!(case(&p.store, "HD-000001").await[8].as_deref(), Some("4"));
-        assert!(outbox(&p.store).await.iter().any(|m| m.0 == "command_error"));
+        let err = rows(&p.store, "SELECT context FROM outbox WHERE kind = $1", "command_error").await;
+        let ctx: serde_json::Value = serde_json::from_str(err[0][0].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["problems"][0]["line"], "/link HD-000099");
+        assert_eq!(ctx["problems"][0]["error"], "there is no case HD-000099");
     })
     .await;
 }
