@@ -468,11 +468,7 @@ impl Pipeline {
             author: m.from.address.clone(),
             headline: "New case".into(),
             text: m.text.clone(),
-            attachments: m
-                .attachments
-                .iter()
-                .map(|a| a.filename.clone().unwrap_or_else(|| a.content_type.clone()))
-                .collect(),
+            attachments: m.attachment_names(),
         };
         let to = self.staff_of(&state);
         self.notify(tx, &state, &to, &notice, now).await?;

@@ -284,6 +284,14 @@ impl Inbound {
             || local == "postmaster"
     }
 
+    /// What to call each attachment in a notification: its file name, else its type.
+    pub fn attachment_names(&self) -> Vec<String> {
+        self.attachments
+            .iter()
+            .map(|a| a.filename.clone().unwrap_or_else(|| a.content_type.clone()))
+            .collect()
+    }
+
     /// Where an automatic answer goes: `Reply-To` when given, else `From`.
     pub fn reply_address(&self) -> &Mailbox {
         self.reply_to.as_ref().unwrap_or(&self.from)

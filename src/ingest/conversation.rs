@@ -77,16 +77,11 @@ impl Pipeline {
             // (and, to a list that answers, a loop).
             return Ok(());
         }
-        let attachments = m
-            .attachments
-            .iter()
-            .map(|a| a.filename.clone().unwrap_or_else(|| a.content_type.clone()))
-            .collect();
         let notice = super::notify::Notice {
             author: m.from.address.clone(),
             headline: "Customer reply".into(),
             text: body.to_owned(),
-            attachments,
+            attachments: m.attachment_names(),
         };
         let to = self.staff_of(state);
         self.notify(tx, state, &to, &notice, raw.received_at).await
