@@ -6,6 +6,7 @@
 pub mod authres;
 pub mod quote;
 pub mod signals;
+pub mod thanks;
 
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
