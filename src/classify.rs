@@ -12,6 +12,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Serialize;
 
+use crate::calendar::ClockKind;
 use crate::model::{CaseType, Inbound};
 
 /// The rules shipped with the binary: the SLA seed's categorization chart.
@@ -43,6 +44,8 @@ pub struct Priority {
     /// Resolution target; `None` where the chart defines no SLA.
     #[serde(rename = "target_secs", serialize_with = "as_secs")]
     pub target: Option<Duration>,
+    /// Whether the target runs around the clock or on the business calendar.
+    pub clock: ClockKind,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -148,6 +151,8 @@ pub struct Classification {
 pub struct Rules {
     /// The first-response target (acknowledgment by a technician).
     pub first_response: Duration,
+    /// How the first-response target is counted.
+    pub first_response_clock: ClockKind,
     categories: Vec<Category>,
     rules: Vec<Rule>,
 }
@@ -186,6 +191,11 @@ impl Rules {
                 raw.first_response
             ))
         })?;
+        let first_response_clock = match &raw.first_response_clock {
+            Some(k) => ClockKind::parse(k)
+                .map_err(|e| err(format!("first_response_clock = {k:?}: {e}")))?,
+            None => ClockKind::default_for(first_response),
+        };
         let categories = raw
             .categories
             .into_iter()
@@ -212,6 +222,7 @@ impl Rules {
         }
         Ok(Rules {
             first_response,
+            first_response_clock,
             categories,
             rules,
         })

@@ -4,11 +4,10 @@
 //! the rules and the case, all or nothing, into [`Change`]s for the ingest step to apply. Pure:
 //! unknown or malformed lines become [`Problem`]s that name the line, never a partial change.
 
-use std::time::Duration;
-
 use crate::classify::Rules;
 use crate::config::Settings;
 use crate::model::{CaseType, Status, TicketNo};
+use crate::sla::Target;
 
 /// Why a case waits, for `/status pending <reason>`.
 pub const PENDING_REASONS: &[&str] = &["vendor", "customer", "district", "scheduled"];
@@ -109,7 +108,7 @@ pub enum Change {
     /// Hand the case to a technician.
     AssignTechnician(String),
     /// New priority with its resolution target.
-    Priority(u8, Option<Duration>),
+    Priority(u8, Option<Target>),
     /// New category, its priority and target, and the team when the case follows the
     /// category's default team.
     Category {
@@ -118,7 +117,7 @@ pub enum Change {
         /// Priority in the new category.
         priority: u8,
         /// Its resolution target.
-        target: Option<Duration>,
+        target: Option<Target>,
         /// The team to move to, when the case was with the old category's team.
         team: Option<String>,
     },
@@ -330,7 +329,7 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
                     valid.join(", ")
                 )
             })?;
-            Change::Priority(p.level, p.target)
+            Change::Priority(p.level, target(p))
         }
         Command::Category(name) => {
             let new = ctx
@@ -356,21 +355,14 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
             Change::Category {
                 id: new.id.clone(),
                 priority: p.level,
-                target: p.target,
+                target: target(p),
                 team: new.team.clone().filter(|_| follows_default),
             }
         }
         Command::Type(t) => Change::Type(*t),
         Command::Resolve(text) => Change::Resolve(text.clone()),
-        Command::Reopen => match case.status {
-            Status::Resolved | Status::Closed => Change::Reopen,
-            s => {
-                return Err(format!(
-                    "{} is {s}; /reopen is for resolved or closed cases",
-                    case.ticket
-                ))
-            }
-        },
+        // Whether the status allows it is the status machine's to say (crate::lifecycle).
+        Command::Reopen => Change::Reopen,
         Command::Link(t) => {
             let prefix = &ctx.settings.ticket_prefix;
             let ticket = crate::thread::ticket_in_subject(&format!("[{}]", t.trim()), prefix)
@@ -399,6 +391,13 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
             }
             Change::Template(name.clone())
         }
+    })
+}
+
+fn target(p: &crate::classify::Priority) -> Option<Target> {
+    p.target.map(|duration| Target {
+        duration,
+        clock: p.clock,
     })
 }
 

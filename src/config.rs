@@ -61,6 +61,7 @@ pub enum Error {
 
 mod raw;
 
+use raw::RawSla;
 pub use raw::{
     InboundKind, OutboundKind, RawConfig, RawDatabase, RawHelpdesk, RawInbound, RawOutbound,
     RawTeam, Security, TechnicianIdentity,
@@ -163,6 +164,34 @@ pub struct Settings {
     pub technician_auth: TechnicianAuth,
     /// What customers see of the technician who answered.
     pub technician_identity: TechnicianIdentity,
+    /// The business calendar, and the zone times are shown in.
+    pub calendar: crate::calendar::Calendar,
+    /// SLA warnings, the triage digest and the weekly follow-up.
+    pub sla: SlaSettings,
+}
+
+/// When the triage digest goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    /// At odd hours that fall in working time.
+    Business,
+    /// At every odd hour.
+    Always,
+    /// Never.
+    Off,
+}
+
+/// The validated `[sla]` section.
+#[derive(Debug, Clone)]
+pub struct SlaSettings {
+    /// The fraction of a target at which the team is warned; `None`: no warnings.
+    pub warn_at: Option<f64>,
+    /// When the triage digest goes out.
+    pub digest: Digest,
+    /// How long a pending or scheduled case may go without a status note.
+    pub follow_up: Duration,
+    /// Categories whose open cases need the weekly note too.
+    pub follow_up_categories: Vec<String>,
 }
 
 /// The validated `[inbound]` source.
@@ -281,7 +310,9 @@ pub fn load_str(
 /// Applies `HELPDESK_SECTION__KEY=value` overrides. Values that read as TOML booleans, integers
 /// or arrays keep that type; anything else is a string.
 fn apply_env(table: &mut toml::Table, env: impl Iterator<Item = (String, String)>) {
-    const SECTIONS: &[&str] = &["helpdesk", "database", "inbound", "outbound"];
+    const SECTIONS: &[&str] = &[
+        "helpdesk", "database", "inbound", "outbound", "calendar", "sla",
+    ];
     for (name, value) in env {
         if NON_CONFIG_ENV.contains(&name.as_str()) || name.starts_with("HELPDESK_TEST_") {
             continue;
@@ -408,6 +439,15 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         }
         (false, _) => TechnicianAuth::SenderAddress,
     };
+    let c = &raw.calendar;
+    let calendar =
+        crate::calendar::Calendar::new(c.timezone.as_deref(), &c.days, &c.hours, &c.holidays)
+            .map_err(|problem| Error::Misplaced {
+                path: path.to_owned(),
+                key: "calendar".into(),
+                problem,
+            })?;
+    let sla = sla(path, &raw.sla)?;
     Ok(Settings {
         config_path: path.to_owned(),
         address: Mailbox { name, address },
@@ -427,6 +467,56 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         teams,
         technician_auth,
         technician_identity: h.technician_identity,
+        calendar,
+        sla,
+    })
+}
+
+/// `[sla]`: a warning fraction strictly between 0 and 1 (0: none), a known digest schedule.
+fn sla(path: &Path, raw: &RawSla) -> Result<SlaSettings, Error> {
+    let invalid = |key: &str, value: &str, expected: &str| Error::Invalid {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected: expected.to_owned(),
+    };
+    let warn_at = match raw.warn_at {
+        0.0 => None,
+        f if f > 0.0 && f < 1.0 => Some(f),
+        f => {
+            return Err(invalid(
+                "sla.warn_at",
+                &f.to_string(),
+                "a fraction of the target between 0 and 1, like 0.75 (0: no warnings)",
+            ))
+        }
+    };
+    let digest =
+        match raw.digest.trim().to_ascii_lowercase().as_str() {
+            "business" => Digest::Business,
+            "always" => Digest::Always,
+            "off" => Digest::Off,
+            _ => return Err(invalid(
+                "sla.digest",
+                &raw.digest,
+                "\"business\" (odd hours in working time), \"always\" (every odd hour) or \"off\"",
+            )),
+        };
+    let follow_up = parse_duration(&raw.follow_up)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            invalid(
+                "sla.follow_up",
+                &raw.follow_up,
+                "a duration above zero, like \"7d\"",
+            )
+        })?;
+    Ok(SlaSettings {
+        warn_at,
+        digest,
+        follow_up,
+        follow_up_categories: raw.follow_up_categories.clone(),
     })
 }
 

@@ -19,6 +19,7 @@ use crate::ingest::{Checkpoint, Item, Outcome, Pipeline};
 use crate::mailbox::imap::{ImapSession, Waiting, Woken, IDLE_REFRESH};
 use crate::mailbox::{Imap, Maildir};
 use crate::outbox::{Delivery, Outbox};
+use crate::scheduler::{Scheduler, Tally};
 use crate::store::{self, imap::Position};
 
 /// How long stopping may take before the daemon exits anyway; below systemd's default
@@ -33,6 +34,21 @@ pub const BATCH: usize = 256;
 /// Bytes per intake batch: bounds memory when messages are large.
 pub const BATCH_BYTES: u64 = 16 << 20;
 
+/// Who is told that intake stored something: the outbox (mail may wait) and the scheduler (a
+/// due time may have come closer).
+#[derive(Debug)]
+struct Wakes {
+    outbox: Arc<Notify>,
+    scheduler: Arc<Notify>,
+}
+
+impl Wakes {
+    fn stored(&self) {
+        self.outbox.notify_one();
+        self.scheduler.notify_one();
+    }
+}
+
 /// What a run did, for `run --once` and the log.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
@@ -46,6 +62,8 @@ pub struct Report {
     pub quarantined: usize,
     /// Messages left in the mailbox because the database was unavailable.
     pub deferred: usize,
+    /// What the clocks did (`run --once`).
+    pub clocks: Tally,
     /// Outgoing mail delivered.
     pub delivery: Delivery,
     /// Time spent draining the mailbox (`run --once`).
@@ -112,6 +130,10 @@ impl Daemon {
             }
         }
         report.intake_time = started.elapsed();
+        let scheduler = Scheduler {
+            pipeline: self.pipeline.clone(),
+        };
+        report.clocks = scheduler.run_due(store::now_ms()).await?;
         let started = Instant::now();
         report.delivery = self.outbox.deliver_due(&never).await?;
         report.delivery_time = started.elapsed();
@@ -125,16 +147,23 @@ impl Daemon {
     pub async fn run(self, cancel: CancellationToken) -> anyhow::Result<Report> {
         let poll = self.pipeline.settings.poll_interval;
         let tracker = TaskTracker::new();
-        let wake_outbox = Arc::new(Notify::new());
+        let wake = Wakes {
+            outbox: Arc::new(Notify::new()),
+            scheduler: Arc::new(Notify::new()),
+        };
         tracker.spawn(
             self.outbox
                 .clone()
-                .run(wake_outbox.clone(), cancel.clone(), poll),
+                .run(wake.outbox.clone(), cancel.clone(), poll),
         );
+        let scheduler = Scheduler {
+            pipeline: self.pipeline.clone(),
+        };
+        tracker.spawn(scheduler.run(wake.scheduler.clone(), wake.outbox.clone(), cancel.clone()));
         tracing::info!(inbound = %self.source.describe(), outbound = %self.outbox.transport.describe(), "helpdesk running");
         let report = match &self.source {
-            Source::Maildir(m) => self.watch_maildir(m, &cancel, &wake_outbox).await,
-            Source::Imap(imap) => self.watch_imap(imap, &cancel, &wake_outbox).await,
+            Source::Maildir(m) => self.watch_maildir(m, &cancel, &wake).await,
+            Source::Imap(imap) => self.watch_imap(imap, &cancel, &wake).await,
         };
         tracing::info!("stopping: finishing the work in hand");
         tracker.close();
@@ -151,7 +180,7 @@ impl Daemon {
         &self,
         maildir: &Maildir,
         cancel: &CancellationToken,
-        wake_outbox: &Notify,
+        wake: &Wakes,
     ) -> Report {
         let poll = self.pipeline.settings.poll_interval;
         // Capacity 1: a pending wake-up already means "scan again"; more carry no information.
@@ -173,7 +202,7 @@ impl Daemon {
                 failures = 0;
             }
             match result {
-                Ok(true) => wake_outbox.notify_one(),
+                Ok(true) => wake.stored(),
                 Ok(false) => {}
                 Err(error) => {
                     failures += 1;
@@ -264,17 +293,12 @@ impl Daemon {
 
     /// Keeps an IMAP session open and drains the folder whenever it changes; reconnects with
     /// backoff when the connection or the database fails.
-    async fn watch_imap(
-        &self,
-        imap: &Imap,
-        cancel: &CancellationToken,
-        wake_outbox: &Notify,
-    ) -> Report {
+    async fn watch_imap(&self, imap: &Imap, cancel: &CancellationToken, wake: &Wakes) -> Report {
         let mut report = Report::default();
         let mut failures = 0u32;
         while !cancel.is_cancelled() {
             let result = self
-                .imap_session(imap, cancel, wake_outbox, &mut failures, &mut report)
+                .imap_session(imap, cancel, wake, &mut failures, &mut report)
                 .await;
             let Err(error) = result else { break };
             failures += 1;
@@ -298,7 +322,7 @@ impl Daemon {
         &self,
         imap: &Imap,
         cancel: &CancellationToken,
-        wake_outbox: &Notify,
+        wake: &Wakes,
         failures: &mut u32,
         report: &mut Report,
     ) -> anyhow::Result<()> {
@@ -317,15 +341,8 @@ impl Daemon {
         }
         let refresh = self.pipeline.settings.poll_interval.min(IDLE_REFRESH);
         loop {
-            self.drain_imap(
-                imap,
-                &mut session,
-                &mut last,
-                cancel,
-                Some(wake_outbox),
-                report,
-            )
-            .await?;
+            self.drain_imap(imap, &mut session, &mut last, cancel, Some(wake), report)
+                .await?;
             if cancel.is_cancelled() {
                 session.logout().await;
                 return Ok(());
@@ -379,7 +396,7 @@ impl Daemon {
         session: &mut ImapSession,
         last: &mut u32,
         cancel: &CancellationToken,
-        wake_outbox: Option<&Notify>,
+        wake: Option<&Wakes>,
         report: &mut Report,
     ) -> anyhow::Result<()> {
         let max = self.pipeline.settings.max_message_size;
@@ -458,8 +475,8 @@ impl Daemon {
                     log_outcome(origin, outcome);
                     count(report, outcome);
                 }
-                if let Some(wake) = wake_outbox {
-                    wake.notify_one();
+                if let Some(wake) = wake {
+                    wake.stored();
                 }
                 let all: Vec<u32> = batch.iter().map(|w| w.uid).collect();
                 session.mark_processed(&all).await?;

@@ -10,9 +10,10 @@ use serde_json::json;
 
 use crate::classify::{Classification, Rules};
 use crate::config::Settings;
-use crate::model::{AutoSignal, CaseId, Inbound, TicketNo};
+use crate::model::{AutoSignal, CaseId, Inbound, Status, TicketNo};
 use crate::outbox::render::Templates;
 use crate::parse::{self, signals, Limits};
+use crate::sla;
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, casework, messages, quarantine, Store, Work};
 use crate::thread::{self, Pointers, Thread};
@@ -109,6 +110,14 @@ enum Stored {
 }
 
 impl Pipeline {
+    /// The calendar and warning fraction the SLA clocks are computed with.
+    pub fn clocks(&self) -> sla::Clocks<'_> {
+        sla::Clocks {
+            calendar: &self.settings.calendar,
+            warn_at: self.settings.sla.warn_at,
+        }
+    }
+
     fn limits(&self) -> Limits {
         Limits {
             max_message_size: self.settings.max_message_size,
@@ -360,7 +369,24 @@ impl Pipeline {
         m: &Inbound,
         raw: &Raw<'_>,
     ) -> Result<Option<Outcome>, store::Error> {
-        let pointers = self.pointers(tx, m).await?;
+        let mut pointers = self.pointers(tx, m).await?;
+        // A reply after the reopen window finds the case closed, whether or not the scheduler
+        // has got to it yet.
+        let now = raw.received_at;
+        for c in [
+            &mut pointers.by_reference,
+            &mut pointers.by_plus_address,
+            &mut pointers.by_tag,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let expired = c.status == Status::Resolved && c.close_at.is_some_and(|at| at <= now);
+            if expired && self.close_expired(tx, c.id, now).await? {
+                c.status = Status::Closed;
+                c.close_at = None;
+            }
+        }
         let technician = thread::technician(&self.settings, m);
         let sender = thread::Sender {
             address: &m.from.address,
@@ -433,7 +459,26 @@ impl Pipeline {
         };
         let mut new = new_case(&ticket, m, &c, previous);
         new.subject = &subject;
+        let clocks = self.clocks();
+        new.clock = clocks.sync(sla::Resolution::default(), Status::Open, new.target, now);
+        // Nobody can answer automatic or system mail: no first-response clock for it.
+        let answerable = ack::suppression(m, &self.settings, 0).is_none();
+        if answerable {
+            let target = sla::Target {
+                duration: self.rules.first_response,
+                clock: self.rules.first_response_clock,
+            };
+            new.first_response = clocks.first_response(target, now);
+        }
+        new.follow_up_at = Some(now.saturating_add(millis(self.settings.sla.follow_up)));
         let case = cases::insert(tx, &new, now).await?;
+        let previous_ticket = match previous {
+            Some(previous) => {
+                casework::link(tx, (case, "follow_up"), (previous, "previous"), now).await?;
+                Some(casework::ticket_of(tx, previous).await?)
+            }
+            None => None,
+        };
         messages::insert(tx, case, m, raw, Kept::whole(m)).await?;
         cases::add_participants(tx, case, &self.participants(m)).await?;
         let detail = json!({
@@ -446,6 +491,7 @@ impl Pipeline {
             id: case,
             ticket: &ticket,
             subject: &subject,
+            previous: previous_ticket.as_ref(),
         };
         let acknowledged = self.acknowledge(tx, opened, m, &c, now).await?;
         let state = casework::CaseState {
@@ -454,21 +500,29 @@ impl Pipeline {
             subject: subject.clone(),
             requester: m.from.address.clone(),
             requester_name: m.from.name.clone(),
-            status: crate::model::Status::Open,
+            status: Status::Open,
             pending_reason: None,
             case_type: c.case_type,
             category: c.category.clone(),
             priority: c.priority.level,
-            target_secs: new.target_secs,
+            target: new.target,
             team: c.team.clone(),
             assignee: None,
             resolution: None,
+            resolved_at: None,
+            close_at: None,
+            closed_at: None,
+            clock: new.clock,
+            first_response: new.first_response,
+            follow_up_at: new.follow_up_at,
+            created_at: now,
         };
         let notice = notify::Notice {
             author: m.from.address.clone(),
             headline: "New case".into(),
             text: m.text.clone(),
             attachments: m.attachment_names(),
+            ..Default::default()
         };
         let to = self.staff_of(&state);
         self.notify(tx, &state, &to, &notice, now).await?;
@@ -505,19 +559,32 @@ fn new_case<'a>(
         priority: c.priority.level,
         team: c.team.as_deref(),
         rule: c.rule.as_deref(),
-        target_secs: c
-            .priority
-            .target
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        target: c.priority.target.map(|duration| sla::Target {
+            duration,
+            clock: c.priority.clock,
+        }),
         previous,
+        clock: sla::Resolution::default(),
+        first_response: sla::FirstResponse::default(),
+        follow_up_at: None,
     }
 }
 
+/// A duration in milliseconds, saturating.
+pub(crate) fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 mod ack;
+pub(crate) mod clocks;
 mod conversation;
+mod manual;
 mod notify;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use ack::new_message_id;
+pub use manual::Manual;
 
 #[cfg(test)]
 mod tests;

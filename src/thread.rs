@@ -24,6 +24,8 @@ pub struct Candidate {
     pub requester: String,
     /// Addresses that took part (From/To/Cc of its messages).
     pub participants: Vec<String>,
+    /// When a resolved case's reopen window ends.
+    pub close_at: Option<i64>,
 }
 
 /// How a message was matched to its case.
@@ -236,6 +238,7 @@ mod tests {
             status,
             requester: "alice@example.test".into(),
             participants: vec!["bob@example.test".into()],
+            close_at: None,
         }
     }
 

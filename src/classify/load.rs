@@ -7,12 +7,14 @@ use regex::RegexBuilder;
 use serde::Deserialize;
 
 use super::{Category, Field, Priority, Rule};
+use crate::calendar::ClockKind;
 use crate::model::CaseType;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRules {
     pub(super) first_response: String,
+    pub(super) first_response_clock: Option<String>,
     #[serde(default)]
     pub(super) patterns: BTreeMap<String, String>,
     #[serde(rename = "category")]
@@ -40,6 +42,8 @@ pub(super) struct RawPriority {
     pub(super) level: u8,
     pub(super) name: String,
     pub(super) target: Option<String>,
+    /// `24x7` or `business`; by default day targets run on business days, shorter ones 24x7.
+    pub(super) clock: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,10 +92,21 @@ pub(super) fn category(c: RawCategory) -> Result<Category, String> {
                     )
                 })?),
             };
+            let clock = match (&p.clock, target) {
+                (Some(k), _) => ClockKind::parse(k).map_err(|e| {
+                    format!(
+                        "category `{}` priority {}: clock = {k:?}: {e}",
+                        c.id, p.level
+                    )
+                })?,
+                (None, Some(t)) => ClockKind::default_for(t),
+                (None, None) => ClockKind::Always,
+            };
             Ok(Priority {
                 level: p.level,
                 name: p.name,
                 target,
+                clock,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;

@@ -59,6 +59,25 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
         ),
     };
     report(out, "teams", Ok(teams))?;
+    report(out, "calendar", Ok(settings.calendar.describe()))?;
+    let sla = &settings.sla;
+    let warn = sla.warn_at.map_or("no warnings".to_owned(), |f| {
+        format!("warn at {:.0}% of a target", f * 100.0)
+    });
+    let digest = match sla.digest {
+        crate::config::Digest::Business => "triage digest at odd working hours",
+        crate::config::Digest::Always => "triage digest at every odd hour",
+        crate::config::Digest::Off => "no triage digest",
+    };
+    report(
+        out,
+        "sla",
+        Ok(format!(
+            "{warn}; {digest}; follow-up after {}; reopen window {}",
+            crate::classify::describe(sla.follow_up),
+            crate::classify::describe(settings.reopen_window)
+        )),
+    )?;
     report(
         out,
         "templates",

@@ -4,6 +4,7 @@
 
 mod check;
 mod records;
+mod report;
 mod rules;
 
 use std::io::{Read, Write};
@@ -19,6 +20,7 @@ use crate::classify::Rules;
 use crate::config::{self, Settings, SourceSettings};
 use crate::daemon::{Daemon, Source};
 use crate::ingest::{Outcome, Pipeline};
+use crate::lifecycle;
 use crate::mailbox::{Imap, Maildir};
 use crate::model::Status;
 use crate::outbox::render::Templates;
@@ -64,6 +66,9 @@ pub enum Command {
     /// List and show cases.
     #[command(subcommand)]
     Cases(CasesCommand),
+    /// Reports over the cases.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Messages that could not become cases.
     #[command(subcommand)]
     Quarantine(QuarantineCommand),
@@ -82,11 +87,25 @@ pub enum Command {
 /// `helpdesk cases …`
 #[derive(Debug, Subcommand)]
 pub enum CasesCommand {
-    /// List cases, newest first.
+    /// List cases as a work queue: overdue first, then by due time.
+    ///
+    /// Overdue (marked `!`): open, in progress, assigned or pending, and past the resolution
+    /// target (or it was ever missed) or past the first-response target without a reply. The
+    /// DUE column shows the earlier of the two deadlines (`resolve`, `respond`; `breached`, when
+    /// the target was missed and the clock has stopped since), or `closes` for a resolved case's
+    /// auto-close, in the [calendar] time zone. After the overdue cases come
+    /// active ones by due time, then resolved ones by when they close, then the rest; newest
+    /// first among equals.
     List {
         /// Only cases with this status.
         #[arg(long)]
         status: Option<Status>,
+        /// Only cases of this team.
+        #[arg(long)]
+        team: Option<String>,
+        /// Only overdue cases.
+        #[arg(long)]
+        overdue: bool,
         /// JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -96,6 +115,51 @@ pub enum CasesCommand {
         /// The ticket, e.g. HD-000123.
         ticket: String,
         /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a case's status, as a technician's `/status` would (refused transitions change
+    /// nothing and say why). `resolved` sends the customer the resolution notice.
+    Status {
+        /// The ticket, e.g. HD-000123.
+        ticket: String,
+        /// in_progress, assigned, pending, resolved or closed.
+        status: Status,
+        /// For pending: vendor, customer, district or scheduled, and optional text.
+        reason: Vec<String>,
+    },
+    /// Resolve a case: the customer gets the resolution notice with the reopen deadline.
+    Resolve {
+        /// The ticket, e.g. HD-000123.
+        ticket: String,
+        /// The resolution, for the customer.
+        text: Vec<String>,
+    },
+    /// Reopen a resolved or closed case; the customer is told.
+    Reopen {
+        /// The ticket, e.g. HD-000123.
+        ticket: String,
+    },
+}
+
+/// `helpdesk report …`
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// SLA figures per category and priority, and in total.
+    ///
+    /// CASES counts every case created in the period. Against the resolution target: MET
+    /// (resolved or closed, never breached), BREACHED (the target was missed, even if resolved
+    /// since) and OPEN (neither yet). NO SLA counts cases without a resolution target, which are
+    /// in none of those three: CASES = MET + BREACHED + OPEN + NO SLA. FR MET and FR BREACHED
+    /// count first responses given in time and first-response targets missed. FIRST RESPONSE
+    /// and RESOLUTION are the median times from creation to a technician's first public reply
+    /// and to resolution, over the cases that have one, with or without a target.
+    Sla {
+        /// Only cases created on or after this day (YYYY-MM-DD, from midnight in the
+        /// [calendar] time zone); default: all cases.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = report::parse_date)]
+        since: Option<jiff::civil::Date>,
+        /// JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -176,11 +240,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { once } => run_command(config, once, out).await,
         Command::Ingest { file } => ingest_command(config, file.as_deref(), out).await,
-        Command::Cases(CasesCommand::List { status, json }) => {
-            records::cases_list(&App::load(config).await?, status, json, out).await
+        Command::Cases(CasesCommand::List {
+            status,
+            team,
+            overdue,
+            json,
+        }) => {
+            let filter = store::queues::Filter {
+                status,
+                team: team.as_deref(),
+                overdue_only: overdue,
+            };
+            records::cases_list(&App::load(config).await?, filter, json, out).await
         }
         Command::Cases(CasesCommand::Show { ticket, json }) => {
             records::cases_show(&App::load(config).await?, &ticket, json, out).await
+        }
+        Command::Cases(CasesCommand::Status {
+            ticket,
+            status,
+            reason,
+        }) => {
+            let event = records::status_event(status, &reason)?;
+            records::change_status(&App::load(config).await?, &ticket, &event, out).await
+        }
+        Command::Cases(CasesCommand::Resolve { ticket, text }) => {
+            let text = text.join(" ");
+            let event = lifecycle::Event::Resolve((!text.trim().is_empty()).then_some(text));
+            records::change_status(&App::load(config).await?, &ticket, &event, out).await
+        }
+        Command::Cases(CasesCommand::Reopen { ticket }) => {
+            let event = lifecycle::Event::Reopen;
+            records::change_status(&App::load(config).await?, &ticket, &event, out).await
+        }
+        Command::Report(ReportCommand::Sla { since, json }) => {
+            report::sla_command(&App::load(config).await?, since, json, out).await
         }
         Command::Quarantine(QuarantineCommand::List { json }) => {
             records::quarantine_list(&App::load(config).await?, json, out).await
@@ -249,7 +343,7 @@ impl App {
         })
     }
 
-    fn pipeline(&self) -> Pipeline {
+    pub(crate) fn pipeline(&self) -> Pipeline {
         Pipeline {
             settings: self.settings.clone(),
             rules: self.rules.clone(),
@@ -306,9 +400,12 @@ async fn run_command(config: &Path, once: bool, out: &mut impl Write) -> anyhow:
     if once {
         writeln!(
             out,
-            "created {}, joined {}, duplicates {}, quarantined {}, mail sent {}, retrying {}, failed {}",
+            "created {}, joined {}, duplicates {}, quarantined {}, mail sent {}, retrying {}, failed {}; \
+             closed {}, sla warnings {}, sla breaches {}, follow-ups {}, digests {}",
             report.created, report.joined, report.duplicates, report.quarantined,
-            report.delivery.sent, report.delivery.retried, report.delivery.failed
+            report.delivery.sent, report.delivery.retried, report.delivery.failed,
+            report.clocks.closed, report.clocks.warnings, report.clocks.breaches,
+            report.clocks.reminders, report.clocks.digests
         )?;
         tracing::info!(
             messages = report.messages(),

@@ -6,18 +6,27 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::report;
 use super::App;
+use crate::ingest::Manual;
+use crate::lifecycle;
 use crate::model::{Status, TicketNo};
+use crate::store::queues::{self, DueKind, Filter, QueueRow};
 use crate::store::{cases, casework, messages, outbox, quarantine};
 
-fn json(out: &mut impl Write, value: &impl serde::Serialize) -> anyhow::Result<ExitCode> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    writeln!(out)?;
+pub(super) fn json(
+    out: &mut impl Write,
+    value: &impl serde::Serialize,
+) -> anyhow::Result<ExitCode> {
+    // Rendered first so that a closed pipe is an io::Error that `main` recognises, not one
+    // hidden inside serde_json's.
+    let text = serde_json::to_string_pretty(value)?;
+    writeln!(out, "{text}")?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Shortens `s` to `max` characters for a table cell.
-fn cell(s: &str, max: usize) -> String {
+pub(super) fn cell(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_owned()
     } else {
@@ -29,39 +38,60 @@ fn cell(s: &str, max: usize) -> String {
 
 pub(super) async fn cases_list(
     app: &App,
-    status: Option<Status>,
+    filter: Filter<'_>,
     as_json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let rows = cases::list(&app.store.pool, status)
+    let rows = queues::queue(&app.store.pool, filter, crate::store::now_ms())
         .await
         .context("while listing cases")?;
     if as_json {
         return json(out, &rows);
     }
     if rows.is_empty() {
-        writeln!(out, "no cases")?;
+        let what = if filter.overdue_only { "overdue " } else { "" };
+        writeln!(out, "no {what}cases")?;
         return Ok(ExitCode::SUCCESS);
     }
     writeln!(
         out,
-        "{:<11} {:<11} {:<21} {:>3}  {:<28} {:<20} SUBJECT",
-        "TICKET", "STATUS", "CATEGORY", "PRI", "REQUESTER", "CREATED"
+        "  {:<11} {:<11} {:<21} {:>3}  {:<35} {:<24} SUBJECT",
+        "TICKET", "STATUS", "CATEGORY", "PRI", "DUE", "REQUESTER"
     )?;
-    for c in rows {
+    for r in &rows {
+        let c = &r.case;
         writeln!(
             out,
-            "{:<11} {:<11} {:<21} {:>3}  {:<28} {:<20} {}",
+            "{} {:<11} {:<11} {:<21} {:>3}  {:<35} {:<24} {}",
+            if r.overdue { '!' } else { ' ' },
             c.ticket,
             c.status,
             cell(&c.category, 21),
             c.priority,
-            cell(&c.requester, 28),
-            c.created_at,
+            due_cell(app, r),
+            cell(&c.requester, 24),
             cell(&c.subject, 60)
         )?;
     }
+    let overdue = rows.iter().filter(|r| r.overdue).count();
+    if overdue > 0 {
+        writeln!(out, "\n! overdue: {overdue} of {} cases", rows.len())?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The DUE column: which deadline, and when in the configured zone.
+fn due_cell(app: &App, r: &QueueRow) -> String {
+    let (Some(kind), Some(at)) = (r.due, r.due_at) else {
+        return "-".to_owned();
+    };
+    let label = match kind {
+        DueKind::Resolution => "resolve",
+        DueKind::FirstResponse => "respond",
+        DueKind::Closes => "closes",
+        DueKind::Breached => "breached",
+    };
+    format!("{label:<8} {}", app.settings.calendar.format(at))
 }
 
 pub(super) async fn cases_show(
@@ -80,10 +110,13 @@ pub(super) async fn cases_show(
     let events = cases::events(pool, case.id).await?;
     let links = casework::links(pool, case.id).await?;
     let tasks = casework::tasks(pool, case.id).await?;
+    let sla = queues::sla_state(pool, case.id)
+        .await?
+        .context("the case disappeared while it was being shown")?;
     if as_json {
         let v = serde_json::json!({
             "case": case, "messages": inbound, "outgoing": outgoing, "events": events,
-            "links": links, "tasks": tasks,
+            "links": links, "tasks": tasks, "sla": sla,
         });
         return json(out, &v);
     }
@@ -153,6 +186,14 @@ pub(super) async fn cases_show(
         out,
         "  created    {}   updated {}",
         case.created_at, case.updated_at
+    )?;
+    let status: Status = case.status.parse().map_err(anyhow::Error::msg)?;
+    report::write_sla(
+        out,
+        &app.settings.calendar,
+        status,
+        &sla,
+        crate::store::now_ms(),
     )?;
     for m in &inbound {
         let internal = if m.visibility == "internal" {
@@ -324,4 +365,72 @@ pub(super) async fn outbox_retry(
         ids.len()
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The status-machine event for `helpdesk cases status TICKET STATUS [REASON…]`.
+///
+/// # Errors
+/// A pending status without a known reason, or a reason given to another status.
+pub(super) fn status_event(status: Status, reason: &[String]) -> anyhow::Result<lifecycle::Event> {
+    let words = reason.join(" ");
+    let words = words.trim();
+    match status {
+        Status::Pending => {
+            let (why, text) = words.split_once(char::is_whitespace).unwrap_or((words, ""));
+            let why = why.to_ascii_lowercase();
+            if !crate::commands::PENDING_REASONS.contains(&why.as_str()) {
+                anyhow::bail!(
+                    "pending needs a reason: {} (then optional text), e.g. `helpdesk cases status HD-000123 pending vendor part ordered`",
+                    crate::commands::PENDING_REASONS.join(", ")
+                );
+            }
+            let text = text.trim();
+            let reason = if text.is_empty() {
+                why
+            } else {
+                format!("{why}: {text}")
+            };
+            Ok(lifecycle::Event::Set(Status::Pending, Some(reason)))
+        }
+        s if !words.is_empty() => anyhow::bail!("only pending takes a reason, not {s}"),
+        s => Ok(lifecycle::Event::Set(s, None)),
+    }
+}
+
+/// Applies a status change from the command line and reports it; a refused transition is an
+/// error that says why and changes nothing.
+pub(super) async fn change_status(
+    app: &App,
+    ticket: &str,
+    event: &lifecycle::Event,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let ticket = TicketNo::from_string(ticket.trim());
+    let actor = format!(
+        "cli:{}",
+        std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "admin".into())
+    );
+    let done = app
+        .pipeline()
+        .change_status(&ticket, event, &actor, crate::store::now_ms())
+        .await
+        .context("while changing the case")?;
+    match done {
+        Manual::Done {
+            status,
+            customer_told,
+        } => {
+            let told = if customer_told {
+                "; the customer's notice is in the outbox"
+            } else {
+                ""
+            };
+            writeln!(out, "{ticket}: {status}{told}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Manual::NoCase => anyhow::bail!("no case {ticket} (list them with `helpdesk cases list`)"),
+        Manual::Refused(why) => anyhow::bail!("refused, nothing changed: {why}"),
+    }
 }

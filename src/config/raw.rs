@@ -19,6 +19,71 @@ pub struct RawConfig {
     /// `[teams.NAME]`: the teams rules and `/assign` name, and how to reach them.
     #[serde(default)]
     pub teams: std::collections::BTreeMap<String, RawTeam>,
+    /// `[calendar]`: the business calendar SLA targets run on.
+    #[serde(default)]
+    pub calendar: RawCalendar,
+    /// `[sla]`: warnings, the triage digest and the weekly follow-up.
+    #[serde(default)]
+    pub sla: RawSla,
+}
+
+/// `[calendar]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalendar {
+    /// IANA time zone (`Europe/Berlin`, `UTC`); the system's zone when absent.
+    pub timezone: Option<String>,
+    /// Working weekdays.
+    #[serde(default = "default_days")]
+    pub days: Vec<String>,
+    /// Working hours, local time: `"08:00-17:00"`.
+    #[serde(default = "default_hours")]
+    pub hours: String,
+    /// Days off: `"2026-12-25"`.
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+impl Default for RawCalendar {
+    fn default() -> Self {
+        RawCalendar {
+            timezone: None,
+            days: default_days(),
+            hours: default_hours(),
+            holidays: Vec::new(),
+        }
+    }
+}
+
+/// `[sla]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSla {
+    /// The fraction of a target at which the team is warned (0 < f < 1); 0 turns warnings off.
+    #[serde(default = "default_warn_at")]
+    pub warn_at: f64,
+    /// When the triage digest of uncategorized cases goes out: at odd hours within working
+    /// time (`business`, the default), at every odd hour (`always`), or never (`off`).
+    #[serde(default = "default_digest")]
+    pub digest: String,
+    /// How long a pending or scheduled case may go without a status note before its technician
+    /// or team is reminded.
+    #[serde(default = "default_follow_up")]
+    pub follow_up: String,
+    /// Categories whose cases need that weekly status note even when not pending (scheduled work).
+    #[serde(default = "default_follow_up_categories")]
+    pub follow_up_categories: Vec<String>,
+}
+
+impl Default for RawSla {
+    fn default() -> Self {
+        RawSla {
+            warn_at: default_warn_at(),
+            digest: default_digest(),
+            follow_up: default_follow_up(),
+            follow_up_categories: default_follow_up_categories(),
+        }
+    }
 }
 
 /// `[teams.NAME]` as written.
@@ -203,4 +268,24 @@ pub(super) fn default_max_attachment() -> String {
 }
 pub(super) fn default_max_message() -> String {
     "64MiB".into()
+}
+pub(super) fn default_days() -> Vec<String> {
+    ["mon", "tue", "wed", "thu", "fri"]
+        .map(String::from)
+        .to_vec()
+}
+pub(super) fn default_hours() -> String {
+    "08:00-17:00".into()
+}
+pub(super) fn default_warn_at() -> f64 {
+    0.75
+}
+pub(super) fn default_digest() -> String {
+    "business".into()
+}
+pub(super) fn default_follow_up() -> String {
+    "7d".into()
+}
+pub(super) fn default_follow_up_categories() -> Vec<String> {
+    vec!["scheduled_maintenance".into()]
 }

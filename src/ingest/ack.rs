@@ -26,6 +26,7 @@ impl Pipeline {
             id: case,
             ticket,
             subject,
+            previous,
         } = case;
         let to = m.reply_address();
         // The hourly count is a query: only ask it when nothing else already forbids a reply.
@@ -46,8 +47,9 @@ impl Pipeline {
             );
             return Ok(false);
         }
-        let context = serde_json::to_string(&self.ack_context(ticket, subject, m, c, now))
-            .map_err(|e| store::Error::Corrupt(e.to_string()))?;
+        let context =
+            serde_json::to_string(&self.ack_context((ticket, previous), subject, m, c, now))
+                .map_err(|e| store::Error::Corrupt(e.to_string()))?;
         let message_id = new_message_id(&self.settings.address.address);
         let mut references = m.references.clone();
         references.extend(m.message_id.clone());
@@ -79,7 +81,7 @@ impl Pipeline {
 
     fn ack_context(
         &self,
-        ticket: &TicketNo,
+        (ticket, previous): (&TicketNo, Option<&TicketNo>),
         subject: &str,
         m: &Inbound,
         c: &Classification,
@@ -108,10 +110,8 @@ impl Pipeline {
             team: c.team.clone(),
             first_response: classify::describe(self.rules.first_response),
             resolution_target: c.priority.target.map(classify::describe),
-            received_at: jiff::Timestamp::from_millisecond(now).map_or_else(
-                |_| String::new(),
-                |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-            ),
+            received_at: s.calendar.format(now),
+            previous_ticket: previous.map(ToString::to_string),
         }
     }
 }
@@ -123,10 +123,12 @@ pub(super) struct Opened<'a> {
     pub ticket: &'a TicketNo,
     /// The case's subject (a refused tag removed), not necessarily the message's.
     pub subject: &'a str,
+    /// The closed case it follows up.
+    pub previous: Option<&'a TicketNo>,
 }
 
 /// Why no acknowledgment may be sent, if any: mail loops are never allowed.
-fn suppression(m: &Inbound, s: &Settings, recent_auto_replies: i64) -> Option<String> {
+pub(super) fn suppression(m: &Inbound, s: &Settings, recent_auto_replies: i64) -> Option<String> {
     if m.is_auto_generated() {
         let names: Vec<&str> = m.auto_signals.iter().map(|a| a.as_str()).collect();
         return Some(format!("auto-generated mail ({})", names.join(", ")));

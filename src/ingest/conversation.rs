@@ -8,8 +8,11 @@ use serde_json::json;
 use super::Pipeline;
 use crate::commands::{self, CaseNow, Change, Context, Problem};
 use crate::config::TechnicianIdentity;
+use crate::lifecycle::{self, Effect};
 use crate::model::{CaseId, CaseType, Inbound, Role, Status, Visibility};
-use crate::parse::quote;
+use crate::outbox::render::{REOPENED, RESOLUTION_NOTICE};
+use crate::parse::{quote, thanks};
+use crate::sla;
 use crate::store::casework::{self, CaseState};
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, messages, Work};
@@ -48,7 +51,7 @@ impl Pipeline {
         cases::add_event(tx, j.case, now, &m.from.address, "message_added", &detail);
         let mut state = casework::state(tx, j.case).await?;
         if *j.technician != Technician::Yes {
-            return self.customer_reply(tx, &state, m, j.raw, body).await;
+            return self.customer_reply(tx, &mut state, m, j.raw, body).await;
         }
         if m.is_auto_generated() {
             // An out-of-office from a technician: on the record, never executed or relayed.
@@ -65,26 +68,63 @@ impl Pipeline {
     async fn customer_reply(
         &self,
         tx: &mut Work,
-        state: &CaseState,
+        state: &mut CaseState,
         m: &Inbound,
         raw: &Raw<'_>,
         body: &str,
     ) -> Result<(), store::Error> {
+        let now = raw.received_at;
         let kept = kept(body, Role::Customer, Visibility::Public);
         messages::insert(tx, state.id, m, raw, kept).await?;
         if m.is_auto_generated() {
             // Out-of-office and the like stay on the case; forwarding them would only add noise
-            // (and, to a list that answers, a loop).
+            // (and, to a list that answers, a loop). Nor do they reopen a resolved case.
             return Ok(());
+        }
+        let mut headline = "Customer reply".to_owned();
+        if matches!(state.status, Status::Resolved | Status::Pending) {
+            // Inside the reopen window a reply disputes the resolution, unless it only thanks;
+            // a case pending on the customer has its answer.
+            let thanks = thanks::is_only_thanks(body);
+            let event = lifecycle::Event::CustomerReplied { thanks };
+            let before = state.status;
+            let effects = self.life_event(tx, state, &event, &m.from.address, now);
+            if state.status != before {
+                self.settle(tx, state, now).await?;
+            }
+            if effects.contains(&Effect::Reopened { by_customer: true }) {
+                headline = "Reopened by the customer".into();
+                let relay = super::notify::Relay {
+                    template: REOPENED,
+                    text: "",
+                    technician: None,
+                    actor: super::SYSTEM_ACTOR,
+                };
+                self.relay(tx, state, &relay, now).await?;
+            } else if state.status != before {
+                headline = "Customer reply (no longer pending)".into();
+            } else if thanks && before == Status::Resolved {
+                headline = "Customer thanks (the case stays resolved)".into();
+                let detail = json!({ "reopened": false });
+                cases::add_event(
+                    tx,
+                    state.id,
+                    now,
+                    &m.from.address,
+                    "thanks_received",
+                    &detail,
+                );
+            }
         }
         let notice = super::notify::Notice {
             author: m.from.address.clone(),
-            headline: "Customer reply".into(),
+            headline,
             text: body.to_owned(),
             attachments: m.attachment_names(),
+            ..Default::default()
         };
         let to = self.staff_of(state);
-        self.notify(tx, state, &to, &notice, raw.received_at).await
+        self.notify(tx, state, &to, &notice, now).await
     }
 
     async fn technician_reply(
@@ -130,14 +170,40 @@ impl Pipeline {
                 }
             }
         }
-        let template = changes.iter().rev().find_map(|c| match c {
-            Change::Template(t) => Some(t.clone()),
-            _ => None,
-        });
-        let resolves = changes
-            .iter()
-            .any(|c| matches!(c, Change::Resolve(_) | Change::Status(Status::Resolved, _)));
-        let relays = !reply.public.is_empty() || template.is_some() || resolves;
+        // The status machine may refuse a transition (resolving a closed case, closing an open
+        // one): tried on a copy first, so a refusal changes nothing.
+        let mut life = state.life();
+        let mut effects = Vec::new();
+        for (line, change) in reply.commands.iter().zip(&changes) {
+            let Some(event) = event_of(change) else {
+                continue;
+            };
+            match lifecycle::step(&life, &event, now, self.settings.reopen_window) {
+                Ok((next, fx)) => {
+                    life = next;
+                    effects.extend(fx);
+                }
+                Err(error) => {
+                    let problem = Problem {
+                        line: line.text.clone(),
+                        error: format!("{}: {error}", state.ticket),
+                    };
+                    return self.refuse(tx, state, m, raw, body, &[problem]).await;
+                }
+            }
+        }
+        let resolves = effects.contains(&Effect::ResolutionNotice);
+        let reopens = effects.contains(&Effect::Reopened { by_customer: false });
+        let template = if resolves {
+            Some(RESOLUTION_NOTICE.to_owned())
+        } else {
+            changes.iter().rev().find_map(|c| match c {
+                Change::Template(t) => Some(t.clone()),
+                _ => None,
+            })
+        }
+        .or_else(|| reopens.then(|| REOPENED.to_owned()));
+        let relays = !reply.public.is_empty() || template.is_some();
         // A note makes the whole message staff-only; so do commands with nothing for the customer.
         let visibility = if relays && reply.note.is_none() {
             Visibility::Public
@@ -162,10 +228,18 @@ impl Pipeline {
             let detail = json!({ "length": note.chars().count() });
             cases::add_event(tx, state.id, now, actor, "note_added", &detail);
         }
-        if !reply.public.is_empty() && state.status == Status::Open {
+        if !reply.public.is_empty() {
             // The SOPs: a case a technician answers is in progress.
-            self.set_status(tx, state, Status::InProgress, None, actor, now);
+            self.life_event(tx, state, &lifecycle::Event::Answered, actor, now);
         }
+        if relays && visibility == Visibility::Public {
+            state.first_response = sla::Clocks::answered(state.first_response, now);
+        }
+        // A technician's word on the case is its status note for the weekly follow-up.
+        state.follow_up_at = Some(now.saturating_add(super::millis(self.settings.sla.follow_up)));
+        state.clock = self
+            .clocks()
+            .sync(state.clock, state.status, state.target, now);
         casework::save(tx, state, now).await?;
         if relays {
             let technician = identity(m, self.settings.technician_identity);
@@ -216,17 +290,15 @@ impl Pipeline {
         now: i64,
     ) -> Result<(), store::Error> {
         let case = state.id;
-        match change {
-            Change::Status(Status::Resolved, _) | Change::Resolve(_)
-                if state.status == Status::Resolved => {}
-            Change::Status(Status::Resolved, _) => self.resolve(tx, state, None, actor, now),
-            Change::Resolve(text) => self.resolve(tx, state, text, actor, now),
-            Change::Status(to, reason) => self.set_status(tx, state, to, reason, actor, now),
-            Change::Reopen => {
-                state.resolution = None;
-                self.set_status(tx, state, Status::InProgress, None, actor, now);
-                cases::add_event(tx, case, now, actor, "reopened", &json!({}));
+        if let Some(event) = event_of(&change) {
+            if !matches!(event, lifecycle::Event::Assigned) {
+                // Checked against the status machine before anything was applied.
+                self.life_event(tx, state, &event, actor, now);
+                return Ok(());
             }
+        }
+        match change {
+            Change::Status(..) | Change::Resolve(_) | Change::Reopen => {}
             Change::AssignTeam(team) => {
                 state.team = Some(team.clone());
                 state.assignee = None;
@@ -241,7 +313,7 @@ impl Pipeline {
             Change::Priority(level, target) => {
                 let detail = json!({ "from": state.priority, "to": level });
                 state.priority = level;
-                state.target_secs = target.map(secs);
+                state.target = target;
                 cases::add_event(tx, case, now, actor, "priority_changed", &detail);
             }
             Change::Category {
@@ -254,7 +326,7 @@ impl Pipeline {
                     json!({ "from": state.category, "to": id, "priority": priority, "team": team });
                 state.category = id;
                 state.priority = priority;
-                state.target_secs = target.map(secs);
+                state.target = target;
                 cases::add_event(tx, case, now, actor, "category_changed", &detail);
                 if let Some(team) = team.filter(|t| state.team.as_deref() != Some(t)) {
                     state.team = Some(team.clone());
@@ -289,6 +361,7 @@ impl Pipeline {
                     headline: format!("Task for {team}"),
                     text,
                     attachments: Vec::new(),
+                    ..Default::default()
                 };
                 self.notify(tx, state, &to, &notice, now).await?;
             }
@@ -298,36 +371,46 @@ impl Pipeline {
         Ok(())
     }
 
-    fn set_status(
+    /// Runs a status-machine event that was checked to be allowed, and records what changed.
+    pub(super) fn life_event(
         &self,
         tx: &mut Work,
         state: &mut CaseState,
-        to: Status,
-        reason: Option<String>,
+        event: &lifecycle::Event,
         actor: &str,
         now: i64,
-    ) {
-        if state.status == to && state.pending_reason == reason {
-            return;
+    ) -> Vec<Effect> {
+        let (next, effects) =
+            match lifecycle::step(&state.life(), event, now, self.settings.reopen_window) {
+                Ok(done) => done,
+                // Only the events that follow from something else get here unchecked: a
+                // recategorized resolved case changes team but stays resolved.
+                Err(why) => {
+                    tracing::debug!(case = %state.ticket, ?event, why, "status unchanged");
+                    return Vec::new();
+                }
+            };
+        let before = state.life();
+        if (next.status, &next.pending_reason) != (before.status, &before.pending_reason) {
+            let detail =
+                json!({ "from": before.status, "to": next.status, "reason": next.pending_reason });
+            cases::add_event(tx, state.id, now, actor, "status_changed", &detail);
         }
-        let detail = json!({ "from": state.status, "to": to, "reason": reason });
-        state.status = to;
-        state.pending_reason = reason;
-        cases::add_event(tx, state.id, now, actor, "status_changed", &detail);
-    }
-
-    fn resolve(
-        &self,
-        tx: &mut Work,
-        state: &mut CaseState,
-        text: Option<String>,
-        actor: &str,
-        now: i64,
-    ) {
-        self.set_status(tx, state, Status::Resolved, None, actor, now);
-        let detail = json!({ "resolution": text });
-        state.resolution = text;
-        cases::add_event(tx, state.id, now, actor, "resolved", &detail);
+        for effect in &effects {
+            let (kind, detail) = match effect {
+                Effect::ResolutionNotice => (
+                    "resolved",
+                    json!({ "resolution": next.resolution, "close_at": next.close_at.map(store::format_ms) }),
+                ),
+                Effect::Reopened { by_customer } => {
+                    ("reopened", json!({ "by_customer": by_customer }))
+                }
+                Effect::ClosedNotice => ("closed", json!({ "reason": "the reopen window ended" })),
+            };
+            cases::add_event(tx, state.id, now, actor, kind, &detail);
+        }
+        state.set_life(next);
+        effects
     }
 
     /// Records an assignment, sets the status, and tells whoever has the case now.
@@ -340,7 +423,7 @@ impl Pipeline {
         now: i64,
     ) -> Result<(), store::Error> {
         cases::add_event(tx, state.id, now, actor, "assigned", detail);
-        self.set_status(tx, state, Status::Assigned, None, actor, now);
+        self.life_event(tx, state, &lifecycle::Event::Assigned, actor, now);
         let headline = match &state.assignee {
             Some(_) => "Assigned to you".to_owned(),
             None => format!("Assigned to {}", state.team.as_deref().unwrap_or("-")),
@@ -353,6 +436,7 @@ impl Pipeline {
             headline,
             text,
             attachments: Vec::new(),
+            ..Default::default()
         };
         let to = self.staff_of(state);
         self.notify(tx, state, &to, &notice, now).await
@@ -378,8 +462,16 @@ impl Pipeline {
             priority: incident.priority,
             team: incident.team.as_deref(),
             rule: None,
-            target_secs: incident.target_secs,
+            target: incident.target,
             previous: None,
+            clock: self.clocks().sync(
+                sla::Resolution::default(),
+                Status::Open,
+                incident.target,
+                now,
+            ),
+            first_response: sla::FirstResponse::default(),
+            follow_up_at: Some(now.saturating_add(super::millis(self.settings.sla.follow_up))),
         };
         let problem = cases::insert(tx, &new, now).await?;
         casework::link(tx, (incident.id, "incident"), (problem, "problem"), now).await?;
@@ -396,6 +488,7 @@ impl Pipeline {
                 incident.ticket, incident.subject
             ),
             attachments: Vec::new(),
+            ..Default::default()
         };
         let to = self.staff_of(&state);
         self.notify(tx, &state, &to, &notice, now).await
@@ -410,8 +503,15 @@ fn kept(body: &str, role: Role, visibility: Visibility) -> Kept<'_> {
     }
 }
 
-fn secs(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+/// The status-machine event a change is, if any.
+fn event_of(change: &Change) -> Option<lifecycle::Event> {
+    Some(match change {
+        Change::Status(s, reason) => lifecycle::Event::Set(*s, reason.clone()),
+        Change::Resolve(text) => lifecycle::Event::Resolve(text.clone()),
+        Change::Reopen => lifecycle::Event::Reopen,
+        Change::AssignTeam(_) | Change::AssignTechnician(_) => lifecycle::Event::Assigned,
+        _ => return None,
+    })
 }
 
 /// What the customer is told of the technician who answered.

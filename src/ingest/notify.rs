@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::Pipeline;
 use crate::commands::{self, Problem};
-use crate::model::Inbound;
+use crate::model::{Inbound, Status};
 use crate::outbox::contexts::{CommandErrorContext, StaffContext, UpdateContext};
 use crate::outbox::render::{COMMAND_ERROR, TEAM_NOTIFICATION};
 use crate::parse::signals;
@@ -22,16 +22,23 @@ use super::SYSTEM_ACTOR;
 const MAX_REFERENCES: usize = 20;
 
 /// What a notification says.
-pub(super) struct Notice {
+#[derive(Debug, Default)]
+pub(crate) struct Notice {
     /// Who caused it: never told about their own doing.
     pub author: String,
     pub headline: String,
     pub text: String,
     pub attachments: Vec<String>,
+    /// The template; `team_notification` when `None`.
+    pub template: Option<&'static str>,
+    /// For SLA and follow-up mail: the due time and the target, as shown.
+    pub due: Option<String>,
+    pub target: Option<String>,
 }
 
-/// A reply for the customer.
-pub(super) struct Relay<'a> {
+/// Mail for the customer in their conversation: a technician's reply, a canned reply, or a
+/// lifecycle notice.
+pub(crate) struct Relay<'a> {
     pub template: &'a str,
     pub text: &'a str,
     pub technician: Option<String>,
@@ -40,7 +47,7 @@ pub(super) struct Relay<'a> {
 
 impl Pipeline {
     /// Who hears about a case: its technician, else its team.
-    pub(super) fn staff_of(&self, state: &CaseState) -> Vec<String> {
+    pub(crate) fn staff_of(&self, state: &CaseState) -> Vec<String> {
         match (&state.assignee, &state.team) {
             (Some(a), _) => vec![a.clone()],
             (None, Some(team)) => self.team_recipients(team),
@@ -49,7 +56,7 @@ impl Pipeline {
     }
 
     /// A configured team's recipients; none for a team the config does not define.
-    pub(super) fn team_recipients(&self, team: &str) -> Vec<String> {
+    pub(crate) fn team_recipients(&self, team: &str) -> Vec<String> {
         self.settings
             .team(team)
             .map(|t| t.recipients().into_iter().map(str::to_owned).collect())
@@ -57,7 +64,7 @@ impl Pipeline {
     }
 
     /// Queues `notice` to each of `to`, or records that nobody could be told.
-    pub(super) async fn notify(
+    pub(crate) async fn notify(
         &self,
         tx: &mut Work,
         state: &CaseState,
@@ -110,8 +117,11 @@ impl Pipeline {
             assignee: state.assignee.clone(),
             text: notice.text.clone(),
             attachments: notice.attachments.clone(),
+            due: notice.due.clone(),
+            target: notice.target.clone(),
         };
         let context = to_json(&context)?;
+        let template = notice.template.unwrap_or(TEAM_NOTIFICATION);
         let from_name = format!("{requester_name} via {helpdesk_name}");
         for recipient in to {
             let thread = outbox::thread_ids(tx, state.id, Audience::Staff(recipient)).await?;
@@ -119,7 +129,7 @@ impl Pipeline {
             let mail = NewMail {
                 case: Some(state.id),
                 kind: outbox::KIND_NOTIFICATION,
-                template: TEAM_NOTIFICATION,
+                template,
                 context: context.clone(),
                 recipient,
                 recipient_name: None,
@@ -144,7 +154,7 @@ impl Pipeline {
     }
 
     /// Queues a technician's reply (or canned reply) to the customer, in the customer's thread.
-    pub(super) async fn relay(
+    pub(crate) async fn relay(
         &self,
         tx: &mut Work,
         state: &CaseState,
@@ -180,7 +190,12 @@ impl Pipeline {
             resolution: state
                 .resolution
                 .clone()
-                .filter(|_| state.status == crate::model::Status::Resolved),
+                .filter(|_| matches!(state.status, Status::Resolved | Status::Closed)),
+            reopen_deadline: state
+                .close_at
+                .filter(|_| state.status == Status::Resolved)
+                .map(|at| s.calendar.format(at)),
+            reopen_window: crate::classify::describe(s.reopen_window),
         };
         let thread = outbox::thread_ids(tx, state.id, Audience::Customer).await?;
         let message_id = super::new_message_id(&s.address.address);
@@ -271,6 +286,6 @@ fn newest(ids: &[String]) -> &[String] {
     &ids[ids.len().saturating_sub(MAX_REFERENCES)..]
 }
 
-fn to_json(context: &impl serde::Serialize) -> Result<String, store::Error> {
+pub(crate) fn to_json(context: &impl serde::Serialize) -> Result<String, store::Error> {
     serde_json::to_string(context).map_err(|e| store::Error::Corrupt(e.to_string()))
 }

@@ -28,6 +28,10 @@ pub struct UpdateContext {
     pub status: String,
     /// The resolution, when the reply resolved the case.
     pub resolution: Option<String>,
+    /// Until when a reply reopens the case, in the calendar's zone (resolution notice).
+    pub reopen_deadline: Option<String>,
+    /// The reopen window, e.g. `3 days`.
+    pub reopen_window: String,
 }
 
 impl UpdateContext {
@@ -43,6 +47,8 @@ impl UpdateContext {
             technician: Some("Terry Tech".into()),
             status: "resolved".into(),
             resolution: Some("Replaced the toner.".into()),
+            reopen_deadline: Some("Fri 4 Dec 2026 14:00 CET".into()),
+            reopen_window: "3 days".into(),
         }
     }
 }
@@ -78,6 +84,10 @@ pub struct StaffContext {
     pub text: String,
     /// Names of the files the customer attached (kept on the case).
     pub attachments: Vec<String>,
+    /// For SLA and follow-up mail: when the target is (or was) due, in the calendar's zone.
+    pub due: Option<String>,
+    /// For SLA and follow-up mail: the target, e.g. `4 hours (24x7)`.
+    pub target: Option<String>,
 }
 
 impl StaffContext {
@@ -98,6 +108,8 @@ impl StaffContext {
             assignee: None,
             text: "The printer jams on every page.".into(),
             attachments: vec!["jam.jpg".into()],
+            due: Some("Thu 3 Dec 2026 14:00 CET".into()),
+            target: Some("4 hours (24x7)".into()),
         }
     }
 }
@@ -150,6 +162,64 @@ impl CommandErrorContext {
                 error: "unknown command /priorty".into(),
             }],
             valid_commands: crate::commands::help(),
+        }
+    }
+}
+
+/// The triage team's digest of the uncategorized queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestContext {
+    /// The help desk's display name.
+    pub helpdesk_name: String,
+    /// The support address.
+    pub helpdesk_address: String,
+    /// The hour it is for, in the calendar's zone: `Thu 3 Dec 2026 13:00 CET`.
+    pub slot: String,
+    /// How many cases wait.
+    pub count: usize,
+    /// More than one.
+    pub plural: bool,
+    /// The categorization target, e.g. `2 hours (business)`.
+    pub target: String,
+    /// The cases, oldest first.
+    pub cases: Vec<DigestCase>,
+}
+
+/// One case of the digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestCase {
+    /// `HD-000123`.
+    pub ticket: String,
+    /// The customer's subject.
+    pub subject: String,
+    /// The requester's address.
+    pub requester: String,
+    /// When it arrived, in the calendar's zone.
+    pub received: String,
+    /// When it must be categorized, or `-`.
+    pub due: String,
+    /// Past due.
+    pub overdue: bool,
+}
+
+impl DigestContext {
+    /// A filled-in context.
+    pub fn sample() -> DigestContext {
+        DigestContext {
+            helpdesk_name: "IT Service Desk".into(),
+            helpdesk_address: "support@example.test".into(),
+            slot: "Thu 3 Dec 2026 13:00 CET".into(),
+            count: 1,
+            plural: false,
+            target: "2 hours (business)".into(),
+            cases: vec![DigestCase {
+                ticket: "HD-000123".into(),
+                subject: "Printer <3rd floor> & scanner".into(),
+                requester: "alice@example.test".into(),
+                received: "Thu 3 Dec 2026 10:40 CET".into(),
+                due: "Thu 3 Dec 2026 12:40 CET".into(),
+                overdue: true,
+            }],
         }
     }
 }

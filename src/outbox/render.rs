@@ -9,7 +9,7 @@ use std::path::Path;
 use handlebars::Handlebars;
 use serde::{Deserialize, Serialize};
 
-use super::contexts::{CommandErrorContext, StaffContext, UpdateContext};
+use super::contexts::{CommandErrorContext, DigestContext, StaffContext, UpdateContext};
 
 /// The templates shipped in the binary: (name, text, html).
 const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
@@ -41,6 +41,41 @@ const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
         Some(include_str!("../../templates/command_error.html.hbs")),
     ),
     (
+        RESOLUTION_NOTICE,
+        include_str!("../../templates/resolution_notice.txt.hbs"),
+        Some(include_str!("../../templates/resolution_notice.html.hbs")),
+    ),
+    (
+        REOPENED,
+        include_str!("../../templates/reopened.txt.hbs"),
+        Some(include_str!("../../templates/reopened.html.hbs")),
+    ),
+    (
+        AUTO_CLOSED,
+        include_str!("../../templates/auto_closed.txt.hbs"),
+        Some(include_str!("../../templates/auto_closed.html.hbs")),
+    ),
+    (
+        SLA_WARNING,
+        include_str!("../../templates/sla_warning.txt.hbs"),
+        Some(include_str!("../../templates/sla_warning.html.hbs")),
+    ),
+    (
+        SLA_BREACH,
+        include_str!("../../templates/sla_breach.txt.hbs"),
+        Some(include_str!("../../templates/sla_breach.html.hbs")),
+    ),
+    (
+        FOLLOW_UP_REMINDER,
+        include_str!("../../templates/follow_up_reminder.txt.hbs"),
+        Some(include_str!("../../templates/follow_up_reminder.html.hbs")),
+    ),
+    (
+        TRIAGE_DIGEST,
+        include_str!("../../templates/triage_digest.txt.hbs"),
+        Some(include_str!("../../templates/triage_digest.html.hbs")),
+    ),
+    (
         "remote_assistance",
         include_str!("../../templates/remote_assistance.txt.hbs"),
         Some(include_str!("../../templates/remote_assistance.html.hbs")),
@@ -53,6 +88,23 @@ pub const UPDATE: &str = "update";
 pub const TEAM_NOTIFICATION: &str = "team_notification";
 /// The answer to refused commands ([`CommandErrorContext`]).
 pub const COMMAND_ERROR: &str = "command_error";
+/// The resolution notice with the reopen deadline ([`UpdateContext`]).
+pub const RESOLUTION_NOTICE: &str = "resolution_notice";
+/// The customer is told their case is open again ([`UpdateContext`]).
+pub const REOPENED: &str = "reopened";
+/// The customer is told the reopen window ended and the case closed ([`UpdateContext`]).
+pub const AUTO_CLOSED: &str = "auto_closed";
+/// A target is near ([`StaffContext`]).
+pub const SLA_WARNING: &str = "sla_warning";
+/// A target was missed ([`StaffContext`]).
+pub const SLA_BREACH: &str = "sla_breach";
+/// A pending or scheduled case is due its weekly status note ([`StaffContext`]).
+pub const FOLLOW_UP_REMINDER: &str = "follow_up_reminder";
+/// The uncategorized queue for the triage team ([`DigestContext`]).
+pub const TRIAGE_DIGEST: &str = "triage_digest";
+
+/// Customer mail of the update shape that the daemon sends itself: never a canned reply.
+const NOTICES: &[&str] = &[UPDATE, RESOLUTION_NOTICE, REOPENED, AUTO_CLOSED];
 
 /// Which context a template is rendered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,15 +117,18 @@ pub enum Shape {
     Staff,
     /// [`CommandErrorContext`].
     CommandError,
+    /// [`DigestContext`].
+    Digest,
 }
 
 /// The shape of template `name`, given the templates the rules use as acknowledgments. Every
 /// template that is neither a system template nor an acknowledgment is a canned reply.
 pub fn shape<'a>(name: &str, mut acknowledgments: impl Iterator<Item = &'a str>) -> Shape {
     match name {
-        UPDATE => Shape::Update,
-        TEAM_NOTIFICATION => Shape::Staff,
+        UPDATE | RESOLUTION_NOTICE | REOPENED | AUTO_CLOSED => Shape::Update,
+        TEAM_NOTIFICATION | SLA_WARNING | SLA_BREACH | FOLLOW_UP_REMINDER => Shape::Staff,
         COMMAND_ERROR => Shape::CommandError,
+        TRIAGE_DIGEST => Shape::Digest,
         "acknowledgment" | "conference_acknowledgment" => Shape::Acknowledgment,
         n if acknowledgments.any(|a| a == n) => Shape::Acknowledgment,
         _ => Shape::Update,
@@ -144,8 +199,10 @@ pub struct AckContext {
     pub first_response: String,
     /// Resolution target, e.g. `4 hours`; `None` where the chart has no SLA.
     pub resolution_target: Option<String>,
-    /// When the request was received, UTC, e.g. `2026-11-22 06:30 UTC`.
+    /// When the request was received, in the calendar's zone, e.g. `Sun 22 Nov 2026 06:30 UTC`.
     pub received_at: String,
+    /// The closed case the customer replied to, when this case follows it up.
+    pub previous_ticket: Option<String>,
 }
 
 impl AckContext {
@@ -165,7 +222,8 @@ impl AckContext {
             team: Some("service-desk".into()),
             first_response: "24 hours".into(),
             resolution_target: Some("4 days".into()),
-            received_at: "2026-11-22 06:30 UTC".into(),
+            received_at: "Sun 22 Nov 2026 06:30 UTC".into(),
+            previous_ticket: None,
         }
     }
 }
@@ -342,6 +400,7 @@ impl Templates {
                 Shape::Update => self.render(name, &UpdateContext::sample())?,
                 Shape::Staff => self.render(name, &StaffContext::sample())?,
                 Shape::CommandError => self.render(name, &CommandErrorContext::sample())?,
+                Shape::Digest => self.render(name, &DigestContext::sample())?,
             };
         }
         Ok(self.names.len())
@@ -355,7 +414,9 @@ impl Templates {
     ) -> Vec<String> {
         self.names
             .iter()
-            .filter(|n| n.as_str() != UPDATE && shape(n, acknowledgments.clone()) == Shape::Update)
+            .filter(|n| {
+                !NOTICES.contains(&n.as_str()) && shape(n, acknowledgments.clone()) == Shape::Update
+            })
             .cloned()
             .collect()
     }
@@ -374,10 +435,15 @@ mod tests {
             Shape::Update => t.render(name, &UpdateContext::sample()),
             Shape::Staff => t.render(name, &StaffContext::sample()),
             Shape::CommandError => t.render(name, &CommandErrorContext::sample()),
+            Shape::Digest => t.render(name, &DigestContext::sample()),
         };
         for name in t.names() {
             let r = render(name).unwrap();
-            assert!(r.subject.contains("[HD-000123]"), "{name}: {}", r.subject);
+            if name == TRIAGE_DIGEST {
+                assert!(r.subject.contains("1 case"), "{}", r.subject);
+            } else {
+                assert!(r.subject.contains("[HD-000123]"), "{name}: {}", r.subject);
+            }
             assert!(r.text.contains("HD-000123"), "{name}");
             let html = r.html.as_deref().unwrap();
             assert!(html.contains("HD-000123"), "{name}");

@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use super::{format_ms, Error, Tx};
 use crate::model::{CaseId, CaseType, Status, TicketNo};
+use crate::sla::{self, Target};
 use crate::thread::Candidate;
 
 /// Columns of a new case.
@@ -30,10 +31,16 @@ pub struct NewCase<'a> {
     pub team: Option<&'a str>,
     /// The rule that classified it.
     pub rule: Option<&'a str>,
-    /// Resolution target in seconds, when the chart has one.
-    pub target_secs: Option<i64>,
+    /// Resolution target, when the chart has one.
+    pub target: Option<Target>,
     /// A closed case this one follows up.
     pub previous: Option<CaseId>,
+    /// Its resolution clock, started.
+    pub clock: sla::Resolution,
+    /// Its first-response clock.
+    pub first_response: sla::FirstResponse,
+    /// When the first weekly status note is due.
+    pub follow_up_at: Option<i64>,
 }
 
 /// A case as listed and shown.
@@ -137,8 +144,11 @@ pub async fn save_ticket_counter(tx: &mut Tx, last: i64) -> Result<(), Error> {
 pub async fn insert(tx: &mut Tx, c: &NewCase<'_>, now: i64) -> Result<CaseId, Error> {
     let id: i64 = sqlx::query(
         r#"INSERT INTO cases (ticket, subject, requester, requester_name, status, case_type,
-               category, priority, team, rule, target_secs, previous_case, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+               category, priority, team, rule, target_secs, previous_case, created_at, updated_at,
+               target_clock, clock_since, due_at, warn_at, first_response_due_at,
+               first_response_warn_at, follow_up_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13,
+                   $14, $15, $16, $17, $18, $19, $20)
            RETURNING id"#,
     )
     .bind(c.ticket.as_str())
@@ -151,9 +161,16 @@ pub async fn insert(tx: &mut Tx, c: &NewCase<'_>, now: i64) -> Result<CaseId, Er
     .bind(i64::from(c.priority))
     .bind(c.team)
     .bind(c.rule)
-    .bind(c.target_secs)
+    .bind(c.target.map(|t| t.secs()))
     .bind(c.previous.map(|p| p.0))
     .bind(now)
+    .bind(c.target.map(|t| t.clock.as_str()))
+    .bind(c.clock.since)
+    .bind(c.clock.due_at)
+    .bind(c.clock.warn_at)
+    .bind(c.first_response.due_at)
+    .bind(c.first_response.warn_at)
+    .bind(c.follow_up_at)
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;
@@ -333,14 +350,14 @@ enum Key<'a> {
 
 async fn candidate(tx: &mut Tx, key: Key<'_>) -> Result<Option<Candidate>, Error> {
     let query = match key {
-        Key::Id(id) => {
-            sqlx::query(r#"SELECT id, ticket, status, requester FROM cases WHERE id = $1"#)
-                .bind(id.0)
-        }
-        Key::Ticket(t) => {
-            sqlx::query(r#"SELECT id, ticket, status, requester FROM cases WHERE ticket = $1"#)
-                .bind(t.as_str())
-        }
+        Key::Id(id) => sqlx::query(
+            r#"SELECT id, ticket, status, requester, close_at FROM cases WHERE id = $1"#,
+        )
+        .bind(id.0),
+        Key::Ticket(t) => sqlx::query(
+            r#"SELECT id, ticket, status, requester, close_at FROM cases WHERE ticket = $1"#,
+        )
+        .bind(t.as_str()),
     };
     let Some(row) = query.fetch_optional(&mut **tx).await? else {
         return Ok(None);
@@ -360,15 +377,16 @@ async fn candidate(tx: &mut Tx, key: Key<'_>) -> Result<Option<Candidate>, Error
         status: status.parse().map_err(Error::Corrupt)?,
         requester: row.try_get(3)?,
         participants,
+        close_at: row.try_get(4)?,
     }))
 }
 
-const CASE_COLUMNS: &str = r#"c.id, c.ticket, c.status, c.subject, c.requester, c.requester_name,
+pub(super) const CASE_COLUMNS: &str = r#"c.id, c.ticket, c.status, c.subject, c.requester, c.requester_name,
     c.category, c.priority, c.case_type, c.team, c.rule, c.target_secs,
     (SELECT p.ticket FROM cases p WHERE p.id = c.previous_case), c.created_at, c.updated_at,
     c.assignee, c.pending_reason, c.resolution"#;
 
-fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
+pub(super) fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
     Ok(CaseRow {
         id: CaseId(r.try_get(0)?),
         ticket: r.try_get(1)?,
@@ -389,24 +407,6 @@ fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
         created_at: format_ms(r.try_get(13)?),
         updated_at: format_ms(r.try_get(14)?),
     })
-}
-
-/// Cases, newest first, optionally of one status.
-///
-/// # Errors
-/// Database failure.
-pub async fn list(pool: &sqlx::AnyPool, status: Option<Status>) -> Result<Vec<CaseRow>, Error> {
-    // The column list is a constant; only values are bound.
-    let sql = format!(
-        "SELECT {CASE_COLUMNS} FROM cases c WHERE ($1 = '' OR c.status = $1) ORDER BY c.id DESC"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(status.map_or("", Status::as_str))
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(case_row)
-        .collect()
 }
 
 /// One case by ticket.

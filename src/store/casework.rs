@@ -6,7 +6,9 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{format_ms, Error, Tx};
+use crate::lifecycle::Life;
 use crate::model::{CaseId, CaseType, Status, TicketNo};
+use crate::sla::{self, Target};
 
 /// The working state of a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,32 +33,71 @@ pub struct CaseState {
     pub category: String,
     /// Priority level.
     pub priority: u8,
-    /// Resolution target in seconds.
-    pub target_secs: Option<i64>,
+    /// Resolution target.
+    pub target: Option<Target>,
     /// The team.
     pub team: Option<String>,
     /// The technician it is assigned to.
     pub assignee: Option<String>,
     /// The resolution text.
     pub resolution: Option<String>,
+    /// When it was last resolved.
+    pub resolved_at: Option<i64>,
+    /// When a resolved case closes by itself.
+    pub close_at: Option<i64>,
+    /// When it closed.
+    pub closed_at: Option<i64>,
+    /// The resolution clock.
+    pub clock: sla::Resolution,
+    /// The first-response clock.
+    pub first_response: sla::FirstResponse,
+    /// When the next weekly status note is due.
+    pub follow_up_at: Option<i64>,
+    /// When it was opened.
+    pub created_at: i64,
 }
 
-/// Reads a case's working state.
+impl CaseState {
+    /// The parts the status machine works on.
+    pub fn life(&self) -> Life {
+        Life {
+            status: self.status,
+            pending_reason: self.pending_reason.clone(),
+            resolution: self.resolution.clone(),
+            resolved_at: self.resolved_at,
+            close_at: self.close_at,
+            closed_at: self.closed_at,
+        }
+    }
+
+    /// Takes the status machine's result.
+    pub fn set_life(&mut self, life: Life) {
+        self.status = life.status;
+        self.pending_reason = life.pending_reason;
+        self.resolution = life.resolution;
+        self.resolved_at = life.resolved_at;
+        self.close_at = life.close_at;
+        self.closed_at = life.closed_at;
+    }
+}
+
+/// The columns [`state`] reads, in order.
+const STATE_COLUMNS: &str =
+    "id, ticket, subject, requester, requester_name, status, pending_reason,
+    case_type, category, priority, target_secs, team, assignee, resolution, target_clock,
+    resolved_at, close_at, closed_at, clock_since, clock_used_real, clock_used_work, due_at,
+    warn_at, sla_stage, breached_at, first_response_due_at, first_response_warn_at,
+    first_response_at, first_response_stage, first_response_breached_at, follow_up_at, created_at";
+
+/// A case's working state from a row of [`STATE_COLUMNS`].
 ///
 /// # Errors
-/// Database failure, or a stored value that does not parse.
-pub async fn state(tx: &mut Tx, case: CaseId) -> Result<CaseState, Error> {
-    let r = sqlx::query(
-        r#"SELECT id, ticket, subject, requester, requester_name, status, pending_reason,
-                  case_type, category, priority, target_secs, team, assignee, resolution
-           FROM cases WHERE id = $1"#,
-    )
-    .bind(case.0)
-    .fetch_one(&mut **tx)
-    .await?;
+/// A stored value that does not parse.
+pub fn state_of(r: &sqlx::any::AnyRow) -> Result<CaseState, Error> {
     let status: String = r.try_get(5)?;
     let case_type: String = r.try_get(7)?;
     let priority: i64 = r.try_get(9)?;
+    let clock: Option<String> = r.try_get(14)?;
     Ok(CaseState {
         id: CaseId(r.try_get(0)?),
         ticket: TicketNo::from_string(r.try_get::<String, _>(1)?),
@@ -68,11 +109,117 @@ pub async fn state(tx: &mut Tx, case: CaseId) -> Result<CaseState, Error> {
         case_type: case_type.parse().map_err(Error::Corrupt)?,
         category: r.try_get(8)?,
         priority: u8::try_from(priority).map_err(|e| Error::Corrupt(e.to_string()))?,
-        target_secs: r.try_get(10)?,
+        target: Target::from_columns(r.try_get(10)?, clock.as_deref()),
         team: r.try_get(11)?,
         assignee: r.try_get(12)?,
         resolution: r.try_get(13)?,
+        resolved_at: r.try_get(15)?,
+        close_at: r.try_get(16)?,
+        closed_at: r.try_get(17)?,
+        clock: sla::Resolution {
+            since: r.try_get(18)?,
+            used_real: r.try_get(19)?,
+            used_work: r.try_get(20)?,
+            due_at: r.try_get(21)?,
+            warn_at: r.try_get(22)?,
+            stage: r.try_get(23)?,
+            breached_at: r.try_get(24)?,
+        },
+        first_response: sla::FirstResponse {
+            due_at: r.try_get(25)?,
+            warn_at: r.try_get(26)?,
+            at: r.try_get(27)?,
+            stage: r.try_get(28)?,
+            breached_at: r.try_get(29)?,
+        },
+        follow_up_at: r.try_get(30)?,
+        created_at: r.try_get(31)?,
     })
+}
+
+/// Reads a case's working state.
+///
+/// # Errors
+/// Database failure, or a stored value that does not parse.
+pub async fn state(tx: &mut Tx, case: CaseId) -> Result<CaseState, Error> {
+    let sql = format!("SELECT {STATE_COLUMNS} FROM cases WHERE id = $1");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(case.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    state_of(&r)
+}
+
+/// The working state of every case matching `condition` (SQL written by the program, never
+/// from input, on `cases` with `$1` bound to `now` and `$2`… to `binds`), oldest first, at most
+/// `limit`: what the scheduler works through.
+///
+/// # Errors
+/// Database failure, or a stored value that does not parse.
+pub async fn due(
+    pool: &sqlx::AnyPool,
+    condition: &str,
+    binds: &[&str],
+    now: i64,
+    limit: i64,
+) -> Result<Vec<CaseState>, Error> {
+    let sql =
+        format!("SELECT {STATE_COLUMNS} FROM cases WHERE {condition} ORDER BY id LIMIT {limit}");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    q.fetch_all(pool).await?.iter().map(state_of).collect()
+}
+
+/// The active cases of `category` (the uncategorized queue), oldest first.
+///
+/// # Errors
+/// Database failure, or a stored value that does not parse.
+pub async fn uncategorized(tx: &mut Tx, category: &str) -> Result<Vec<CaseState>, Error> {
+    let sql = format!(
+        "SELECT {STATE_COLUMNS} FROM cases
+         WHERE category = $1 AND status IN ('open', 'in_progress', 'assigned', 'pending')
+         ORDER BY id"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(category)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(state_of)
+        .collect()
+}
+
+/// The earliest time any clock of any case runs out: a reopen deadline, an SLA warning or
+/// target not yet sent, a follow-up. `None` when nothing waits.
+///
+/// # Errors
+/// Database failure.
+pub async fn next_due(pool: &sqlx::AnyPool) -> Result<Option<i64>, Error> {
+    let r = sqlx::query(
+        r#"SELECT
+             (SELECT MIN(close_at) FROM cases WHERE status = 'resolved'),
+             (SELECT MIN(warn_at) FROM cases WHERE sla_stage < 1),
+             (SELECT MIN(due_at) FROM cases WHERE sla_stage < 2),
+             (SELECT MIN(first_response_warn_at) FROM cases
+               WHERE first_response_at IS NULL AND first_response_stage < 1
+                 AND status IN ('open', 'in_progress', 'assigned', 'pending')),
+             (SELECT MIN(first_response_due_at) FROM cases
+               WHERE first_response_at IS NULL AND first_response_stage < 2
+                 AND status IN ('open', 'in_progress', 'assigned', 'pending')),
+             (SELECT MIN(follow_up_at) FROM cases
+               WHERE status IN ('open', 'in_progress', 'assigned', 'pending'))"#,
+    )
+    .fetch_one(pool)
+    .await?;
+    let mut next: Option<i64> = None;
+    for i in 0..6 {
+        if let Some(at) = r.try_get::<Option<i64>, _>(i)? {
+            next = Some(next.map_or(at, |n| n.min(at)));
+        }
+    }
+    Ok(next)
 }
 
 /// Writes a case's working state back, and marks it changed now.
@@ -83,7 +230,12 @@ pub async fn save(tx: &mut Tx, c: &CaseState, now: i64) -> Result<(), Error> {
     sqlx::query(
         r#"UPDATE cases SET status = $2, pending_reason = $3, case_type = $4, category = $5,
                priority = $6, target_secs = $7, team = $8, assignee = $9, resolution = $10,
-               updated_at = $11
+               updated_at = $11, target_clock = $12, resolved_at = $13, close_at = $14,
+               closed_at = $15, clock_since = $16, clock_used_real = $17, clock_used_work = $18,
+               due_at = $19, warn_at = $20, sla_stage = $21, breached_at = $22,
+               first_response_due_at = $23, first_response_warn_at = $24,
+               first_response_at = $25, first_response_stage = $26,
+               first_response_breached_at = $27, follow_up_at = $28
            WHERE id = $1"#,
     )
     .bind(c.id.0)
@@ -92,14 +244,44 @@ pub async fn save(tx: &mut Tx, c: &CaseState, now: i64) -> Result<(), Error> {
     .bind(c.case_type.as_str())
     .bind(c.category.as_str())
     .bind(i64::from(c.priority))
-    .bind(c.target_secs)
+    .bind(c.target.map(|t| t.secs()))
     .bind(c.team.as_deref())
     .bind(c.assignee.as_deref())
     .bind(c.resolution.as_deref())
     .bind(now)
+    .bind(c.target.map(|t| t.clock.as_str()))
+    .bind(c.resolved_at)
+    .bind(c.close_at)
+    .bind(c.closed_at)
+    .bind(c.clock.since)
+    .bind(c.clock.used_real)
+    .bind(c.clock.used_work)
+    .bind(c.clock.due_at)
+    .bind(c.clock.warn_at)
+    .bind(c.clock.stage)
+    .bind(c.clock.breached_at)
+    .bind(c.first_response.due_at)
+    .bind(c.first_response.warn_at)
+    .bind(c.first_response.at)
+    .bind(c.first_response.stage)
+    .bind(c.first_response.breached_at)
+    .bind(c.follow_up_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The ticket of a case.
+///
+/// # Errors
+/// Database failure.
+pub async fn ticket_of(tx: &mut Tx, case: CaseId) -> Result<TicketNo, Error> {
+    let ticket: String = sqlx::query(r#"SELECT ticket FROM cases WHERE id = $1"#)
+        .bind(case.0)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    Ok(TicketNo::from_string(ticket))
 }
 
 /// The id of the case with this ticket.

@@ -9,6 +9,8 @@ pub mod imap;
 pub mod messages;
 pub mod outbox;
 pub mod quarantine;
+pub mod queues;
+pub mod schedule;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -103,7 +103,8 @@ fn run_once_drains_the_maildir_and_writes_acknowledgments() {
     // 21 fixtures: 3 quarantined (malformed, garbage, DSN of an unknown case), 1 reply joined.
     assert_eq!(
         summary.trim(),
-        "created 17, joined 1, duplicates 0, quarantined 3, mail sent 15, retrying 0, failed 0"
+        "created 17, joined 1, duplicates 0, quarantined 3, mail sent 15, retrying 0, failed 0; \
+         closed 0, sla warnings 0, sla breaches 0, follow-ups 0, digests 0"
     );
     assert!(desk.files("Maildir/new").is_empty());
     assert_eq!(desk.files("Maildir/cur").len(), ALL_FIXTURES.len());
@@ -150,7 +151,8 @@ fn run_once_drains_the_maildir_and_writes_acknowledgments() {
     let again = desk.ok(&["run", "--once"]);
     assert_eq!(
         again.trim(),
-        "created 0, joined 0, duplicates 0, quarantined 0, mail sent 0, retrying 0, failed 0"
+        "created 0, joined 0, duplicates 0, quarantined 0, mail sent 0, retrying 0, failed 0; \
+         closed 0, sla warnings 0, sla breaches 0, follow-ups 0, digests 0"
     );
 }
 
@@ -374,4 +376,385 @@ fn the_daemon_picks_up_new_mail_and_stops_cleanly_on_sigterm() {
     let ack = std::fs::read_to_string(&desk.files("outbox")[0]).unwrap();
     assert!(ack.contains("Conference support request received"), "{ack}");
     assert!(desk.files("Maildir/cur").len() == 1);
+}
+
+/// A desk that shows times in UTC, with `fixtures` ingested as HD-000001, HD-000002, …
+fn desk_with_cases(fixtures: &[&str]) -> Desk {
+    let desk = Desk::new("[calendar]\ntimezone = \"UTC\"");
+    for (i, name) in fixtures.iter().enumerate() {
+        let out = desk.run_with_stdin(&["ingest"], &fixture(name));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("HD-{:06}\n", i + 1),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    desk
+}
+
+/// Runs SQL on the desk's SQLite file (the binary is not running), to set the clocks.
+fn sql(desk: &Desk, statements: &[String]) {
+    let url = format!("sqlite://{}", desk.path("state/helpdesk.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url)
+            .await
+            .expect("open the desk's database");
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(s.clone()))
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        pool.close().await;
+    });
+}
+
+/// `UPDATE cases SET {set} WHERE ticket = 'HD-00000{n}'`, clearing every clock first.
+fn set_clocks(n: u32, set: &str) -> String {
+    format!(
+        "UPDATE cases SET due_at = NULL, warn_at = NULL, breached_at = NULL,
+             first_response_due_at = NULL, first_response_at = NULL,
+             first_response_breached_at = NULL, close_at = NULL, {set}
+         WHERE ticket = 'HD-{n:06}'"
+    )
+}
+
+fn tickets(list: &serde_json::Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["ticket"].as_str().unwrap())
+        .collect()
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+#[test]
+fn cases_list_puts_overdue_cases_first_and_filters_them() {
+    let desk = desk_with_cases(&[
+        "plain.eml",
+        "network_outage.eml",
+        "conference.eml",
+        "attachments.eml",
+    ]);
+    let now = helpdesk::store::now_ms();
+    sql(
+        &desk,
+        &[
+            // Due in an hour, already answered.
+            set_clocks(
+                1,
+                &format!("due_at = {}, first_response_at = {now}", now + HOUR_MS),
+            ),
+            // The resolution target passed an hour ago.
+            set_clocks(2, &format!("due_at = {}, team = 'network'", now - HOUR_MS)),
+            // Resolved: closes by itself in two days.
+            set_clocks(
+                3,
+                &format!("status = 'resolved', close_at = {}", now + 48 * HOUR_MS),
+            ),
+            // Nobody answered, and the first response was due two hours ago.
+            set_clocks(
+                4,
+                &format!(
+                    "due_at = {}, first_response_due_at = {}",
+                    now + 8 * HOUR_MS,
+                    now - 2 * HOUR_MS
+                ),
+            ),
+        ],
+    );
+    let all = desk.json(&["cases", "list"]);
+    assert_eq!(
+        tickets(&all),
+        ["HD-000004", "HD-000002", "HD-000001", "HD-000003"],
+        "most overdue first, then by due time, the resolved case last: {all:#}"
+    );
+    let flags: Vec<(bool, &str)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["overdue"].as_bool().unwrap(), c["due"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (true, "first_response"),
+            (true, "resolution"),
+            (false, "resolution"),
+            (false, "closes")
+        ]
+    );
+    assert!(all[0]["due_at"].as_str().unwrap().ends_with('Z'), "{all:#}");
+
+    let overdue = desk.json(&["cases", "list", "--overdue"]);
+    assert_eq!(tickets(&overdue), ["HD-000004", "HD-000002"]);
+    let network = desk.json(&["cases", "list", "--team", "network"]);
+    assert_eq!(tickets(&network), ["HD-000002"]);
+    let none = desk.ok(&["cases", "list", "--overdue", "--status", "resolved"]);
+    assert_eq!(none, "no overdue cases\n");
+
+    let text = desk.ok(&["cases", "list"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("DUE"), "{text}");
+    assert!(
+        lines[1].starts_with("! HD-000004") && lines[1].contains("respond "),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("! HD-000002") && lines[2].contains("resolve "),
+        "{text}"
+    );
+    assert!(lines[3].starts_with("  HD-000001"), "{text}");
+    assert!(
+        lines[4].starts_with("  HD-000003") && lines[4].contains("closes "),
+        "{text}"
+    );
+    assert!(text.contains("! overdue: 2 of 4 cases"), "{text}");
+}
+
+#[test]
+fn cases_show_prints_the_sla_clocks() {
+    let desk = desk_with_cases(&["plain.eml", "network_outage.eml"]);
+    let now = helpdesk::store::now_ms();
+    sql(
+        &desk,
+        &[
+            set_clocks(
+                1,
+                &format!(
+                    "target_secs = 14400, target_clock = '24x7', due_at = {}, \
+                     first_response_due_at = {}, first_response_at = {now}",
+                    now + HOUR_MS,
+                    now + HOUR_MS
+                ),
+            ),
+            set_clocks(
+                2,
+                &format!(
+                    "status = 'pending', target_secs = 86400, target_clock = 'business', \
+                     breached_at = {}",
+                    now - HOUR_MS
+                ),
+            ),
+        ],
+    );
+    let text = desk.ok(&["cases", "show", "HD-000001"]);
+    assert!(text.contains("  sla        target 4h (24x7)\n"), "{text}");
+    assert!(text.contains("  due        "), "{text}");
+    assert!(text.contains("  response   answered "), "{text}");
+    let pending = desk.ok(&["cases", "show", "HD-000002"]);
+    assert!(
+        pending.contains("  sla        target 1d (business)\n"),
+        "{pending}"
+    );
+    assert!(
+        pending.contains("  due        stopped (pending)\n"),
+        "{pending}"
+    );
+    assert!(pending.contains("  breached   "), "{pending}");
+    let shown = desk.json(&["cases", "show", "HD-000002"]);
+    assert_eq!(shown["sla"]["target_clock"], "business");
+    assert!(shown["sla"]["due_at"].is_null());
+    assert!(shown["sla"]["breached_at"].as_str().unwrap().ends_with('Z'));
+
+    sql(&desk, &[set_clocks(2, "target_secs = NULL")]);
+    let no_sla = desk.ok(&["cases", "show", "HD-000002"]);
+    assert!(no_sla.contains("  sla        no SLA\n"), "{no_sla}");
+}
+
+#[test]
+fn report_sla_counts_targets_and_medians_per_category_and_priority() {
+    let desk = desk_with_cases(&[
+        "plain.eml",
+        "network_outage.eml",
+        "conference.eml",
+        "attachments.eml",
+    ]);
+    // 2026-02-01T00:00:00Z, and one case a year earlier.
+    let feb = 1_769_904_000_000_i64;
+    let created = |n: u32, at: i64, category: &str, priority: u32| {
+        format!(
+            "UPDATE cases SET created_at = {at}, category = '{category}', priority = {priority},
+                 target_secs = 14400 WHERE ticket = 'HD-{n:06}'"
+        )
+    };
+    sql(
+        &desk,
+        &[
+            created(1, feb, "break_fix", 2),
+            created(2, feb, "break_fix", 2),
+            created(3, feb, "conference_support", 3),
+            created(4, feb - 365 * 24 * HOUR_MS, "break_fix", 2),
+            // Met: answered after 20 minutes, resolved after 2 hours.
+            set_clocks(
+                1,
+                &format!(
+                    "status = 'resolved', first_response_at = {}, resolved_at = {}",
+                    feb + HOUR_MS / 3,
+                    feb + 2 * HOUR_MS
+                ),
+            ),
+            // Breached both targets: answered after 6 hours, closed after 2 days 4 hours.
+            set_clocks(
+                2,
+                &format!(
+                    "status = 'closed', breached_at = {b}, first_response_breached_at = {b},
+                     first_response_at = {}, resolved_at = {}",
+                    feb + 6 * HOUR_MS,
+                    feb + 52 * HOUR_MS,
+                    b = feb + 4 * HOUR_MS
+                ),
+            ),
+            // No SLA, still open.
+            set_clocks(3, "target_secs = NULL"),
+            set_clocks(4, "status = 'open'"),
+        ],
+    );
+    let report = desk.json(&["report", "sla", "--since", "2026-01-15"]);
+    assert_eq!(report["since"], "2026-01-15T00:00:00Z");
+    let groups = report["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{report:#}");
+    let bf = &groups[0];
+    assert_eq!(
+        (bf["category"].as_str(), bf["priority"].as_i64()),
+        (Some("break_fix"), Some(2))
+    );
+    for (key, value) in [
+        ("cases", 2),
+        ("met", 1),
+        ("breached", 1),
+        ("open", 0),
+        ("no_sla", 0),
+        ("first_response_met", 1),
+        ("first_response_breached", 1),
+        ("median_first_response_secs", 11_400),
+        ("median_resolution_secs", 97_200),
+    ] {
+        assert_eq!(bf[key], value, "{key}: {report:#}");
+    }
+    assert_eq!(groups[1]["category"], "conference_support");
+    assert_eq!(
+        (groups[1]["cases"].as_i64(), groups[1]["no_sla"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(report["total"]["cases"], 3);
+
+    let all = desk.json(&["report", "sla"]);
+    assert!(all["since"].is_null());
+    assert_eq!(
+        (
+            all["total"]["cases"].as_i64(),
+            all["total"]["open"].as_i64()
+        ),
+        (Some(4), Some(1))
+    );
+
+    let text = desk.ok(&["report", "sla", "--since", "2026-01-15"]);
+    assert!(
+        text.starts_with("cases created since 2026-01-15 (UTC)\n"),
+        "{text}"
+    );
+    let header = text.lines().nth(1).unwrap();
+    for column in [
+        "CATEGORY",
+        "PRI",
+        "CASES",
+        "MET",
+        "BREACHED",
+        "OPEN",
+        "NO SLA",
+        "FIRST RESPONSE",
+        "RESOLUTION",
+    ] {
+        assert!(header.contains(column), "{column}: {text}");
+    }
+    let break_fix = text.lines().find(|l| l.starts_with("break_fix")).unwrap();
+    // Medians: (20m + 6h) / 2 = 3h 10m; (2h + 2d 4h) / 2 = 1d 3h.
+    assert!(
+        break_fix.contains("3h 10m") && break_fix.ends_with("1d 3h"),
+        "{text}"
+    );
+    assert!(text.lines().last().unwrap().starts_with("TOTAL"), "{text}");
+    assert_eq!(
+        desk.ok(&["report", "sla", "--since", "2099-01-01"]),
+        "cases created since 2099-01-01 (UTC)\nno cases\n"
+    );
+}
+
+#[test]
+fn report_sla_refuses_a_since_that_is_not_a_date() {
+    let desk = Desk::new("");
+    for bad in ["31.01.2026", "2026-02-30", "last week"] {
+        let out = desk.run(&["report", "sla", "--since", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: a usage error");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--since") && err.contains("expected a date YYYY-MM-DD"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn cases_status_runs_the_status_machine_and_refusals_change_nothing() {
+    let desk = Desk::new("");
+    assert_eq!(
+        desk.ok(&["ingest", "--file", fixture_path("plain.eml").as_str()]),
+        "HD-000001\n"
+    );
+    let refused = |args: &[&str], hint: &str| {
+        let out = desk.run(args);
+        assert!(!out.status.success(), "{args:?} should be refused");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("refused, nothing changed") && err.contains(hint),
+            "{err}"
+        );
+    };
+    let status = || desk.json(&["cases", "show", "HD-000001"])["case"]["status"].clone();
+    refused(&["cases", "status", "HD-000001", "closed"], "/resolve");
+    refused(&["cases", "reopen", "HD-000001"], "resolved or closed");
+    assert_eq!(status(), "open");
+    let out = desk.run(&["cases", "status", "HD-000001", "pending"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pending needs a reason"));
+    assert_eq!(
+        desk.ok(&[
+            "cases",
+            "status",
+            "HD-000001",
+            "pending",
+            "vendor",
+            "part",
+            "ordered"
+        ]),
+        "HD-000001: pending\n"
+    );
+    assert_eq!(
+        desk.ok(&["cases", "resolve", "HD-000001", "Replaced", "the", "toner."]),
+        "HD-000001: resolved; the customer's notice is in the outbox\n"
+    );
+    let notice: Vec<serde_json::Value> = desk.json(&["outbox", "list"]).as_array().unwrap().clone();
+    assert!(
+        notice.iter().any(|m| m["template"] == "resolution_notice"),
+        "{notice:?}"
+    );
+    refused(&["cases", "status", "HD-000001", "in_progress"], "/reopen");
+    refused(&["cases", "resolve", "HD-000001"], "already resolved");
+    assert_eq!(
+        desk.ok(&["cases", "reopen", "HD-000001"]),
+        "HD-000001: in_progress; the customer's notice is in the outbox\n"
+    );
+    let out = desk.run(&["cases", "resolve", "HD-999999"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no case HD-999999"));
+}
+
+fn fixture_path(name: &str) -> String {
+    format!("{}/tests/fixtures/mail/{name}", env!("CARGO_MANIFEST_DIR"))
 }

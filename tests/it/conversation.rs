@@ -15,14 +15,14 @@ fn at(user: &str) -> String {
 }
 
 /// The decoded text of a message (our mail is multipart/alternative, maybe quoted-printable).
-fn text(raw: &[u8]) -> String {
+pub(crate) fn text(raw: &[u8]) -> String {
     let m = MessageParser::default().parse(raw).expect("a message");
     m.body_text(0).map(|t| t.into_owned()).unwrap_or_default()
 }
 
 /// A reply to `original` from `from` (a stack user), as a mail client writes one: Re: subject,
 /// In-Reply-To and References, the new text on top and the original quoted below.
-fn reply(original: &[u8], from: &str, to: &str, body: &str) -> Vec<u8> {
+pub(crate) fn reply(original: &[u8], from: &str, to: &str, body: &str) -> Vec<u8> {
     let id = header(original, "Message-ID").expect("Message-ID");
     let refs = header(original, "References").unwrap_or("");
     let subject = header(original, "Subject").expect("Subject");

@@ -111,7 +111,7 @@ security = "{smtp_security}"
     }
 
     /// `helpdesk run` in the background, its log in `daemon.log`.
-    fn start(&self) -> Daemon {
+    pub(crate) fn start(&self) -> Daemon {
         let log = std::fs::File::create(&self.stderr).expect("log file");
         let child = self
             .desk
@@ -165,14 +165,14 @@ security = "{smtp_security}"
 }
 
 /// A running `helpdesk run`, killed on drop if still running.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     log: PathBuf,
 }
 
 impl Daemon {
     /// SIGTERM, then waits for the exit.
-    fn terminate(mut self) -> ExitStatus {
+    pub(crate) fn terminate(mut self) -> ExitStatus {
         signal(&self.child, "TERM");
         let start = Instant::now();
         loop {

@@ -11,6 +11,8 @@ mod live;
 // Technicians and customers in conversation on the real servers: notifications, replies,
 // commands, notes, strangers, and the three ways a reply finds its case.
 mod conversation;
+// The resolution lifecycle and SLA clocks on the real servers, with the daemon running.
+mod lifecycle;
 // Hostile input: mutated messages never panic.
 mod robustness;
 // Real Dovecot + Postfix on loopback (tests/mailstack) and helpers to send, read and restart.

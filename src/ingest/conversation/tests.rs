@@ -2,16 +2,12 @@
 //! commands, notes, refusals, customer replies forwarded, plus-address threading, and verified
 //! technicians.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use sqlx::Row;
 
 use crate::classify::Rules;
-use crate::ingest::{Outcome, Pipeline};
+use crate::ingest::{testing, Outcome, Pipeline};
 use crate::model::TicketNo;
 use crate::outbox::render::Templates;
-use crate::store::testing::stores;
 use crate::store::Store;
 
 const CONFIG: &str = r#"
@@ -37,15 +33,8 @@ const CUSTOMER: &str = "Alice <alice@customer.example.test>";
 const TECH: &str = "Terry Tech <tech@it.example.test>";
 
 fn pipeline(store: &Store, extra: &str) -> Pipeline {
-    let text = CONFIG.replace("{extra}", extra);
-    let settings =
-        crate::config::load_str(Path::new("/tmp/h.toml"), &text, std::iter::empty()).unwrap();
-    Pipeline {
-        settings: Arc::new(settings),
-        rules: Arc::new(Rules::load(None).unwrap()),
-        templates: Arc::new(Templates::load(None).unwrap()),
-        store: store.clone(),
-    }
+    let config = CONFIG.replace("{extra}", extra);
+    testing::pipeline(store, &config, Rules::load(None).unwrap())
 }
 
 /// A message from `from` with `headers` (each ending in CRLF) and a fresh Message-ID.
@@ -120,10 +109,7 @@ where
     F: Fn(Pipeline) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for ts in stores().await {
-        scenario(pipeline(&ts.store, extra)).await;
-        ts.cleanup().await;
-    }
+    testing::on_each_store(|s| pipeline(s, extra), scenario).await;
 }
 
 /// A printer case for the service desk, its acknowledgment's and notification's Message-IDs.
