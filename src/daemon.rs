@@ -64,6 +64,8 @@ pub struct Report {
     pub deferred: usize,
     /// What the clocks did (`run --once`).
     pub clocks: Tally,
+    /// Time the clocks' due work took (`run --once`).
+    pub clocks_time: Duration,
     /// Outgoing mail delivered.
     pub delivery: Delivery,
     /// Time spent draining the mailbox (`run --once`).
@@ -133,7 +135,9 @@ impl Daemon {
         let scheduler = Scheduler {
             pipeline: self.pipeline.clone(),
         };
+        let started = Instant::now();
         report.clocks = scheduler.run_due(store::now_ms()).await?;
+        report.clocks_time = started.elapsed();
         let started = Instant::now();
         report.delivery = self.outbox.deliver_due(&never).await?;
         report.delivery_time = started.elapsed();

@@ -410,6 +410,7 @@ async fn run_command(config: &Path, once: bool, out: &mut impl Write) -> anyhow:
         tracing::info!(
             messages = report.messages(),
             intake_secs = report.intake_time.as_secs_f64(),
+            clocks_secs = report.clocks_time.as_secs_f64(),
             sent = report.delivery.sent,
             delivery_secs = report.delivery_time.as_secs_f64(),
             "run --once finished"

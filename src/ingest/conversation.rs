@@ -232,7 +232,8 @@ impl Pipeline {
             // The SOPs: a case a technician answers is in progress.
             self.life_event(tx, state, &lifecycle::Event::Answered, actor, now);
         }
-        if relays && visibility == Visibility::Public {
+        if relays {
+            // The customer hears from a technician (a note alongside stays internal).
             state.first_response = sla::Clocks::answered(state.first_response, now);
         }
         // A technician's word on the case is its status note for the weekly follow-up.
