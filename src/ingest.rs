@@ -79,7 +79,21 @@ pub struct Pipeline {
     pub templates: Arc<Templates>,
     /// The database.
     pub store: Store,
+    /// Set while importing a backlog (`helpdesk import`): what mail the import may send.
+    pub import: Option<Import>,
 }
+
+/// How an import treats outgoing mail: cases, messages and events are stored as usual, but
+/// old mail must not set off new mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Import {
+    /// Acknowledge the new cases to their customers (`--acknowledge`); no other mail goes out
+    /// (no team notifications, no relayed replies, no command errors).
+    pub acknowledge: bool,
+}
+
+/// Why an imported message sent no mail, for the event log.
+pub(crate) const IMPORTED: &str = "imported backlog (helpdesk import): no mail for old messages";
 
 /// One message of a batch.
 #[derive(Debug, Clone, Copy)]

@@ -349,6 +349,7 @@ impl App {
             rules: self.rules.clone(),
             templates: self.templates.clone(),
             store: self.store.clone(),
+            import: None,
         }
     }
 

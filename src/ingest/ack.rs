@@ -31,6 +31,9 @@ impl Pipeline {
         let to = m.reply_address();
         // The hourly count is a query: only ask it when nothing else already forbids a reply.
         let mut why_not = suppression(m, &self.settings, 0);
+        if self.import.is_some_and(|i| !i.acknowledge) {
+            why_not = Some(super::IMPORTED.to_owned());
+        }
         if why_not.is_none() {
             let recent = outbox::auto_replies_since(tx, &to.address, now - 3_600_000).await?;
             why_not = suppression(m, &self.settings, recent);

@@ -75,9 +75,11 @@ impl Pipeline {
         let to: Vec<&String> = to
             .iter()
             .filter(|r| !r.eq_ignore_ascii_case(&notice.author))
+            .filter(|_| self.import.is_none())
             .collect();
         if to.is_empty() {
             let why = match (&state.assignee, &state.team) {
+                _ if self.import.is_some() => super::IMPORTED.to_owned(),
                 (Some(_), _) => "the case's technician did it".to_owned(),
                 (None, Some(t)) if self.settings.team(t).is_some() => {
                     format!("{} is all of team `{t}`", notice.author)
@@ -164,8 +166,10 @@ impl Pipeline {
         let to = &state.requester;
         let unreachable = signals::is_system_address(to)
             || signals::same_mailbox(to, &self.settings.address.address);
-        if unreachable || to.eq_ignore_ascii_case(relay.actor) {
-            let reason = if unreachable {
+        if unreachable || to.eq_ignore_ascii_case(relay.actor) || self.import.is_some() {
+            let reason = if self.import.is_some() {
+                super::IMPORTED.to_owned()
+            } else if unreachable {
                 format!("{to} does not take replies")
             } else {
                 "the requester wrote it".to_owned()
@@ -230,9 +234,13 @@ impl Pipeline {
     ) -> Result<(), store::Error> {
         let to = &m.reply_address().address;
         let recent = outbox::auto_replies_since(tx, to, now - 3_600_000).await?;
-        if recent >= i64::from(self.settings.auto_reply_limit) {
-            let detail =
-                json!({ "reason": format!("{recent} automatic replies to {to} in the last hour") });
+        if recent >= i64::from(self.settings.auto_reply_limit) || self.import.is_some() {
+            let reason = if self.import.is_some() {
+                super::IMPORTED.to_owned()
+            } else {
+                format!("{recent} automatic replies to {to} in the last hour")
+            };
+            let detail = json!({ "reason": reason });
             cases::add_event(
                 tx,
                 state.id,

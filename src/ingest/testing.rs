@@ -20,6 +20,7 @@ pub(crate) fn pipeline(store: &Store, config: &str, rules: Rules) -> Pipeline {
         rules: Arc::new(rules),
         templates: Arc::new(Templates::load(None).unwrap()),
         store: store.clone(),
+        import: None,
     }
 }
 

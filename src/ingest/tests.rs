@@ -36,6 +36,7 @@ fn pipeline(store: &Store) -> Pipeline {
         rules: Arc::new(Rules::load(None).unwrap()),
         templates: Arc::new(Templates::load(None).unwrap()),
         store: store.clone(),
+        import: None,
     }
 }
 
