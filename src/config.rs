@@ -168,6 +168,8 @@ pub struct Settings {
     pub calendar: crate::calendar::Calendar,
     /// SLA warnings, the triage digest and the weekly follow-up.
     pub sla: SlaSettings,
+    /// Where Prometheus metrics are served, if anywhere.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// When the triage digest goes out.
@@ -311,7 +313,7 @@ pub fn load_str(
 /// or arrays keep that type; anything else is a string.
 fn apply_env(table: &mut toml::Table, env: impl Iterator<Item = (String, String)>) {
     const SECTIONS: &[&str] = &[
-        "helpdesk", "database", "inbound", "outbound", "calendar", "sla",
+        "helpdesk", "database", "inbound", "outbound", "calendar", "sla", "metrics",
     ];
     for (name, value) in env {
         if NON_CONFIG_ENV.contains(&name.as_str()) || name.starts_with("HELPDESK_TEST_") {
@@ -448,6 +450,26 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
                 problem,
             })?;
     let sla = sla(path, &raw.sla)?;
+    let metrics_listen = match raw.metrics.listen.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => {
+            let addr: std::net::SocketAddr = text.parse().map_err(|_| {
+                invalid(
+                    "metrics.listen",
+                    text,
+                    "an address and port like \"127.0.0.1:9187\"",
+                )
+            })?;
+            if !addr.ip().is_loopback() {
+                return Err(invalid(
+                    "metrics.listen",
+                    text,
+                    "a loopback address (127.0.0.1 or [::1]): the metrics have no authentication; put a proxy in front to expose them",
+                ));
+            }
+            Some(addr)
+        }
+    };
     Ok(Settings {
         config_path: path.to_owned(),
         address: Mailbox { name, address },
@@ -469,6 +491,7 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         technician_identity: h.technician_identity,
         calendar,
         sla,
+        metrics_listen,
     })
 }
 

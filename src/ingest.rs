@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use crate::catalog::LiveCatalog;
 use crate::classify::{Classification, Rules};
 use crate::config::Settings;
 use crate::model::{AutoSignal, CaseId, Inbound, Status, TicketNo};
@@ -73,10 +74,10 @@ impl Outcome {
 pub struct Pipeline {
     /// Validated configuration.
     pub settings: Arc<Settings>,
-    /// Classification rules.
-    pub rules: Arc<Rules>,
-    /// Mail templates: which canned replies `/template` may send.
-    pub templates: Arc<Templates>,
+    /// Classification rules, and the mail templates (which canned replies `/template` may
+    /// send); SIGHUP replaces them. Read through [`Pipeline::rules`] and
+    /// [`Pipeline::templates`] on a [`Pipeline::pinned`] pipeline, so one batch sees one set.
+    pub catalog: LiveCatalog,
     /// The database.
     pub store: Store,
     /// Set while importing a backlog (`helpdesk import`): what mail the import may send.
@@ -124,6 +125,25 @@ enum Stored {
 }
 
 impl Pipeline {
+    /// This pipeline fixed on the current rules and templates: a batch in flight finishes with
+    /// the set it started with, whatever a reload does meanwhile.
+    pub fn pinned(&self) -> Pipeline {
+        Pipeline {
+            catalog: self.catalog.pinned(),
+            ..self.clone()
+        }
+    }
+
+    /// The classification rules.
+    pub fn rules(&self) -> Arc<Rules> {
+        self.catalog.current().rules.clone()
+    }
+
+    /// The mail templates.
+    pub fn templates(&self) -> Arc<Templates> {
+        self.catalog.current().templates.clone()
+    }
+
     /// The calendar and warning fraction the SLA clocks are computed with.
     pub fn clocks(&self) -> sla::Clocks<'_> {
         sla::Clocks {
@@ -170,15 +190,16 @@ impl Pipeline {
         origin: &str,
         now: i64,
     ) -> Result<Outcome, store::Error> {
-        self.ingest_one(
-            Item {
-                raw,
-                origin,
-                refused: None,
-            },
-            now,
-        )
-        .await
+        self.pinned()
+            .ingest_one(
+                Item {
+                    raw,
+                    origin,
+                    refused: None,
+                },
+                now,
+            )
+            .await
     }
 
     async fn ingest_one(&self, item: Item<'_>, now: i64) -> Result<Outcome, store::Error> {
@@ -220,7 +241,9 @@ impl Pipeline {
         now: i64,
         checkpoint: Option<Checkpoint<'_>>,
     ) -> Result<Vec<Outcome>, store::Error> {
-        match self.try_batch(items, now, checkpoint).await {
+        // One set of rules for the whole batch, the one-by-one retry included.
+        let p = &self.pinned();
+        match p.try_batch(items, now, checkpoint).await {
             Ok(outcomes) => return Ok(outcomes),
             Err(e) if e.is_transient() => return Err(e),
             Err(error) if items.len() > 1 => {
@@ -230,10 +253,10 @@ impl Pipeline {
         }
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
-            outcomes.push(self.ingest_one(*item, now).await?);
+            outcomes.push(p.ingest_one(*item, now).await?);
         }
         if let Some(cp) = checkpoint {
-            let mut tx = self.store.begin().await?;
+            let mut tx = p.store.begin().await?;
             store::imap::save(&mut tx, cp.mailbox, cp.position, now).await?;
             tx.commit().await?;
         }
@@ -464,7 +487,8 @@ impl Pipeline {
         refused: Option<TicketNo>,
     ) -> Result<Outcome, store::Error> {
         let now = raw.received_at;
-        let c = self.rules.classify(m);
+        let rules = self.rules();
+        let c = rules.classify(m);
         let ticket = cases::next_ticket(tx, &self.settings.ticket_prefix).await?;
         // A stranger's case must not carry the tag of the case they were refused.
         let subject = match &refused {
@@ -479,8 +503,8 @@ impl Pipeline {
         let answerable = ack::suppression(m, &self.settings, 0).is_none();
         if answerable {
             let target = sla::Target {
-                duration: self.rules.first_response,
-                clock: self.rules.first_response_clock,
+                duration: rules.first_response,
+                clock: rules.first_response_clock,
             };
             new.first_response = clocks.first_response(target, now);
         }

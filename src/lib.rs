@@ -15,7 +15,10 @@
 //! - [`ingest`]: one message through the stages above into one database transaction.
 //! - [`store`]: SQL for SQLite and PostgreSQL through sqlx's Any driver.
 //! - [`outbox`]: renders queued mail from templates and hands it to the transport, with retries.
+//! - [`catalog`]: the rules and templates together, swapped as one when the daemon reloads.
 //! - [`daemon`]: the supervisor that runs intake and outbox until told to stop.
+//! - [`service`]: running under systemd: readiness, status, the watchdog and its heartbeats.
+//! - [`import`]: a backlog (an mbox file or a Maildir backup) through ingest; no mail unless asked.
 //! - [`cli`]: the `helpdesk` subcommands.
 //!
 //! `parse`, `thread`, `classify` and `commands` are pure: no I/O, no clock. Only `mailbox`, `store`,
@@ -25,11 +28,13 @@
 #![warn(missing_docs)]
 
 pub mod calendar;
+pub mod catalog;
 pub mod classify;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod import;
 pub mod ingest;
 pub mod lifecycle;
 pub mod mailbox;
@@ -38,6 +43,8 @@ pub mod net;
 pub mod outbox;
 pub mod parse;
 pub mod scheduler;
+pub mod service;
 pub mod sla;
 pub mod store;
+pub mod telemetry;
 pub mod thread;

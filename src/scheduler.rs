@@ -15,6 +15,7 @@ use crate::classify;
 use crate::config::Digest;
 use crate::ingest::clocks::{due, Alert};
 use crate::ingest::Pipeline;
+use crate::service::Heartbeat;
 use crate::store::{self, casework};
 
 /// Cases handled per kind of work per round; the next round picks up the rest at once.
@@ -58,8 +59,21 @@ impl Scheduler {
     /// # Errors
     /// Database failure; what was committed before it stays done, the rest is due again.
     pub async fn run_due(&self, now: i64) -> Result<Tally, store::Error> {
+        self.due_work(now, None).await
+    }
+
+    /// [`Scheduler::run_due`], beating `heartbeat` once per round: a large backlog takes
+    /// many rounds, each of them progress.
+    async fn due_work(
+        &self,
+        now: i64,
+        heartbeat: Option<&Heartbeat>,
+    ) -> Result<Tally, store::Error> {
         let mut tally = Tally::default();
         loop {
+            if let Some(h) = heartbeat {
+                h.beat();
+            }
             let round = self.round(now).await?;
             let more = round.any();
             tally.closed += round.closed;
@@ -89,7 +103,8 @@ impl Scheduler {
     }
 
     async fn round(&self, now: i64) -> Result<Tally, store::Error> {
-        let p = &self.pipeline;
+        // One set of rules per round, whatever a reload does meanwhile.
+        let p = &self.pipeline.pinned();
         let pool = &p.store.pool;
         let mut tally = Tally::default();
         for state in casework::due(pool, due::CLOSE, &[], now, BATCH).await? {
@@ -181,13 +196,20 @@ impl Scheduler {
     }
 
     /// Runs until `cancel` fires: due work, then sleep until the next due time, a wake-up from
-    /// intake, or a minute. Mail it queues wakes the outbox.
-    pub async fn run(self, wake: Arc<Notify>, outbox: Arc<Notify>, cancel: CancellationToken) {
+    /// intake, or a minute. Mail it queues wakes the outbox. `heartbeat` beats at each round
+    /// and while sleeping, for the watchdog.
+    pub async fn run(
+        self,
+        wake: Arc<Notify>,
+        outbox: Arc<Notify>,
+        cancel: CancellationToken,
+        heartbeat: Heartbeat,
+    ) {
         let mut failures = 0u32;
         while !cancel.is_cancelled() {
             let now = store::now_ms();
             let mut sleep = MAX_SLEEP;
-            match self.run_due(now).await {
+            match self.due_work(now, Some(&heartbeat)).await {
                 Ok(tally) => {
                     if failures > 0 {
                         tracing::info!(after = failures, "scheduler: database reachable again");
@@ -211,10 +233,17 @@ impl Scheduler {
                     }
                 }
             }
-            tokio::select! {
-                () = cancel.cancelled() => break,
-                () = wake.notified() => {}
-                () = tokio::time::sleep(sleep) => {}
+            let stop = heartbeat
+                .waiting(async {
+                    tokio::select! {
+                        () = cancel.cancelled() => true,
+                        () = wake.notified() => false,
+                        () = tokio::time::sleep(sleep) => false,
+                    }
+                })
+                .await;
+            if stop {
+                break;
             }
         }
     }

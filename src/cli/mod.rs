@@ -14,8 +14,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::catalog::{self, Catalog, LiveCatalog};
 use crate::classify::Rules;
 use crate::config::{self, Settings, SourceSettings};
 use crate::daemon::{Daemon, Source};
@@ -39,15 +41,32 @@ pub struct Cli {
     /// The configuration file.
     #[arg(long, short, global = true, env = "HELPDESK_CONFIG", default_value = config::DEFAULT_CONFIG_PATH)]
     pub config: PathBuf,
+    /// How the log (on stderr) is written: `text` (plain lines; no colours unless stderr is a
+    /// terminal, no timestamps under journald, which adds its own) or `json` (one object a line).
+    #[arg(long, global = true, env = "HELPDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The log's format (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per event, for log collectors.
+    Json,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: watch the mailbox, open and update cases, deliver the outbox.
+    ///
+    /// Under systemd (`Type=notify`) it reports readiness and status and pings the watchdog.
+    /// SIGHUP reloads the rules and templates (invalid ones are logged and the old ones kept);
+    /// SIGTERM and SIGINT stop it within 30 seconds.
     Run {
         /// Process what is waiting, deliver the outbox, and exit.
         #[arg(long)]
@@ -78,6 +97,14 @@ pub enum Command {
     /// Test and print classification rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Load a backlog (an mbox file or a Maildir backup) as cases, sending no mail unless asked.
+    ///
+    /// Messages go through the usual pipeline (threading, rules, quarantine) in batches; cases
+    /// record that their mail was not sent. Running the same import again stores nothing new:
+    /// it reports duplicates. Exits 0 when every message was stored, 75 (EX_TEMPFAIL) when the
+    /// database failed part way (run it again to resume).
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Validate the configuration, rules and templates, and open the database and mailbox.
     Check,
     /// Apply database migrations.
@@ -201,6 +228,27 @@ pub enum OutboxCommand {
     },
 }
 
+/// `helpdesk import …`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import an mbox file (mboxrd or mboxo, as mail clients and archives export).
+    Mbox {
+        /// The mbox file.
+        file: PathBuf,
+        /// Acknowledge each new case to its customer (no other mail is sent either way).
+        #[arg(long)]
+        acknowledge: bool,
+    },
+    /// Import a Maildir backup: the files in its new/ and cur/, left where they are.
+    Maildir {
+        /// The Maildir (the directory holding new/ and cur/).
+        dir: PathBuf,
+        /// Acknowledge each new case to its customer (no other mail is sent either way).
+        #[arg(long)]
+        acknowledge: bool,
+    },
+}
+
 /// `helpdesk rules …`
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
@@ -292,6 +340,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rules::test_command(config, &file, rules.as_deref(), json, out)
         }
         Command::Rules(RulesCommand::Default) => rules::default_command(out),
+        Command::Import(cmd) => import_command(config, cmd, out).await,
         Command::Check => check::check_command(config, out).await,
         Command::Migrate => migrate_command(config, out).await,
     }
@@ -346,17 +395,26 @@ impl App {
     pub(crate) fn pipeline(&self) -> Pipeline {
         Pipeline {
             settings: self.settings.clone(),
-            rules: self.rules.clone(),
-            templates: self.templates.clone(),
+            catalog: self.catalog(),
             store: self.store.clone(),
             import: None,
         }
     }
 
-    fn outbox(&self) -> anyhow::Result<Outbox> {
+    /// The rules and templates as one handle; the pipeline and outbox of a daemon share one,
+    /// so a reload reaches both.
+    fn catalog(&self) -> LiveCatalog {
+        LiveCatalog::new(Catalog {
+            rules: self.rules.clone(),
+            templates: self.templates.clone(),
+        })
+    }
+
+    /// The outbox, rendering with the templates of `catalog`.
+    fn outbox(&self, catalog: LiveCatalog) -> anyhow::Result<Outbox> {
         Ok(Outbox {
             store: self.store.clone(),
-            templates: self.templates.clone(),
+            catalog,
             transport: Transport::build(&self.settings.transport)?,
             from: self.settings.from.clone(),
         })
@@ -371,9 +429,7 @@ fn load_static(config_path: &Path) -> anyhow::Result<(Settings, Rules, Templates
     let rules = Rules::load(settings.rules_path.as_deref()).context("while loading the rules")?;
     let templates = Templates::load(settings.templates_dir.as_deref())
         .context("while loading the templates")?;
-    if let Some(missing) = rules.templates().find(|t| !templates.has(t)) {
-        anyhow::bail!("a rule uses the template `{missing}`, which does not exist: add {missing}.txt.hbs to the templates directory");
-    }
+    catalog::check(&rules, &templates)?;
     Ok((settings, rules, templates))
 }
 
@@ -385,17 +441,23 @@ async fn run_command(config: &Path, once: bool, out: &mut impl Write) -> anyhow:
         ),
         SourceSettings::Imap(imap) => Source::Imap(Imap::new(imap)?),
     };
+    let pipeline = app.pipeline();
     let daemon = Daemon {
-        pipeline: app.pipeline(),
-        outbox: app.outbox()?,
+        outbox: app.outbox(pipeline.catalog.clone())?,
+        pipeline,
         source,
     };
     let report = if once {
         daemon.run_once().await?
     } else {
         let cancel = CancellationToken::new();
-        spawn_signal_handler(cancel.clone())?;
-        daemon.run(cancel).await?
+        let reload = Arc::new(Notify::new());
+        spawn_signal_handler(cancel.clone(), reload.clone())?;
+        if let Some(listen) = app.settings.metrics_listen {
+            let handle = crate::telemetry::install()?;
+            crate::telemetry::serve(listen, handle, cancel.clone()).await?;
+        }
+        daemon.run(cancel, reload).await?
     };
     app.store.close().await;
     if once {
@@ -420,18 +482,28 @@ async fn run_command(config: &Path, once: bool, out: &mut impl Write) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
-/// SIGTERM and SIGINT cancel the daemon.
-fn spawn_signal_handler(cancel: CancellationToken) -> anyhow::Result<()> {
+/// SIGTERM and SIGINT cancel the daemon; SIGHUP asks it to reload the rules and templates.
+/// Installed before the daemon reports ready: SIGHUP would otherwise end the process.
+fn spawn_signal_handler(cancel: CancellationToken, reload: Arc<Notify>) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term =
         signal(SignalKind::terminate()).context("while installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("while installing the SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("while installing the SIGHUP handler")?;
     tokio::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM received"),
-            _ = int.recv() => tracing::info!("SIGINT received"),
+        loop {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received"),
+                _ = int.recv() => tracing::info!("SIGINT received"),
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP received: reloading the rules and templates");
+                    reload.notify_one();
+                    continue;
+                }
+            }
+            cancel.cancel();
+            return;
         }
-        cancel.cancel();
     });
     Ok(())
 }
@@ -480,6 +552,46 @@ async fn ingest_command(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn import_command(
+    config: &Path,
+    cmd: ImportCommand,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    use crate::import::{self, Backlog};
+    let (backlog, acknowledge) = match cmd {
+        ImportCommand::Mbox { file, acknowledge } => (Backlog::Mbox(file), acknowledge),
+        ImportCommand::Maildir { dir, acknowledge } => (Backlog::Maildir(dir), acknowledge),
+    };
+    backlog.check()?;
+    let app = App::load(config).await?;
+    let pipeline = Pipeline {
+        import: Some(crate::ingest::Import { acknowledge }),
+        ..app.pipeline()
+    };
+    let result = import::import(&pipeline, &backlog, &import::progress_bar()).await;
+    app.store.close().await;
+    match result {
+        Ok(summary) => {
+            writeln!(out, "{summary}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(stopped) => {
+            writeln!(out, "{}", stopped.done)?;
+            eprintln!(
+                "helpdesk: the import stopped after {} message(s): {:#}",
+                stopped.done.messages(),
+                stopped.error
+            );
+            if stopped.transient {
+                eprintln!("helpdesk: run the same import again to resume: what is stored already counts as duplicates");
+                Ok(ExitCode::from(EXIT_TEMPFAIL))
+            } else {
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
 }
 
 async fn migrate_command(config: &Path, out: &mut impl Write) -> anyhow::Result<ExitCode> {

@@ -25,6 +25,17 @@ pub struct RawConfig {
     /// `[sla]`: warnings, the triage digest and the weekly follow-up.
     #[serde(default)]
     pub sla: RawSla,
+    /// `[metrics]`: Prometheus metrics over HTTP.
+    #[serde(default)]
+    pub metrics: RawMetrics,
+}
+
+/// `[metrics]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// `127.0.0.1:9187`: where `/metrics` is served; no metrics when absent.
+    pub listen: Option<String>,
 }
 
 /// `[calendar]` as written.

@@ -111,7 +111,7 @@ impl Pipeline {
             priority_name: c.priority.name.clone(),
             case_type: c.case_type.to_string(),
             team: c.team.clone(),
-            first_response: classify::describe(self.rules.first_response),
+            first_response: classify::describe(self.rules().first_response),
             resolution_target: c.priority.target.map(classify::describe),
             received_at: s.calendar.format(now),
             previous_ticket: previous.map(ToString::to_string),

@@ -118,9 +118,10 @@ impl Pipeline {
             return Ok(false);
         }
         let mut state = casework::state(tx, case).await?;
+        let rules = self.rules();
         let first_response = Target {
-            duration: self.rules.first_response,
-            clock: self.rules.first_response_clock,
+            duration: rules.first_response,
+            clock: rules.first_response_clock,
         };
         let (headline, template, due, target, kind) = match alert {
             Alert::FirstResponseWarning | Alert::FirstResponseBreach => {
@@ -247,7 +248,8 @@ impl Pipeline {
         now: i64,
     ) -> Result<usize, store::Error> {
         let cal = &self.settings.calendar;
-        let category = self.rules.category(classify::UNCATEGORIZED);
+        let rules = self.rules();
+        let category = rules.category(classify::UNCATEGORIZED);
         let team = category.and_then(|c| c.team.as_deref());
         let to = team.map(|t| self.team_recipients(t)).unwrap_or_default();
         if to.is_empty() {

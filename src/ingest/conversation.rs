@@ -136,10 +136,11 @@ impl Pipeline {
         (body, reply): (&str, commands::Reply),
     ) -> Result<(), store::Error> {
         let now = raw.received_at;
-        let canned = self.templates.canned(self.rules.templates());
+        let catalog = self.catalog.current();
+        let canned = catalog.templates.canned(catalog.rules.templates());
         let ctx = Context {
             settings: &self.settings,
-            rules: &self.rules,
+            rules: &catalog.rules,
             canned: &canned,
             case: CaseNow {
                 ticket: &state.ticket,
@@ -476,7 +477,8 @@ impl Pipeline {
         };
         let problem = cases::insert(tx, &new, now).await?;
         casework::link(tx, (incident.id, "incident"), (problem, "problem"), now).await?;
-        let detail = json!({ "incident": incident.ticket, "by": actor });
+        let detail =
+            json!({ "incident": incident.ticket, "by": actor, "category": incident.category });
         cases::add_event(tx, problem, now, actor, "created", &detail);
         let detail = json!({ "ticket": ticket });
         cases::add_event(tx, incident.id, now, actor, "problem_opened", &detail);

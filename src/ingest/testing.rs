@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::Pipeline;
+use crate::catalog::{Catalog, LiveCatalog};
 use crate::classify::Rules;
 use crate::outbox::render::Templates;
 use crate::store::testing::stores;
@@ -17,8 +18,9 @@ pub(crate) fn pipeline(store: &Store, config: &str, rules: Rules) -> Pipeline {
         crate::config::load_str(Path::new("/tmp/h.toml"), config, std::iter::empty()).unwrap();
     Pipeline {
         settings: Arc::new(settings),
-        rules: Arc::new(rules),
-        templates: Arc::new(Templates::load(None).unwrap()),
+        catalog: LiveCatalog::new(
+            Catalog::new(Arc::new(rules), Arc::new(Templates::load(None).unwrap())).unwrap(),
+        ),
         store: store.clone(),
         import: None,
     }

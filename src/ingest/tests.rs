@@ -6,7 +6,8 @@ use std::path::Path;
 use sqlx::Row;
 
 use super::*;
-use crate::outbox::render::{AckContext, Templates};
+use crate::catalog::Catalog;
+use crate::outbox::render::AckContext;
 use crate::store::testing::stores;
 
 const CONFIG: &str = r#"
@@ -33,8 +34,7 @@ fn pipeline(store: &Store) -> Pipeline {
         crate::config::load_str(Path::new("/tmp/h.toml"), CONFIG, std::iter::empty()).unwrap();
     Pipeline {
         settings: Arc::new(settings),
-        rules: Arc::new(Rules::load(None).unwrap()),
-        templates: Arc::new(Templates::load(None).unwrap()),
+        catalog: LiveCatalog::new(Catalog::load(None, None).unwrap()),
         store: store.clone(),
         import: None,
     }

@@ -8,21 +8,21 @@ pub mod contexts;
 pub mod render;
 pub mod transport;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox as LettreMailbox, MultiPart};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use self::render::{Rendered, Templates};
+use self::render::Rendered;
 use self::transport::{Outgoing, Transport};
+use crate::catalog::LiveCatalog;
 use crate::model::Mailbox;
 use crate::store::{self, outbox::DueMail, Store};
+use crate::telemetry;
 
 /// Rows claimed per round.
-const BATCH: i64 = 64;
+const BATCH: i64 = 16;
 /// First retry delay; doubles per attempt.
 const BACKOFF_START: Duration = Duration::from_secs(5);
 /// Longest retry delay.
@@ -44,8 +44,9 @@ pub struct Delivery {
 pub struct Outbox {
     /// The database.
     pub store: Store,
-    /// Templates used to render.
-    pub templates: Arc<Templates>,
+    /// Templates used to render (the catalog's, which SIGHUP may replace; each mail is
+    /// rendered with the templates current when it is taken up).
+    pub catalog: LiveCatalog,
     /// Where mail goes.
     pub transport: Transport,
     /// From of every mail: the support address and name.
@@ -60,24 +61,33 @@ impl Outbox {
     pub async fn deliver_due(&self, cancel: &CancellationToken) -> Result<Delivery, store::Error> {
         let mut done = Delivery::default();
         loop {
-            let due = store::outbox::due(&self.store.pool, store::now_ms(), BATCH).await?;
+            let due = store::outbox::claim_due(&self.store, store::now_ms(), BATCH).await?;
             if due.is_empty() {
                 return Ok(done);
             }
             let mut progressed = false;
-            for mail in due {
+            for (i, mail) in due.iter().enumerate() {
                 if cancel.is_cancelled() {
+                    // Hand back what this worker claimed and will not send, due at once.
+                    let rest: Vec<i64> = due[i..].iter().map(|m| m.id).collect();
+                    store::outbox::release(&self.store.pool, &rest, store::now_ms()).await?;
                     return Ok(done);
                 }
-                match self.send_one(&mail).await? {
+                let kind = mail.kind.clone();
+                match self.send_one(mail).await? {
                     Outcome::Sent => {
                         done.sent += 1;
                         progressed = true;
+                        metrics::counter!(telemetry::MAIL_SENT, "kind" => kind).increment(1);
                     }
-                    Outcome::Retry => done.retried += 1,
+                    Outcome::Retry => {
+                        done.retried += 1;
+                        metrics::counter!(telemetry::MAIL_RETRIED, "kind" => kind).increment(1);
+                    }
                     Outcome::Failed => {
                         done.failed += 1;
                         progressed = true;
+                        metrics::counter!(telemetry::MAIL_FAILED, "kind" => kind).increment(1);
                     }
                 }
             }
@@ -92,7 +102,9 @@ impl Outbox {
         let prepared = serde_json::from_str::<serde_json::Value>(&mail.context)
             .map_err(|e| format!("stored template context is not JSON: {e}"))
             .and_then(|ctx| {
-                self.templates
+                self.catalog
+                    .current()
+                    .templates
                     .render(&mail.template, &ctx)
                     .map_err(|e| e.to_string())
             })
@@ -139,41 +151,6 @@ impl Outbox {
                 tracing::error!(outbox = mail.id, error = %e, "sending failed permanently; marked failed");
                 store::outbox::mark_failed(pool, mail.id, &e.message).await?;
                 Ok(Outcome::Failed)
-            }
-        }
-    }
-
-    /// The worker loop: deliver what is due, then sleep until the next row is due, a wake-up
-    /// arrives (new rows committed), `poll` passes (rows written by another process), or
-    /// `cancel` fires. A send in hand is finished before stopping.
-    pub async fn run(self, wake: Arc<Notify>, cancel: CancellationToken, poll: Duration) {
-        let mut failures = 0u32;
-        while !cancel.is_cancelled() {
-            let mut sleep = poll;
-            match self.deliver_due(&cancel).await {
-                Ok(_) => {
-                    if failures > 0 {
-                        tracing::info!(after = failures, "outbox: database reachable again");
-                        failures = 0;
-                    }
-                    // On an error here the worker simply wakes after `poll`.
-                    if let Ok(Some(next)) = store::outbox::next_due_at(&self.store.pool).await {
-                        let wait = u64::try_from(next - store::now_ms()).unwrap_or(0);
-                        sleep = sleep.min(Duration::from_millis(wait));
-                    }
-                }
-                Err(error) => {
-                    failures += 1;
-                    sleep = backoff(i64::from(failures)).min(Duration::from_secs(60));
-                    if failures == 1 {
-                        tracing::warn!(%error, "outbox: database unavailable; retrying with backoff");
-                    }
-                }
-            }
-            tokio::select! {
-                () = cancel.cancelled() => break,
-                () = wake.notified() => {}
-                () = tokio::time::sleep(sleep) => {}
             }
         }
     }
@@ -274,6 +251,7 @@ mod tests {
             attempts: 0,
             from_name: None,
             reply_to: None,
+            kind: "auto_reply".into(),
         };
         let r = Rendered {
             subject: "Received: printer".into(),

@@ -243,6 +243,14 @@ pub fn add_event(
     kind: &'static str,
     detail: &serde_json::Value,
 ) {
+    use crate::telemetry;
+    let label = |key: &str| detail[key].as_str().unwrap_or("none").to_owned();
+    match kind {
+        "created" => work.count(telemetry::CASES_OPENED, "category", label("category")),
+        "sla_breached" => work.count(telemetry::SLA_BREACHES, "clock", label("clock")),
+        "closed" => work.count(telemetry::AUTO_CLOSED, "reason", "reopen_window".into()),
+        _ => {}
+    }
     work.event(NewEvent {
         case,
         at: now,

@@ -6,6 +6,7 @@
 pub mod cases;
 pub mod casework;
 pub mod imap;
+pub mod lease;
 pub mod messages;
 pub mod outbox;
 pub mod quarantine;
@@ -31,6 +32,8 @@ pub struct Work {
     events: Vec<cases::NewEvent>,
     /// First and last ticket number allocated in this transaction.
     tickets: Option<(i64, i64)>,
+    /// Metrics the events stand for (metric, label, value), recorded once committed.
+    counts: Vec<(&'static str, &'static str, String)>,
 }
 
 impl Work {
@@ -46,12 +49,21 @@ impl Work {
         }
         cases::insert_events(&mut self.tx, &self.events).await?;
         self.tx.commit().await?;
+        for (metric, label, value) in self.counts {
+            metrics::counter!(metric, label => value).increment(1);
+        }
         Ok(())
     }
 
     /// Buffers an event until [`Work::commit`].
     pub fn event(&mut self, event: cases::NewEvent) {
         self.events.push(event);
+    }
+
+    /// Counts `metric` with `label = value` once this transaction commits: what a rollback
+    /// undoes is never counted.
+    pub fn count(&mut self, metric: &'static str, label: &'static str, value: String) {
+        self.counts.push((metric, label, value));
     }
 }
 
@@ -259,6 +271,7 @@ impl Store {
             tx: self.pool.begin().await?,
             events: Vec::new(),
             tickets: None,
+            counts: Vec::new(),
         })
     }
 

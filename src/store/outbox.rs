@@ -72,6 +72,8 @@ pub struct DueMail {
     pub from_name: Option<String>,
     /// Reply-To.
     pub reply_to: Option<String>,
+    /// `auto_reply`, `relay`, `notification`, `command_error`.
+    pub kind: String,
 }
 
 /// A row as listed and shown.
@@ -156,41 +158,111 @@ pub async fn auto_replies_since(tx: &mut Tx, recipient: &str, since: i64) -> Res
     .try_get(0)?)
 }
 
-/// Up to `limit` pending rows whose time has come, oldest first.
+/// How long a claimed row is left to the worker that claimed it (PostgreSQL): longer than one
+/// send can take (connect and SMTP timeouts), so a live worker never loses its claim. A worker
+/// that dies with a claim (kill -9 mid-send) loses it after this long, and another sends the
+/// mail, with the same Message-ID: at least once.
+pub const CLAIM_MS: i64 = 2 * 60 * 1000;
+
+/// The pending rows whose time has come, oldest first, for this worker to send;
+/// `mark_sent`/`mark_retry`/`mark_failed` settle each. The backend-specific statement of the
+/// store. On PostgreSQL, where several instances share the outbox, it claims one row at a time:
+/// the row's next attempt moves `CLAIM_MS` ahead, rows another worker is claiming are skipped
+/// (`FOR UPDATE SKIP LOCKED`) and the condition is re-checked on the row updated, so no two
+/// workers send the same mail. On SQLite (one instance per database) it returns up to `limit`
+/// rows unclaimed, and mail a killed daemon did not mark as sent goes out on restart at once.
 ///
 /// # Errors
 /// Database failure.
-pub async fn due(pool: &sqlx::AnyPool, now: i64, limit: i64) -> Result<Vec<DueMail>, Error> {
-    sqlx::query(
-        r#"SELECT o.id, c.ticket, o.template, o.context, o.recipient, o.recipient_name,
-                  o.message_id, o.in_reply_to, o.reference_ids, o.attempts, o.from_name, o.reply_to
-           FROM outbox o LEFT JOIN cases c ON c.id = o.case_id
-           WHERE o.status = 'pending' AND o.next_attempt_at <= $1
-           ORDER BY o.next_attempt_at, o.id LIMIT $2"#,
-    )
-    .bind(now)
-    .bind(limit)
-    .fetch_all(pool)
+pub async fn claim_due(store: &super::Store, now: i64, limit: i64) -> Result<Vec<DueMail>, Error> {
+    let ids: Vec<i64> = match store.backend {
+        super::Backend::Postgres => sqlx::query(
+            r#"UPDATE outbox SET next_attempt_at = $2
+               WHERE status = 'pending' AND next_attempt_at <= $1 AND id IN (
+                   SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+                   ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+               RETURNING id"#,
+        )
+        .bind(now)
+        .bind(now.saturating_add(CLAIM_MS)),
+        super::Backend::Sqlite => sqlx::query(
+            r#"SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+               ORDER BY next_attempt_at, id LIMIT $2"#,
+        )
+        .bind(now)
+        .bind(limit),
+    }
+    .fetch_all(&store.pool)
     .await?
     .iter()
-    .map(|r| {
-        let refs: String = r.try_get(8)?;
-        Ok(DueMail {
-            id: r.try_get(0)?,
-            ticket: r.try_get(1)?,
-            template: r.try_get(2)?,
-            context: r.try_get(3)?,
-            recipient: r.try_get(4)?,
-            recipient_name: r.try_get(5)?,
-            message_id: r.try_get(6)?,
-            in_reply_to: r.try_get(7)?,
-            references: refs.split_whitespace().map(str::to_owned).collect(),
-            attempts: r.try_get(9)?,
-            from_name: r.try_get(10)?,
-            reply_to: r.try_get(11)?,
+    .map(|r| r.try_get(0))
+    .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT o.id, c.ticket, o.template, o.context, o.recipient, o.recipient_name,
+                o.message_id, o.in_reply_to, o.reference_ids, o.attempts, o.from_name, o.reply_to,
+                o.kind
+         FROM outbox o LEFT JOIN cases c ON c.id = o.case_id
+         WHERE o.id IN ({}) ORDER BY o.next_attempt_at, o.id",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    q.fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let refs: String = r.try_get(8)?;
+            Ok(DueMail {
+                id: r.try_get(0)?,
+                ticket: r.try_get(1)?,
+                template: r.try_get(2)?,
+                context: r.try_get(3)?,
+                recipient: r.try_get(4)?,
+                recipient_name: r.try_get(5)?,
+                message_id: r.try_get(6)?,
+                in_reply_to: r.try_get(7)?,
+                references: refs.split_whitespace().map(str::to_owned).collect(),
+                attempts: r.try_get(9)?,
+                from_name: r.try_get(10)?,
+                reply_to: r.try_get(11)?,
+                kind: r.try_get(12)?,
+            })
         })
-    })
-    .collect()
+        .collect()
+}
+
+/// How many mails wait to be sent, and when the oldest of them was queued.
+///
+/// # Errors
+/// Database failure.
+pub async fn waiting(pool: &sqlx::AnyPool) -> Result<(i64, Option<i64>), Error> {
+    let r = sqlx::query(r#"SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'"#)
+        .fetch_one(pool)
+        .await?;
+    Ok((r.try_get(0)?, r.try_get(1)?))
+}
+
+/// Gives claimed rows back, due at `now`: a worker stopping with mail it will not send.
+///
+/// # Errors
+/// Database failure.
+pub async fn release(pool: &sqlx::AnyPool, ids: &[i64], now: i64) -> Result<(), Error> {
+    for id in ids {
+        sqlx::query(
+            r#"UPDATE outbox SET next_attempt_at = $2 WHERE id = $1 AND status = 'pending'"#,
+        )
+        .bind(*id)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The earliest time a pending row is due, for the worker's sleep.

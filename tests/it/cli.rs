@@ -758,3 +758,199 @@ fn cases_status_runs_the_status_machine_and_refusals_change_nothing() {
 fn fixture_path(name: &str) -> String {
     format!("{}/tests/fixtures/mail/{name}", env!("CARGO_MANIFEST_DIR"))
 }
+
+// ---------------------------------------------------------------- check against real servers
+//
+// `helpdesk check` step by step against the shared Dovecot + Postfix stack. Every user of the
+// stack receives mail in some other test, so these only log in as `support13` (or fail to) and
+// never send or receive: EXAMINE is read-only and AUTH sends nothing.
+
+/// The user these checks log in as.
+const CHECK_USER: &str = "support13";
+
+/// A live desk for `support13` whose config text `edit` rewrites; its `check` output and whether
+/// it passed.
+fn live_check(
+    tls: crate::live::Tls,
+    inbound_extra: &str,
+    edit: impl Fn(String) -> String,
+) -> Option<(String, bool)> {
+    let stack = crate::stack::shared()?;
+    let desk = crate::live::LiveDesk::new(
+        stack,
+        CHECK_USER,
+        crate::live::Options {
+            imap_tls: Some(tls),
+            smtp_tls: Some(tls),
+            inbound_extra,
+            ..crate::live::Options::default()
+        },
+    );
+    let config = std::fs::read_to_string(&desk.desk.config).unwrap();
+    std::fs::write(&desk.desk.config, edit(config)).unwrap();
+    let started = std::time::Instant::now();
+    let out = desk.desk.run(&["check"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "check took {:?}",
+        started.elapsed()
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Some((text, out.status.success()))
+}
+
+/// The line of `what` (`inbound`, `outbound`) and its hint line, if any.
+fn check_line(text: &str, what: &str) -> String {
+    let mut lines = text.lines().skip_while(|l| {
+        !(l.starts_with("ok") || l.starts_with("FAILED")) || !l[8..].starts_with(what)
+    });
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("no {what} line: {text}"));
+    match lines.next() {
+        Some(hint) if hint.trim_start().starts_with("hint:") => format!("{first}\n{hint}"),
+        _ => first.to_owned(),
+    }
+}
+
+/// Replaces the `port = …` line of the `[section]` table.
+fn with_port(config: &str, section: &str, port: u16) -> String {
+    let table = format!("[{section}]");
+    let mut inside = false;
+    config
+        .lines()
+        .map(|l| {
+            if l.starts_with('[') {
+                inside = l == table;
+            }
+            if inside && l.starts_with("port = ") {
+                format!("port = {port}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
+}
+
+/// A port on 127.0.0.1 where nothing listens (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn check_passes_against_the_real_servers_with_starttls_and_implicit_tls() {
+    use crate::live::Tls;
+    for tls in [Tls::Starttls, Tls::Implicit] {
+        let extra = "processed_folder = \"NotCreatedByCheck\"";
+        let Some((text, passed)) = live_check(tls, extra, |c| c) else {
+            return;
+        };
+        assert!(passed, "{text}");
+        let inbound = check_line(&text, "inbound");
+        assert!(
+            inbound.starts_with("ok")
+                && inbound.contains("logged in as support13, INBOX holds")
+                && inbound.contains("IDLE")
+                && inbound.contains("processed folder NotCreatedByCheck does not exist yet"),
+            "{inbound}"
+        );
+        let outbound = check_line(&text, "outbound");
+        assert!(
+            outbound.starts_with("ok")
+                && outbound.contains("offers")
+                && outbound.contains("logged in as support13"),
+            "{outbound}"
+        );
+        if matches!(tls, Tls::Starttls) {
+            assert!(outbound.contains("STARTTLS done"), "{outbound}");
+        }
+    }
+}
+
+#[test]
+fn check_names_the_login_when_the_password_is_wrong() {
+    let edit = |c: String| c.replace("password = \"support13pw\"", "password = \"wrong\"");
+    let Some((text, passed)) = live_check(crate::live::Tls::Starttls, "", edit) else {
+        return;
+    };
+    assert!(!passed, "{text}");
+    let inbound = check_line(&text, "inbound");
+    assert!(
+        inbound.starts_with("FAILED")
+            && inbound.contains("login as \"support13\" refused")
+            && inbound.contains("hint: check inbound.username and inbound.password"),
+        "{inbound}"
+    );
+    let outbound = check_line(&text, "outbound");
+    assert!(
+        outbound.starts_with("FAILED")
+            && outbound.contains("login as \"support13\" refused")
+            && outbound.contains("hint: check outbound.username and outbound.password"),
+        "{outbound}"
+    );
+}
+
+#[test]
+fn check_names_a_missing_folder() {
+    let extra = "folder = \"NoSuchFolder\"";
+    let Some((text, passed)) = live_check(crate::live::Tls::None, extra, |c| c) else {
+        return;
+    };
+    assert!(!passed, "{text}");
+    let inbound = check_line(&text, "inbound");
+    assert!(
+        inbound.starts_with("FAILED")
+            && inbound.contains("folder \"NoSuchFolder\" cannot be opened")
+            && inbound.contains("fix inbound.folder"),
+        "{inbound}"
+    );
+    assert!(check_line(&text, "outbound").starts_with("ok"), "{text}");
+}
+
+#[test]
+fn check_gives_the_connection_hint_for_a_closed_port() {
+    let (imap, smtp) = (closed_port(), closed_port());
+    let edit = |c: String| with_port(&with_port(&c, "inbound", imap), "outbound", smtp);
+    let Some((text, passed)) = live_check(crate::live::Tls::None, "", edit) else {
+        return;
+    };
+    assert!(!passed, "{text}");
+    for (what, port) in [("inbound", imap), ("outbound", smtp)] {
+        let line = check_line(&text, what);
+        assert!(
+            line.starts_with("FAILED")
+                && line.contains(&format!("localhost:{port}: connection refused"))
+                && line.contains(&format!("hint: nothing listens on port {port}"))
+                && line.contains(&format!("{what}.host and {what}.port"))
+                && line.contains("firewall"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn check_gives_the_tls_hint_for_tls_to_a_plain_port() {
+    let Some(stack) = crate::stack::shared() else {
+        return;
+    };
+    // STARTTLS ports (IMAP 143-style, submission) spoken to with TLS from the first byte.
+    let (imap, submission) = (stack.imap_port, stack.submission_port);
+    let edit = |c: String| with_port(&with_port(&c, "inbound", imap), "outbound", submission);
+    let Some((text, passed)) = live_check(crate::live::Tls::Implicit, "", edit) else {
+        return;
+    };
+    assert!(!passed, "{text}");
+    for (what, port, tls_port) in [("inbound", imap, 993), ("outbound", submission, 465)] {
+        let line = check_line(&text, what);
+        assert!(
+            line.starts_with("FAILED")
+                && line.contains(&format!("the server does not speak TLS on port {port}"))
+                && line.contains(&format!(
+                    "hint: port {port} speaks plain text first: use security = \"starttls\" there, \
+                     or port {tls_port} (implicit TLS) with security = \"tls\""
+                )),
+            "{line}"
+        );
+    }
+}

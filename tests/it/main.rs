@@ -4,6 +4,8 @@
 mod golden;
 // The `helpdesk` binary end to end: ingest, run, cases, quarantine, rules, check.
 mod cli;
+// `helpdesk import`: mbox files and Maildir backups as cases, without mail unless asked.
+mod import;
 // The binary on PostgreSQL (when HELPDESK_TEST_POSTGRES_URL is set).
 mod postgres;
 // The binary against real Dovecot and Postfix: IMAP intake, IDLE, SMTP delivery, outages, TLS.
@@ -13,6 +15,10 @@ mod live;
 mod conversation;
 // The resolution lifecycle and SLA clocks on the real servers, with the daemon running.
 mod lifecycle;
+// Running under systemd: the unit file, sd_notify and the watchdog, SIGHUP reload, log formats.
+mod service;
+// Several daemons on one mailbox and one PostgreSQL database: the intake lease, claimed mail.
+mod instances;
 // Hostile input: mutated messages never panic.
 mod robustness;
 // Real Dovecot + Postfix on loopback (tests/mailstack) and helpers to send, read and restart.

@@ -5,13 +5,14 @@
 use crate::util::{fixture, Desk};
 
 /// Creates a database for one test and drops it afterwards.
-struct Database {
+pub(crate) struct Database {
     admin_url: String,
     name: String,
 }
 
 impl Database {
-    fn create() -> Option<Database> {
+    /// A fresh database for the test tagged `tag`; `None` without a PostgreSQL server.
+    pub(crate) fn create(tag: &str) -> Option<Database> {
         let admin_url = match std::env::var("HELPDESK_TEST_POSTGRES_URL") {
             Ok(url) => url,
             Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
@@ -19,7 +20,7 @@ impl Database {
             }
             Err(_) => return None,
         };
-        let name = format!("helpdesk_it_{}", std::process::id());
+        let name = format!("helpdesk_it_{tag}_{}", std::process::id());
         run_sql(
             &admin_url,
             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -28,7 +29,7 @@ impl Database {
         Some(Database { admin_url, name })
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let (base, _) = self
             .admin_url
             .rsplit_once('/')
@@ -47,6 +48,16 @@ impl Drop for Database {
 }
 
 fn run_sql(url: &str, sql: &str) {
+    // On a thread of its own: callers may be inside a runtime (async tests) or not.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| run_sql_here(url, sql))
+            .join()
+            .expect("run_sql");
+    });
+}
+
+fn run_sql_here(url: &str, sql: &str) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -66,7 +77,7 @@ fn run_sql(url: &str, sql: &str) {
 
 #[test]
 fn the_cli_works_the_same_on_postgres() {
-    let Some(db) = Database::create() else {
+    let Some(db) = Database::create("cli") else {
         eprintln!("skipped: set HELPDESK_TEST_POSTGRES_URL to run the PostgreSQL end-to-end test");
         return;
     };

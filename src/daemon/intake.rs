@@ -1,0 +1,488 @@
+//! Intake: the Maildir and IMAP loops of [`Daemon`], batch by batch into the pipeline, each
+//! batch committed before its messages are moved (Maildir) or marked (IMAP).
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::lease::{self, LeaseLost};
+use super::{backoff, Daemon, Intake, Report, BATCH, BATCH_BYTES};
+use crate::ingest::{Checkpoint, Item, Outcome};
+use crate::mailbox::imap::{ImapSession, Waiting, Woken, IDLE_REFRESH};
+use crate::mailbox::{Imap, Maildir};
+use crate::service::Heartbeat;
+use crate::store::{self, imap::Position};
+use crate::telemetry;
+
+impl Daemon {
+    pub(super) async fn watch_maildir(
+        &self,
+        maildir: &Maildir,
+        cancel: &CancellationToken,
+        intake: &Intake<'_>,
+    ) -> Report {
+        let poll = self.pipeline.settings.poll_interval;
+        // Capacity 1: a pending wake-up already means "scan again"; more carry no information.
+        let (wake_tx, mut wake_rx) = mpsc::channel(1);
+        let _watcher = match maildir.watch(wake_tx) {
+            Ok(w) => Some(w),
+            Err(error) => {
+                tracing::warn!(%error, every = ?poll, "cannot watch the Maildir; polling instead");
+                None
+            }
+        };
+        let mut report = Report::default();
+        let mut failures = 0u32;
+        while !cancel.is_cancelled() {
+            intake.beat.beat();
+            if !may_read(intake).await {
+                standby(intake, cancel).await;
+                continue;
+            }
+            let mut delay = poll;
+            let result = self
+                .drain_maildir(maildir, cancel, intake, &mut report)
+                .await;
+            if result.is_ok() && failures > 0 {
+                tracing::info!(after = failures, "intake recovered");
+                failures = 0;
+            }
+            match result {
+                Ok(true) => intake.stored(),
+                Ok(false) => {}
+                Err(error) => {
+                    failures += 1;
+                    delay = backoff(failures);
+                    if failures == 1 {
+                        tracing::error!(error = %format!("{error:#}"), retry_in = ?delay, "intake failed; retrying with backoff");
+                    }
+                }
+            }
+            intake
+                .beat
+                .waiting(async {
+                    tokio::select! {
+                        () = cancel.cancelled() => {}
+                        _ = wake_rx.recv() => {}
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                })
+                .await;
+        }
+        report
+    }
+
+    /// Ingests every file in `new/` in batches and moves each to `cur/` after its batch is
+    /// committed. Returns whether anything was stored. Stops early on cancellation or on a
+    /// transient database failure (the rest stays in `new/`).
+    ///
+    /// # Errors
+    /// `new/` cannot be read, or the database is unavailable.
+    pub(super) async fn drain_maildir(
+        &self,
+        maildir: &Maildir,
+        cancel: &CancellationToken,
+        intake: &Intake<'_>,
+        report: &mut Report,
+    ) -> anyhow::Result<bool> {
+        let beat = intake.beat;
+        let mut stored = false;
+        loop {
+            let files = maildir.pending()?;
+            if files.is_empty() {
+                return Ok(stored);
+            }
+            for chunk in files.chunks(BATCH) {
+                if cancel.is_cancelled() || !may_read(intake).await {
+                    return Ok(stored);
+                }
+                beat.beat();
+                let read_at = std::time::Instant::now();
+                let mut read = Vec::with_capacity(chunk.len());
+                for path in chunk {
+                    match tokio::fs::read(path).await {
+                        Ok(raw) => {
+                            let name = path.file_name().unwrap_or_default().to_string_lossy();
+                            read.push((path, format!("maildir:{name}"), raw));
+                        }
+                        // Moved away by another reader between listing and reading.
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+                    }
+                }
+                let items: Vec<Item<'_>> = read
+                    .iter()
+                    .map(|(_, origin, raw)| Item {
+                        raw,
+                        origin,
+                        refused: None,
+                    })
+                    .collect();
+                let outcomes = match self
+                    .pipeline
+                    .ingest_batch(&items, store::now_ms(), None)
+                    .await
+                {
+                    Ok(o) => o,
+                    Err(e) => {
+                        report.deferred += items.len();
+                        return Err(anyhow::Error::new(e).context(format!(
+                            "while ingesting {} message(s) from {}",
+                            items.len(),
+                            maildir.root().display()
+                        )));
+                    }
+                };
+                let latency = read_at.elapsed().as_secs_f64();
+                for ((path, origin, _), outcome) in read.iter().zip(&outcomes) {
+                    log_outcome(origin, outcome);
+                    count(report, outcome, latency);
+                    if let Err(e) = maildir.ack(path) {
+                        // Committed already: a re-read is recognised as a duplicate.
+                        tracing::warn!(file = %path.display(), error = %e, "cannot move the message to cur/");
+                    }
+                }
+                stored = true;
+            }
+        }
+    }
+
+    /// Keeps an IMAP session open and drains the folder whenever it changes; reconnects with
+    /// backoff when the connection or the database fails.
+    pub(super) async fn watch_imap(
+        &self,
+        imap: &Imap,
+        cancel: &CancellationToken,
+        intake: &Intake<'_>,
+    ) -> Report {
+        let mut report = Report::default();
+        let mut failures = 0u32;
+        while !cancel.is_cancelled() {
+            intake.beat.beat();
+            if !may_read(intake).await {
+                standby(intake, cancel).await;
+                continue;
+            }
+            let result = self
+                .imap_session(imap, cancel, intake, &mut failures, &mut report)
+                .await;
+            let Err(error) = result else { break };
+            if error.is::<LeaseLost>() {
+                // Another instance reads the mailbox now; this one stands by.
+                continue;
+            }
+            failures += 1;
+            metrics::counter!(telemetry::IMAP_RECONNECTS).increment(1);
+            let delay = backoff(failures);
+            if failures == 1 {
+                tracing::error!(error = %format!("{error:#}"), retry_in = ?delay, "IMAP intake interrupted; reconnecting with backoff");
+            } else {
+                tracing::debug!(error = %format!("{error:#}"), attempt = failures, retry_in = ?delay, "IMAP reconnect failed");
+            }
+            intake
+                .beat
+                .waiting(async {
+                    tokio::select! {
+                        () = cancel.cancelled() => {}
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                })
+                .await;
+        }
+        report
+    }
+
+    /// One connection's life: open, settle, then drain and wait until cancelled. Returns
+    /// `Ok` only when cancelled.
+    async fn imap_session(
+        &self,
+        imap: &Imap,
+        cancel: &CancellationToken,
+        intake: &Intake<'_>,
+        failures: &mut u32,
+        report: &mut Report,
+    ) -> anyhow::Result<()> {
+        let (mut session, mut last) = self.open_imap(imap, intake.beat).await?;
+        if *failures > 0 {
+            tracing::info!(failed_attempts = *failures, "IMAP connection restored");
+            *failures = 0;
+        } else {
+            tracing::info!(
+                mailbox = imap.key(),
+                idle = session.uses_idle(),
+                uid_validity = session.uid_validity(),
+                last_uid = last,
+                "IMAP connected"
+            );
+        }
+        let mut refresh = self.pipeline.settings.poll_interval.min(IDLE_REFRESH);
+        if intake.lease.is_some() {
+            // IDLE is re-issued this often, and the lease renewed with it.
+            refresh = refresh.min(lease::RENEW);
+        }
+        loop {
+            intake.beat.beat();
+            if let Some(l) = intake.lease {
+                if let Err(lost) = l.check().await {
+                    session.logout().await;
+                    return Err(lost.into());
+                }
+            }
+            self.drain_imap(imap, &mut session, &mut last, cancel, intake, report)
+                .await?;
+            if cancel.is_cancelled() {
+                session.logout().await;
+                return Ok(());
+            }
+            let (next, woken) = intake.beat.waiting(session.wait(refresh, cancel)).await?;
+            session = next;
+            if woken == Woken::Cancelled {
+                session.logout().await;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Opens a session, finds where intake stands, and finishes marking what was committed
+    /// before a restart. Returns the session and the UID after which to read.
+    /// The IMAP calls beat `beat` while they wait: each has its own timeout.
+    pub(super) async fn open_imap(
+        &self,
+        imap: &Imap,
+        beat: &Heartbeat,
+    ) -> anyhow::Result<(ImapSession, u32)> {
+        let mut session = beat.waiting(imap.open()).await?;
+        let last = self.start_position(imap, &session).await?;
+        let settled = beat.waiting(session.settle(last)).await?;
+        if settled > 0 {
+            tracing::info!(
+                messages = settled,
+                "finished marking messages committed before a restart"
+            );
+        }
+        Ok((session, last))
+    }
+
+    /// The UID after which to read: the saved position, or 0 when there is none or the folder's
+    /// UIDVALIDITY changed (a full re-scan, where duplicates are recognised and skipped).
+    async fn start_position(&self, imap: &Imap, session: &ImapSession) -> anyhow::Result<u32> {
+        let validity = session.uid_validity();
+        Ok(
+            match store::imap::position(&self.pipeline.store.pool, imap.key()).await? {
+                Some(p) if p.uid_validity == validity => p.last_uid,
+                Some(p) => {
+                    tracing::warn!(mailbox = imap.key(), old = p.uid_validity, new = validity,
+                        "UIDVALIDITY changed: re-scanning the folder; messages taken in before are recognised as duplicates");
+                    0
+                }
+                None => 0,
+            },
+        )
+    }
+
+    /// Fetches and ingests everything after `last` in batches; each batch is committed with
+    /// the new position, then marked processed on the server. The IMAP calls beat while they
+    /// wait (each has its own timeout); the database calls do not.
+    pub(super) async fn drain_imap(
+        &self,
+        imap: &Imap,
+        session: &mut ImapSession,
+        last: &mut u32,
+        cancel: &CancellationToken,
+        intake: &Intake<'_>,
+        report: &mut Report,
+    ) -> anyhow::Result<()> {
+        let max = self.pipeline.settings.max_message_size;
+        let beat = intake.beat;
+        loop {
+            beat.beat();
+            let waiting = beat.waiting(session.waiting(*last)).await?;
+            if waiting.is_empty() {
+                return Ok(());
+            }
+            for batch in batches(&waiting) {
+                if cancel.is_cancelled() {
+                    return Ok(());
+                }
+                if let Some(l) = intake.lease {
+                    l.check().await?;
+                }
+                beat.beat();
+                let read_at = std::time::Instant::now();
+                let (big, normal): (Vec<&Waiting>, Vec<&Waiting>) =
+                    batch.iter().partition(|w| u64::from(w.size) > max);
+                let uids = |ws: &[&Waiting]| ws.iter().map(|w| w.uid).collect::<Vec<_>>();
+                let mut fetched: Vec<(u32, Vec<u8>, Option<String>)> = beat
+                    .waiting(session.fetch(&uids(&normal), false))
+                    .await?
+                    .into_iter()
+                    .map(|(uid, raw)| (uid, raw, None))
+                    .collect();
+                for (uid, header) in beat.waiting(session.fetch(&uids(&big), true)).await? {
+                    let size = big.iter().find(|w| w.uid == uid).map_or(0, |w| w.size);
+                    let reason = format!("message of {size} bytes is larger than inbound.max_message_size ({max} bytes); only its header was fetched; the full message stays on the server");
+                    fetched.push((uid, header, Some(reason)));
+                }
+                fetched.sort_unstable_by_key(|(uid, _, _)| *uid);
+                // A message expunged meanwhile has no body, and that is fine; one still there
+                // without a body must not be skipped past: fail, keep the position, retry.
+                let missing: Vec<u32> = batch
+                    .iter()
+                    .map(|w| w.uid)
+                    .filter(|u| fetched.iter().all(|(f, _, _)| f != u))
+                    .collect();
+                let unfetchable = beat.waiting(session.still_present(&missing)).await?;
+                if !unfetchable.is_empty() {
+                    anyhow::bail!(
+                        "the server returned no content for message(s) with UID {unfetchable:?} in {}; will retry",
+                        imap.key()
+                    );
+                }
+                let origins: Vec<String> = fetched
+                    .iter()
+                    .map(|(uid, _, _)| format!("imap:{};uid={uid}", imap.key()))
+                    .collect();
+                let items: Vec<Item<'_>> = fetched
+                    .iter()
+                    .zip(&origins)
+                    .map(|((_, raw, refused), origin)| Item {
+                        raw,
+                        origin,
+                        refused: refused.as_deref(),
+                    })
+                    .collect();
+                let position = Position {
+                    uid_validity: session.uid_validity(),
+                    last_uid: batch.last().map_or(*last, |w| w.uid),
+                };
+                let checkpoint = Checkpoint {
+                    mailbox: imap.key(),
+                    position,
+                };
+                let outcomes = match self
+                    .pipeline
+                    .ingest_batch(&items, store::now_ms(), Some(checkpoint))
+                    .await
+                {
+                    Ok(o) => o,
+                    Err(e) => {
+                        report.deferred += items.len();
+                        return Err(anyhow::Error::new(e).context("while ingesting from IMAP"));
+                    }
+                };
+                *last = position.last_uid;
+                let latency = read_at.elapsed().as_secs_f64();
+                for (origin, outcome) in origins.iter().zip(&outcomes) {
+                    log_outcome(origin, outcome);
+                    count(report, outcome, latency);
+                }
+                intake.stored();
+                let all: Vec<u32> = batch.iter().map(|w| w.uid).collect();
+                beat.waiting(session.mark_processed(&all)).await?;
+            }
+        }
+    }
+}
+
+/// Splits waiting messages into batches of at most [`BATCH`] messages and [`BATCH_BYTES`].
+fn batches(waiting: &[Waiting]) -> Vec<&[Waiting]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0u64;
+    for (i, w) in waiting.iter().enumerate() {
+        let full = i - start >= BATCH || (i > start && bytes + u64::from(w.size) > BATCH_BYTES);
+        if full {
+            out.push(&waiting[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += u64::from(w.size);
+    }
+    if start < waiting.len() {
+        out.push(&waiting[start..]);
+    }
+    out
+}
+
+/// Counts a committed message for the run's report and the metrics; `latency` is the seconds
+/// from reading its batch off the mailbox to the commit.
+fn count(report: &mut Report, outcome: &Outcome, latency: f64) {
+    let label = match outcome {
+        Outcome::Created { .. } => {
+            report.created += 1;
+            "created"
+        }
+        Outcome::Joined { .. } => {
+            report.joined += 1;
+            "joined"
+        }
+        Outcome::Bounce { .. } => {
+            report.joined += 1;
+            "bounce"
+        }
+        Outcome::Duplicate { .. } => {
+            report.duplicates += 1;
+            "duplicate"
+        }
+        Outcome::Quarantined { .. } => {
+            report.quarantined += 1;
+            metrics::counter!(telemetry::QUARANTINED).increment(1);
+            "quarantined"
+        }
+    };
+    metrics::counter!(telemetry::MESSAGES, "outcome" => label).increment(1);
+    metrics::histogram!(telemetry::INGEST_SECONDS).record(latency);
+}
+
+/// Whether this instance may read the mailbox: always, unless it shares the database with
+/// others and another holds the intake lease.
+async fn may_read(intake: &Intake<'_>) -> bool {
+    match intake.lease {
+        Some(l) => l.hold().await,
+        None => true,
+    }
+}
+
+/// Waits a standby's turn before asking for the lease again.
+async fn standby(intake: &Intake<'_>, cancel: &CancellationToken) {
+    intake
+        .beat
+        .waiting(async {
+            tokio::select! {
+                () = cancel.cancelled() => {}
+                () = tokio::time::sleep(lease::STANDBY_POLL) => {}
+            }
+        })
+        .await;
+}
+
+fn log_outcome(origin: &str, outcome: &Outcome) {
+    match outcome {
+        Outcome::Created {
+            ticket,
+            acknowledged,
+        } => {
+            tracing::info!(%ticket, origin, acknowledged, "case opened");
+        }
+        Outcome::Joined { ticket } => tracing::info!(%ticket, origin, "message added to case"),
+        Outcome::Bounce { ticket } => tracing::info!(%ticket, origin, "bounce attached to case"),
+        Outcome::Duplicate { ticket } => tracing::info!(%ticket, origin, "already ingested"),
+        Outcome::Quarantined { .. } => {} // logged with its reason by ingest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_bound_count_and_bytes() {
+        let w = |n: u32, size: u32| (1..=n).map(|uid| Waiting { uid, size }).collect::<Vec<_>>();
+        let lens = |v: &[Waiting]| batches(v).iter().map(|b| b.len()).collect::<Vec<_>>();
+        assert_eq!(lens(&w(0, 1)), Vec::<usize>::new());
+        assert_eq!(lens(&w(600, 1000)), vec![256, 256, 88]);
+        // 6 MiB each: two per 16 MiB batch.
+        assert_eq!(lens(&w(5, 6 << 20)), vec![2, 2, 1]);
+        // One message above the byte cap still goes alone.
+        assert_eq!(lens(&w(2, 40 << 20)), vec![1, 1]);
+    }
+}
