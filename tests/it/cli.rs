@@ -3,31 +3,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::util::{fixture, wait_until, Desk};
-
-const ALL_FIXTURES: &[&str] = &[
-    "plain.eml",
-    "multipart_alternative.eml",
-    "html_only.eml",
-    "attachments.eml",
-    "quoted_printable.eml",
-    "base64.eml",
-    "subject_latin1.eml",
-    "subject_utf8_b.eml",
-    "subject_shift_jis.eml",
-    "subject_koi8r.eml",
-    "subject_gb2312.eml",
-    "subject_mixed_words.eml",
-    "rfc2231_filename.eml",
-    "malformed.eml",
-    "not_a_message.eml",
-    "auto_reply.eml",
-    "bulk_list.eml",
-    "mailer_daemon_dsn.eml",
-    "reply_with_references.eml",
-    "conference.eml",
-    "network_outage.eml",
-];
+use crate::util::{fixture, wait_until, Desk, ALL_FIXTURES};
 
 #[test]
 fn ingest_prints_the_ticket_and_ignores_a_second_copy() {

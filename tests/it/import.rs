@@ -3,33 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::util::{fixture, Desk};
-
-/// Every fixture: 17 become cases, `reply_with_references` joins `plain`'s case, and three are
-/// quarantined (an unattached bounce, a sender-less message and binary junk).
-const FIXTURES: &[&str] = &[
-    "plain.eml",
-    "multipart_alternative.eml",
-    "html_only.eml",
-    "attachments.eml",
-    "quoted_printable.eml",
-    "base64.eml",
-    "subject_latin1.eml",
-    "subject_utf8_b.eml",
-    "subject_shift_jis.eml",
-    "subject_koi8r.eml",
-    "subject_gb2312.eml",
-    "subject_mixed_words.eml",
-    "rfc2231_filename.eml",
-    "malformed.eml",
-    "not_a_message.eml",
-    "auto_reply.eml",
-    "bulk_list.eml",
-    "mailer_daemon_dsn.eml",
-    "reply_with_references.eml",
-    "conference.eml",
-    "network_outage.eml",
-];
+use crate::util::{fixture, Desk, ALL_FIXTURES};
 
 /// A message whose body has lines an mbox writer must escape.
 const FROM_LINES: &[u8] = b"From: Dana <dana@customer.example.test>\n\
@@ -65,7 +39,7 @@ fn mboxrd(messages: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn all_messages() -> Vec<Vec<u8>> {
-    let mut all: Vec<Vec<u8>> = FIXTURES.iter().map(|f| fixture(f)).collect();
+    let mut all: Vec<Vec<u8>> = ALL_FIXTURES.iter().map(|f| fixture(f)).collect();
     all.push(FROM_LINES.to_vec());
     all
 }

@@ -145,3 +145,29 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+/// Every message fixture: 17 become cases, `reply_with_references` joins `plain`'s case, and
+/// three are quarantined (an unattached bounce, a sender-less message and binary junk).
+pub const ALL_FIXTURES: &[&str] = &[
+    "plain.eml",
+    "multipart_alternative.eml",
+    "html_only.eml",
+    "attachments.eml",
+    "quoted_printable.eml",
+    "base64.eml",
+    "subject_latin1.eml",
+    "subject_utf8_b.eml",
+    "subject_shift_jis.eml",
+    "subject_koi8r.eml",
+    "subject_gb2312.eml",
+    "subject_mixed_words.eml",
+    "rfc2231_filename.eml",
+    "malformed.eml",
+    "not_a_message.eml",
+    "auto_reply.eml",
+    "bulk_list.eml",
+    "mailer_daemon_dsn.eml",
+    "reply_with_references.eml",
+    "conference.eml",
+    "network_outage.eml",
+];
