@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-5000}"
+command -v sqlite3 >/dev/null || { echo "bench/clocks.sh needs the sqlite3 tool: apt-get install sqlite3" >&2; exit 1; }
 cargo build --release --quiet
 BIN="$PWD/target/release/helpdesk"
 WORK="$(mktemp -d)"

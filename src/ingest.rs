@@ -508,7 +508,7 @@ impl Pipeline {
             };
             new.first_response = clocks.first_response(target, now);
         }
-        new.follow_up_at = Some(now.saturating_add(millis(self.settings.sla.follow_up)));
+        new.follow_up_at = self.next_follow_up(now);
         let case = cases::insert(tx, &new, now).await?;
         let previous_ticket = match previous {
             Some(previous) => {

@@ -75,14 +75,13 @@ impl Scheduler {
                 h.beat();
             }
             let round = self.round(now).await?;
-            let more = round.any();
             tally.closed += round.closed;
             tally.warnings += round.warnings;
             tally.breaches += round.breaches;
             tally.reminders += round.reminders;
             tally.digests += round.digests;
-            // A full batch may have left more behind; an empty round means all is done.
-            if !more || !self.full(round) {
+            // A full batch may have left more behind; anything less means all is done.
+            if !self.full(round) {
                 break;
             }
         }

@@ -216,7 +216,7 @@ impl Pipeline {
         let last = state
             .follow_up_at
             .map(|at| at.saturating_sub(super::millis(week)));
-        state.follow_up_at = Some(now.saturating_add(super::millis(week)));
+        state.follow_up_at = self.next_follow_up(now);
         casework::save(tx, &state, now).await?;
         let detail = json!({ "last_note": last.map(store::format_ms) });
         cases::add_event(tx, case, now, SYSTEM_ACTOR, "follow_up_reminded", &detail);
@@ -319,6 +319,12 @@ impl Pipeline {
             .map(String::as_str)
             .collect();
         (due::follow_up(categories.len()), categories)
+    }
+
+    /// When a case whose technician wrote (or was reminded) at `now` is next due its weekly
+    /// status note.
+    pub(crate) fn next_follow_up(&self, now: i64) -> Option<i64> {
+        Some(now.saturating_add(super::millis(self.settings.sla.follow_up)))
     }
 
     /// Brings the resolution clock in line with the status and saves the case.

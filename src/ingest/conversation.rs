@@ -238,11 +238,8 @@ impl Pipeline {
             state.first_response = sla::Clocks::answered(state.first_response, now);
         }
         // A technician's word on the case is its status note for the weekly follow-up.
-        state.follow_up_at = Some(now.saturating_add(super::millis(self.settings.sla.follow_up)));
-        state.clock = self
-            .clocks()
-            .sync(state.clock, state.status, state.target, now);
-        casework::save(tx, state, now).await?;
+        state.follow_up_at = self.next_follow_up(now);
+        self.settle(tx, state, now).await?;
         if relays {
             let technician = identity(m, self.settings.technician_identity);
             let relay = super::notify::Relay {
@@ -473,7 +470,7 @@ impl Pipeline {
                 now,
             ),
             first_response: sla::FirstResponse::default(),
-            follow_up_at: Some(now.saturating_add(super::millis(self.settings.sla.follow_up))),
+            follow_up_at: self.next_follow_up(now),
         };
         let problem = cases::insert(tx, &new, now).await?;
         casework::link(tx, (incident.id, "incident"), (problem, "problem"), now).await?;

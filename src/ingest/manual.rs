@@ -57,7 +57,7 @@ impl Pipeline {
         if template.is_some() {
             state.first_response = sla::Clocks::answered(state.first_response, now);
         }
-        state.follow_up_at = Some(now.saturating_add(super::millis(self.settings.sla.follow_up)));
+        state.follow_up_at = self.next_follow_up(now);
         self.settle(&mut tx, &mut state, now).await?;
         if let Some(template) = template {
             let relay = Relay {

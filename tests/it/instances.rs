@@ -3,11 +3,10 @@
 //! claimed by one), and a kill -9 of the reader mid-batch hands the mailbox to the other
 //! within seconds: every message is one case, every case one acknowledgment.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::live::{header, request, LiveDesk, Options};
+use crate::live::{append_requests, assert_one_ack_per_case, LiveDesk, Options};
 use crate::postgres::Database;
 use crate::stack;
 use crate::util::wait_until;
@@ -54,16 +53,7 @@ async fn two_daemons_one_mailbox_each_case_and_each_mail_once_through_a_kill_9()
     let (support, customer) = ("support17", "customer17");
     // More than two intake batches (256), so the kill can land between commits.
     const N: usize = 600;
-    for i in 0..N {
-        let raw = request(
-            customer,
-            support,
-            &format!("inst-{i}"),
-            &format!("Request {i}: projector dim"),
-            "Please help.",
-        );
-        stack.append(support, "INBOX", &raw).await;
-    }
+    append_requests(stack, (support, customer), "inst", N).await;
     let desk = LiveDesk::new(
         stack,
         support,
@@ -107,22 +97,7 @@ async fn two_daemons_one_mailbox_each_case_and_each_mail_once_through_a_kill_9()
     let acks = stack
         .wait_for(customer, "INBOX", N, Duration::from_secs(200))
         .await;
-    let mut ids_per_ticket: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for ack in &acks {
-        let subject = header(ack, "Subject").unwrap();
-        let ticket = subject[1..subject.find(']').unwrap()].to_owned();
-        ids_per_ticket
-            .entry(ticket)
-            .or_default()
-            .insert(header(ack, "Message-ID").unwrap().to_owned());
-    }
-    assert_eq!(ids_per_ticket.len(), N, "every case acknowledged");
-    assert!(ids_per_ticket.values().all(|ids| ids.len() == 1));
-    assert!(
-        acks.len() <= N + 1,
-        "{} deliveries for {N} cases",
-        acks.len()
-    );
+    assert_one_ack_per_case(&acks, N);
     crate::live::signal(survivor, "TERM");
     survivor.wait().unwrap();
 }
