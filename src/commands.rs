@@ -139,10 +139,15 @@ pub enum Change {
 
 /// Splits a (quote-stripped) technician reply into commands, public text and note. Commands are
 /// the lines starting with `/` at the top (blank lines between them allowed); the first other
-/// line starts the public text; `/note` makes the rest of the mail the note.
+/// line starts the public text; `/note` makes the rest of the mail the note, wherever it
+/// stands. Internal text never reaches a customer: below the top, a `/note` line still starts
+/// the note, and any other command line (`/word …`) is kept as an invalid command naming it,
+/// so the whole reply is refused rather than relayed with a command inside.
 pub fn parse(text: &str) -> Reply {
     let mut reply = Reply::default();
     let lines: Vec<&str> = text.lines().collect();
+    let note =
+        |rest: &str, after: &[&str]| format!("{rest}\n{}", after.join("\n")).trim().to_owned();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i].trim();
@@ -157,9 +162,7 @@ pub fn parse(text: &str) -> Reply {
             .split_once(char::is_whitespace)
             .map_or((&line[1..], ""), |(n, r)| (n, r.trim()));
         if name.eq_ignore_ascii_case("note") {
-            let after = lines[i + 1..].join("\n");
-            let note = format!("{rest}\n{after}").trim().to_owned();
-            reply.note = Some(note);
+            reply.note = Some(note(rest, &lines[i + 1..]));
             return reply;
         }
         reply.commands.push(Line {
@@ -168,8 +171,40 @@ pub fn parse(text: &str) -> Reply {
         });
         i += 1;
     }
-    reply.public = lines[i.min(lines.len())..].join("\n").trim().to_owned();
+    let start = i.min(lines.len());
+    let mut end = lines.len();
+    for (j, line) in lines.iter().enumerate().skip(start) {
+        let Some((name, rest)) = command_shaped(line.trim()) else {
+            continue;
+        };
+        if name.eq_ignore_ascii_case("note") {
+            reply.note = Some(note(rest, &lines[j + 1..]));
+            end = j;
+            break;
+        }
+        reply.commands.push(Line {
+            text: line.trim().to_owned(),
+            command: Command::Invalid(format!(
+                "/{name} stands below the text for the customer: commands go at the top of the \
+                 reply, one per line, before any text (only /note may come later, and then the \
+                 rest of the mail is internal)"
+            )),
+        });
+    }
+    reply.public = lines[start..end].join("\n").trim().to_owned();
     reply
+}
+
+/// A line that reads as a command, `/word` alone or followed by a space: its name and the rest.
+/// (A path such as `/usr/bin/x` or a `/` in prose is not one.)
+fn command_shaped(line: &str) -> Option<(&str, &str)> {
+    let after = line.strip_prefix('/')?;
+    let end = after
+        .find(|c: char| !(c.is_ascii_alphabetic() || c == '_'))
+        .unwrap_or(after.len());
+    let (name, rest) = after.split_at(end);
+    let ends_well = rest.is_empty() || rest.starts_with(char::is_whitespace);
+    (!name.is_empty() && ends_well).then(|| (name, rest.trim()))
 }
 
 fn command(name: &str, rest: &str) -> Command {

@@ -112,17 +112,35 @@ impl Team {
     }
 }
 
-/// Whether a technician's mail must prove where it came from before its commands count.
+/// What proves that a technician's mail comes from that technician (a From address is claimed,
+/// not proven).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TechnicianAuth {
-    /// The sender address is enough (the receiving server is trusted to reject forgeries).
-    SenderAddress,
-    /// The Authentication-Results of this authserv-id must say DKIM or SPF passed for the
-    /// sender's domain.
-    Required {
+    /// It answers mail the help desk sent to them or their team (the default).
+    Reply,
+    /// That, or the receiving server's Authentication-Results verify the From domain
+    /// (`authserv_id` set).
+    ReplyOrAuthenticated {
         /// The receiving server's authserv-id, e.g. `mx.example.com`.
         authserv_id: String,
     },
+    /// The receiving server's Authentication-Results must verify the From domain
+    /// (`require_authenticated_technicians = true`).
+    Authenticated {
+        /// The receiving server's authserv-id, e.g. `mx.example.com`.
+        authserv_id: String,
+    },
+}
+
+impl TechnicianAuth {
+    /// The trusted authserv-id, when Authentication-Results count.
+    pub fn authserv_id(&self) -> Option<&str> {
+        match self {
+            TechnicianAuth::Reply => None,
+            TechnicianAuth::ReplyOrAuthenticated { authserv_id }
+            | TechnicianAuth::Authenticated { authserv_id } => Some(authserv_id),
+        }
+    }
 }
 
 /// The validated configuration.
@@ -142,8 +160,9 @@ pub struct Settings {
     pub rules_path: Option<PathBuf>,
     /// The template override directory.
     pub templates_dir: Option<PathBuf>,
-    /// Automatic replies allowed to one address per hour.
-    pub auto_reply_limit: u32,
+    /// The hourly caps on automatic mail (per base mailbox, per domain, in all) and on the
+    /// notifications one sender's mail causes.
+    pub caps: crate::caps::Limits,
     /// Database URL (may hold a password).
     pub database_url: Secret,
     /// Where mail comes from.
@@ -302,15 +321,46 @@ pub fn load_str(
         path: path.to_owned(),
         message,
     };
-    let mut table: toml::Table = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+    let mut table: toml::Table =
+        toml::from_str(text).map_err(|e| syntax(toml_problem(text, &e)))?;
     apply_env(&mut table, env);
-    let raw: RawConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
-        .map_err(|e| syntax(format!("{}: {}", e.path(), e.inner())))?;
+    let raw: RawConfig =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.inner();
+            syntax(match key.rsplit('.').next() {
+                // The parser's message quotes the value: never for a secret.
+                Some(last) if SECRET_KEYS.contains(&last) => {
+                    format!("{key}: expected a string (the value is not shown: it is a secret)")
+                }
+                _ => format!("{key}: {inner}"),
+            })
+        })?;
     validate(path, raw)
 }
 
 /// Applies `HELPDESK_SECTION__KEY=value` overrides. Values that read as TOML booleans, integers
 /// or arrays keep that type; anything else is a string.
+/// Keys whose values are secrets: an error about them never shows the value.
+const SECRET_KEYS: &[&str] = &["password", "url"];
+
+/// A TOML syntax error as line, column and the parser's words, without the source line it would
+/// quote (which may hold a password).
+fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!(
+                "not valid TOML at line {line}, column {column}: {}",
+                e.message()
+            )
+        }
+        None => format!("not valid TOML: {}", e.message()),
+    }
+}
+
 fn apply_env(table: &mut toml::Table, env: impl Iterator<Item = (String, String)>) {
     const SECTIONS: &[&str] = &[
         "helpdesk", "database", "inbound", "outbound", "calendar", "sla", "metrics",
@@ -332,7 +382,13 @@ fn apply_env(table: &mut toml::Table, env: impl Iterator<Item = (String, String)
             .entry(section)
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         if let toml::Value::Table(t) = section {
-            t.insert(field.to_owned(), env_value(&value));
+            // A secret is text, whatever it looks like (a numeric password stays a string).
+            let value = if SECRET_KEYS.contains(&field) {
+                toml::Value::String(value)
+            } else {
+                env_value(&value)
+            };
+            t.insert(field.to_owned(), value);
         }
     }
 }
@@ -428,18 +484,22 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
             .unwrap_or_else(|| address.clone()),
     };
     let teams = teams(path, &raw.teams)?;
-    let technician_auth = match (h.require_authenticated_technicians, h.authserv_id) {
-        (true, Some(id)) if !id.trim().is_empty() => TechnicianAuth::Required {
-            authserv_id: id.trim().to_ascii_lowercase(),
-        },
-        (true, _) => {
+    let authserv_id = h
+        .authserv_id
+        .as_deref()
+        .map(|id| id.trim().to_ascii_lowercase())
+        .filter(|id| !id.is_empty());
+    let technician_auth = match (h.require_authenticated_technicians, authserv_id) {
+        (true, Some(authserv_id)) => TechnicianAuth::Authenticated { authserv_id },
+        (true, None) => {
             return Err(Error::Misplaced {
                 path: path.to_owned(),
                 key: "helpdesk.authserv_id".into(),
                 problem: "is required when helpdesk.require_authenticated_technicians = true: the authserv-id your receiving server writes into Authentication-Results".into(),
             })
         }
-        (false, _) => TechnicianAuth::SenderAddress,
+        (false, Some(authserv_id)) => TechnicianAuth::ReplyOrAuthenticated { authserv_id },
+        (false, None) => TechnicianAuth::Reply,
     };
     let c = &raw.calendar;
     let calendar =
@@ -478,7 +538,12 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         reopen_window,
         rules_path: h.rules.as_deref().map(resolve),
         templates_dir: h.templates.as_deref().map(resolve),
-        auto_reply_limit: h.auto_reply_limit,
+        caps: crate::caps::Limits {
+            mailbox: h.auto_reply_limit,
+            domain: h.auto_reply_domain_limit,
+            global: h.auto_reply_global_limit,
+            notifications: h.notification_limit,
+        },
         database_url,
         max_attachment_size,
         max_message_size,
@@ -869,11 +934,12 @@ fn database_url(path: &Path, base: &Path, db: &RawDatabase) -> Result<Secret, Er
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Secret(url));
     }
-    let shown = url.split('@').next_back().unwrap_or_default();
+    // Only the scheme: the rest may hold a password.
+    let shown = url.split_once("://").map_or("", |(scheme, _)| scheme);
     Err(Error::Invalid {
         path: path.to_owned(),
         key: "database.url".into(),
-        value: format!("…{shown}"),
+        value: format!("{shown}://…"),
         expected: "sqlite:PATH or postgres://user@host/db".into(),
     })
 }

@@ -16,7 +16,7 @@ use crate::outbox::render::Templates;
 use crate::parse::{self, signals, Limits};
 use crate::sla;
 use crate::store::messages::{Kept, Raw};
-use crate::store::{self, cases, casework, messages, quarantine, Store, Work};
+use crate::store::{self, cases, casework, messages, outbox, quarantine, Store, Work};
 use crate::thread::{self, Pointers, Thread};
 
 /// The actor recorded for the daemon's own events.
@@ -424,19 +424,31 @@ impl Pipeline {
                 c.close_at = None;
             }
         }
-        let technician = thread::technician(&self.settings, m);
+        // Only a technician address needs its proof looked up: the mail of ours it answers.
+        let answered = if self.settings.is_technician(&m.from.address) {
+            outbox::answered(tx, &m.thread_ids()).await?
+        } else {
+            Vec::new()
+        };
+        let technician = thread::technician(&self.settings, m, &answered);
         let sender = thread::Sender {
             address: &m.from.address,
-            technician: technician == thread::Technician::Yes,
+            technician: &technician,
             // Our own mail coming back is the loop guard's, below.
             automatic: m.is_auto_generated() && !m.auto_signals.contains(&AutoSignal::FromSelf),
         };
         let decision = thread::decide(sender, &pointers);
         match decision {
-            Thread::Join { case, ticket, via } => {
+            Thread::Join {
+                case,
+                ticket,
+                via,
+                party,
+            } => {
                 let joining = conversation::Joining {
                     case,
                     via,
+                    party,
                     m,
                     raw,
                     technician: &technician,
@@ -456,8 +468,7 @@ impl Pipeline {
     /// The cases the message points at: by References, by plus-address, by subject tag.
     async fn pointers(&self, tx: &mut Work, m: &Inbound) -> Result<Pointers, store::Error> {
         let s = &self.settings;
-        let ids: Vec<String> = m.references.iter().chain(&m.in_reply_to).cloned().collect();
-        let by_reference = cases::candidate_by_message_ids(tx, &ids).await?;
+        let by_reference = cases::candidate_by_message_ids(tx, &m.thread_ids()).await?;
         let plus = thread::ticket_in_plus_address(m, &s.address.address, &s.ticket_prefix);
         let tag = thread::ticket_in_subject(&m.subject, &s.ticket_prefix);
         let by_plus_address = match plus {
@@ -500,7 +511,7 @@ impl Pipeline {
         let clocks = self.clocks();
         new.clock = clocks.sync(sla::Resolution::default(), Status::Open, new.target, now);
         // Nobody can answer automatic or system mail: no first-response clock for it.
-        let answerable = ack::suppression(m, &self.settings, 0).is_none();
+        let answerable = ack::suppression(m, &self.settings).is_none();
         if answerable {
             let target = sla::Target {
                 duration: rules.first_response,

@@ -12,6 +12,7 @@
 //! - [`thread`]: does the message belong to an existing case, and may its sender write to it?
 //! - [`classify`]: ordered regex rules and the categorization chart → category, priority, team.
 //! - [`commands`]: a technician's `/command` lines → validated changes to the case.
+//! - [`caps`]: how much automatic mail one mailbox, one domain and everyone may get per hour.
 //! - [`ingest`]: one message through the stages above into one database transaction.
 //! - [`store`]: SQL for SQLite and PostgreSQL through sqlx's Any driver.
 //! - [`outbox`]: renders queued mail from templates and hands it to the transport, with retries.
@@ -28,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod calendar;
+pub mod caps;
 pub mod catalog;
 pub mod classify;
 pub mod cli;

@@ -201,6 +201,10 @@ pub struct AuthResult {
     /// The domain the verdict is about (`header.d`, the domain of `smtp.mailfrom`, …).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub domain: Option<String>,
+    /// How many `Received` fields stand above the field it came from: the receiving server's
+    /// own results have the fewest.
+    #[serde(default)]
+    pub hop: u32,
 }
 
 /// A file attached to an inbound message.
@@ -292,9 +296,23 @@ impl Inbound {
             .collect()
     }
 
-    /// Where an automatic answer goes: `Reply-To` when given, else `From`.
+    /// The Message-IDs the message answers: References, then In-Reply-To (the newest last).
+    pub fn thread_ids(&self) -> Vec<String> {
+        self.references
+            .iter()
+            .chain(&self.in_reply_to)
+            .cloned()
+            .collect()
+    }
+
+    /// Where an automatic answer goes: `From`, or `Reply-To` when it is in From's domain. A
+    /// stranger's Reply-To elsewhere is ignored, so nobody can point our mail at a third party.
     pub fn reply_address(&self) -> &Mailbox {
-        self.reply_to.as_ref().unwrap_or(&self.from)
+        let domain = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+        self.reply_to
+            .as_ref()
+            .filter(|r| domain(&r.address) == domain(&self.from.address))
+            .unwrap_or(&self.from)
     }
 }
 

@@ -34,6 +34,11 @@ pub const INGEST_SECONDS: &str = "helpdesk_ingest_latency_seconds";
 pub const SLA_BREACHES: &str = "helpdesk_sla_breaches_total";
 /// Cases closed at the end of their reopen window.
 pub const AUTO_CLOSED: &str = "helpdesk_cases_auto_closed_total";
+/// Automatic mails skipped by an hourly cap, by cap (`mailbox`, `domain`, `global`,
+/// `notifications`).
+pub const AUTO_MAIL_CAPPED: &str = "helpdesk_auto_mail_capped_total";
+/// 1 while the global cap on automatic mail holds.
+pub const AUTO_MAIL_CAP_HOLDS: &str = "helpdesk_auto_mail_cap_holds";
 
 /// Sets the outbox gauges: `depth` mails wait, the oldest queued at `oldest` (ms).
 pub fn outbox_waiting(depth: i64, oldest: Option<i64>, now: i64) {
@@ -94,9 +99,26 @@ fn describe() {
     );
     describe_counter!(SLA_BREACHES, "SLA targets missed, by clock.");
     describe_counter!(AUTO_CLOSED, "Cases closed at the end of the reopen window.");
+    describe_counter!(
+        AUTO_MAIL_CAPPED,
+        "Automatic mails skipped by an hourly cap, by cap."
+    );
+    describe_gauge!(
+        AUTO_MAIL_CAP_HOLDS,
+        "1 while the global hourly cap on automatic mail holds."
+    );
 }
 
-/// Serves `GET /metrics` on `listen` until `cancel` fires.
+/// How many scrapes are served at once; further connections are closed at once.
+const MAX_CONNECTIONS: usize = 4;
+/// The longest request accepted (a scrape's request is a few hundred bytes).
+const MAX_REQUEST: usize = 8192;
+/// How long one connection may take in all, reading and writing: a slow or silent client
+/// (slowloris) is dropped after this.
+const CONNECTION_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves `GET /metrics` on `listen` until `cancel` fires, at most [`MAX_CONNECTIONS`]
+/// connections at a time, each within [`CONNECTION_DEADLINE`] and [`MAX_REQUEST`] bytes.
 ///
 /// # Errors
 /// The address cannot be bound.
@@ -109,32 +131,70 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {listen}: {e}"))?;
     tracing::info!(%listen, "metrics at http://{listen}/metrics");
-    Ok(tokio::spawn(async move {
-        loop {
-            let (mut conn, _) = tokio::select! {
-                () = cancel.cancelled() => return,
-                accepted = listener.accept() => match accepted {
-                    Ok(c) => c,
-                    Err(error) => {
-                        tracing::warn!(%error, "metrics: accept failed");
-                        continue;
-                    }
-                },
-            };
-            let handle = handle.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                let read =
-                    tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf))
-                        .await;
-                let Ok(Ok(n)) = read else { return };
-                let request = String::from_utf8_lossy(&buf[..n]);
-                let response = respond(request.lines().next().unwrap_or(""), &handle);
-                let _ = conn.write_all(response.as_bytes()).await;
-                let _ = conn.shutdown().await;
-            });
+    Ok(tokio::spawn(accept_loop(
+        listener,
+        handle,
+        cancel,
+        (MAX_CONNECTIONS, CONNECTION_DEADLINE),
+    )))
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    handle: PrometheusHandle,
+    cancel: CancellationToken,
+    (max_connections, deadline): (usize, std::time::Duration),
+) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(max_connections));
+    loop {
+        let (mut conn, _) = tokio::select! {
+            () = cancel.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(error) => {
+                    tracing::warn!(%error, "metrics: accept failed");
+                    // Out of file descriptors, say: do not spin on it.
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            // All slots busy: close at once rather than queue (a scraper retries).
+            drop(conn);
+            continue;
+        };
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let _ = tokio::time::timeout(deadline, async {
+                let request_line = read_request(&mut conn).await?;
+                let response = respond(&request_line, &handle);
+                conn.write_all(response.as_bytes()).await?;
+                conn.shutdown().await
+            })
+            .await;
+        });
+    }
+}
+
+/// Reads a request's head (up to the blank line, at most [`MAX_REQUEST`] bytes) and returns
+/// its first line; an over-long head gets an empty line, which is answered 405.
+async fn read_request(conn: &mut tokio::net::TcpStream) -> std::io::Result<String> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && !buf.windows(2).any(|w| w == b"\n\n") {
+        let n = conn.read(&mut chunk).await?;
+        if n == 0 {
+            break;
         }
-    }))
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() > MAX_REQUEST {
+            return Ok(String::new());
+        }
+    }
+    let text = String::from_utf8_lossy(&buf);
+    Ok(text.lines().next().unwrap_or("").to_owned())
 }
 
 /// The HTTP answer to a request line.
@@ -154,6 +214,10 @@ fn respond(request_line: &str, handle: &PrometheusHandle) -> String {
             "GET /metrics\n".to_owned(),
         ),
     };
+    reply(status, kind, &body)
+}
+
+fn reply(status: &str, kind: &str, body: &str) -> String {
     format!(
         "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -179,5 +243,55 @@ mod tests {
         );
         assert!(respond("GET / HTTP/1.1", &handle).starts_with("HTTP/1.1 404"));
         assert!(respond("POST /metrics HTTP/1.1", &handle).starts_with("HTTP/1.1 405"));
+    }
+
+    /// Silent clients hold the slots; one more is closed at once instead of waiting, and once
+    /// the silent ones are cut off (the deadline) a scrape is served again.
+    #[tokio::test]
+    async fn connections_are_bounded_and_slow_clients_cut_off() {
+        use tokio::net::TcpStream;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = PrometheusBuilder::new().build_recorder().handle();
+        let cancel = CancellationToken::new();
+        let deadline = std::time::Duration::from_millis(300);
+        tokio::spawn(accept_loop(listener, handle, cancel.clone(), (2, deadline)));
+        let get = |mut c: TcpStream| async move {
+            // A closed connection may fail the write or the read: no answer either way.
+            let _ = c
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await;
+            let mut out = String::new();
+            let _ = c.read_to_string(&mut out).await;
+            out
+        };
+        let mut silent = Vec::new();
+        for _ in 0..2 {
+            silent.push(TcpStream::connect(addr).await.unwrap());
+        }
+        // Both slots are taken (accepted in order, before this one): no answer.
+        let busy = get(TcpStream::connect(addr).await.unwrap()).await;
+        assert_eq!(busy, "");
+        // The silent clients are closed by the server: their reads end.
+        for mut c in silent {
+            let mut rest = Vec::new();
+            let _ = c.read_to_end(&mut rest).await;
+            assert!(rest.is_empty());
+        }
+        let mut ok = String::new();
+        for _ in 0..50 {
+            ok = get(TcpStream::connect(addr).await.unwrap()).await;
+            if ok.starts_with("HTTP/1.1 200") {
+                break;
+            }
+        }
+        assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+        // An endless header is refused, not buffered.
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let _ = c.write_all(&vec![b'a'; MAX_REQUEST + 2048]).await;
+        let mut out = String::new();
+        let _ = c.read_to_string(&mut out).await;
+        assert!(out.is_empty() || out.starts_with("HTTP/1.1 405"), "{out}");
+        cancel.cancel();
     }
 }

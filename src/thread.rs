@@ -3,13 +3,15 @@
 //! carrying the tag (`support+HD-000123@…`), or its subject carries the case tag, and only when
 //! the sender may write to that case (requester, participant, technician). A stranger who copies
 //! a tag opens a case of their own. A customer's reply to a closed case opens a new case linked
-//! to the old one. Also: whether a technician's address is trusted (Authentication-Results).
-//! Pure: the store looks the candidates up, this decides.
+//! to the old one. Also: whether a technician's mail proves where it comes from (it answers
+//! our mail to them, or the receiving server's Authentication-Results verify it): a From address
+//! alone proves nothing. Pure: the store looks the candidates and our answered mail up, this
+//! decides.
 
 use serde::Serialize;
 
 use crate::config::{Settings, TechnicianAuth};
-use crate::model::{CaseId, Inbound, Status, TicketNo};
+use crate::model::{AuthResult, CaseId, Inbound, Status, TicketNo};
 
 /// A case that the message might belong to, as the store found it.
 #[derive(Debug, Clone)]
@@ -51,6 +53,8 @@ pub enum Thread {
         ticket: TicketNo,
         /// How it was found.
         via: Via,
+        /// As whom the sender joins.
+        party: Party,
     },
     /// Open a new case linked to a closed one the sender replied to.
     FollowUp {
@@ -81,26 +85,35 @@ pub struct Pointers {
 pub struct Sender<'a> {
     /// The From address.
     pub address: &'a str,
-    /// The verdict of [`technician`] was [`Technician::Yes`].
-    pub technician: bool,
+    /// The verdict of [`technician`].
+    pub technician: &'a Technician,
     /// The message is auto-generated (out of office, vacation notice, …).
     pub automatic: bool,
 }
 
-/// Decides where the message goes. A technician may write to any case, closed ones included
-/// (to reopen them); anyone else only to cases they are on, and their reply to a closed case
-/// opens a follow-up. Auto-generated mail never opens a case it could answer instead: an
-/// out-of-office reply to a closed case's notice, or from a team list that is on no case, joins
-/// the case whose Message-ID it names (unguessable: only a recipient of our mail has it) as a
-/// record, which is never forwarded; so automatic replies to our own mail cannot start a loop.
+/// Decides where the message goes, and as whom the sender joins. A proven technician may write
+/// to the cases the proof covers, closed ones included (to reopen them); anyone else only to
+/// cases they are on, and their reply to a closed case opens a follow-up. A technician address
+/// without proof that points at a case it is not on is kept there as a record and acts on
+/// nothing. Auto-generated mail never opens a case it could answer instead: an out-of-office
+/// reply to a closed case's notice, or from a team list that is on no case, joins the case whose
+/// Message-ID it names (unguessable: only a recipient of our mail has it) as a record, which is
+/// never forwarded; so automatic replies to our own mail cannot start a loop.
 pub fn decide(sender: Sender<'_>, pointers: &Pointers) -> Thread {
-    let is_technician = sender.technician;
-    let allowed = |c: &Candidate| {
-        is_technician
-            || c.requester.eq_ignore_ascii_case(sender.address)
+    let on_case = |c: &Candidate| {
+        c.requester.eq_ignore_ascii_case(sender.address)
             || c.participants
                 .iter()
                 .any(|p| p.eq_ignore_ascii_case(sender.address))
+    };
+    let party = |c: &Candidate| {
+        if sender.technician.may_act_on(c.id) {
+            Some(Party::Technician)
+        } else if on_case(c) {
+            Some(Party::Customer)
+        } else {
+            None
+        }
     };
     let all = [
         (pointers.by_reference.as_ref(), Via::References),
@@ -109,22 +122,42 @@ pub fn decide(sender: Sender<'_>, pointers: &Pointers) -> Thread {
     ];
     let found = all
         .iter()
-        .find_map(|(c, via)| c.filter(|c| allowed(c)).map(|c| (c, *via)));
-    let join = |c: &Candidate, via| Thread::Join {
+        .find_map(|(c, via)| c.and_then(|c| party(c).map(|p| (c, *via, p))));
+    let join = |c: &Candidate, via, party| Thread::Join {
         case: c.id,
         ticket: c.ticket.clone(),
         via,
+        party,
     };
+    let pointed = all.iter().find_map(|(c, via)| c.map(|c| (c, *via)));
     match (found, &pointers.by_reference) {
-        (Some((c, _)), _) if c.status == Status::Closed && !is_technician && !sender.automatic => {
+        (Some((c, _, Party::Customer)), _) if c.status == Status::Closed && !sender.automatic => {
             Thread::FollowUp { previous: c.id }
         }
-        (Some((c, via)), _) => join(c, via),
-        (None, Some(c)) if sender.automatic => join(c, Via::References),
-        (None, _) => Thread::New {
-            refused: all.iter().find_map(|(c, _)| c.map(|c| c.ticket.clone())),
+        (Some((c, via, party)), _) => join(c, via, party),
+        (None, Some(c)) if sender.automatic => join(c, Via::References, Party::Record),
+        (None, _) => match (pointed, sender.technician) {
+            (Some((c, via)), Technician::Unproven(_)) if !sender.automatic => {
+                join(c, via, Party::Record)
+            }
+            _ => Thread::New {
+                refused: pointed.map(|(c, _)| c.ticket.clone()),
+            },
         },
     }
+}
+
+/// As whom a message joins its case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// A proven technician: commands run, the rest is relayed to the customer.
+    Technician,
+    /// The requester or a participant: kept and forwarded to the team.
+    Customer,
+    /// Kept on the case and nothing else: automatic mail that names our Message-ID, or a
+    /// technician address that proved nothing.
+    Record,
 }
 
 /// Whether the sender of `m` counts as a technician.
@@ -132,45 +165,206 @@ pub fn decide(sender: Sender<'_>, pointers: &Pointers) -> Thread {
 pub enum Technician {
     /// Not a technician address: a customer.
     No,
-    /// A technician address, verified as required.
-    Yes,
-    /// A technician address whose mail did not prove its origin: treated as a customer, and
-    /// the reason recorded.
-    Unverified(String),
+    /// A technician address, and the mail proves it.
+    Proven(Proof),
+    /// A technician address whose mail proved nothing: acts only as a customer where it is one,
+    /// and the reason is recorded.
+    Unproven(String),
 }
 
-/// The verdict on the sender: a configured technician (or team member), and, when
-/// `require_authenticated_technicians` is on, one whose domain passed DKIM or SPF according to
-/// the trusted server's Authentication-Results (a `fail` there for the domain outweighs any
-/// `pass`, so a forged header added by the sender cannot help).
-pub fn technician(settings: &Settings, m: &Inbound) -> Technician {
-    let sender = &m.from.address;
-    if !settings.is_technician(sender) {
+/// What proves a technician's mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proof {
+    /// It answers mail we sent to them (or a team of theirs) about these cases.
+    Answered(Vec<CaseId>),
+    /// The receiving server's Authentication-Results verify the From domain: any case.
+    Authenticated,
+}
+
+impl Technician {
+    /// Whether the mail's commands and public text may act on `case`.
+    pub fn may_act_on(&self, case: CaseId) -> bool {
+        match self {
+            Technician::Proven(Proof::Authenticated) => true,
+            Technician::Proven(Proof::Answered(cases)) => cases.contains(&case),
+            Technician::No | Technician::Unproven(_) => false,
+        }
+    }
+}
+
+/// One of our outgoing mails that an inbound message names in In-Reply-To or References.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    /// The case it was about.
+    pub case: Option<CaseId>,
+    /// Who we sent it to.
+    pub recipient: String,
+}
+
+/// The verdict on the sender. A configured technician (or team member) is proven when the
+/// message answers mail we sent to that address, or to a team they are a member of (its
+/// In-Reply-To/References name one of our Message-IDs, which are unguessable; `answered` are
+/// those mails), or, where `authserv_id` is configured, when the receiving server's
+/// Authentication-Results verify the From domain ([`authenticated`]). With
+/// `require_authenticated_technicians`, the Authentication-Results are required.
+pub fn technician(settings: &Settings, m: &Inbound, answered: &[Answered]) -> Technician {
+    let sender = m.from.address.to_ascii_lowercase();
+    if !settings.is_technician(&sender) {
         return Technician::No;
     }
-    let TechnicianAuth::Required { authserv_id } = &settings.technician_auth else {
-        return Technician::Yes;
+    let to_them = |recipient: &str| {
+        recipient.eq_ignore_ascii_case(&sender)
+            || settings.teams.values().any(|t| {
+                t.address
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(recipient))
+                    && t.members.contains(&sender)
+            })
     };
-    let domain = sender.rsplit_once('@').map_or("", |(_, d)| d);
-    let about_sender = |d: &Option<String>| {
-        d.as_deref()
-            .is_some_and(|d| d == domain || domain.ends_with(&format!(".{d}")))
-    };
-    let verdicts: Vec<&str> = m
-        .authentication
+    let mut cases: Vec<CaseId> = answered
         .iter()
-        .filter(|r| &r.authserv_id == authserv_id)
-        .filter(|r| r.method == "dkim" || r.method == "spf")
-        .filter(|r| about_sender(&r.domain))
-        .map(|r| r.result.as_str())
+        .filter(|a| to_them(&a.recipient))
+        .filter_map(|a| a.case)
         .collect();
-    if verdicts.contains(&"pass") && !verdicts.contains(&"fail") {
-        Technician::Yes
+    cases.sort_unstable_by_key(|c| c.0);
+    cases.dedup();
+    let domain = sender.rsplit_once('@').map_or("", |(_, d)| d);
+    let (authserv_id, required) = match &settings.technician_auth {
+        TechnicianAuth::Reply => {
+            return if cases.is_empty() {
+                Technician::Unproven(format!(
+                    "{sender} is a technician address, but the mail answers no mail the help desk sent to it or its team"
+                ))
+            } else {
+                Technician::Proven(Proof::Answered(cases))
+            };
+        }
+        TechnicianAuth::ReplyOrAuthenticated { authserv_id } => (authserv_id, false),
+        TechnicianAuth::Authenticated { authserv_id } => (authserv_id, true),
+    };
+    if authenticated(&m.authentication, authserv_id, domain) {
+        Technician::Proven(Proof::Authenticated)
+    } else if !required && !cases.is_empty() {
+        Technician::Proven(Proof::Answered(cases))
     } else {
-        Technician::Unverified(format!(
-            "no DKIM or SPF pass for {domain} in Authentication-Results from {authserv_id}"
+        Technician::Unproven(format!(
+            "no DMARC pass, aligned DKIM pass or SPF pass for {domain} in the Authentication-Results of {authserv_id}{}",
+            if required { " (helpdesk.require_authenticated_technicians)" } else { ", and the mail answers no mail the help desk sent to it or its team" }
         ))
     }
+}
+
+/// Whether the receiving server's own Authentication-Results verify `from_domain` (RFC 8601).
+/// Only the topmost fields that carry `authserv_id` count: those with the fewest `Received`
+/// hops above them, so a field the sender wrote below another hop (or below the receiving
+/// server's own trace field) is never read. A pass is DMARC pass for the From domain, DKIM pass
+/// for a domain aligned with it (the same, or a parent or child of it: relaxed alignment), or
+/// SPF pass for an aligned envelope domain; `none`, `neutral`, `softfail`, `temperror`,
+/// `permerror` and `policy` are not, and a DMARC fail for the From domain outweighs any pass.
+pub fn authenticated(results: &[AuthResult], authserv_id: &str, from_domain: &str) -> bool {
+    let ours = || {
+        results
+            .iter()
+            .filter(|r| r.authserv_id.eq_ignore_ascii_case(authserv_id))
+    };
+    let Some(top) = ours().map(|r| r.hop).min() else {
+        return false;
+    };
+    let from_domain = from_domain.to_ascii_lowercase();
+    let aligned = |d: &Option<String>| {
+        d.as_deref().is_some_and(|d| {
+            d == from_domain
+                || (d.contains('.') && from_domain.ends_with(&format!(".{d}")))
+                || d.ends_with(&format!(".{from_domain}"))
+        })
+    };
+    let trusted: Vec<&AuthResult> = ours().filter(|r| r.hop == top).collect();
+    let dmarc_for_from =
+        |r: &AuthResult| r.method == "dmarc" && r.domain.as_deref() == Some(from_domain.as_str());
+    if trusted
+        .iter()
+        .any(|r| dmarc_for_from(r) && r.result == "fail")
+    {
+        return false;
+    }
+    trusted.iter().any(|r| {
+        r.result == "pass"
+            && match r.method.as_str() {
+                "dmarc" => dmarc_for_from(r),
+                "dkim" | "spf" => aligned(&r.domain),
+                _ => false,
+            }
+    })
+}
+
+/// What proves a technician's mail under `settings`, in one line for `helpdesk check`.
+pub fn describe_trust(settings: &Settings) -> String {
+    match &settings.technician_auth {
+        TechnicianAuth::Reply => "technicians act by answering the help desk's mail to them or their team".into(),
+        TechnicianAuth::ReplyOrAuthenticated { authserv_id } => format!(
+            "technicians act by answering the help desk's mail to them or their team, or with a DMARC/DKIM/SPF pass in the Authentication-Results of {authserv_id} (which must remove such fields arriving from outside, RFC 8601 section 5)"
+        ),
+        TechnicianAuth::Authenticated { authserv_id } => format!(
+            "technicians act only with a DMARC/DKIM/SPF pass in the Authentication-Results of {authserv_id} (which must remove such fields arriving from outside, RFC 8601 section 5)"
+        ),
+    }
+}
+
+/// Where the configuration trusts less than it seems to (or more than it means to), for
+/// `helpdesk check`: each a sentence saying what to change.
+pub fn trust_warnings(settings: &Settings) -> Vec<String> {
+    use crate::config::Technician as Entry;
+    const FREEMAIL: &[&str] = &[
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "gmx.com",
+        "gmx.net",
+        "gmx.de",
+        "web.de",
+        "mail.com",
+        "proton.me",
+        "protonmail.com",
+        "yandex.com",
+        "yandex.ru",
+        "zoho.com",
+    ];
+    let own = settings
+        .address
+        .address
+        .rsplit_once('@')
+        .map_or(String::new(), |(_, d)| d.to_owned());
+    let mut out = Vec::new();
+    for t in &settings.technicians {
+        let Entry::Domain(d) = t else { continue };
+        if FREEMAIL.contains(&d.as_str()) {
+            out.push(format!(
+                "helpdesk.technicians names @{d}, where anyone can get an address: list the technicians' addresses instead"
+            ));
+        } else if own == *d || own.ends_with(&format!(".{d}")) {
+            out.push(format!(
+                "helpdesk.technicians names @{d}, the support address's own domain: every user there counts as a technician on the cases they get mail about{}; list the technicians' addresses instead",
+                match settings.technician_auth.authserv_id() {
+                    Some(_) => ", and on every case when their mail passes DKIM or SPF",
+                    None => "",
+                }
+            ));
+        }
+    }
+    for (name, team) in &settings.teams {
+        if let (Some(address), true) = (&team.address, team.members.is_empty()) {
+            out.push(format!(
+                "teams.{name} sends to {address} but lists no members: a reply to its notifications proves nobody, so its technicians can act only on cases assigned to them by address; add teams.{name}.members"
+            ));
+        }
+    }
+    out
 }
 
 /// The ticket named by a plus-address recipient of `m`: `support+HD-000123@domain` for the
@@ -242,12 +436,22 @@ mod tests {
         }
     }
 
-    fn who(address: &str, technician: bool) -> Sender<'_> {
+    const CUSTOMER: Technician = Technician::No;
+
+    fn who<'a>(address: &'a str, technician: &'a Technician) -> Sender<'a> {
         Sender {
             address,
             technician,
             automatic: false,
         }
+    }
+
+    fn proven(cases: &[i64]) -> Technician {
+        Technician::Proven(Proof::Answered(cases.iter().map(|c| CaseId(*c)).collect()))
+    }
+
+    fn unproven() -> Technician {
+        Technician::Unproven("no proof".into())
     }
 
     fn refs(c: &Candidate) -> Pointers {
@@ -264,43 +468,41 @@ mod tests {
         }
     }
 
+    fn joined(id: i64, via: Via, party: Party) -> Thread {
+        Thread::Join {
+            case: CaseId(id),
+            ticket: TicketNo::new("HD", id),
+            via,
+            party,
+        }
+    }
+
     #[test]
-    fn requester_participant_and_technician_join() {
+    fn requester_participant_and_proven_technician_join() {
         let c = case(1, Status::Open);
-        for (sender, tech) in [
-            ("Alice@Example.test", false),
-            ("bob@example.test", false),
-            ("t@it.test", true),
+        let tech = proven(&[1]);
+        for (sender, t, party) in [
+            ("Alice@Example.test", &CUSTOMER, Party::Customer),
+            ("bob@example.test", &CUSTOMER, Party::Customer),
+            ("t@it.test", &tech, Party::Technician),
         ] {
             assert_eq!(
-                decide(who(sender, tech), &refs(&c)),
-                Thread::Join {
-                    case: CaseId(1),
-                    ticket: TicketNo::new("HD", 1),
-                    via: Via::References
-                },
+                decide(who(sender, t), &refs(&c)),
+                joined(1, Via::References, party),
                 "{sender}"
             );
         }
         assert_eq!(
-            decide(who("alice@example.test", false), &tag(&c)),
-            Thread::Join {
-                case: CaseId(1),
-                ticket: TicketNo::new("HD", 1),
-                via: Via::SubjectTag
-            }
+            decide(who("alice@example.test", &CUSTOMER), &tag(&c)),
+            joined(1, Via::SubjectTag, Party::Customer)
         );
         let plus = Pointers {
             by_plus_address: Some(c.clone()),
             ..Pointers::default()
         };
         assert_eq!(
-            decide(who("bob@example.test", false), &plus),
-            Thread::Join {
-                case: CaseId(1),
-                ticket: TicketNo::new("HD", 1),
-                via: Via::PlusAddress
-            }
+            decide(who("bob@example.test", &CUSTOMER), &plus),
+            joined(1, Via::PlusAddress, Party::Customer)
         );
     }
 
@@ -308,13 +510,46 @@ mod tests {
     fn stranger_with_a_tag_opens_a_new_case() {
         let c = case(7, Status::Open);
         assert_eq!(
-            decide(who("mallory@evil.test", false), &tag(&c)),
+            decide(who("mallory@evil.test", &CUSTOMER), &tag(&c)),
             Thread::New {
                 refused: Some(TicketNo::new("HD", 7))
             }
         );
         assert_eq!(
-            decide(who("x@y.test", false), &Pointers::default()),
+            decide(who("x@y.test", &CUSTOMER), &Pointers::default()),
+            Thread::New { refused: None }
+        );
+    }
+
+    #[test]
+    fn a_technician_address_without_proof_acts_on_nothing() {
+        let c = case(1, Status::Open);
+        let t = unproven();
+        // A forged From with a guessed tag: kept on the case as a record, nothing more.
+        assert_eq!(
+            decide(who("tech@it.test", &t), &tag(&c)),
+            joined(1, Via::SubjectTag, Party::Record)
+        );
+        // Proof for another case does not reach this one.
+        let other = proven(&[2]);
+        assert_eq!(
+            decide(who("tech@it.test", &other), &tag(&c)),
+            Thread::New {
+                refused: Some(TicketNo::new("HD", 1))
+            }
+        );
+        // Where the technician is the requester, they write as the customer they are.
+        let own = Candidate {
+            requester: "tech@it.test".into(),
+            ..case(3, Status::Open)
+        };
+        assert_eq!(
+            decide(who("tech@it.test", &t), &tag(&own)),
+            joined(3, Via::SubjectTag, Party::Customer)
+        );
+        // A technician's new request of their own is a new case.
+        assert_eq!(
+            decide(who("tech@it.test", &t), &Pointers::default()),
             Thread::New { refused: None }
         );
     }
@@ -323,48 +558,243 @@ mod tests {
     fn reply_to_closed_case_follows_up() {
         let c = case(3, Status::Closed);
         assert_eq!(
-            decide(who("alice@example.test", false), &refs(&c)),
+            decide(who("alice@example.test", &CUSTOMER), &refs(&c)),
             Thread::FollowUp {
                 previous: CaseId(3)
             }
         );
-        // A technician may still write to it, e.g. to reopen it.
-        assert!(matches!(
-            decide(who("t@it.test", true), &refs(&c)),
-            Thread::Join { .. }
-        ));
+        // A proven technician may still write to it, e.g. to reopen it.
+        let t = proven(&[3]);
+        assert_eq!(
+            decide(who("t@it.test", &t), &refs(&c)),
+            joined(3, Via::References, Party::Technician)
+        );
+        assert!(Technician::Proven(Proof::Authenticated).may_act_on(CaseId(99)));
     }
 
     #[test]
     fn automatic_replies_to_our_mail_join_as_a_record_instead_of_opening_cases() {
         let auto = |address| Sender {
             address,
-            technician: false,
+            technician: &CUSTOMER,
             automatic: true,
         };
         let closed = case(3, Status::Closed);
-        assert!(matches!(
+        assert_eq!(
             decide(auto("alice@example.test"), &refs(&closed)),
-            Thread::Join {
-                case: CaseId(3),
-                ..
-            }
-        ));
+            joined(3, Via::References, Party::Customer)
+        );
         // A team list's vacation notice names our notification's Message-ID.
         let open = case(4, Status::Open);
         assert_eq!(
             decide(auto("team-list@it.test"), &refs(&open)),
-            Thread::Join {
-                case: CaseId(4),
-                ticket: TicketNo::new("HD", 4),
-                via: Via::References
-            }
+            joined(4, Via::References, Party::Record)
         );
         // A tag can be guessed; a Message-ID cannot: the tag alone earns nothing.
         assert!(matches!(
             decide(auto("team-list@it.test"), &tag(&open)),
             Thread::New { .. }
         ));
+    }
+
+    fn settings(extra: &str) -> Settings {
+        let text = format!(
+            r#"
+            [helpdesk]
+            address = "support@example.test"
+            technicians = ["solo@it.test"]
+            {extra}
+            [database]
+            url = "sqlite::memory:"
+            [inbound]
+            kind = "maildir"
+            path = "Maildir"
+            [outbound]
+            kind = "file"
+            path = "outbox"
+            [teams.desk]
+            address = "desk@it.test"
+            members = ["tech@it.test"]
+            [teams.net]
+            members = ["net@it.test"]
+        "#
+        );
+        crate::config::load_str(
+            std::path::Path::new("/tmp/h.toml"),
+            &text,
+            std::iter::empty(),
+        )
+        .unwrap()
+    }
+
+    fn message(from: &str, headers: &str) -> Inbound {
+        let raw = format!(
+            "{headers}From: {from}\r\nTo: support@example.test\r\nSubject: x\r\n\r\nhi\r\n"
+        );
+        let limits = crate::parse::Limits {
+            max_message_size: 1 << 20,
+            max_attachment_size: 1 << 20,
+        };
+        crate::parse::parse(raw.as_bytes(), limits, "support@example.test").unwrap()
+    }
+
+    fn sent(case: i64, to: &str) -> Answered {
+        Answered {
+            case: Some(CaseId(case)),
+            recipient: to.into(),
+        }
+    }
+
+    #[test]
+    fn a_technician_is_proven_by_answering_our_mail_to_them_or_their_team() {
+        let s = settings("");
+        let m = |from| message(from, "");
+        // Mail to the team's address proves its members; mail to a technician proves them.
+        assert_eq!(
+            technician(&s, &m("Tech@it.test"), &[sent(1, "desk@it.test")]),
+            proven(&[1])
+        );
+        assert_eq!(
+            technician(
+                &s,
+                &m("net@it.test"),
+                &[sent(2, "net@it.test"), sent(2, "x@y.test")]
+            ),
+            proven(&[2])
+        );
+        // Not a member of the team the mail went to; a customer's acknowledgment proves nothing.
+        assert!(matches!(
+            technician(&s, &m("solo@it.test"), &[sent(1, "desk@it.test")]),
+            Technician::Unproven(_)
+        ));
+        assert!(matches!(
+            technician(&s, &m("tech@it.test"), &[sent(1, "alice@customer.test")]),
+            Technician::Unproven(_)
+        ));
+        assert!(matches!(
+            technician(&s, &m("tech@it.test"), &[]),
+            Technician::Unproven(_)
+        ));
+        assert_eq!(
+            technician(&s, &m("alice@customer.test"), &[]),
+            Technician::No
+        );
+    }
+
+    const RECEIVED: &str =
+        "Received: from mx.it.test by mx.example.test; Tue, 1 Dec 2026 10:00:00 +0000\r\n";
+
+    #[test]
+    fn authentication_results_count_only_from_the_receiving_server_on_top() {
+        let s = settings("authserv_id = \"mx.example.test\"");
+        let verdict = |headers: &str| technician(&s, &message("tech@it.test", headers), &[]);
+        let ar = |v: &str| format!("Authentication-Results: mx.example.test; {v}\r\n");
+        // Our own field on top, the sender's forgery below our Received: ours counts.
+        let forged_below = format!(
+            "{}{RECEIVED}{}",
+            ar("dkim=none; spf=softfail smtp.mailfrom=tech@it.test"),
+            ar("dkim=pass header.d=it.test")
+        );
+        assert!(matches!(verdict(&forged_below), Technician::Unproven(_)));
+        // Below our Received, the same goes for a forgery under a field of ours written there.
+        let ours_below_received = format!(
+            "{RECEIVED}{}{RECEIVED}{}",
+            ar("spf=softfail smtp.mailfrom=it.test"),
+            ar("dmarc=pass header.from=it.test")
+        );
+        assert!(matches!(
+            verdict(&ours_below_received),
+            Technician::Unproven(_)
+        ));
+        for pass in [
+            "dmarc=pass header.from=it.test",
+            "dkim=pass header.d=it.test",
+            "dkim=pass header.d=mail.it.test",
+            "spf=pass smtp.mailfrom=tech@it.test",
+        ] {
+            let h = format!("{}{RECEIVED}", ar(pass));
+            assert_eq!(
+                verdict(&h),
+                Technician::Proven(Proof::Authenticated),
+                "{pass}"
+            );
+        }
+        for no in [
+            "dkim=pass header.d=evil.test",
+            "dkim=pass header.d=test",
+            "spf=pass smtp.mailfrom=x@evil.test",
+            "dmarc=pass header.from=evil.test",
+            "dkim=neutral header.d=it.test",
+            "spf=softfail smtp.mailfrom=it.test",
+            "dkim=temperror header.d=it.test",
+            "dkim=permerror header.d=it.test",
+            "dkim=policy header.d=it.test",
+            "dkim=none",
+            "dkim=pass header.d=it.test; dmarc=fail header.from=it.test",
+        ] {
+            let h = format!("{}{RECEIVED}", ar(no));
+            assert!(matches!(verdict(&h), Technician::Unproven(_)), "{no}");
+        }
+        // Another server's word is not ours.
+        let other = format!(
+            "Authentication-Results: mx.evil.test; dkim=pass header.d=it.test\r\n{RECEIVED}"
+        );
+        assert!(matches!(verdict(&other), Technician::Unproven(_)));
+        // Several fields of ours stacked on top (one per filter) are read together.
+        let stacked = format!(
+            "{}{}{RECEIVED}",
+            ar("spf=fail smtp.mailfrom=it.test"),
+            ar("dkim=pass header.d=it.test")
+        );
+        assert_eq!(verdict(&stacked), Technician::Proven(Proof::Authenticated));
+        // Without an Authentication-Results pass, the answer to our mail still proves it…
+        assert_eq!(
+            technician(&s, &message("tech@it.test", ""), &[sent(4, "desk@it.test")]),
+            proven(&[4])
+        );
+        // …unless the configuration requires authentication.
+        let strict =
+            settings("authserv_id = \"mx.example.test\"\nrequire_authenticated_technicians = true");
+        assert!(matches!(
+            technician(
+                &strict,
+                &message("tech@it.test", ""),
+                &[sent(4, "desk@it.test")]
+            ),
+            Technician::Unproven(_)
+        ));
+    }
+
+    #[test]
+    fn check_warns_where_trust_is_weaker_than_it_looks() {
+        let plain = settings("");
+        assert_eq!(
+            trust_warnings(&plain),
+            Vec::<String>::new(),
+            "members listed, addresses named"
+        );
+        let mut s = settings("");
+        s.technicians = vec![
+            crate::config::Technician::Domain("example.test".into()),
+            crate::config::Technician::Domain("gmail.com".into()),
+        ];
+        let w = trust_warnings(&s).join("\n");
+        assert!(
+            w.contains("@example.test, the support address's own domain"),
+            "{w}"
+        );
+        assert!(
+            w.contains("@gmail.com, where anyone can get an address"),
+            "{w}"
+        );
+        let mut listless = settings("");
+        listless.teams.get_mut("desk").unwrap().members.clear();
+        let w = trust_warnings(&listless).join("\n");
+        assert!(
+            w.contains("teams.desk sends to desk@it.test but lists no members"),
+            "{w}"
+        );
+        assert!(describe_trust(&plain).contains("answering the help desk's mail"));
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
         ),
     };
     report(out, "teams", Ok(teams))?;
+    report(out, "trust", Ok(crate::thread::describe_trust(&settings)))?;
+    for warning in crate::thread::trust_warnings(&settings) {
+        writeln!(out, "WARN    {:<10} {warning}", "trust")?;
+    }
     report(out, "calendar", Ok(settings.calendar.describe()))?;
     let sla = &settings.sla;
     let warn = sla.warn_at.map_or("no warnings".to_owned(), |f| {

@@ -70,16 +70,43 @@ fn error(text: &str) -> String {
 
 #[test]
 fn commands_are_the_lines_at_the_top_and_the_rest_is_public() {
-    let r =
-        parse("\n/priority 2\n\n/assign network\nThe switch is being replaced.\n/status closed\n");
+    let r = parse("\n/priority 2\n\n/assign network\nThe switch is being replaced.\n");
     assert_eq!(r.commands.len(), 2);
     assert_eq!(r.commands[1].text, "/assign network");
-    assert_eq!(r.public, "The switch is being replaced.\n/status closed");
+    assert_eq!(r.public, "The switch is being replaced.");
     assert_eq!(r.note, None);
-    let r = parse("Just words.\n/priority 1");
-    assert!(r.commands.is_empty());
-    assert_eq!(r.public, "Just words.\n/priority 1");
+    // Paths and slashes in prose are text, not commands.
+    let r = parse("Run this:\n/usr/bin/fix --all\n/ also a slash\nand/or that");
+    assert!(r.commands.is_empty(), "{:?}", r.commands);
+    assert_eq!(
+        r.public,
+        "Run this:\n/usr/bin/fix --all\n/ also a slash\nand/or that"
+    );
     assert_eq!(parse(""), Reply::default());
+}
+
+/// Issue 12: no `/command` line from a technician ever reaches a customer, wherever it stands.
+#[test]
+fn a_command_below_the_text_refuses_the_reply_and_a_late_note_is_internal() {
+    let r = parse("The switch is being replaced.\n/status closed\nThanks.");
+    assert_eq!(r.commands.len(), 1);
+    assert_eq!(r.commands[0].text, "/status closed");
+    assert!(
+        matches!(&r.commands[0].command, Command::Invalid(e) if e.contains("below the text")),
+        "{:?}",
+        r.commands[0]
+    );
+    let problems = checked("Words first.\n  /priority 1").unwrap_err();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].line, "/priority 1");
+    // A /note anywhere makes the rest internal: public text above it, nothing below it.
+    let r = parse("/priority 2\nThe part ships Monday.\n\n/note vendor says Tuesday\ninternal only\n/resolve x");
+    assert_eq!(r.commands.len(), 1);
+    assert_eq!(r.public, "The part ships Monday.");
+    assert_eq!(
+        r.note.as_deref(),
+        Some("vendor says Tuesday\ninternal only\n/resolve x")
+    );
 }
 
 #[test]

@@ -130,14 +130,24 @@ pub struct RawHelpdesk {
     pub rules: Option<String>,
     /// Directory whose templates override the embedded ones.
     pub templates: Option<String>,
-    /// Cap on automatic replies to one address per hour (loop protection).
+    /// Cap on automatic replies to one base mailbox per hour (loop protection).
     #[serde(default = "default_auto_reply_limit")]
     pub auto_reply_limit: u32,
-    /// Count a technician's commands only when the receiving server's Authentication-Results
-    /// says DKIM or SPF passed for the sender's domain.
+    /// Cap on automatic replies to one domain per hour (not the help desk's own domain).
+    #[serde(default = "default_auto_reply_domain_limit")]
+    pub auto_reply_domain_limit: u32,
+    /// Cap on automatic replies in all per hour.
+    #[serde(default = "default_auto_reply_global_limit")]
+    pub auto_reply_global_limit: u32,
+    /// Cap on team notifications that one sender's mail causes per hour.
+    #[serde(default = "default_notification_limit")]
+    pub notification_limit: u32,
+    /// Count a technician's mail only when the receiving server's Authentication-Results verify
+    /// the sender's domain (an answer to our mail is not enough).
     #[serde(default)]
     pub require_authenticated_technicians: bool,
-    /// The authserv-id of the receiving server whose Authentication-Results are trusted.
+    /// The authserv-id of the receiving server whose Authentication-Results are trusted; when
+    /// set, they prove a technician's mail as well as an answer to our mail does.
     pub authserv_id: Option<String>,
     /// What customers see of the technician who answered: `hidden` (default), `name`, or
     /// `address` (name and address).
@@ -273,6 +283,15 @@ pub(super) fn default_reopen_window() -> String {
 }
 pub(super) fn default_auto_reply_limit() -> u32 {
     5
+}
+pub(super) fn default_auto_reply_domain_limit() -> u32 {
+    30
+}
+pub(super) fn default_auto_reply_global_limit() -> u32 {
+    500
+}
+pub(super) fn default_notification_limit() -> u32 {
+    30
 }
 pub(super) fn default_max_attachment() -> String {
     "25MiB".into()

@@ -58,7 +58,7 @@ fn env_overrides_file_values() {
     )
     .unwrap();
     assert_eq!(s.ticket_prefix, "IT");
-    assert_eq!(s.auto_reply_limit, 2);
+    assert_eq!(s.caps.mailbox, 2);
 }
 
 #[test]
@@ -238,5 +238,42 @@ fn keys_of_the_wrong_kind_or_missing_are_named() {
     assert!(
         err.contains("inbound.host does not apply when inbound.kind = \"maildir\""),
         "{err}"
+    );
+}
+
+#[test]
+fn no_secret_reaches_a_config_error() {
+    let imap = MINIMAL.replace(
+        "kind = \"maildir\"\n    path = \"Maildir\"",
+        "kind = \"imap\"\n    host = \"imap.example.test\"\n    username = \"u\"\n    password = PW",
+    );
+    for (written, secret) in [
+        ("987654321", "987654321"),
+        ("[\"hunter2\"]", "hunter2"),
+        ("hunter2 # unquoted", "hunter2"),
+        ("\"x\"\n    password = \"hunter2\"", "hunter2"),
+    ] {
+        let err = load(&imap.replace("PW", written), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains(secret), "{written}: {err}");
+        assert!(err.contains("helpdesk.toml"), "{err}");
+    }
+    let bad_url = MINIMAL.replace("sqlite:data/helpdesk.db", "mysql://hunter2");
+    let err = load(&bad_url, &[]).unwrap_err().to_string();
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(err.contains("database.url = \"mysql://…\""), "{err}");
+    // A numeric password from the environment is a password, not a type error.
+    let s = load(
+        &imap.replace("PW", "\"file\""),
+        &[("HELPDESK_INBOUND__PASSWORD", "31337")],
+    )
+    .unwrap();
+    let SourceSettings::Imap(i) = &s.source else {
+        panic!("imap")
+    };
+    assert_eq!(
+        i.server.login.as_ref().map(|(_, p)| p.expose()),
+        Some("31337")
     );
 }

@@ -1,16 +1,21 @@
 //! The acknowledgment of a new case: whether one may be sent at all (never to auto-generated
-//! mail, never to system or own addresses, at most `auto_reply_limit` per address per hour),
-//! the typed template context, and the outbox row with our own Message-ID.
+//! mail, never to system or own addresses, and within the hourly caps on automatic mail per
+//! base mailbox, per domain and in all), the typed template context, and the outbox row with
+//! our own Message-ID.
 
 use serde_json::json;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::{Pipeline, SYSTEM_ACTOR};
+use crate::caps;
 use crate::classify::{self, Classification};
 use crate::config::Settings;
 use crate::model::{CaseId, Inbound, TicketNo};
 use crate::outbox::render::AckContext;
 use crate::parse::signals;
 use crate::store::{self, cases, outbox, Work};
+use crate::telemetry;
 
 impl Pipeline {
     /// Queues the acknowledgment, or records why none is sent.
@@ -29,14 +34,13 @@ impl Pipeline {
             previous,
         } = case;
         let to = m.reply_address();
-        // The hourly count is a query: only ask it when nothing else already forbids a reply.
-        let mut why_not = suppression(m, &self.settings, 0);
+        let mut why_not = suppression(m, &self.settings);
         if self.import.is_some_and(|i| !i.acknowledge) {
             why_not = Some(super::IMPORTED.to_owned());
         }
+        // The hourly counts are a query: only ask them when nothing else already forbids a reply.
         if why_not.is_none() {
-            let recent = outbox::auto_replies_since(tx, &to.address, now - 3_600_000).await?;
-            why_not = suppression(m, &self.settings, recent);
+            why_not = self.automatic_mail_capped(tx, &to.address, now).await?;
         }
         if let Some(reason) = why_not {
             let detail = json!({ "reason": reason });
@@ -68,6 +72,7 @@ impl Pipeline {
             references: &references,
             from_name: None,
             reply_to: None,
+            cause: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
         let detail = json!({ "outbox": row, "template": c.template, "to": to.address, "message_id": message_id });
@@ -130,8 +135,9 @@ pub(super) struct Opened<'a> {
     pub previous: Option<&'a TicketNo>,
 }
 
-/// Why no acknowledgment may be sent, if any: mail loops are never allowed.
-pub(super) fn suppression(m: &Inbound, s: &Settings, recent_auto_replies: i64) -> Option<String> {
+/// Why no automatic answer may go to the message at all, if so: mail loops are never allowed.
+/// (The hourly caps are [`Pipeline::automatic_mail_capped`].)
+pub(super) fn suppression(m: &Inbound, s: &Settings) -> Option<String> {
     if m.is_auto_generated() {
         let names: Vec<&str> = m.auto_signals.iter().map(|a| a.as_str()).collect();
         return Some(format!("auto-generated mail ({})", names.join(", ")));
@@ -140,13 +146,53 @@ pub(super) fn suppression(m: &Inbound, s: &Settings, recent_auto_replies: i64) -
     if signals::is_system_address(to) || signals::same_mailbox(to, &s.address.address) {
         return Some(format!("{to} does not take replies"));
     }
-    if recent_auto_replies >= i64::from(s.auto_reply_limit) {
-        return Some(format!(
-            "{recent_auto_replies} automatic replies to {to} in the last hour (helpdesk.auto_reply_limit = {})",
-            s.auto_reply_limit
-        ));
-    }
     None
+}
+
+/// Whether the global cap held at the last automatic mail: its start and end are logged once
+/// each, not once per skipped mail.
+static GLOBAL_CAP_HOLDS: AtomicBool = AtomicBool::new(false);
+
+impl Pipeline {
+    /// Why one more automatic mail (acknowledgment, command error) may not go to `to` now, if
+    /// so: the hourly caps per base mailbox, per domain and in all ([`caps::automatic`]). A
+    /// skipped mail is counted in `helpdesk_auto_mail_capped_total{cap}`; the global cap logs
+    /// one line when it starts to hold and one when it lets mail through again.
+    pub(super) async fn automatic_mail_capped(
+        &self,
+        tx: &mut Work,
+        to: &str,
+        now: i64,
+    ) -> Result<Option<String>, store::Error> {
+        let recent = outbox::automatic_since(tx, to, now - caps::WINDOW_MS).await?;
+        let own_domain = signals::domain_of(&self.settings.address.address);
+        let verdict = caps::automatic(to, &own_domain, recent, self.settings.caps);
+        let global = matches!(verdict, Err(caps::Capped::Global { .. }));
+        if global != GLOBAL_CAP_HOLDS.swap(global, Ordering::Relaxed) {
+            metrics::gauge!(telemetry::AUTO_MAIL_CAP_HOLDS).set(if global { 1.0 } else { 0.0 });
+            match &verdict {
+                Err(capped) => tracing::warn!(
+                    reason = %capped,
+                    "automatic mail capped: acknowledgments and command errors are skipped (cases are still stored) until the hour's count falls"
+                ),
+                Ok(()) => {
+                    tracing::info!("automatic mail cap released: acknowledgments go out again")
+                }
+            }
+        }
+        Ok(match verdict {
+            Ok(()) => None,
+            Err(capped) => {
+                let cap = match capped {
+                    caps::Capped::Mailbox { .. } => "mailbox",
+                    caps::Capped::Domain { .. } => "domain",
+                    caps::Capped::Global { .. } => "global",
+                };
+                tx.count(telemetry::AUTO_MAIL_CAPPED, "cap", cap.to_owned());
+                Some(capped.to_string())
+            }
+        })
+    }
 }
 
 /// A fresh, unguessable Message-ID at the support address's domain.

@@ -303,6 +303,7 @@ impl Pipeline {
                 references: &[],
                 from_name: None,
                 reply_to: Some(&self.settings.address.address),
+                cause: None,
             };
             outbox::enqueue(tx, &mail, now).await?;
         }

@@ -16,19 +16,20 @@ use crate::sla;
 use crate::store::casework::{self, CaseState};
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, messages, Work};
-use crate::thread::{Technician, Via};
+use crate::thread::{Party, Technician, Via};
 
 /// What a joining message is, once its sender is judged.
 pub(super) struct Joining<'a> {
     pub case: CaseId,
     pub via: Via,
+    pub party: Party,
     pub m: &'a Inbound,
     pub raw: &'a Raw<'a>,
     pub technician: &'a Technician,
 }
 
 impl Pipeline {
-    /// Adds a reply to its case and acts on it.
+    /// Adds a reply to its case and acts on it as its party may.
     pub(super) async fn join(&self, tx: &mut Work, j: Joining<'_>) -> Result<(), store::Error> {
         let (m, now) = (j.m, j.raw.received_at);
         let stripped = quote::strip_reply(&m.text);
@@ -38,31 +39,54 @@ impl Pipeline {
         } else {
             stripped.text.as_str()
         };
-        cases::add_participants(tx, j.case, &self.participants(m)).await?;
-        let unverified = match j.technician {
-            Technician::Unverified(why) => Some(why.as_str()),
+        // Only people already allowed on the case bring others in, and never by automatic mail.
+        if j.party != Party::Record && !m.is_auto_generated() {
+            cases::add_participants(tx, j.case, &self.participants(m)).await?;
+        }
+        let unproven = match j.technician {
+            Technician::Unproven(why) => Some(why.as_str()),
             _ => None,
         };
         let detail = json!({
-            "via": j.via, "subject": m.subject, "auto_signals": m.auto_signals,
+            "via": j.via, "party": j.party, "subject": m.subject, "auto_signals": m.auto_signals,
             "quote_removed": stripped.quote_removed, "signature_removed": stripped.signature_removed,
-            "unverified_technician": unverified,
+            "unverified_technician": unproven,
         });
         cases::add_event(tx, j.case, now, &m.from.address, "message_added", &detail);
         let mut state = casework::state(tx, j.case).await?;
-        if *j.technician != Technician::Yes {
-            return self.customer_reply(tx, &mut state, m, j.raw, body).await;
+        match (j.party, unproven) {
+            (Party::Technician, _) if m.is_auto_generated() => {
+                // An out-of-office from a technician: on the record, never executed or relayed.
+                let kept = kept(body, Role::Technician, Visibility::Internal);
+                messages::insert(tx, j.case, m, j.raw, kept).await
+            }
+            (Party::Technician, _) => {
+                // Commands and the relay read only what the technician wrote: a reply sent with
+                // nothing above the quote changes nothing and relays nothing (the record keeps
+                // the whole text).
+                let reply = commands::parse(&stripped.text);
+                self.technician_reply(tx, &mut state, m, j.raw, (body, reply))
+                    .await
+            }
+            (Party::Record, Some(why)) if !m.is_auto_generated() => {
+                // A technician address that proved nothing: kept for the record, acted on never,
+                // and the technician's own address is told how to act.
+                let kept = kept(body, Role::Technician, Visibility::Internal);
+                messages::insert(tx, j.case, m, j.raw, kept).await?;
+                self.unproven_technician(tx, &state, m, why, now).await
+            }
+            (_, unproven) => {
+                self.customer_reply(tx, &mut state, m, j.raw, body).await?;
+                let reply = commands::parse(&stripped.text);
+                match unproven {
+                    // A technician on the case as a customer: their commands did not run.
+                    Some(why) if !reply.commands.is_empty() && !m.is_auto_generated() => {
+                        self.unproven_technician(tx, &state, m, why, now).await
+                    }
+                    _ => Ok(()),
+                }
+            }
         }
-        if m.is_auto_generated() {
-            // An out-of-office from a technician: on the record, never executed or relayed.
-            let kept = kept(body, Role::Technician, Visibility::Internal);
-            return messages::insert(tx, j.case, m, j.raw, kept).await;
-        }
-        // Commands and the relay read only what the technician wrote: a reply sent with nothing
-        // above the quote changes nothing and relays nothing (the record keeps the whole text).
-        let reply = commands::parse(&stripped.text);
-        self.technician_reply(tx, &mut state, m, j.raw, (body, reply))
-            .await
     }
 
     async fn customer_reply(

@@ -1,7 +1,8 @@
 //! The conversation's outgoing mail, queued in the ingest transaction: notifications to a case's
 //! team or technician (From the customer's name "via" the help desk, Reply-To the support
 //! address, threaded per recipient), technician replies relayed to the customer (threaded in
-//! the customer's conversation), and the error reply for refused commands.
+//! the customer's conversation), the error reply for refused commands, and the reply to a
+//! technician address whose mail proved nothing.
 
 use serde_json::json;
 
@@ -9,7 +10,7 @@ use super::Pipeline;
 use crate::commands::{self, Problem};
 use crate::model::{Inbound, Status};
 use crate::outbox::contexts::{CommandErrorContext, StaffContext, UpdateContext};
-use crate::outbox::render::{COMMAND_ERROR, TEAM_NOTIFICATION};
+use crate::outbox::render::{COMMAND_ERROR, TEAM_NOTIFICATION, UNVERIFIED_TECHNICIAN};
 use crate::parse::signals;
 use crate::store::casework::CaseState;
 use crate::store::outbox::{self, Audience, NewMail};
@@ -77,9 +78,33 @@ impl Pipeline {
             .filter(|r| !r.eq_ignore_ascii_case(&notice.author))
             .filter(|_| self.import.is_none())
             .collect();
-        if to.is_empty() {
+        // One sender's flood of new cases or replies must not become a flood of notifications:
+        // staff and the scheduler are not capped, customers and strangers are.
+        let capped = if to.is_empty()
+            || notice.author == SYSTEM_ACTOR
+            || self.settings.is_technician(&notice.author)
+        {
+            None
+        } else {
+            let caused = outbox::notifications_caused_since(
+                tx,
+                &notice.author,
+                now - crate::caps::WINDOW_MS,
+            )
+            .await?;
+            crate::caps::notifications(&notice.author, caused, self.settings.caps)
+        };
+        if capped.is_some() {
+            tx.count(
+                crate::telemetry::AUTO_MAIL_CAPPED,
+                "cap",
+                "notifications".to_owned(),
+            );
+        }
+        if to.is_empty() || capped.is_some() {
             let why = match (&state.assignee, &state.team) {
                 _ if self.import.is_some() => super::IMPORTED.to_owned(),
+                _ if capped.is_some() => capped.unwrap_or_default(),
                 (Some(_), _) => "the case's technician did it".to_owned(),
                 (None, Some(t)) if self.settings.team(t).is_some() => {
                     format!("{} is all of team `{t}`", notice.author)
@@ -140,6 +165,7 @@ impl Pipeline {
                 references: newest(&thread),
                 from_name: Some(&from_name),
                 reply_to: Some(&s.address.address),
+                cause: Some(&notice.author),
             };
             let row = outbox::enqueue(tx, &mail, now).await?;
             let detail = json!({ "to": recipient, "headline": notice.headline, "outbox": row });
@@ -215,6 +241,7 @@ impl Pipeline {
             references: newest(&thread),
             from_name: None,
             reply_to: None,
+            cause: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
         let detail = json!({ "to": to, "template": relay.template, "outbox": row, "message_id": message_id });
@@ -223,7 +250,8 @@ impl Pipeline {
     }
 
     /// Queues the error reply to a technician whose commands were refused, within the hourly
-    /// cap on automatic replies.
+    /// caps on automatic mail. It goes to the From address (a configured technician's), never
+    /// to Reply-To.
     pub(super) async fn command_error(
         &self,
         tx: &mut Work,
@@ -232,15 +260,43 @@ impl Pipeline {
         problems: &[Problem],
         now: i64,
     ) -> Result<(), store::Error> {
-        let to = &m.reply_address().address;
-        let recent = outbox::auto_replies_since(tx, to, now - 3_600_000).await?;
-        if recent >= i64::from(self.settings.auto_reply_limit) || self.import.is_some() {
-            let reason = if self.import.is_some() {
-                super::IMPORTED.to_owned()
-            } else {
-                format!("{recent} automatic replies to {to} in the last hour")
-            };
-            let detail = json!({ "reason": reason });
+        self.answer_technician(tx, state, m, (COMMAND_ERROR, problems), now)
+            .await
+    }
+
+    /// Tells a technician address whose mail proved nothing how to act on the case (answer its
+    /// notification), within the hourly caps; the case is unchanged.
+    pub(super) async fn unproven_technician(
+        &self,
+        tx: &mut Work,
+        state: &CaseState,
+        m: &Inbound,
+        why: &str,
+        now: i64,
+    ) -> Result<(), store::Error> {
+        let problem = Problem {
+            line: format!("From: {}", m.from.address),
+            error: why.to_owned(),
+        };
+        self.answer_technician(tx, state, m, (UNVERIFIED_TECHNICIAN, &[problem]), now)
+            .await
+    }
+
+    async fn answer_technician(
+        &self,
+        tx: &mut Work,
+        state: &CaseState,
+        m: &Inbound,
+        (template, problems): (&str, &[Problem]),
+        now: i64,
+    ) -> Result<(), store::Error> {
+        let to = &m.from.address;
+        let why_not = match self.import {
+            Some(_) => Some(super::IMPORTED.to_owned()),
+            None => self.automatic_mail_capped(tx, to, now).await?,
+        };
+        if let Some(reason) = why_not {
+            let detail = json!({ "reason": reason, "template": template });
             cases::add_event(
                 tx,
                 state.id,
@@ -266,18 +322,19 @@ impl Pipeline {
         let mail = NewMail {
             case: Some(state.id),
             kind: outbox::KIND_COMMAND_ERROR,
-            template: COMMAND_ERROR,
+            template,
             context: to_json(&context)?,
             recipient: to,
-            recipient_name: m.reply_address().name.as_deref(),
+            recipient_name: m.from.name.as_deref(),
             message_id: &message_id,
             in_reply_to: m.message_id.as_deref(),
             references: newest(&references),
             from_name: None,
             reply_to: None,
+            cause: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
-        let detail = json!({ "to": to, "outbox": row });
+        let detail = json!({ "to": to, "outbox": row, "template": template });
         cases::add_event(
             tx,
             state.id,

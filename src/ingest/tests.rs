@@ -196,7 +196,28 @@ async fn replies_join_by_references_or_by_tag_from_people_on_the_case() {
             "me too",
         );
         assert_eq!(ticket(&p, &by_tag_cc).await, "HD-000001");
+        // A technician address with only the tag proves nothing: a record on the case, and the
+        // technician is told to answer our mail; answering that mail is proof.
         let by_tech = mail("tech@it.example.test", "[HD-000001] looking", "", "on it");
+        assert_eq!(ticket(&p, &by_tech).await, "HD-000001");
+        assert_eq!(
+            count(&p.store, "SELECT COUNT(*) FROM outbox WHERE kind = 'relay'").await,
+            0,
+            "an unproven technician relays nothing"
+        );
+        let told: String = sqlx::query(
+            "SELECT message_id FROM outbox WHERE template = 'unverified_technician' AND recipient = 'tech@it.example.test'",
+        )
+        .fetch_one(&p.store.pool)
+        .await
+        .unwrap()
+        .get(0);
+        let by_tech = mail(
+            "tech@it.example.test",
+            "Re: [HD-000001] Not applied",
+            &format!("In-Reply-To: <{told}>\r\n"),
+            "on it",
+        );
         assert_eq!(ticket(&p, &by_tech).await, "HD-000001");
         assert_eq!(count(&p.store, "SELECT COUNT(*) FROM cases").await, 1);
         assert_eq!(
@@ -219,7 +240,7 @@ async fn replies_join_by_references_or_by_tag_from_people_on_the_case() {
                 "SELECT COUNT(*) FROM events WHERE kind = 'message_added'"
             )
             .await,
-            3
+            4
         );
     })
     .await;
@@ -312,6 +333,176 @@ async fn acknowledgments_per_sender_are_capped_per_hour() {
                 }
             ),
             "the cap is per hour"
+        );
+    })
+    .await;
+}
+
+/// The recipients of the acknowledgments, oldest first.
+async fn acknowledged(store: &Store) -> Vec<String> {
+    sqlx::query("SELECT recipient FROM outbox WHERE kind = 'auto_reply' ORDER BY id")
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// The reasons recorded for suppressed acknowledgments, oldest first.
+async fn suppressed(store: &Store) -> Vec<String> {
+    sqlx::query("SELECT detail FROM events WHERE kind = 'acknowledgment_suppressed' ORDER BY id")
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let d: String = r.get(0);
+            let v: serde_json::Value = serde_json::from_str(&d).unwrap();
+            v["reason"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
+/// Issue 12: ten mails from ten senders with `Reply-To: victim+N@…` made ten acknowledgments
+/// to one mailbox. Reply-To now counts only within From's domain, and the caps count per base
+/// mailbox; every message is still stored as a case.
+#[tokio::test]
+async fn strangers_cannot_aim_acknowledgments_at_a_third_party() {
+    on_each_store(|p| async move {
+        for i in 0..10 {
+            let m = mail(
+                &format!("sender{i}@evil.test"),
+                &format!("Request {i}"),
+                &format!("Reply-To: victim+{i}@victim.test\r\n"),
+                "x",
+            );
+            p.ingest(&m, "t", NOW + i).await.unwrap();
+        }
+        let to = acknowledged(&p.store).await;
+        assert_eq!(to.len(), 10);
+        assert!(to.iter().all(|a| a.ends_with("@evil.test")), "{to:?}");
+        // A Reply-To in the sender's own domain is honoured.
+        let m = mail(
+            "alice@customer.example.test",
+            "Printer",
+            "Reply-To: Desk Alice <alice.desk@customer.example.test>\r\n",
+            "x",
+        );
+        p.ingest(&m, "t", NOW).await.unwrap();
+        assert_eq!(
+            acknowledged(&p.store).await.last().map(String::as_str),
+            Some("alice.desk@customer.example.test")
+        );
+        // Forged Froms with +tags are one mailbox: capped at auto_reply_limit (3 here).
+        for i in 0..10 {
+            let m = mail(&format!("Victim+{i}@victim.test"), &format!("Hi {i}"), "", "x");
+            p.ingest(&m, "t", NOW + 100 + i).await.unwrap();
+        }
+        let to_victim = acknowledged(&p.store)
+            .await
+            .iter()
+            .filter(|a| a.ends_with("@victim.test"))
+            .count();
+        assert_eq!(to_victim, 3);
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM cases").await, 21);
+        assert!(suppressed(&p.store).await.iter().all(|r| r.contains(
+            "automatic replies to victim@victim.test in the last hour (helpdesk.auto_reply_limit = 3)"
+        )));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_domain_and_global_caps_hold_and_record_why() {
+    on_each_store(|mut p| async move {
+        let s = Arc::make_mut(&mut p.settings);
+        s.caps.domain = 4;
+        s.caps.global = 7;
+        for i in 0..6 {
+            let m = mail(
+                &format!("user{i}@big.test"),
+                &format!("Laptop {i}"),
+                "",
+                "x",
+            );
+            p.ingest(&m, "t", NOW + i).await.unwrap();
+        }
+        assert_eq!(acknowledged(&p.store).await.len(), 4);
+        assert!(suppressed(&p.store).await[0].contains("helpdesk.auto_reply_domain_limit = 4"));
+        // The help desk's own domain is not capped per domain…
+        for i in 0..3 {
+            let m = mail(
+                &format!("staff{i}@example.test"),
+                &format!("Desk {i}"),
+                "",
+                "x",
+            );
+            p.ingest(&m, "t", NOW + 10 + i).await.unwrap();
+        }
+        assert_eq!(acknowledged(&p.store).await.len(), 7);
+        // …but everything together is.
+        let m = mail("someone@else.test", "Phone", "", "x");
+        p.ingest(&m, "t", NOW + 20).await.unwrap();
+        assert_eq!(acknowledged(&p.store).await.len(), 7);
+        assert!(suppressed(&p.store)
+            .await
+            .last()
+            .unwrap()
+            .contains("helpdesk.auto_reply_global_limit = 7"));
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM cases").await, 10);
+    })
+    .await;
+}
+
+/// Issue 12: identity is From alone; automatic mail brings nobody onto a case.
+#[tokio::test]
+async fn from_is_the_only_identity_and_automatic_mail_adds_no_participants() {
+    on_each_store(|p| async move {
+        ticket(&p, &mail("alice@customer.example.test", "VPN broken", "", "x")).await;
+        let ack_id = outbox_message_id(&p.store, "HD-000001").await;
+        // An empty From with the requester in Sender: never attributed to the requester.
+        let raw = mail(
+            "undisclosed-recipients:;",
+            "Re: [HD-000001] VPN broken",
+            &format!("Sender: alice@customer.example.test\r\nIn-Reply-To: <{ack_id}>\r\n"),
+            "close it",
+        );
+        let Outcome::Quarantined { reason, .. } = p.ingest(&raw, "t", NOW).await.unwrap() else {
+            panic!("quarantined")
+        };
+        assert!(reason.contains("no usable sender address"), "{reason}");
+        // An out-of-office that names our mail joins as a record and brings its Cc nobody.
+        let ooo = mail(
+            "alice@customer.example.test",
+            "Automatic reply: VPN broken",
+            &format!(
+                "Auto-Submitted: auto-replied\r\nCc: boss@customer.example.test\r\nIn-Reply-To: <{ack_id}>\r\n"
+            ),
+            "I am away.",
+        );
+        assert_eq!(ticket(&p, &ooo).await, "HD-000001");
+        let parts = || async {
+            sqlx::query("SELECT address FROM participants ORDER BY address")
+                .fetch_all(&p.store.pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(parts().await, ["alice@customer.example.test"]);
+        // The requester's own reply brings in whom they copy.
+        let reply = mail(
+            "alice@customer.example.test",
+            "Re: [HD-000001] VPN broken",
+            "Cc: boss@customer.example.test\r\n",
+            "still broken",
+        );
+        ticket(&p, &reply).await;
+        assert_eq!(
+            parts().await,
+            ["alice@customer.example.test", "boss@customer.example.test"]
         );
     })
     .await;

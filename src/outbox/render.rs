@@ -76,6 +76,13 @@ const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
         Some(include_str!("../../templates/triage_digest.html.hbs")),
     ),
     (
+        UNVERIFIED_TECHNICIAN,
+        include_str!("../../templates/unverified_technician.txt.hbs"),
+        Some(include_str!(
+            "../../templates/unverified_technician.html.hbs"
+        )),
+    ),
+    (
         "remote_assistance",
         include_str!("../../templates/remote_assistance.txt.hbs"),
         Some(include_str!("../../templates/remote_assistance.html.hbs")),
@@ -88,6 +95,8 @@ pub const UPDATE: &str = "update";
 pub const TEAM_NOTIFICATION: &str = "team_notification";
 /// The answer to refused commands ([`CommandErrorContext`]).
 pub const COMMAND_ERROR: &str = "command_error";
+/// The answer to a technician address whose mail proved nothing ([`CommandErrorContext`]).
+pub const UNVERIFIED_TECHNICIAN: &str = "unverified_technician";
 /// The resolution notice with the reopen deadline ([`UpdateContext`]).
 pub const RESOLUTION_NOTICE: &str = "resolution_notice";
 /// The customer is told their case is open again ([`UpdateContext`]).
@@ -127,7 +136,7 @@ pub fn shape<'a>(name: &str, mut acknowledgments: impl Iterator<Item = &'a str>)
     match name {
         UPDATE | RESOLUTION_NOTICE | REOPENED | AUTO_CLOSED => Shape::Update,
         TEAM_NOTIFICATION | SLA_WARNING | SLA_BREACH | FOLLOW_UP_REMINDER => Shape::Staff,
-        COMMAND_ERROR => Shape::CommandError,
+        COMMAND_ERROR | UNVERIFIED_TECHNICIAN => Shape::CommandError,
         TRIAGE_DIGEST => Shape::Digest,
         "acknowledgment" | "conference_acknowledgment" => Shape::Acknowledgment,
         n if acknowledgments.any(|a| a == n) => Shape::Acknowledgment,

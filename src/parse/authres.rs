@@ -8,6 +8,11 @@ use crate::model::AuthResult;
 /// `mx.example.test; dkim=pass header.d=it.example.test; spf=fail smtp.mailfrom=x@y.test`.
 /// A value without results (`mx.example.test; none`) or that cannot be read yields nothing.
 pub fn parse(value: &str) -> Vec<AuthResult> {
+    parse_at(value, 0)
+}
+
+/// [`parse`] for a field with `hop` `Received` fields above it.
+pub fn parse_at(value: &str, hop: u32) -> Vec<AuthResult> {
     let text = without_comments(value);
     let mut parts = text.split(';');
     let Some(authserv_id) = parts
@@ -47,6 +52,7 @@ pub fn parse(value: &str) -> Vec<AuthResult> {
                 method,
                 result: result.trim_matches('"').to_ascii_lowercase(),
                 domain,
+                hop,
             })
         })
         .collect()

@@ -93,20 +93,7 @@ fn to_inbound(m: &Message<'_>, limits: Limits, own: &str) -> Result<Inbound, Par
             .filter_map(mailbox)
             .collect(),
         delivered_to: delivered_to(m),
-        authentication: m
-            .headers()
-            .iter()
-            .filter(|h| {
-                h.name
-                    .as_str()
-                    .eq_ignore_ascii_case("Authentication-Results")
-            })
-            .filter_map(|h| {
-                m.raw_message()
-                    .get(h.offset_start as usize..h.offset_end as usize)
-            })
-            .flat_map(|raw| authres::parse(&String::from_utf8_lossy(raw)))
-            .collect(),
+        authentication: authentication_results(m),
         subject: m.subject().map(clean_subject).unwrap_or_default(),
         text,
         text_from_html,
@@ -130,18 +117,11 @@ fn to_inbound(m: &Message<'_>, limits: Limits, own: &str) -> Result<Inbound, Par
     Ok(inbound)
 }
 
-/// `From`, else `Sender`, else the Return-Path: whoever we can attribute the case to.
+/// The From address: the one identity a message has. `Sender:` and `Return-Path:` are never
+/// used instead (anyone can write them, and an empty From such as `undisclosed-recipients:;`
+/// must not borrow another header's address); a message without a usable From is refused.
 fn sender(m: &Message<'_>) -> Result<Mailbox, ParseError> {
-    let candidates = [m.from(), m.sender()];
-    if let Some(mb) = candidates
-        .into_iter()
-        .flatten()
-        .flat_map(|a| a.iter())
-        .find_map(mailbox)
-    {
-        return Ok(mb);
-    }
-    if let Some(mb) = m.return_address().and_then(|a| bare_mailbox(None, a)) {
+    if let Some(mb) = m.from().and_then(|a| a.iter().find_map(mailbox)) {
         return Ok(mb);
     }
     let written = m.header_raw("From").map(str::trim).unwrap_or("");
@@ -150,6 +130,28 @@ fn sender(m: &Message<'_>) -> Result<Mailbox, ParseError> {
     } else {
         format!("From: {written:?} holds no valid address")
     }))
+}
+
+/// Every Authentication-Results field's verdicts, each with the number of `Received` fields
+/// above it, so the caller can tell the receiving server's own fields from those written
+/// further down the path (or by the sender).
+fn authentication_results(m: &Message<'_>) -> Vec<crate::model::AuthResult> {
+    let mut hops = 0u32;
+    let mut out = Vec::new();
+    for h in m.headers() {
+        let name = h.name.as_str();
+        if name.eq_ignore_ascii_case("Received") {
+            hops = hops.saturating_add(1);
+        } else if name.eq_ignore_ascii_case("Authentication-Results") {
+            if let Some(raw) = m
+                .raw_message()
+                .get(h.offset_start as usize..h.offset_end as usize)
+            {
+                out.extend(authres::parse_at(&String::from_utf8_lossy(raw), hops));
+            }
+        }
+    }
+    out
 }
 
 /// The envelope recipients that receiving servers wrote into trace fields.
@@ -186,15 +188,29 @@ fn delivered_to(m: &Message<'_>) -> Vec<String> {
 }
 
 fn mailbox(a: &Addr<'_>) -> Option<Mailbox> {
-    bare_mailbox(a.name(), a.address()?)
-}
-
-fn bare_mailbox(name: Option<&str>, address: &str) -> Option<Mailbox> {
-    let address = crate::config::parse_address(address)?;
-    let name = name
-        .map(|n| n.trim().trim_matches('"').trim().to_owned())
+    let address = crate::config::parse_address(a.address()?)?;
+    let name = a
+        .name()
+        .map(display_name)
         .filter(|n| !n.is_empty() && *n != address);
     Some(Mailbox { name, address })
+}
+
+/// A display name fit for a header or a template: control characters (CR, LF, NUL, ESC, …)
+/// and bidirectional overrides become spaces, quotes are trimmed, runs of spaces collapse.
+pub fn display_name(name: &str) -> String {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let cleaned: String = name
+        .chars()
+        .map(|c| if unsafe_char(c) { ' ' } else { c })
+        .collect();
+    cleaned
+        .trim()
+        .trim_matches('"')
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Subjects keep their words but lose folding and control characters.

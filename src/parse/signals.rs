@@ -88,16 +88,25 @@ pub fn is_system_address(address: &str) -> bool {
 
 /// Same mailbox, ignoring case and a `+tag`: `support+HD-1@x` is `support@x`.
 pub fn same_mailbox(a: &str, b: &str) -> bool {
-    fn base(a: &str) -> String {
-        let a = a.to_ascii_lowercase();
-        match a.split_once('@') {
-            Some((local, domain)) => {
-                format!("{}@{domain}", local.split('+').next().unwrap_or(local))
-            }
-            None => a,
+    base_mailbox(a) == base_mailbox(b)
+}
+
+/// The mailbox an address delivers to: lower-case, without a `+tag`
+/// (`Alice+x@Example.test` → `alice@example.test`).
+pub fn base_mailbox(a: &str) -> String {
+    let a = a.to_ascii_lowercase();
+    match a.rsplit_once('@') {
+        Some((local, domain)) => {
+            format!("{}@{domain}", local.split('+').next().unwrap_or(local))
         }
+        None => a,
     }
-    base(a) == base(b)
+}
+
+/// The domain of an address, lower-case (empty when there is none).
+pub fn domain_of(a: &str) -> String {
+    a.rsplit_once('@')
+        .map_or(String::new(), |(_, d)| d.to_ascii_lowercase())
 }
 
 fn is_delivery_status(m: &Message<'_>) -> bool {

@@ -93,3 +93,27 @@ fn oversized_attachment_is_described_not_extracted() {
         .unwrap()
         .contains("max_attachment_size"));
 }
+
+/// Issue 12: a display name reaches headers and templates without control characters, and only
+/// From gives a message its identity.
+#[test]
+fn display_names_lose_control_characters_and_only_from_identifies() {
+    let m = parse_str(
+        "From: =?utf-8?q?Eve=0D=0ABcc=3A_x=40evil=2Etest=E2=80=AE?= <eve@example.test>\r\n\
+         Subject: x\r\n\r\nhi\r\n",
+    )
+    .unwrap();
+    assert_eq!(m.from.name.as_deref(), Some("Eve Bcc: x@evil.test"));
+    assert_eq!(
+        display_name("\"  A\u{0}li\tce \u{1b}[31m \""),
+        "A li ce [31m"
+    );
+    for from in ["undisclosed-recipients:;", "", "Nobody"] {
+        let err = parse_str(&format!(
+            "From: {from}\r\nSender: alice@example.test\r\nReturn-Path: <alice@example.test>\r\n\
+             Subject: x\r\n\r\nhi\r\n"
+        ))
+        .unwrap_err();
+        assert!(matches!(err, ParseError::NoSender(_)), "{from}: {err}");
+    }
+}

@@ -24,8 +24,10 @@ const CONFIG: &str = r#"
     path = "outbox"
     [teams.service-desk]
     address = "desk@it.example.test"
+    members = ["tech@it.example.test"]
     [teams.triage]
     address = "triage@it.example.test"
+    members = ["tech@it.example.test"]
     [calendar]
     timezone = "Europe/Berlin"
     days = ["mon", "tue", "wed", "thu", "fri"]
@@ -105,9 +107,29 @@ fn mail(from: &str, subject: &str, body: &str) -> Vec<u8> {
 const CUSTOMER: &str = "Alice <alice@customer.example.test>";
 const TECH: &str = "Terry <tech@it.example.test>";
 
-/// The technician writes `body` to case number `n` (found by its tag) at `now`.
+/// The technician answers case number `n`'s newest mail to their team (their proof) with
+/// `body` at `now`.
 async fn tech(p: &Pipeline, n: u32, body: &str, now: i64) -> Outcome {
-    send(p, TECH, &format!("Re: [HD-{n:06}] the case"), body, now).await
+    let ticket = format!("HD-{n:06}");
+    let notice: String = sqlx::query(
+        "SELECT o.message_id FROM outbox o JOIN cases c ON c.id = o.case_id
+         WHERE c.ticket = $1 AND o.recipient IN ($2, $3) ORDER BY o.id DESC LIMIT 1",
+    )
+    .bind(&ticket)
+    .bind("desk@it.example.test")
+    .bind("triage@it.example.test")
+    .fetch_one(&p.store.pool)
+    .await
+    .unwrap()
+    .get(0);
+    let raw = String::from_utf8(mail(TECH, &format!("Re: [{ticket}] the case"), body))
+        .unwrap()
+        .replacen(
+            "\r\n\r\n",
+            &format!("\r\nIn-Reply-To: <{notice}>\r\n\r\n"),
+            1,
+        );
+    p.ingest(raw.as_bytes(), "test", now).await.unwrap()
 }
 
 /// The customer replies `body` to case number `n` at `now`.

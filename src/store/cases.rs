@@ -310,10 +310,7 @@ pub async fn candidate_by_message_ids(
         return Ok(None);
     }
     // One statement for all IDs; then the newest reference (last in References) wins.
-    let marks = (1..=ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let marks = super::placeholders(ids.len());
     let sql = format!(
         "SELECT message_id, case_id FROM messages WHERE message_id IN ({marks})
          UNION ALL

@@ -326,6 +326,14 @@ fn sqlite_url(url: &str) -> Result<(String, bool), Error> {
     Ok((format!("sqlite://{path}?{query}"), false))
 }
 
+/// `$1, $2, …, $n`: the placeholders of an `IN (…)` list of `n` values.
+pub(crate) fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Milliseconds since the Unix epoch, the unit of every stored timestamp.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()

@@ -7,9 +7,13 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{format_ms, Error, Tx};
+use crate::caps;
 use crate::model::CaseId;
+use crate::parse::signals::{base_mailbox, domain_of};
+use crate::thread::Answered;
 
-/// What kind of mail a row is; `auto_reply` rows count against the per-sender hourly cap.
+/// What kind of mail a row is; `auto_reply` and `command_error` rows are automatic mail and
+/// count against the hourly caps ([`crate::caps`]).
 pub const KIND_AUTO_REPLY: &str = "auto_reply";
 /// A technician's reply or a canned reply relayed to the customer.
 pub const KIND_RELAY: &str = "relay";
@@ -43,6 +47,9 @@ pub struct NewMail<'a> {
     pub from_name: Option<&'a str>,
     /// Reply-To, when answers must go somewhere explicit.
     pub reply_to: Option<&'a str>,
+    /// For a notification: who caused it (the sender of the mail it reports), counted against
+    /// the per-sender hourly cap.
+    pub cause: Option<&'a str>,
 }
 
 /// A row the worker is to send.
@@ -117,8 +124,9 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: i64) -> Result<i64, Erro
     let id: i64 = sqlx::query(
         r#"INSERT INTO outbox (case_id, kind, template, context, recipient, recipient_name,
                message_id, in_reply_to, reference_ids, status, attempts, next_attempt_at, created_at,
-               from_name, reply_to)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $11, $12)
+               from_name, reply_to, recipient_key, recipient_domain, cause_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $11, $12, $13, $14,
+                   $15)
            RETURNING id"#,
     )
     .bind(m.case.map(|c| c.0))
@@ -133,29 +141,95 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: i64) -> Result<i64, Erro
     .bind(now)
     .bind(m.from_name)
     .bind(m.reply_to)
+    .bind(base_mailbox(m.recipient))
+    .bind(domain_of(m.recipient))
+    .bind(m.cause.map(base_mailbox))
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;
     Ok(id)
 }
 
-/// How many automatic replies (acknowledgments, command errors) went to `recipient` since
-/// `since`.
+/// How much automatic mail (acknowledgments, command errors) went out since `since`: to the
+/// base mailbox of `recipient`, to its domain, and in all.
 ///
 /// # Errors
 /// Database failure.
-pub async fn auto_replies_since(tx: &mut Tx, recipient: &str, since: i64) -> Result<i64, Error> {
-    Ok(sqlx::query(
-        r#"SELECT COUNT(*) FROM outbox
-           WHERE recipient = $1 AND kind IN ($2, $3) AND created_at >= $4"#,
+pub async fn automatic_since(
+    tx: &mut Tx,
+    recipient: &str,
+    since: i64,
+) -> Result<caps::Recent, Error> {
+    let row = sqlx::query(
+        r#"SELECT
+             (SELECT COUNT(*) FROM outbox WHERE recipient_key = $1 AND kind IN ($3, $4)
+                AND created_at >= $5),
+             (SELECT COUNT(*) FROM outbox WHERE recipient_domain = $2 AND kind IN ($3, $4)
+                AND created_at >= $5),
+             (SELECT COUNT(*) FROM outbox WHERE kind IN ($3, $4) AND created_at >= $5)"#,
     )
-    .bind(recipient)
+    .bind(base_mailbox(recipient))
+    .bind(domain_of(recipient))
     .bind(KIND_AUTO_REPLY)
     .bind(KIND_COMMAND_ERROR)
     .bind(since)
     .fetch_one(&mut **tx)
+    .await?;
+    Ok(caps::Recent {
+        mailbox: row.try_get(0)?,
+        domain: row.try_get(1)?,
+        all: row.try_get(2)?,
+    })
+}
+
+/// How many notifications the mail of `sender` (its base mailbox) caused since `since`.
+///
+/// # Errors
+/// Database failure.
+pub async fn notifications_caused_since(
+    tx: &mut Tx,
+    sender: &str,
+    since: i64,
+) -> Result<i64, Error> {
+    Ok(sqlx::query(
+        r#"SELECT COUNT(*) FROM outbox WHERE cause_key = $1 AND kind = $2 AND created_at >= $3"#,
+    )
+    .bind(base_mailbox(sender))
+    .bind(KIND_NOTIFICATION)
+    .bind(since)
+    .fetch_one(&mut **tx)
     .await?
     .try_get(0)?)
+}
+
+/// Our outgoing mails among `ids` (Message-IDs an inbound message names), with their case and
+/// recipient: what a technician's reply proves it answers.
+///
+/// # Errors
+/// Database failure.
+pub async fn answered(tx: &mut Tx, ids: &[String]) -> Result<Vec<Answered>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT case_id, recipient FROM outbox WHERE message_id IN ({})",
+        super::placeholders(ids.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(id.as_str());
+    }
+    query
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Answered {
+                case: r.try_get::<Option<i64>, _>(0)?.map(CaseId),
+                recipient: r.try_get(1)?,
+            })
+        })
+        .collect()
 }
 
 /// How long a claimed row is left to the worker that claimed it (PostgreSQL): longer than one
@@ -200,14 +274,13 @@ pub async fn claim_due(store: &super::Store, now: i64, limit: i64) -> Result<Vec
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT o.id, c.ticket, o.template, o.context, o.recipient, o.recipient_name,
                 o.message_id, o.in_reply_to, o.reference_ids, o.attempts, o.from_name, o.reply_to,
                 o.kind
          FROM outbox o LEFT JOIN cases c ON c.id = o.case_id
          WHERE o.id IN ({}) ORDER BY o.next_attempt_at, o.id",
-        marks.join(", ")
+        super::placeholders(ids.len())
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for id in &ids {

@@ -392,3 +392,76 @@ async fn replies_find_their_case_by_references_alone_by_tag_alone_and_by_plus_ad
     );
     assert_eq!(desk.cases().len(), 1);
 }
+
+/// Issue 12, end to end: a mail `From:` a technician with the case's tag and nothing else (what
+/// anyone can write) once resolved the case and mailed its text to the customer from the support
+/// address. Now the case is unchanged, the customer gets nothing, and the technician's own
+/// mailbox (not the Reply-To) gets a note saying how to act; answering that note works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_technician_mail_reaches_nobody_but_the_technician() {
+    let Some(stack) = stack::shared() else { return };
+    let (support, customer, team, tech, mallory) = (
+        "support20",
+        "customer20",
+        "customer21",
+        "customer22",
+        "customer23",
+    );
+    let desk = desk_with_team(stack, support, team, tech);
+    open_case(
+        stack,
+        &desk,
+        (support, customer),
+        "forge-1",
+        "Cannot log in to the portal",
+        "My password stopped working.",
+    )
+    .await;
+    stack.wait_for(team, "INBOX", 1, WAIT).await;
+    let forged = format!(
+        "From: Terry Tech <{}>\r\nReply-To: {}\r\nTo: {}\r\nSubject: Re: [HD-000001] Cannot log in\r\n\
+         Message-ID: <forged-1@evil.example.test>\r\n\r\n/resolve\r\nConfirm your password at https://evil.test/login\r\n",
+        at(tech),
+        at(mallory),
+        at(support)
+    );
+    stack
+        .send(&at(mallory), &at(support), forged.as_bytes())
+        .await;
+    stack.wait_for(support, "INBOX", 2, WAIT).await;
+    run_once(
+        &desk,
+        "created 0, joined 1, duplicates 0, quarantined 0, mail sent 1,",
+    );
+    let shown = desk.desk.json(&["cases", "show", "HD-000001"]);
+    assert_eq!(shown["case"]["status"], "open");
+    let told = stack.wait_for(tech, "INBOX", 1, WAIT).await.remove(0);
+    let body = text(&told);
+    assert!(
+        body.contains("answer") && body.contains("notification"),
+        "{body}"
+    );
+    assert!(stack.fetch_all(mallory, "INBOX").await.is_empty());
+    // The real technician answers the note: proof enough.
+    let answer = reply(
+        &told,
+        &at(tech),
+        &at(support),
+        "/resolve Your account was unlocked.",
+    );
+    stack.send(&at(tech), &at(support), &answer).await;
+    stack.wait_for(support, "INBOX", 3, WAIT).await;
+    run_once(
+        &desk,
+        "created 0, joined 1, duplicates 0, quarantined 0, mail sent 1,",
+    );
+    let got = stack.wait_for(customer, "INBOX", 2, WAIT).await;
+    assert_eq!(got.len(), 2, "the acknowledgment and the resolution notice");
+    let notice = text(&got[1]);
+    assert!(notice.contains("Your account was unlocked."), "{notice}");
+    assert!(!notice.contains("evil.test"), "{notice}");
+    assert_eq!(
+        desk.desk.json(&["cases", "show", "HD-000001"])["case"]["status"],
+        "resolved"
+    );
+}

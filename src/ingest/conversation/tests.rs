@@ -24,6 +24,7 @@ const CONFIG: &str = r#"
     path = "outbox"
     [teams.service-desk]
     address = "desk@it.example.test"
+    members = ["tech@it.example.test"]
     [teams.network]
     members = ["net1@it.example.test", "net2@it.example.test"]
 "#;
@@ -44,6 +45,11 @@ fn mail(from: &str, subject: &str, headers: &str, body: &str) -> (Vec<u8>, Strin
         "From: {from}\r\nTo: support@example.test\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{headers}\r\n{body}\r\n"
     );
     (raw.into_bytes(), id)
+}
+
+/// The header that makes a technician's mail an answer to our notification `id`: their proof.
+fn answering(id: &str) -> String {
+    format!("In-Reply-To: <{id}>\r\n")
 }
 
 async fn ingest(p: &Pipeline, raw: &[u8]) -> Outcome {
@@ -215,11 +221,11 @@ async fn a_technician_reply_runs_its_commands_and_relays_the_rest_in_the_custome
 #[tokio::test]
 async fn a_note_stays_internal_and_nothing_reaches_the_customer() {
     on_each_store("", |p| async move {
-        printer_case(&p).await;
+        let (_, note_id) = printer_case(&p).await;
         let (raw, _) = mail(
             TECH,
             "Re: [HD-000001] Printer not working",
-            "",
+            &answering(&note_id),
             "/status pending vendor toner ordered\n/note\nVendor says Monday. Do not tell the customer yet.",
         );
         ingest(&p, &raw).await;
@@ -242,12 +248,12 @@ async fn a_note_stays_internal_and_nothing_reaches_the_customer() {
 #[tokio::test]
 async fn an_unknown_command_changes_nothing_and_the_technician_is_told() {
     on_each_store("", |p| async move {
-        printer_case(&p).await;
+        let (_, note_id) = printer_case(&p).await;
         let before = case(&p.store, "HD-000001").await;
         let (raw, tech_id) = mail(
             TECH,
             "Re: [HD-000001] Printer not working",
-            "",
+            &answering(&note_id),
             "/priority 1\n/escalate now\n\nWe are on it.",
         );
         ingest(&p, &raw).await;
@@ -354,13 +360,13 @@ async fn plus_addresses_thread_and_strangers_get_their_own_case_without_the_tag(
 #[tokio::test]
 async fn problem_link_task_and_canned_reply() {
     on_each_store("technician_identity = \"name\"", |p| async move {
-        printer_case(&p).await;
+        let (_, note_id) = printer_case(&p).await;
         let (second, _) = mail("Bob <bob@customer.example.test>", "Printer on floor 3 broken", "", "Same printer.");
         ingest(&p, &second).await;
         let (raw, _) = mail(
             TECH,
             "Re: [HD-000001] Printer not working",
-            "",
+            &answering(&note_id),
             "/link HD-000002\n/problem\n/task network: check the print server\n/template remote_assistance\nYour code is 493 201.",
         );
         ingest(&p, &raw).await;
@@ -389,7 +395,7 @@ async fn problem_link_task_and_canned_reply() {
         assert_eq!(ctx["text"], "Your code is 493 201.");
         assert_eq!(ctx["technician"], "Terry Tech");
         // The link unknown case refuses everything.
-        let (bad, _) = mail(TECH, "Re: [HD-000001] x", "", "/link HD-000099\n/priority 1");
+        let (bad, _) = mail(TECH, "Re: [HD-000001] x", &answering(&note_id), "/link HD-000099\n/priority 1");
         ingest(&p, &bad).await;
         assert_eq!(case(&p.store, "HD-000001").await[8].as_deref(), Some("4"));
         let err = rows(&p.store, "SELECT context FROM outbox WHERE kind = $1", "command_error").await;
@@ -403,7 +409,7 @@ async fn problem_link_task_and_canned_reply() {
 #[tokio::test]
 async fn only_technicians_run_commands_and_an_empty_reply_relays_nothing() {
     on_each_store("", |p| async move {
-        printer_case(&p).await;
+        let (_, note_id) = printer_case(&p).await;
         let (raw, _) = mail(CUSTOMER, "Re: [HD-000001] x", "", "/priority 1\n/resolve");
         ingest(&p, &raw).await;
         let c = case(&p.store, "HD-000001").await;
@@ -413,7 +419,7 @@ async fn only_technicians_run_commands_and_an_empty_reply_relays_nothing() {
         let (raw, _) = mail(
             TECH,
             "Re: [HD-000001] x",
-            "",
+            &answering(&note_id),
             "On Tue, Dec 1, 2026 at 10:02 AM Alice <alice@customer.example.test> wrote:\n> It jams on every page.",
         );
         ingest(&p, &raw).await;
@@ -428,11 +434,11 @@ async fn only_technicians_run_commands_and_an_empty_reply_relays_nothing() {
 #[tokio::test]
 async fn resolve_and_reopen_through_the_event_log() {
     on_each_store("", |p| async move {
-        printer_case(&p).await;
+        let (_, note_id) = printer_case(&p).await;
         let (raw, _) = mail(
             TECH,
             "Re: [HD-000001] x",
-            "",
+            &answering(&note_id),
             "/resolve Replaced the fuser.",
         );
         ingest(&p, &raw).await;
@@ -453,7 +459,7 @@ async fn resolve_and_reopen_through_the_event_log() {
             .execute(&p.store.pool)
             .await
             .unwrap();
-        let (raw, _) = mail(TECH, "Re: [HD-000001] x", "", "/reopen");
+        let (raw, _) = mail(TECH, "Re: [HD-000001] x", &answering(&note_id), "/reopen");
         assert_eq!(
             ingest(&p, &raw).await.ticket().unwrap().as_str(),
             "HD-000001",
@@ -474,16 +480,16 @@ async fn commands_count_only_from_verified_technicians_when_required() {
     on_each_store(
         "require_authenticated_technicians = true\n    authserv_id = \"mx.example.test\"",
         |p| async move {
-            printer_case(&p).await;
-            // No Authentication-Results, or a pass from someone else's server: plain text.
+            let (_, note_id) = printer_case(&p).await;
+            // No Authentication-Results, or a pass from someone else's server, or for another
+            // domain: not even an answer to our notification is enough here.
             for headers in [
-                "",
-                "Authentication-Results: evil.test; dkim=pass header.d=it.example.test\r\n",
-                "Authentication-Results: mx.example.test; dkim=pass header.d=other.test\r\n",
+                answering(&note_id),
+                "Authentication-Results: evil.test; dkim=pass header.d=it.example.test\r\n".into(),
+                "Authentication-Results: mx.example.test; dkim=pass header.d=other.test\r\n".into(),
             ] {
-                // Unproven, the address is a stranger's: a case of its own, never this one.
-                let (raw, _) = mail(TECH, "Re: [HD-000001] x", headers, "/priority 1");
-                assert!(matches!(ingest(&p, &raw).await, Outcome::Created { .. }), "{headers}");
+                let (raw, _) = mail(TECH, "Re: [HD-000001] x", &headers, "/priority 1");
+                assert!(matches!(ingest(&p, &raw).await, Outcome::Joined { .. }), "{headers}");
                 assert_eq!(case(&p.store, "HD-000001").await[8].as_deref(), Some("4"), "{headers}");
             }
             let (raw, _) = mail(
@@ -496,5 +502,149 @@ async fn commands_count_only_from_verified_technicians_when_required() {
             assert_eq!(case(&p.store, "HD-000001").await[8].as_deref(), Some("1"));
         },
     )
+    .await;
+}
+
+/// Issue 12: a mail `From:` a technician with the case tag and nothing else once resolved the
+/// case and relayed its text to the customer. Now it changes nothing, relays nothing, and the
+/// technician's own address (never Reply-To) is told how to act, within the hourly cap.
+#[tokio::test]
+async fn a_forged_technician_changes_nothing_and_the_real_one_is_told() {
+    on_each_store("", |p| async move {
+        let (ack_id, note_id) = printer_case(&p).await;
+        let before = case(&p.store, "HD-000001").await;
+        let phish = "/resolve\nConfirm your password at https://evil.test/login";
+        for headers in [
+            "Reply-To: mallory@evil.test\r\n".to_owned(),
+            // The customer's acknowledgment proves nothing: it went to the customer.
+            answering(&ack_id),
+        ] {
+            let (raw, _) = mail(TECH, "Re: [HD-000001] Printer", &headers, phish);
+            assert!(matches!(ingest(&p, &raw).await, Outcome::Joined { .. }));
+        }
+        assert_eq!(case(&p.store, "HD-000001").await, before);
+        let sent = outbox(&p.store).await;
+        assert!(!sent.iter().any(|m| m.0 == "relay"), "{sent:?}");
+        let told: Vec<_> = sent
+            .iter()
+            .filter(|m| m.2 == "unverified_technician")
+            .collect();
+        assert_eq!(told.len(), 2, "{sent:?}");
+        assert!(
+            told.iter().all(|m| m.1 == "tech@it.example.test"),
+            "{sent:?}"
+        );
+        let stored = rows(
+            &p.store,
+            "SELECT visibility FROM messages WHERE sender = $1",
+            "tech@it.example.test",
+        )
+        .await;
+        assert!(stored.iter().all(|r| r[0].as_deref() == Some("internal")));
+        // No participant was added by the forgery.
+        let parts = rows(
+            &p.store,
+            "SELECT address FROM participants WHERE address = $1",
+            "tech@it.example.test",
+        )
+        .await;
+        assert!(parts.is_empty(), "{parts:?}");
+        // The real technician answers the notification: it works.
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000001] Printer",
+            &answering(&note_id),
+            "/priority 2",
+        );
+        ingest(&p, &raw).await;
+        assert_eq!(case(&p.store, "HD-000001").await[8].as_deref(), Some("2"));
+        // A technician's own request, with no case named, is an ordinary new case.
+        let (raw, _) = mail(TECH, "My laptop is slow", "", "Since Monday.");
+        assert!(matches!(ingest(&p, &raw).await, Outcome::Created { .. }));
+    })
+    .await;
+}
+
+/// Issue 12: internal text never reaches a customer, wherever in the reply it stands.
+#[tokio::test]
+async fn a_late_note_stays_internal_and_a_late_command_refuses_the_reply() {
+    on_each_store("", |p| async move {
+        let (_, note_id) = printer_case(&p).await;
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000001] Printer",
+            &answering(&note_id),
+            "The toner is on its way.\n\n/note the vendor is late again\nsecret stuff",
+        );
+        ingest(&p, &raw).await;
+        let relay = rows(
+            &p.store,
+            "SELECT context FROM outbox WHERE kind = $1",
+            "relay",
+        )
+        .await;
+        assert_eq!(relay.len(), 1);
+        let ctx: serde_json::Value = serde_json::from_str(relay[0][0].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["text"], "The toner is on its way.");
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000001] Printer",
+            &answering(&note_id),
+            "Done, see below.\n/status closed\nBye",
+        );
+        ingest(&p, &raw).await;
+        let relays = rows(
+            &p.store,
+            "SELECT context FROM outbox WHERE kind = $1",
+            "relay",
+        )
+        .await;
+        assert_eq!(relays.len(), 1, "the second reply is refused whole");
+        let err = rows(
+            &p.store,
+            "SELECT context FROM outbox WHERE kind = $1",
+            "command_error",
+        )
+        .await;
+        let ctx: serde_json::Value = serde_json::from_str(err[0][0].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["problems"][0]["line"], "/status closed");
+    })
+    .await;
+}
+
+/// Issue 12: one sender's flood does not become a flood of team notifications.
+#[tokio::test]
+async fn team_notifications_are_capped_per_sender() {
+    on_each_store("notification_limit = 2", |p| async move {
+        let (ack_id, _) = printer_case(&p).await;
+        for i in 0..3 {
+            let (raw, _) = mail(
+                "Alice <Alice+x@customer.example.test>",
+                "Re: [HD-000001] Printer not working",
+                &answering(&ack_id),
+                &format!("More detail {i}."),
+            );
+            ingest(&p, &raw).await;
+        }
+        let sent = outbox(&p.store).await;
+        let notes = sent.iter().filter(|m| m.0 == "notification").count();
+        assert_eq!(notes, 2, "{sent:?}");
+        let skipped = rows(
+            &p.store,
+            "SELECT detail FROM events WHERE kind = $1 ORDER BY id",
+            "notification_skipped",
+        )
+        .await;
+        assert_eq!(skipped.len(), 2);
+        assert!(
+            skipped[0][0].as_deref().unwrap().contains(
+                "notifications caused by mail from alice@customer.example.test in the last hour (helpdesk.notification_limit = 2)"
+            ),
+            "{skipped:?}"
+        );
+        // Every reply is on the case all the same.
+        let kept = rows(&p.store, "SELECT body FROM messages WHERE $1 = $1", "").await;
+        assert_eq!(kept.len(), 4);
+    })
     .await;
 }
