@@ -581,13 +581,16 @@ impl Pipeline {
         })
     }
 
-    /// From, To and Cc of a message, without the support address.
+    /// From, To and Cc of a message, without the support address and without technicians:
+    /// participants are the customer's side; a technician acts on a case by proof, never by
+    /// having been on it (else a forged From of one who once answered would pass as a customer).
     fn participants<'a>(&self, m: &'a Inbound) -> Vec<&'a str> {
         std::iter::once(&m.from)
             .chain(&m.to)
             .chain(&m.cc)
             .map(|mb| mb.address.as_str())
             .filter(|a| !signals::same_mailbox(a, &self.settings.address.address))
+            .filter(|a| !self.settings.is_technician(a))
             .collect()
     }
 }

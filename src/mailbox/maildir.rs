@@ -47,7 +47,7 @@ impl Maildir {
         for entry in std::fs::read_dir(self.root.join("new"))? {
             let entry = entry?;
             let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            if !hidden && entry.file_type()?.is_file() {
+            if !hidden && entry.file_type()?.is_file() && !still_being_written(&entry) {
                 files.push(entry.path());
             }
         }
@@ -90,6 +90,22 @@ impl Maildir {
     }
 }
 
+/// An empty file younger than this in `new/` is taken to be still being written (by `cp` or a
+/// shell redirect straight into `new/`, not through `tmp/`) and is left for a later scan.
+const WRITE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether a file in `new/` is empty and fresh: created but not yet written. An empty file that
+/// stays empty is taken after [`WRITE_GRACE`] (and quarantined as empty).
+fn still_being_written(entry: &std::fs::DirEntry) -> bool {
+    entry.metadata().is_ok_and(|m| {
+        m.len() == 0
+            && m.modified()
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_none_or(|age| age < WRITE_GRACE)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +123,28 @@ mod tests {
         md.ack(&p[0]).unwrap();
         assert!(dir.path().join("cur/1.a:2,S").exists());
         assert_eq!(md.pending().unwrap().len(), 1);
+    }
+
+    /// A file opened in `new/` but not yet written (as `cp` or `>` leave it for a moment) is
+    /// not taken, or it would be quarantined as empty while its content was on the way.
+    #[test]
+    fn a_fresh_empty_file_is_left_until_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = Maildir::open(dir.path()).unwrap();
+        std::fs::write(dir.path().join("new/1.a"), "").unwrap();
+        assert!(md.pending().unwrap().is_empty());
+        std::fs::write(dir.path().join("new/1.a"), "From: a@b.test\r\n\r\nx").unwrap();
+        assert_eq!(md.pending().unwrap().len(), 1);
+        // One that stays empty is taken in the end.
+        let old = std::time::SystemTime::now() - WRITE_GRACE - std::time::Duration::from_secs(1);
+        std::fs::write(dir.path().join("new/2.b"), "").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("new/2.b"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_eq!(md.pending().unwrap().len(), 2);
     }
 
     #[tokio::test]

@@ -558,6 +558,23 @@ async fn a_forged_technician_changes_nothing_and_the_real_one_is_told() {
         );
         ingest(&p, &raw).await;
         assert_eq!(case(&p.store, "HD-000001").await[8].as_deref(), Some("2"));
+        // Having answered once does not make the technician a participant whose From is enough.
+        let notices = outbox(&p.store).await.len();
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000001] Printer",
+            "",
+            "/priority 1\nreopen it",
+        );
+        ingest(&p, &raw).await;
+        assert_eq!(case(&p.store, "HD-000001").await[8].as_deref(), Some("2"));
+        let after = outbox(&p.store).await;
+        assert!(
+            after[notices..]
+                .iter()
+                .all(|m| m.2 == "unverified_technician"),
+            "{after:?}"
+        );
         // A technician's own request, with no case named, is an ordinary new case.
         let (raw, _) = mail(TECH, "My laptop is slow", "", "Since Monday.");
         assert!(matches!(ingest(&p, &raw).await, Outcome::Created { .. }));
