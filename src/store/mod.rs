@@ -93,8 +93,9 @@ pub enum Backend {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The driver's error (connection, SQL, constraint). Not a `#[source]`: sqlx's own message
-    /// already includes its cause, and the chain would print it twice.
-    #[error("database error: {0}")]
+    /// already includes its cause, and the chain would print it twice. A full disk says so,
+    /// with what to do.
+    #[error("database error: {0}{hint}", hint = if is_disk_full(.0) { DISK_FULL_HINT } else { "" })]
     Sqlx(sqlx::Error),
     /// A migration failed or the database is newer than this binary.
     #[error("database migration failed: {0}")]
@@ -107,6 +108,24 @@ pub enum Error {
     Corrupt(String),
 }
 
+/// What a full disk under the database means for the operator.
+const DISK_FULL_HINT: &str = " (the disk under the database is full or failing: free space; \
+     intake and delivery resume by themselves, and unprocessed mail waits where it is)";
+
+/// SQLite's SQLITE_FULL (13) and SQLITE_IOERR (10, with its extended codes); PostgreSQL's
+/// insufficient resources (class 53: disk full, out of memory) and I/O error (58030). These pass
+/// once space returns: nothing is wrong with the message being stored.
+fn is_disk_full(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    db.code().is_some_and(|c| match c.len() {
+        // PostgreSQL's SQLSTATE is five characters; SQLite's codes are at most four digits.
+        5 => c.starts_with("53") || c == "58030",
+        _ => c.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 10 | 13)),
+    })
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         Error::Sqlx(e)
@@ -114,8 +133,8 @@ impl From<sqlx::Error> for Error {
 }
 
 impl Error {
-    /// True when retrying later may succeed (connection lost, database busy or locked); false
-    /// when the same input will fail the same way.
+    /// True when retrying later may succeed (connection lost, database busy or locked, disk
+    /// full); false when the same input will fail the same way.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Sqlx(e) => match e {
@@ -137,6 +156,7 @@ impl Error {
                                 || c == "5"
                                 || c == "6"
                         })
+                        || is_disk_full(e)
                 }
                 _ => false,
             },

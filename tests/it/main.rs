@@ -19,6 +19,8 @@ mod lifecycle;
 mod service;
 // Several daemons on one mailbox and one PostgreSQL database: the intake lease, claimed mail.
 mod instances;
+// Faults: a full disk under the database loses nothing.
+mod faults;
 // Hostile input: mutated messages never panic.
 mod robustness;
 // Real Dovecot + Postfix on loopback (tests/mailstack) and helpers to send, read and restart.
