@@ -164,6 +164,9 @@ async fn inbound(source: &SourceSettings) -> Result<String, Problem> {
             .map(|n| format!("{}: {n} message(s) waiting", path.display()))
             .map_err(|e| Problem::from(format!("{}: {e}", path.display()))),
         SourceSettings::Imap(settings) => imap(settings).await,
+        SourceSettings::Stdin => {
+            Ok("stdin: mail arrives only through `helpdesk ingest` (an MTA's pipe)".into())
+        }
     }
 }
 
