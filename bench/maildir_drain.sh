@@ -4,6 +4,7 @@
 # auto-replies, bounces), each with a unique Message-ID. Prints messages/s and peak RSS.
 #
 #   bash bench/maildir_drain.sh [N]        (default N=5000; builds the release binary first)
+#   BIN=path/to/helpdesk bash bench/maildir_drain.sh [N]   (another build, e.g. to compare commits)
 #
 # A measurement, not a test: nothing here asserts on time. The live IMAP/SMTP benchmark with
 # its targets is bench/imap_bench.sh. KEEP=1 keeps the work directory; WRAP="perf record -g"
@@ -11,8 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-5000}"
-cargo build --release --quiet
-BIN="$PWD/target/release/helpdesk"
+if [ -z "${BIN:-}" ]; then
+    cargo build --release --quiet
+    BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/helpdesk"
+fi
 WORK="$(mktemp -d)"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 

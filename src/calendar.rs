@@ -170,8 +170,14 @@ impl Calendar {
 
     /// Working seconds in `[from, to)`; 0 when `to <= from`.
     ///
-    /// Counted in milliseconds, one local day at a time, and floored to whole seconds.
+    /// [`working_ms`](Self::working_ms) floored to whole seconds.
     pub fn working_secs(&self, from: i64, to: i64) -> i64 {
+        self.working_ms(from, to).div_euclid(1000)
+    }
+
+    /// Working milliseconds in `[from, to)`, counted one local day at a time; 0 when
+    /// `to <= from`.
+    pub fn working_ms(&self, from: i64, to: i64) -> i64 {
         if to <= from {
             return 0;
         }
@@ -194,7 +200,7 @@ impl Calendar {
                 }
             }
         }
-        ms.div_euclid(1000)
+        ms
     }
 
     /// The instant at which `secs` working seconds after `from` have passed. `secs <= 0` gives
@@ -205,10 +211,17 @@ impl Calendar {
     /// secs)) == secs`. A calendar with no working day in 20 years (every day a holiday) counts
     /// around the clock instead, `from + secs` seconds, rather than search forever.
     pub fn add_working(&self, from: i64, secs: i64) -> i64 {
-        if secs <= 0 {
+        self.add_working_ms(from, secs.saturating_mul(1000))
+    }
+
+    /// The instant at which `ms` working milliseconds after `from` have passed: as
+    /// [`add_working`](Self::add_working), to the millisecond (the inverse of
+    /// [`working_ms`](Self::working_ms)).
+    pub fn add_working_ms(&self, from: i64, ms: i64) -> i64 {
+        if ms <= 0 {
             return from;
         }
-        let mut left = secs.saturating_mul(1000);
+        let mut left = ms;
         // Counted up to here, as in `working_secs`.
         let mut counted = from;
         let mut idle_days = 0;
@@ -232,7 +245,7 @@ impl Calendar {
             left -= available;
             counted = end;
         }
-        from.saturating_add(secs.saturating_mul(1000))
+        from.saturating_add(ms)
     }
 
     /// `target` in the seconds of clock `kind`: around the clock, its seconds; on the business
@@ -252,6 +265,22 @@ impl Calendar {
         match kind {
             ClockKind::Always => to.saturating_sub(from).div_euclid(1000).max(0),
             ClockKind::Business => self.working_secs(from, to),
+        }
+    }
+
+    /// Milliseconds of clock `kind` in `[from, to)`: what a paused SLA clock keeps.
+    pub fn elapsed_ms(&self, kind: ClockKind, from: i64, to: i64) -> i64 {
+        match kind {
+            ClockKind::Always => to.saturating_sub(from).max(0),
+            ClockKind::Business => self.working_ms(from, to),
+        }
+    }
+
+    /// The instant `ms` milliseconds of clock `kind` after `from`.
+    pub fn add_ms(&self, kind: ClockKind, from: i64, ms: i64) -> i64 {
+        match kind {
+            ClockKind::Always => from.saturating_add(ms.max(0)),
+            ClockKind::Business => self.add_working_ms(from, ms),
         }
     }
 

@@ -225,6 +225,8 @@ pub enum SourceSettings {
     },
     /// A mailbox on an IMAP server.
     Imap(ImapSettings),
+    /// No mailbox to watch: messages come only through `helpdesk ingest`.
+    Stdin,
 }
 
 /// Where and how to reach a mail server.
@@ -457,7 +459,8 @@ fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
     let max_message_size = parse_size(&i.max_message_size)
         .map_err(|e| invalid("inbound.max_message_size", &i.max_message_size, &e))?;
     let default_poll = match i.kind {
-        InboundKind::Maildir => "5s",
+        // Stdin: how soon the daemon finds the mail `helpdesk ingest` queued.
+        InboundKind::Maildir | InboundKind::Stdin => "5s",
         InboundKind::Imap => "60s",
     };
     let poll_text = i.poll_interval.as_deref().unwrap_or(default_poll);
@@ -784,6 +787,25 @@ impl Keys<'_> {
 
 fn source(k: &Keys<'_>, i: &RawInbound) -> Result<SourceSettings, Error> {
     match i.kind {
+        InboundKind::Stdin => {
+            k.unused(
+                "inbound.kind = \"stdin\"",
+                &[
+                    ("inbound.path", i.path.is_some()),
+                    ("inbound.host", i.host.is_some()),
+                    ("inbound.port", i.port.is_some()),
+                    ("inbound.security", i.security.is_some()),
+                    ("inbound.username", i.username.is_some()),
+                    ("inbound.password", i.password.is_some()),
+                    ("inbound.password_file", i.password_file.is_some()),
+                    ("inbound.folder", i.folder.is_some()),
+                    ("inbound.processed_folder", i.processed_folder.is_some()),
+                    ("inbound.idle", i.idle.is_some()),
+                    ("inbound.ca_file", i.ca_file.is_some()),
+                ],
+            )?;
+            Ok(SourceSettings::Stdin)
+        }
         InboundKind::Maildir => {
             let kind = "inbound.kind = \"maildir\"";
             k.unused(

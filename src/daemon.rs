@@ -118,6 +118,8 @@ pub enum Source {
     Maildir(Maildir),
     /// A folder on an IMAP server.
     Imap(Imap),
+    /// None: `helpdesk ingest` stores the mail; the daemon delivers and runs the clocks.
+    Stdin,
 }
 
 impl Source {
@@ -126,6 +128,7 @@ impl Source {
         match self {
             Source::Maildir(m) => format!("maildir {}", m.root().display()),
             Source::Imap(i) => i.describe(),
+            Source::Stdin => "stdin (helpdesk ingest)".into(),
         }
     }
 }
@@ -172,6 +175,7 @@ impl Daemon {
                     .await?;
                 session.logout().await;
             }
+            Source::Stdin => {}
         }
         report.intake_time = started.elapsed();
         let scheduler = Scheduler {
@@ -234,10 +238,11 @@ impl Daemon {
         service::ready();
         service::status(&format!("watching {inbound}"));
         let key = match &self.source {
-            Source::Maildir(m) => m.root().display().to_string(),
-            Source::Imap(imap) => imap.key().to_owned(),
+            Source::Maildir(m) => Some(m.root().display().to_string()),
+            Source::Imap(imap) => Some(imap.key().to_owned()),
+            Source::Stdin => None,
         };
-        let lease = lease::IntakeLease::for_mailbox(&self.pipeline.store, &key);
+        let lease = key.and_then(|k| lease::IntakeLease::for_mailbox(&self.pipeline.store, &k));
         let intake = Intake {
             wake: Some(&wake),
             beat: &beat,
@@ -246,6 +251,11 @@ impl Daemon {
         let report = match &self.source {
             Source::Maildir(m) => self.watch_maildir(m, &cancel, &intake).await,
             Source::Imap(imap) => self.watch_imap(imap, &cancel, &intake).await,
+            Source::Stdin => {
+                // Nothing to read: the intake task only waits, beating for the watchdog.
+                beat.waiting(cancel.cancelled()).await;
+                Report::default()
+            }
         };
         if let Some(lease) = &lease {
             lease.release().await;

@@ -21,6 +21,7 @@
 //! - [`service`]: running under systemd: readiness, status, the watchdog and its heartbeats.
 //! - [`import`]: a backlog (an mbox file or a Maildir backup) through ingest; no mail unless asked.
 //! - [`cli`]: the `helpdesk` subcommands.
+//! - [`files`]: what helpdesk creates on disk is private (0600 in 0700) and synced.
 //!
 //! `parse`, `thread`, `classify` and `commands` are pure: no I/O, no clock. Only `mailbox`, `store`,
 //! `outbox`, `daemon` and `cli` do I/O.
@@ -36,6 +37,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod files;
 pub mod import;
 pub mod ingest;
 pub mod lifecycle;

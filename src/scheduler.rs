@@ -179,7 +179,15 @@ impl Scheduler {
     /// Database failure.
     pub async fn next_due(&self, now: i64) -> Result<Option<i64>, store::Error> {
         let p = &self.pipeline;
-        let mut next = casework::next_due(&p.store.pool).await?;
+        let categories: Vec<&str> = p
+            .settings
+            .sla
+            .follow_up_categories
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let scope = due::follow_up_scope(1, categories.len());
+        let mut next = casework::next_due(&p.store.pool, &scope, &categories).await?;
         if p.settings.sla.digest != Digest::Off {
             let mut at = now;
             // The next odd hour that is a digest hour, within a week.
@@ -218,9 +226,8 @@ impl Scheduler {
                         tracing::info!(?tally, "scheduler: due work done");
                         outbox.notify_one();
                     }
-                    if let Ok(Some(next)) = self.next_due(store::now_ms()).await {
-                        let wait = u64::try_from(next - store::now_ms()).unwrap_or(0);
-                        sleep = sleep.min(Duration::from_millis(wait));
+                    if let Ok(next) = self.next_due(store::now_ms()).await {
+                        sleep = sleep_until(next, now, store::now_ms());
                     }
                 }
                 Err(error) => {
@@ -245,6 +252,25 @@ impl Scheduler {
                 break;
             }
         }
+    }
+}
+
+/// How long to sleep after a round run at `round_at`, it being `now`, when the next piece of
+/// work is due at `next`: until then, at most [`MAX_SLEEP`], and at once when it came due
+/// after the round started. A due time at or before `round_at` is work the round did not
+/// claim (a bug: the next-due query and the claims disagree); sleeping 0 for it would run the
+/// queries in a loop, so it is logged and waited out as if nothing were due.
+fn sleep_until(next: Option<i64>, round_at: i64, now: i64) -> Duration {
+    match next {
+        Some(at) if at <= round_at => {
+            tracing::warn!(
+                due = %store::format_ms(at),
+                "scheduler: a due time the round did not take; not waiting for it"
+            );
+            MAX_SLEEP
+        }
+        Some(at) => Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(MAX_SLEEP),
+        None => MAX_SLEEP,
     }
 }
 

@@ -49,9 +49,10 @@ impl Target {
 pub struct Resolution {
     /// When the running stretch began; `None` while stopped.
     pub since: Option<i64>,
-    /// Real seconds used before `since`.
+    /// Real milliseconds used before `since` (to the millisecond: many short pauses must not
+    /// each lose their fraction of a second).
     pub used_real: i64,
-    /// Working seconds used before `since`.
+    /// Working milliseconds used before `since`.
     pub used_work: i64,
     /// When the target is reached; `None` without a target or while stopped.
     pub due_at: Option<i64>,
@@ -138,8 +139,8 @@ impl Clocks<'_> {
         }
         match (c.since, runs(status)) {
             (Some(since), false) => {
-                c.used_real += self.calendar.elapsed(ClockKind::Always, since, now);
-                c.used_work += self.calendar.elapsed(ClockKind::Business, since, now);
+                c.used_real += self.calendar.elapsed_ms(ClockKind::Always, since, now);
+                c.used_work += self.calendar.elapsed_ms(ClockKind::Business, since, now);
                 c.since = None;
             }
             (None, true) => c.since = Some(now),
@@ -152,7 +153,10 @@ impl Clocks<'_> {
                     ClockKind::Always => c.used_real,
                     ClockKind::Business => c.used_work,
                 };
-                let at = |u: i64| self.calendar.add(t.clock, since, (u - used).max(0));
+                let at = |u: i64| {
+                    let left = u.saturating_mul(1000).saturating_sub(used).max(0);
+                    self.calendar.add_ms(t.clock, since, left)
+                };
                 (Some(at(units)), self.warn_units(units).map(at))
             }
             _ => (None, None),

@@ -934,3 +934,20 @@ fn dst_changes_across_midnight_move_hours_into_the_neighbouring_date() {
         second_sunday_2345
     );
 }
+
+/// Working time in milliseconds, for paused SLA clocks: fractions of a second are kept, and
+/// adding them back lands on the same instant, across a night.
+#[test]
+fn working_ms_keeps_fractions_and_add_working_ms_inverts_it() {
+    let cal = office();
+    // Monday 16:59:59.250 to Tuesday 08:00:00.500: 750 ms before 17:00, 500 ms after 08:00.
+    let from = berlin(2026, 12, 7, 16, 59) + 59_250;
+    let to = berlin(2026, 12, 8, 8, 0) + 500;
+    assert_eq!(cal.working_ms(from, to), 1_250);
+    assert_eq!(cal.working_secs(from, to), 1);
+    assert_eq!(cal.add_working_ms(from, 1_250), to);
+    assert_eq!(cal.elapsed_ms(ClockKind::Business, from, to), 1_250);
+    assert_eq!(cal.elapsed_ms(ClockKind::Always, from, to), to - from);
+    assert_eq!(cal.add_ms(ClockKind::Business, from, 1_250), to);
+    assert_eq!(cal.add_ms(ClockKind::Always, from, 1_250), from + 1_250);
+}

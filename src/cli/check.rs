@@ -168,6 +168,9 @@ async fn inbound(source: &SourceSettings) -> Result<String, Problem> {
             .map(|n| format!("{}: {n} message(s) waiting", path.display()))
             .map_err(|e| Problem::from(format!("{}: {e}", path.display()))),
         SourceSettings::Imap(settings) => imap(settings).await,
+        SourceSettings::Stdin => {
+            Ok("stdin: mail arrives only through `helpdesk ingest` (an MTA's pipe)".into())
+        }
     }
 }
 
@@ -180,7 +183,7 @@ async fn outbound(settings: &TransportSettings) -> Result<String, Problem> {
 
 fn writable(dir: &Path) -> Result<String, String> {
     let fail = |e: io::Error| format!("{}: not writable: {e}", dir.display());
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    crate::files::create_dir_all(dir).map_err(fail)?;
     let probe = dir.join(".helpdesk-check");
     std::fs::write(&probe, b"").map_err(fail)?;
     std::fs::remove_file(&probe).map_err(fail)?;

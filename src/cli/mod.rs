@@ -440,6 +440,7 @@ async fn run_command(config: &Path, once: bool, out: &mut impl Write) -> anyhow:
             Maildir::open(path).context("while opening the Maildir ([inbound] path)")?,
         ),
         SourceSettings::Imap(imap) => Source::Imap(Imap::new(imap)?),
+        SourceSettings::Stdin => Source::Stdin,
     };
     let pipeline = app.pipeline();
     let daemon = Daemon {

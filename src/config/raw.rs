@@ -213,7 +213,8 @@ pub struct RawInbound {
     #[serde(default = "default_max_message")]
     pub max_message_size: String,
     /// How often the mailbox is re-scanned without a change notification (default 5s for a
-    /// Maildir, 60s for IMAP).
+    /// Maildir, 60s for IMAP); with `stdin`, how often the outbox is checked for mail that
+    /// `helpdesk ingest` queued (default 5s).
     pub poll_interval: Option<String>,
 }
 
@@ -225,6 +226,9 @@ pub enum InboundKind {
     Maildir,
     /// A mailbox on an IMAP server, watched with IDLE or polled.
     Imap,
+    /// No mailbox: mail arrives only through `helpdesk ingest` (an MTA's pipe), and the daemon
+    /// delivers the outbox and runs the clocks.
+    Stdin,
 }
 
 /// How a connection to a mail server is secured.

@@ -277,3 +277,28 @@ fn no_secret_reaches_a_config_error() {
         Some("31337")
     );
 }
+
+#[test]
+fn stdin_intake_has_no_mailbox_and_refuses_mailbox_keys() {
+    let text = MINIMAL.replace(
+        "kind = \"maildir\"\n    path = \"Maildir\"",
+        "kind = \"stdin\"",
+    );
+    assert!(text.contains("kind = \"stdin\""), "{text}");
+    let s = load(&text, &[]).unwrap();
+    assert!(matches!(s.source, SourceSettings::Stdin), "{:?}", s.source);
+    assert_eq!(s.poll_interval, std::time::Duration::from_secs(5));
+    let err = load(
+        &text.replace(
+            "kind = \"stdin\"",
+            "kind = \"stdin\"\n    path = \"Maildir\"",
+        ),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("inbound.path does not apply when inbound.kind = \"stdin\""),
+        "{err}"
+    );
+}

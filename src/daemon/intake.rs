@@ -141,6 +141,9 @@ impl Daemon {
                         tracing::warn!(file = %path.display(), error = %e, "cannot move the message to cur/");
                     }
                 }
+                if let Err(e) = maildir.sync_moves() {
+                    tracing::warn!(error = %e, "cannot sync the Maildir after moving messages to cur/");
+                }
                 stored = true;
             }
         }
@@ -473,6 +476,76 @@ fn log_outcome(origin: &str, outcome: &Outcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::Rules;
+    use crate::ingest::testing;
+    use crate::outbox::{transport::Transport, Outbox};
+    use crate::service::Heartbeats;
+    use crate::store::testing::memory;
+
+    /// An idle Maildir costs no scans: the daemon's own listing, reading and moving of files
+    /// does not wake its watcher. Counted, not timed: with nothing arriving for a while after a
+    /// message has been taken in, the scans stay within a small bound (they looped without end
+    /// when every event woke the watcher).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn idle_maildir_is_not_rescanned_by_its_own_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "[helpdesk]\naddress = \"support@example.test\"\n[inbound]\nkind = \"maildir\"\n\
+             path = \"{0}/Maildir\"\npoll_interval = \"1h\"\n[outbound]\nkind = \"file\"\npath = \"{0}/outbox\"\n",
+            dir.path().display()
+        );
+        let store = memory().await;
+        let pipeline = testing::pipeline(&store, &config, Rules::load(None).unwrap());
+        let maildir = Maildir::open(&dir.path().join("Maildir")).unwrap();
+        let daemon = super::Daemon {
+            outbox: Outbox {
+                store: store.clone(),
+                catalog: pipeline.catalog.clone(),
+                transport: Transport::File {
+                    dir: dir.path().join("outbox"),
+                },
+                from: pipeline.settings.from.clone(),
+            },
+            pipeline,
+            source: super::super::Source::Maildir(maildir.clone()),
+        };
+        let cancel = CancellationToken::new();
+        let running = {
+            let (daemon, maildir, cancel) = (daemon.clone(), maildir.clone(), cancel.clone());
+            tokio::spawn(async move {
+                let beat = Heartbeats::new().register("intake");
+                let intake = Intake {
+                    wake: None,
+                    beat: &beat,
+                    lease: None,
+                };
+                daemon.watch_maildir(&maildir, &cancel, &intake).await
+            })
+        };
+        // One message, delivered as a delivery agent does, so the loop has read and moved a
+        // file (the events that used to wake it) before it goes idle.
+        let raw = "From: a@example.test\r\nTo: support@example.test\r\nSubject: printer\r\n\
+                   Message-ID: <idle@example.test>\r\n\r\nIt jams.\r\n";
+        std::fs::write(dir.path().join("Maildir/tmp/1.m"), raw).unwrap();
+        std::fs::rename(
+            dir.path().join("Maildir/tmp/1.m"),
+            dir.path().join("Maildir/new/1.m"),
+        )
+        .unwrap();
+        let moved = dir.path().join("Maildir/cur/1.m:2,S");
+        while !moved.exists() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let taken = maildir.scans();
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let idle = maildir.scans() - taken;
+        cancel.cancel();
+        let report = running.await.unwrap();
+        assert_eq!(report.created, 1);
+        // The scan that found `new/` empty after the move, and at most one more for the
+        // wake-up the arrival left pending.
+        assert!(idle <= 2, "{idle} scans of an idle Maildir");
+    }
 
     #[test]
     fn batches_bound_count_and_bytes() {

@@ -49,18 +49,22 @@ pub mod due {
     pub const RESOLUTION_WARNING: &str = "sla_stage < 1 AND warn_at <= $1 AND due_at > $1";
     /// The resolution is overdue.
     pub const RESOLUTION_BREACH: &str = "sla_stage < 2 AND due_at <= $1";
-    /// A follow-up reminder is due: pending cases, and active cases of the categories that
-    /// need weekly notes (`$2`… are those categories; the caller appends the list).
-    pub const FOLLOW_UP: &str = "follow_up_at <= $1 AND (status = 'pending'";
-
-    /// [`FOLLOW_UP`] completed for `n` categories bound from `$2`.
+    /// A follow-up reminder is due: `follow_up_at` has come, for a case [`follow_up_scope`]
+    /// covers, with its `n` categories bound from `$2`.
     pub fn follow_up(n: usize) -> String {
+        format!("follow_up_at <= $1 AND {}", follow_up_scope(2, n))
+    }
+
+    /// The cases that get weekly follow-ups: pending cases, and active cases of the `n`
+    /// categories that need weekly notes, bound from `$first`. The scheduler's next due time
+    /// uses the same scope, so a case outside it is never waited for.
+    pub fn follow_up_scope(first: usize, n: usize) -> String {
         if n == 0 {
-            return format!("{FOLLOW_UP})");
+            return "status = 'pending'".to_owned();
         }
-        let marks: Vec<String> = (2..n + 2).map(|i| format!("${i}")).collect();
+        let marks: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
         format!(
-            "{FOLLOW_UP} OR ({ACTIVE} AND category IN ({})))",
+            "(status = 'pending' OR ({ACTIVE} AND category IN ({})))",
             marks.join(", ")
         )
     }

@@ -2,10 +2,11 @@
 //! connection kept open between mails, built once and reused); its failures are classified from the server's reply: 5xx is permanent except
 //! for authentication trouble, which is the configuration's fault and not the message's, and
 //! everything else (4xx, connection, TLS, timeouts) is retried. The file transport writes one
-//! `.eml` per outbox row, named after the row, atomically (temporary file, fsync, rename), so a
-//! resend after a crash replaces the same file instead of adding a second one.
+//! `.eml` per outbox row (0600), named after the row, atomically and durably (temporary file,
+//! fsync, rename, fsync of the directory), so a resend after a crash replaces the same file
+//! instead of adding a second one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +18,6 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use rustls_pki_types::ServerName;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 use tokio_rustls::TlsConnector;
 
@@ -119,12 +119,10 @@ impl Transport {
     /// What the server or the network said.
     pub async fn probe(&self) -> Result<(), SendError> {
         match self {
-            Transport::File { dir } => {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| SendError {
-                    message: format!("cannot create {}: {e}", dir.display()),
-                    transient: true,
-                })
-            }
+            Transport::File { dir } => crate::files::create_dir_all(dir).map_err(|e| SendError {
+                message: format!("cannot create {}: {e}", dir.display()),
+                transient: true,
+            }),
             Transport::Smtp(client) => client.probe().await,
         }
     }
@@ -335,31 +333,40 @@ fn classify(server: &str, e: &lettre::transport::smtp::Error) -> SendError {
 }
 
 async fn write_file(
-    dir: &PathBuf,
+    dir: &Path,
     row_id: i64,
     ticket: Option<&str>,
     message: &[u8],
 ) -> Result<(), SendError> {
-    let io = |what: &str, e: std::io::Error| SendError {
-        message: format!("cannot {what} in {}: {e}", dir.display()),
-        transient: true,
-    };
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|e| io("create the outbox directory", e))?;
+    use std::io::Write;
     let name = match ticket {
         Some(t) => format!("{row_id:08}-{t}.eml"),
         None => format!("{row_id:08}.eml"),
     };
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut file = tokio::fs::File::create(&tmp)
-        .await
-        .map_err(|e| io("create a file", e))?;
-    file.write_all(message).await.map_err(|e| io("write", e))?;
-    file.sync_all().await.map_err(|e| io("sync", e))?;
-    drop(file);
-    tokio::fs::rename(&tmp, dir.join(&name))
-        .await
-        .map_err(|e| io("rename", e))?;
-    Ok(())
+    let dir = dir.to_path_buf();
+    let message = message.to_vec();
+    // Blocking file calls (a handful per mail, each an fsync or close to it): off the async
+    // workers in one hop rather than one per call.
+    tokio::task::spawn_blocking(move || {
+        let io = |what: &str, e: std::io::Error| SendError {
+            message: format!("cannot {what} in {}: {e}", dir.display()),
+            transient: true,
+        };
+        crate::files::create_dir_all(&dir).map_err(|e| io("create the outbox directory", e))?;
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let mut file = crate::files::write_options()
+            .open(&tmp)
+            .map_err(|e| io("create a file", e))?;
+        file.write_all(&message).map_err(|e| io("write", e))?;
+        file.sync_all().map_err(|e| io("sync", e))?;
+        drop(file);
+        std::fs::rename(&tmp, dir.join(&name)).map_err(|e| io("rename", e))?;
+        // The rename is on disk before the row is marked sent.
+        crate::files::sync_dir(&dir).map_err(|e| io("sync the directory", e))
+    })
+    .await
+    .map_err(|e| SendError {
+        message: format!("the file transport's task failed: {e}"),
+        transient: true,
+    })?
 }

@@ -546,3 +546,58 @@ async fn the_customer_answering_a_case_pending_on_them_restarts_its_clock() {
     })
     .await;
 }
+
+/// An active case outside `sla.follow_up_categories` gets no follow-up, so its `follow_up_at`,
+/// once passed, must not count as due: the scheduler would wake at once, claim nothing, and
+/// run its queries again without pause.
+#[tokio::test]
+async fn next_due_ignores_follow_ups_the_scheduler_never_claims() {
+    on_each_store("[sla]\ndigest = \"off\"", |p| async move {
+        let t0 = monday_ten();
+        send(&p, CUSTOMER, "Printer broken", "It jams.", t0).await;
+        tech(&p, 1, "On it.", t0 + HOUR).await;
+        assert_eq!(status(&p.store, "HD-000001").await, "in_progress");
+        assert_eq!(
+            case(&p.store, "HD-000001").await[8],
+            Some(t0 + HOUR + 7 * DAY)
+        );
+        let s = scheduler(&p);
+        let later = t0 + 30 * DAY;
+        let done = s.run_due(later).await.unwrap();
+        assert_eq!(done.reminders, 0, "{done:?}");
+        let next = s.next_due(later).await.unwrap();
+        assert!(
+            next.is_none_or(|n| n > later),
+            "next due {next:?} is not after {later}"
+        );
+        // A pending case's follow-up is still waited for.
+        tech(&p, 1, "/status pending vendor part ordered", later).await;
+        assert_eq!(s.next_due(later).await.unwrap(), Some(later + 7 * DAY));
+    })
+    .await;
+}
+
+#[test]
+fn the_scheduler_never_sleeps_zero_for_work_its_round_left() {
+    use std::time::Duration;
+    let (round, now) = (1_000_000, 1_000_050);
+    assert_eq!(super::sleep_until(None, round, now), super::MAX_SLEEP);
+    assert_eq!(
+        super::sleep_until(Some(now + 2_000), round, now),
+        Duration::from_secs(2)
+    );
+    assert_eq!(
+        super::sleep_until(Some(now + 3_600_000), round, now),
+        super::MAX_SLEEP
+    );
+    // Came due after the round started: at once.
+    assert_eq!(
+        super::sleep_until(Some(round + 10), round, now),
+        Duration::ZERO
+    );
+    // Due before the round and still there: the round will not take it; no busy loop.
+    assert_eq!(
+        super::sleep_until(Some(round - 1), round, now),
+        super::MAX_SLEEP
+    );
+}

@@ -85,7 +85,7 @@ impl CaseState {
 const STATE_COLUMNS: &str =
     "id, ticket, subject, requester, requester_name, status, pending_reason,
     case_type, category, priority, target_secs, team, assignee, resolution, target_clock,
-    resolved_at, close_at, closed_at, clock_since, clock_used_real, clock_used_work, due_at,
+    resolved_at, close_at, closed_at, clock_since, clock_used_real_ms, clock_used_work_ms, due_at,
     warn_at, sla_stage, breached_at, first_response_due_at, first_response_warn_at,
     first_response_at, first_response_stage, first_response_breached_at, follow_up_at, created_at";
 
@@ -192,12 +192,18 @@ pub async fn uncategorized(tx: &mut Tx, category: &str) -> Result<Vec<CaseState>
 }
 
 /// The earliest time any clock of any case runs out: a reopen deadline, an SLA warning or
-/// target not yet sent, a follow-up. `None` when nothing waits.
+/// target not yet sent, a follow-up of a case in `follow_up_scope` (SQL written by the program,
+/// with `binds` from `$1`: the scheduler's own follow-up condition, so a case it would never
+/// claim is never waited for). `None` when nothing waits.
 ///
 /// # Errors
 /// Database failure.
-pub async fn next_due(pool: &sqlx::AnyPool) -> Result<Option<i64>, Error> {
-    let r = sqlx::query(
+pub async fn next_due(
+    pool: &sqlx::AnyPool,
+    follow_up_scope: &str,
+    binds: &[&str],
+) -> Result<Option<i64>, Error> {
+    let sql = format!(
         r#"SELECT
              (SELECT MIN(close_at) FROM cases WHERE status = 'resolved'),
              (SELECT MIN(warn_at) FROM cases WHERE sla_stage < 1),
@@ -208,11 +214,13 @@ pub async fn next_due(pool: &sqlx::AnyPool) -> Result<Option<i64>, Error> {
              (SELECT MIN(first_response_due_at) FROM cases
                WHERE first_response_at IS NULL AND first_response_stage < 2
                  AND status IN ('open', 'in_progress', 'assigned', 'pending')),
-             (SELECT MIN(follow_up_at) FROM cases
-               WHERE status IN ('open', 'in_progress', 'assigned', 'pending'))"#,
-    )
-    .fetch_one(pool)
-    .await?;
+             (SELECT MIN(follow_up_at) FROM cases WHERE {follow_up_scope})"#
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in binds {
+        q = q.bind(*b);
+    }
+    let r = q.fetch_one(pool).await?;
     let mut next: Option<i64> = None;
     for i in 0..6 {
         if let Some(at) = r.try_get::<Option<i64>, _>(i)? {
@@ -231,7 +239,7 @@ pub async fn save(tx: &mut Tx, c: &CaseState, now: i64) -> Result<(), Error> {
         r#"UPDATE cases SET status = $2, pending_reason = $3, case_type = $4, category = $5,
                priority = $6, target_secs = $7, team = $8, assignee = $9, resolution = $10,
                updated_at = $11, target_clock = $12, resolved_at = $13, close_at = $14,
-               closed_at = $15, clock_since = $16, clock_used_real = $17, clock_used_work = $18,
+               closed_at = $15, clock_since = $16, clock_used_real_ms = $17, clock_used_work_ms = $18,
                due_at = $19, warn_at = $20, sla_stage = $21, breached_at = $22,
                first_response_due_at = $23, first_response_warn_at = $24,
                first_response_at = $25, first_response_stage = $26,

@@ -13,6 +13,7 @@ pub mod quarantine;
 pub mod queues;
 pub mod schedule;
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -227,7 +228,10 @@ impl Store {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute("PRAGMA busy_timeout = 5000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            // A commit is on disk before the source message is moved or
+                            // flagged: in WAL mode, NORMAL may lose the last commits in a
+                            // power loss (they are synced only at checkpoints).
+                            conn.execute("PRAGMA synchronous = FULL").await?;
                             // Statement journals and sorts in memory, not in temporary files
                             // created and deleted per statement.
                             conn.execute("PRAGMA temp_store = MEMORY").await?;
@@ -311,6 +315,7 @@ async fn lock_file(db: &Path) -> Result<std::fs::File, Error> {
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(crate::files::FILE_MODE)
             .open(&path)?;
         file.lock()?;
         Ok::<_, std::io::Error>(file)
@@ -320,7 +325,9 @@ async fn lock_file(db: &Path) -> Result<std::fs::File, Error> {
     .map_err(|e| Error::Config(format!("cannot lock the database for migrating: {e}")))
 }
 
-/// Adds `mode=rwc` and creates the parent directory; reports whether it is in memory.
+/// Adds `mode=rwc` and creates the parent directory (0700) and the file (0600) when missing,
+/// before SQLite opens it: SQLite would create it with the umask's mode, and its `-wal` and
+/// `-shm` files take the database file's mode. Reports whether it is in memory.
 fn sqlite_url(url: &str) -> Result<(String, bool), Error> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
@@ -331,13 +338,15 @@ fn sqlite_url(url: &str) -> Result<(String, bool), Error> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        crate::files::create_dir_all(dir).map_err(|e| {
             Error::Config(format!(
                 "cannot create the database directory {}: {e}",
                 dir.display()
             ))
         })?;
     }
+    crate::files::create_file(Path::new(path))
+        .map_err(|e| Error::Config(format!("cannot create the database file {path}: {e}")))?;
     let query = if query.is_empty() {
         "mode=rwc".to_owned()
     } else {
@@ -392,6 +401,48 @@ mod tests {
             .try_get(0)
             .unwrap();
         assert_eq!(mode, "wal");
+        store.close().await;
+    }
+
+    /// A commit is on disk before intake moves or flags its source messages.
+    #[tokio::test]
+    async fn sqlite_commits_are_synced_in_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("helpdesk.db");
+        let store = Store::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let synchronous: i64 = sqlx::query("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(synchronous, 2, "PRAGMA synchronous = FULL");
+        store.close().await;
+    }
+
+    /// The database, its directory and SQLite's companion files are private to the user,
+    /// whatever the umask.
+    #[tokio::test]
+    async fn sqlite_file_and_directory_are_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/helpdesk.db");
+        let store = Store::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(mode(&dir.path().join("state")), 0o700);
+        for file in [
+            "helpdesk.db",
+            "helpdesk.db-wal",
+            "helpdesk.db-shm",
+            "helpdesk.db-migrate.lock",
+        ] {
+            assert_eq!(mode(&dir.path().join("state").join(file)), 0o600, "{file}");
+        }
         store.close().await;
     }
 

@@ -930,3 +930,125 @@ fn check_gives_the_tls_hint_for_tls_to_a_plain_port() {
         );
     }
 }
+
+/// Runs the binary on `desk` under the usual umask 022, so only helpdesk's own choice of modes
+/// can make what it creates private.
+fn run_under_umask_022(desk: &Desk, args: &[&str], stdin: &[u8]) -> String {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("umask 022; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_helpdesk"))
+        .arg("--config")
+        .arg(&desk.config)
+        .args(args)
+        .env_remove("HELPDESK_LOG")
+        .env_remove("RUST_LOG")
+        .env("HELPDESK_SLA__DIGEST", "off")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run helpdesk");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "helpdesk {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    meta.permissions().mode() & 0o777
+}
+
+/// Asserts the database (and SQLite's companion files, where they remain) is 0600 in a 0700
+/// directory.
+fn assert_private_database(desk: &Desk, first: &str) {
+    assert_eq!(mode(&desk.path("state")), 0o700, "state/ after {first}");
+    for file in ["helpdesk.db", "helpdesk.db-wal", "helpdesk.db-shm"] {
+        let path = desk.path("state").join(file);
+        if file == "helpdesk.db" || path.exists() {
+            assert_eq!(mode(&path), 0o600, "{file} after {first}");
+        }
+    }
+}
+
+/// Every command creates what holds mail private, whatever the umask: `ingest` (as an MTA
+/// runs it), `import` and `run --once` each as the first command on a new desk; then the
+/// Maildir `run` creates, the outbox directory and its mail.
+#[test]
+fn database_maildir_and_outbox_are_created_private_by_every_command() {
+    let desk = Desk::new("");
+    let out = run_under_umask_022(&desk, &["ingest"], &fixture("plain.eml"));
+    assert!(out.starts_with("HD-000001"), "{out}");
+    assert_private_database(&desk, "ingest");
+
+    let desk = Desk::new("");
+    let mbox = desk.path("backlog.mbox");
+    let mut text = b"From customer@example.test Mon Dec  7 10:00:00 2026\n".to_vec();
+    text.extend_from_slice(&fixture("plain.eml"));
+    std::fs::write(&mbox, text).unwrap();
+    run_under_umask_022(&desk, &["import", "mbox", mbox.to_str().unwrap()], b"");
+    assert_private_database(&desk, "import");
+
+    let desk = Desk::new("");
+    run_under_umask_022(&desk, &["run", "--once"], b"");
+    assert_private_database(&desk, "run --once");
+    for dir in ["Maildir", "Maildir/new", "Maildir/cur", "Maildir/tmp"] {
+        assert_eq!(mode(&desk.path(dir)), 0o700, "{dir}");
+    }
+    desk.deliver("plain.eml", &fixture("plain.eml"));
+    let summary = run_under_umask_022(&desk, &["run", "--once"], b"");
+    assert!(summary.starts_with("created 1,"), "{summary}");
+    assert_eq!(mode(&desk.path("outbox")), 0o700, "outbox/");
+    let mails = desk.files("outbox");
+    assert!(!mails.is_empty());
+    for mail in mails {
+        assert_eq!(mode(&mail), 0o600, "{}", mail.display());
+    }
+}
+
+/// With `kind = "stdin"` the daemon watches no mailbox: `helpdesk ingest` stores the mail and
+/// the running daemon delivers its acknowledgment.
+#[test]
+fn a_stdin_fed_daemon_delivers_what_ingest_stored() {
+    let desk = Desk::new("");
+    let config = std::fs::read_to_string(&desk.config).unwrap().replace(
+        "kind = \"maildir\"\npath = \"Maildir\"\npoll_interval = \"1s\"",
+        "kind = \"stdin\"\npoll_interval = \"200ms\"",
+    );
+    assert!(config.contains("kind = \"stdin\""), "{config}");
+    std::fs::write(&desk.config, config).unwrap();
+    let mut daemon = desk
+        .command(&["run"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = desk.run_with_stdin(&["ingest"], &fixture("plain.eml"));
+    assert!(out.status.success());
+    let delivered = wait_until(Duration::from_secs(30), || !desk.files("outbox").is_empty());
+    // If kill fails, the daemon keeps running and the `stopped` assertion reports it.
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(daemon.id().to_string())
+        .status();
+    let stopped = wait_until(Duration::from_secs(40), || {
+        daemon.try_wait().unwrap().is_some()
+    });
+    if !stopped {
+        daemon.kill().unwrap();
+    }
+    let out = daemon.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(delivered, "no acknowledgment was written; log:\n{log}");
+    assert!(stopped, "the daemon did not stop on SIGTERM; log:\n{log}");
+    assert!(out.status.success(), "{:?}; log:\n{log}", out.status);
+    assert!(log.contains("stdin (helpdesk ingest)"), "{log}");
+    assert!(!desk.path("Maildir").exists(), "no Maildir is created");
+}
