@@ -3,7 +3,7 @@
 -- whose count shows two earlier attempts that never finished crashed or stalled the daemon
 -- twice; it is quarantined with that reason instead of being taken up again. Keyed by the
 -- content hash (the raw message without its trace fields), so the count holds whichever
--- source position the message is read from. Keep migrations/postgres/0007_intake_attempts.sql
+-- source position the message is read from. Keep migrations/sqlite/0008_intake_attempts.sql
 -- in step with this file.
 CREATE TABLE intake_attempts (
     content_hash TEXT PRIMARY KEY,
