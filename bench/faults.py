@@ -225,9 +225,10 @@ def smtp_outage(args):
     twice = sum(1 for v in ids.values() if v > 1)
     rows = subprocess.run([args.bin, "--config", os.path.join(args.work, "outage", "helpdesk.toml"),
                            "outbox", "list", "--json"], capture_output=True, text=True).stdout
+    sent = rows.count('"sent"')
     print(f"SMTP outage of {args.outage} s: {len(ids)} of {n} acknowledgments delivered "
           f"{t_all - t_up:.1f} s after Postfix was back, {twice} twice "
-          f"(outbox: {rows.count('\"sent\"')} rows sent)")
+          f"(outbox: {sent} rows sent)")
     E["MTA_PID"] = open(pid_file).read().strip()
 
 

@@ -3,6 +3,11 @@
 //! A message no rule matches goes to the `uncategorized` category. Pure: [`Rules::classify`] takes
 //! the message and returns the decision with the evidence (which rule matched which text), which
 //! `helpdesk rules test` prints.
+//!
+//! The rules see a bounded prefix of the text: the first [`SUBJECT_SCAN`] bytes of the subject
+//! and [`BODY_SCAN`] of the body. Regexes run in linear time, but a rules file's dozens of
+//! patterns over megabytes of text still take seconds; a request says what it is about near its
+//! top.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -20,6 +25,12 @@ pub const DEFAULT_RULES: &str = include_str!("default_rules.toml");
 
 /// The category a message gets when no rule matches; every rules file must define it.
 pub const UNCATEGORIZED: &str = "uncategorized";
+
+/// How much of the subject the rules see, in bytes (cut back to a character boundary).
+pub const SUBJECT_SCAN: usize = 1 << 10;
+
+/// How much of the body the rules see, in bytes (cut back to a character boundary).
+pub const BODY_SCAN: usize = 64 << 10;
 
 /// The template used when a rule names none.
 pub const DEFAULT_TEMPLATE: &str = "acknowledgment";
@@ -296,12 +307,14 @@ impl Rules {
 }
 
 fn rule_matches(rule: &Rule, m: &Inbound) -> Option<Vec<Evidence>> {
+    let subject = prefix(&m.subject, SUBJECT_SCAN);
+    let body = prefix(&m.text, BODY_SCAN);
     let mut evidence = Vec::with_capacity(rule.conditions.len());
     for (field, re) in &rule.conditions {
         let found = match field {
-            Field::Subject => re.find(&m.subject),
-            Field::Body => re.find(&m.text),
-            Field::Text => re.find(&m.subject).or_else(|| re.find(&m.text)),
+            Field::Subject => re.find(subject),
+            Field::Body => re.find(body),
+            Field::Text => re.find(subject).or_else(|| re.find(body)),
             Field::Sender => re.find(&m.from.address),
         }?;
         evidence.push(Evidence {
@@ -311,6 +324,15 @@ fn rule_matches(rule: &Rule, m: &Inbound) -> Option<Vec<Evidence>> {
         });
     }
     Some(evidence)
+}
+
+/// The first `max` bytes of `s`, or fewer to end on a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// A target as people say it: `4 hours`, `24 hours`, `3 days`. Whole days from two days up;

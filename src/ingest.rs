@@ -14,10 +14,13 @@ use crate::config::Settings;
 use crate::model::{AutoSignal, CaseId, Inbound, Status, TicketNo};
 use crate::outbox::render::Templates;
 use crate::parse::{self, signals, Limits};
+use crate::service::Heartbeat;
 use crate::sla;
+use crate::store::attempts as attempts_store;
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, casework, messages, outbox, quarantine, Store, Work};
 use crate::thread::{self, Pointers, Thread};
+use attempts::Attempt;
 
 /// The actor recorded for the daemon's own events.
 const SYSTEM_ACTOR: &str = "helpdesk";
@@ -117,6 +120,13 @@ pub struct Checkpoint<'a> {
     pub position: store::imap::Position,
 }
 
+/// Where a batch stands: each message's outcome once committed, and whether its attempt was
+/// counted.
+struct Progress {
+    outcomes: Vec<Option<Outcome>>,
+    begun: Vec<bool>,
+}
+
 /// What storing a parsed message came to, before the transaction ends.
 enum Stored {
     Done(Outcome),
@@ -159,28 +169,36 @@ impl Pipeline {
         }
     }
 
-    /// The item as a raw message to store, and its parse or why it is not taken in.
-    fn read<'a>(
+    /// Each item's parse (a refused item: its reason), worked out off the async workers (see
+    /// [`off_worker`]) so they stay free for the outbox, the scheduler and the watchdog; `beat`
+    /// beats after each message, so a batch of slow but finite messages shows progress while
+    /// one that never finishes stops the beat.
+    fn parse_all(
         &self,
-        item: &Item<'a>,
-        hash: &'a str,
-        now: i64,
-    ) -> (Raw<'a>, Result<Inbound, String>) {
-        let raw = Raw {
-            bytes: item.raw,
-            content_hash: hash,
-            origin: item.origin,
-            received_at: now,
-        };
-        let parsed = match item.refused {
-            Some(reason) => Err(reason.to_owned()),
-            None => parse::parse(item.raw, self.limits(), &self.settings.address.address)
-                .map_err(|e| e.to_string()),
-        };
-        (raw, parsed)
+        items: &[&Item<'_>],
+        beat: Option<&Heartbeat>,
+    ) -> Vec<Result<Inbound, String>> {
+        let (limits, own) = (self.limits(), &self.settings.address.address);
+        off_worker(|| {
+            items
+                .iter()
+                .map(|item| {
+                    let parsed = match item.refused {
+                        Some(reason) => Err(reason.to_owned()),
+                        None => parse::parse(item.raw, limits, own).map_err(|e| e.to_string()),
+                    };
+                    if let Some(b) = beat {
+                        b.beat();
+                    }
+                    parsed
+                })
+                .collect()
+        })
     }
 
-    /// Ingests one raw message from `origin` (a file name, `stdin`, …) at time `now` (ms).
+    /// Ingests one raw message from `origin` (a file name, `stdin`, …) at time `now` (ms),
+    /// counting the attempt like intake does (an MTA retries a message whose `helpdesk ingest`
+    /// crashed).
     ///
     /// # Errors
     /// Only transient database failures; the message was not stored and should be retried.
@@ -190,22 +208,30 @@ impl Pipeline {
         origin: &str,
         now: i64,
     ) -> Result<Outcome, store::Error> {
-        self.pinned()
-            .ingest_one(
-                Item {
-                    raw,
-                    origin,
-                    refused: None,
-                },
-                now,
-            )
-            .await
+        let item = Item {
+            raw,
+            origin,
+            refused: None,
+        };
+        let mut outcomes = self.ingest_batch(&[item], now, None).await?;
+        Ok(outcomes.pop().expect("one outcome per message"))
     }
 
-    async fn ingest_one(&self, item: Item<'_>, now: i64) -> Result<Outcome, store::Error> {
-        let hash = parse::content_hash(item.raw);
-        let (raw, parsed) = self.read(&item, &hash, now);
-        let raw = &raw;
+    /// Ingests one message that is parsed already, in a transaction of its own; `hash` is
+    /// its content hash.
+    async fn ingest_one(
+        &self,
+        item: &Item<'_>,
+        hash: &str,
+        parsed: Result<Inbound, String>,
+        now: i64,
+    ) -> Result<Outcome, store::Error> {
+        let raw = &Raw {
+            bytes: item.raw,
+            content_hash: hash,
+            origin: item.origin,
+            received_at: now,
+        };
         let inbound = match parsed {
             Ok(m) => m,
             Err(reason) => return self.quarantine(raw, &reason).await,
@@ -219,7 +245,9 @@ impl Pipeline {
             // A concurrent ingest may have stored the same message first.
             let mut tx = self.store.begin().await?;
             let id = inbound.message_id.as_deref().unwrap_or("");
-            if let Some(ticket) = messages::find_duplicate(&mut tx, id, &hash).await? {
+            if let Some(ticket) = messages::find_duplicate(&mut tx, id, hash).await? {
+                attempts_store::finish(&mut tx, &[hash]).await?;
+                tx.commit().await?;
                 return Ok(Outcome::Duplicate { ticket });
             }
         }
@@ -233,6 +261,9 @@ impl Pipeline {
     /// transient, the batch is rolled back and its messages are ingested one by one, so one bad
     /// message costs speed, never the others.
     ///
+    /// Each message's attempt is counted first (see [`attempts`]): one that an earlier attempt
+    /// never finished is processed alone, one with two such attempts is quarantined.
+    ///
     /// # Errors
     /// Only transient database failures; nothing of the batch was stored.
     pub async fn ingest_batch(
@@ -241,59 +272,223 @@ impl Pipeline {
         now: i64,
         checkpoint: Option<Checkpoint<'_>>,
     ) -> Result<Vec<Outcome>, store::Error> {
-        // One set of rules for the whole batch, the one-by-one retry included.
-        let p = &self.pinned();
-        match p.try_batch(items, now, checkpoint).await {
-            Ok(outcomes) => return Ok(outcomes),
-            Err(e) if e.is_transient() => return Err(e),
-            Err(error) if items.len() > 1 => {
-                tracing::warn!(%error, messages = items.len(), "batch failed; ingesting its messages one by one");
-            }
-            Err(_) => {}
-        }
-        let mut outcomes = Vec::with_capacity(items.len());
-        for item in items {
-            outcomes.push(p.ingest_one(*item, now).await?);
-        }
-        if let Some(cp) = checkpoint {
-            let mut tx = p.store.begin().await?;
-            store::imap::save(&mut tx, cp.mailbox, cp.position, now).await?;
-            tx.commit().await?;
-        }
-        Ok(outcomes)
+        self.ingest_batch_beating(items, now, checkpoint, None)
+            .await
     }
 
-    async fn try_batch(
+    /// [`Pipeline::ingest_batch`], beating `beat` as each message is hashed and parsed: what
+    /// the daemon's intake calls, so the watchdog sees a long batch progress.
+    ///
+    /// # Errors
+    /// As [`Pipeline::ingest_batch`].
+    pub async fn ingest_batch_beating(
         &self,
         items: &[Item<'_>],
         now: i64,
         checkpoint: Option<Checkpoint<'_>>,
+        beat: Option<&Heartbeat>,
+    ) -> Result<Vec<Outcome>, store::Error> {
+        // One set of rules for the whole batch, the one-by-one retry included.
+        let p = &self.pinned();
+        let hashes = Pipeline::hashes(items, beat);
+        let mut tx = p.store.begin().await?;
+        let all: Vec<&str> = hashes.iter().map(String::as_str).collect();
+        let unfinished = attempts_store::unfinished(&mut tx, &all).await?;
+        drop(tx);
+        let mut progress = Progress {
+            outcomes: vec![None; items.len()],
+            begun: vec![false; items.len()],
+        };
+        let (mut together, mut alone) = (Vec::new(), Vec::new());
+        for (i, hash) in hashes.iter().enumerate() {
+            match attempts::decide(unfinished.get(hash).copied().unwrap_or(0)) {
+                Attempt::Batch => together.push(i),
+                Attempt::Alone => alone.push(i),
+                Attempt::Quarantine(reason) => {
+                    let raw = &p.raw(&items[i], hash, now);
+                    tracing::error!(
+                        origin = items[i].origin,
+                        "a message stalled or crashed intake twice; quarantining it"
+                    );
+                    progress.outcomes[i] = Some(p.quarantine(raw, &reason).await?);
+                }
+            }
+        }
+        let groups = (&together[..], &alone[..]);
+        // The position goes with the batch's own commit unless suspects follow it: it must not
+        // pass a message that is not stored yet.
+        let with_batch = checkpoint.filter(|_| alone.is_empty() && !together.is_empty());
+        let result = p
+            .ingest_groups(items, &hashes, groups, now, beat, with_batch, &mut progress)
+            .await;
+        let saved = match result {
+            Ok(saved) => saved,
+            Err(e) => {
+                // Not a crash: the attempts of what was left do not count against the messages.
+                let left: Vec<&str> = (0..items.len())
+                    .filter(|&i| progress.begun[i] && progress.outcomes[i].is_none())
+                    .map(|i| hashes[i].as_str())
+                    .collect();
+                p.release(&left).await;
+                return Err(e);
+            }
+        };
+        if let Some(cp) = checkpoint.filter(|_| !saved) {
+            let mut tx = p.store.begin().await?;
+            store::imap::save(&mut tx, cp.mailbox, cp.position, now).await?;
+            tx.commit().await?;
+        }
+        Ok(progress
+            .outcomes
+            .into_iter()
+            .map(|o| o.expect("every message has an outcome"))
+            .collect())
+    }
+
+    /// The first-attempt messages (`groups.0`) in one transaction with `checkpoint` (one by one
+    /// if that fails), then each suspect (`groups.1`) in its own; fills `outcomes` as they
+    /// commit. Returns whether the checkpoint was saved.
+    #[allow(clippy::too_many_arguments)]
+    async fn ingest_groups(
+        &self,
+        items: &[Item<'_>],
+        hashes: &[String],
+        groups: (&[usize], &[usize]),
+        now: i64,
+        beat: Option<&Heartbeat>,
+        checkpoint: Option<Checkpoint<'_>>,
+        progress: &mut Progress,
+    ) -> Result<bool, store::Error> {
+        let mut saved = false;
+        let (together, alone) = groups;
+        if !together.is_empty() {
+            let batch: Vec<&Item<'_>> = together.iter().map(|&i| &items[i]).collect();
+            // Counted and committed before anything else is done with the messages.
+            let keys: Vec<(&str, &str)> = together
+                .iter()
+                .map(|&i| (hashes[i].as_str(), items[i].origin))
+                .collect();
+            self.begin_attempts(&keys, now).await?;
+            for &i in together {
+                progress.begun[i] = true;
+            }
+            let mut parsed = self.parse_all(&batch, beat);
+            let hashes_of: Vec<&str> = together.iter().map(|&i| hashes[i].as_str()).collect();
+            match self
+                .try_batch(&batch, &hashes_of, &parsed, now, checkpoint)
+                .await
+            {
+                Ok(done) => {
+                    saved = checkpoint.is_some();
+                    for (&i, outcome) in together.iter().zip(done) {
+                        progress.outcomes[i] = Some(outcome);
+                    }
+                }
+                Err(e) if e.is_transient() => return Err(e),
+                Err(error) => {
+                    if batch.len() > 1 {
+                        tracing::warn!(%error, messages = batch.len(), "batch failed; ingesting its messages one by one");
+                    }
+                    for (k, &i) in together.iter().enumerate() {
+                        let m = std::mem::replace(&mut parsed[k], Err(String::new()));
+                        progress.outcomes[i] =
+                            Some(self.ingest_one(&items[i], &hashes[i], m, now).await?);
+                    }
+                }
+            }
+        }
+        for &i in alone {
+            tracing::warn!(
+                origin = items[i].origin,
+                "an earlier attempt on this message never finished; processing it alone"
+            );
+            self.begin_attempts(&[(hashes[i].as_str(), items[i].origin)], now)
+                .await?;
+            progress.begun[i] = true;
+            let parsed = self.parse_all(&[&items[i]], beat).pop();
+            let parsed = parsed.expect("one parse per message");
+            progress.outcomes[i] = Some(self.ingest_one(&items[i], &hashes[i], parsed, now).await?);
+        }
+        Ok(saved)
+    }
+
+    /// The content hash of each item (megabytes of SHA-256: off the async workers).
+    fn hashes(items: &[Item<'_>], beat: Option<&Heartbeat>) -> Vec<String> {
+        off_worker(|| {
+            items
+                .iter()
+                .map(|item| {
+                    let hash = parse::content_hash(item.raw);
+                    if let Some(b) = beat {
+                        b.beat();
+                    }
+                    hash
+                })
+                .collect()
+        })
+    }
+
+    /// Counts an attempt for each message (`(content_hash, origin)`) and commits it.
+    async fn begin_attempts(&self, keys: &[(&str, &str)], now: i64) -> Result<(), store::Error> {
+        let mut tx = self.store.begin().await?;
+        attempts_store::begin(&mut tx, keys, now).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// Takes back the attempts of messages left unprocessed by a transient failure; best
+    /// effort, since the database just failed.
+    async fn release(&self, hashes: &[&str]) {
+        let released = async {
+            let mut tx = self.store.begin().await?;
+            attempts_store::release(&mut tx, hashes).await?;
+            Ok::<_, store::Error>(tx.commit().await?)
+        };
+        if let Err(error) = released.await {
+            tracing::warn!(%error, messages = hashes.len(), "cannot take back the intake attempts of messages left for later; each counts as one unfinished attempt");
+        }
+    }
+
+    fn raw<'a>(&self, item: &Item<'a>, hash: &'a str, now: i64) -> Raw<'a> {
+        Raw {
+            bytes: item.raw,
+            content_hash: hash,
+            origin: item.origin,
+            received_at: now,
+        }
+    }
+
+    async fn try_batch(
+        &self,
+        items: &[&Item<'_>],
+        hashes: &[&str],
+        parsed: &[Result<Inbound, String>],
+        now: i64,
+        checkpoint: Option<Checkpoint<'_>>,
     ) -> Result<Vec<Outcome>, store::Error> {
         let started = std::time::Instant::now();
-        let mut parsing = std::time::Duration::ZERO;
         let mut tx = self.store.work().await?;
         let mut outcomes = Vec::with_capacity(items.len());
         let mut quarantined = Vec::new();
-        for item in items {
-            let parse_started = std::time::Instant::now();
-            let hash = parse::content_hash(item.raw);
-            let (raw, parsed) = self.read(item, &hash, now);
-            let raw = &raw;
-            parsing += parse_started.elapsed();
+        for ((item, hash), parsed) in items.iter().zip(hashes).zip(parsed) {
+            let raw = &self.raw(item, hash, now);
             let reason = match parsed {
-                Ok(m) => match self.store_in(&mut tx, &m, raw).await? {
-                    Stored::Done(outcome) => {
-                        outcomes.push(outcome);
-                        continue;
+                Ok(m) => {
+                    log_capped(m, item.origin);
+                    match self.store_in(&mut tx, m, raw).await? {
+                        Stored::Done(outcome) => {
+                            outcomes.push(outcome);
+                            continue;
+                        }
+                        Stored::Quarantine(reason) => reason.to_owned(),
                     }
-                    Stored::Quarantine(reason) => reason.to_owned(),
-                },
-                Err(reason) => reason,
+                }
+                Err(reason) => reason.clone(),
             };
             let id = quarantine::insert(&mut tx, raw, &reason).await?;
             quarantined.push((id, item.origin, reason.clone()));
             outcomes.push(Outcome::Quarantined { id, reason });
         }
+        attempts_store::finish(&mut tx, hashes).await?;
         if let Some(cp) = checkpoint {
             store::imap::save(&mut tx, cp.mailbox, cp.position, now).await?;
         }
@@ -301,7 +496,6 @@ impl Pipeline {
         tracing::debug!(
             messages = items.len(),
             total_ms = started.elapsed().as_millis(),
-            parse_ms = parsing.as_millis(),
             "batch committed"
         );
         for (id, origin, reason) in quarantined {
@@ -313,6 +507,7 @@ impl Pipeline {
     async fn quarantine(&self, raw: &Raw<'_>, reason: &str) -> Result<Outcome, store::Error> {
         let mut tx = self.store.begin().await?;
         let id = quarantine::insert(&mut tx, raw, reason).await?;
+        attempts_store::finish(&mut tx, &[raw.content_hash]).await?;
         tx.commit().await?;
         tracing::warn!(
             quarantine = id,
@@ -327,9 +522,11 @@ impl Pipeline {
     }
 
     async fn store_message(&self, m: &Inbound, raw: &Raw<'_>) -> Result<Outcome, store::Error> {
+        log_capped(m, raw.origin);
         let mut tx = self.store.work().await?;
         match self.store_in(&mut tx, m, raw).await? {
             Stored::Done(outcome) => {
+                attempts_store::finish(&mut tx, &[raw.content_hash]).await?;
                 tx.commit().await?;
                 Ok(outcome)
             }
@@ -386,7 +583,10 @@ impl Pipeline {
             return Ok(None);
         };
         messages::insert(tx, case.id, m, raw, Kept::whole(m)).await?;
-        let detail = json!({ "from": m.from.address, "bounced_message_ids": m.bounced_ids });
+        let mut detail = json!({ "from": m.from.address, "bounced_message_ids": m.bounced_ids });
+        if !m.capped.is_empty() {
+            detail["capped"] = json!(m.capped);
+        }
         cases::add_event(
             tx,
             case.id,
@@ -530,11 +730,14 @@ impl Pipeline {
         };
         messages::insert(tx, case, m, raw, Kept::whole(m)).await?;
         cases::add_participants(tx, case, &self.participants(m)).await?;
-        let detail = json!({
+        let mut detail = json!({
             "rule": c.rule, "category": c.category, "priority": c.priority.level,
             "type": c.case_type, "team": c.team, "evidence": c.evidence,
             "auto_signals": m.auto_signals, "refused_thread": refused, "follows_up": previous.map(|p| p.0),
         });
+        if !m.capped.is_empty() {
+            detail["capped"] = json!(m.capped);
+        }
         cases::add_event(tx, case, now, &m.from.address, "created", &detail);
         let opened = ack::Opened {
             id: case,
@@ -622,12 +825,39 @@ fn new_case<'a>(
     }
 }
 
+/// Runs CPU-bound `work` (hashing, parsing) off the async workers: on the multi-thread runtime
+/// the daemon runs on, `block_in_place` hands this worker's other tasks (the outbox, the
+/// scheduler, the watchdog) to another worker first, and the work borrows the batch in place
+/// instead of copying megabytes to a blocking thread. On a current-thread runtime (unit tests)
+/// there is nobody to hand over to, and it simply runs.
+fn off_worker<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
+/// Logs the lists of a message that parsing cut at their caps.
+fn log_capped(m: &Inbound, origin: &str) {
+    for c in &m.capped {
+        tracing::warn!(
+            origin,
+            list = c.list,
+            found = c.found,
+            kept = c.kept,
+            "message list cut at its cap"
+        );
+    }
+}
+
 /// A duration in milliseconds, saturating.
 pub(crate) fn millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 mod ack;
+pub mod attempts;
 pub(crate) mod clocks;
 mod conversation;
 mod manual;

@@ -271,6 +271,24 @@ pub struct Inbound {
     pub bounced_ids: Vec<String>,
     /// Attached files.
     pub attachments: Vec<Attachment>,
+    /// The lists of this message that were longer than parsing keeps (recipients, references,
+    /// bounced ids, attachments, …, and the text): each says how many there were and how many
+    /// were kept.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub capped: Vec<Capped>,
+}
+
+/// A list of an inbound message cut at its cap while parsing, so one message cannot make
+/// threading, storing or notifying slow. Recorded in the case's event and the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capped {
+    /// Which list: `to`, `cc`, `references`, `in_reply_to`, `delivered_to`, `bounced_ids`,
+    /// `attachments`; or `text`, the decoded text, counted in bytes.
+    pub list: String,
+    /// How many entries (bytes of text) the message had.
+    pub found: usize,
+    /// How many were kept.
+    pub kept: usize,
 }
 
 impl Inbound {

@@ -24,6 +24,7 @@ fn msg(subject: &str, body: &str) -> Inbound {
         auto_signals: vec![],
         bounced_ids: vec![],
         attachments: vec![],
+        capped: vec![],
     }
 }
 
@@ -217,6 +218,26 @@ fn decision_carries_targets_and_evidence() {
     assert_eq!(describe(c.priority.target.unwrap()), "4 hours");
     assert_eq!(describe(Duration::from_secs(86400)), "24 hours");
     assert_eq!(describe(Duration::from_secs(3 * 86400)), "3 days");
+}
+
+#[test]
+fn rules_see_only_a_prefix_of_subject_and_body() {
+    let rules = shipped();
+    let filler = "Nothing to see here. ".repeat(BODY_SCAN / 21 + 1);
+    // The same words inside the prefix decide; past it they are not seen.
+    let near = msg("Hello", &format!("Our network is down.\n{filler}"));
+    assert_eq!(
+        rules.classify(&near).rule.as_deref(),
+        Some("emergency-outage")
+    );
+    let far = msg("Hello", &format!("{filler}\nOur network is down."));
+    assert_eq!(rules.classify(&far).rule, None);
+    let subject = format!("{} network is down", "x".repeat(SUBJECT_SCAN));
+    assert_eq!(rules.classify(&msg(&subject, "")).rule, None);
+    // A cut inside a multi-byte character goes back to its start.
+    assert_eq!(prefix("aé", 2), "a");
+    assert_eq!(prefix("aé", 3), "aé");
+    assert_eq!(prefix("ab", 64), "ab");
 }
 
 #[test]

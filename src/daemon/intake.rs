@@ -1,5 +1,12 @@
 //! Intake: the Maildir and IMAP loops of [`Daemon`], batch by batch into the pipeline, each
-//! batch committed before its messages are moved (Maildir) or marked (IMAP).
+//! batch committed before its messages are moved (Maildir) or marked (IMAP). Both bound a
+//! batch by [`BATCH`] messages and [`BATCH_BYTES`]; a message over `max_message_size` is read
+//! only in part (its header from IMAP, its first [`HEAD_BYTES`] from a Maildir file) and
+//! quarantined with the reason.
+
+use std::path::PathBuf;
+
+use tokio::io::AsyncReadExt;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -71,9 +78,11 @@ impl Daemon {
         report
     }
 
-    /// Ingests every file in `new/` in batches and moves each to `cur/` after its batch is
-    /// committed. Returns whether anything was stored. Stops early on cancellation or on a
-    /// transient database failure (the rest stays in `new/`).
+    /// Ingests every file in `new/` in batches (at most [`BATCH`] files and [`BATCH_BYTES`])
+    /// and moves each to `cur/` after its batch is committed; a file over `max_message_size`
+    /// is read only up to [`HEAD_BYTES`] and quarantined. Returns whether anything was stored.
+    /// Stops early on cancellation or on a transient database failure (the rest stays in
+    /// `new/`).
     ///
     /// # Errors
     /// `new/` cannot be read, or the database is unavailable.
@@ -85,25 +94,30 @@ impl Daemon {
         report: &mut Report,
     ) -> anyhow::Result<bool> {
         let beat = intake.beat;
+        let max = self.pipeline.settings.max_message_size;
         let mut stored = false;
         loop {
-            let files = maildir.pending()?;
+            let files = sized(maildir.pending()?)?;
             if files.is_empty() {
                 return Ok(stored);
             }
-            for chunk in files.chunks(BATCH) {
+            for chunk in batches(&files, |(_, size)| read_size(*size, max)) {
                 if cancel.is_cancelled() || !may_read(intake).await {
                     return Ok(stored);
                 }
                 beat.beat();
                 let read_at = std::time::Instant::now();
                 let mut read = Vec::with_capacity(chunk.len());
-                for path in chunk {
-                    match tokio::fs::read(path).await {
-                        Ok(raw) => {
-                            let name = path.file_name().unwrap_or_default().to_string_lossy();
-                            read.push((path, format!("maildir:{name}"), raw));
-                        }
+                for (path, size) in chunk {
+                    let name = path.file_name().unwrap_or_default().to_string_lossy();
+                    let (raw, refused) = if *size > max {
+                        let reason = format!("message file of {size} bytes is larger than inbound.max_message_size ({max} bytes); only its first {HEAD_BYTES} bytes were read and are kept here; the whole file is moved to cur/ unread");
+                        (read_head(path, HEAD_BYTES).await, Some(reason))
+                    } else {
+                        (tokio::fs::read(path).await, None)
+                    };
+                    match raw {
+                        Ok(raw) => read.push((path, format!("maildir:{name}"), raw, refused)),
                         // Moved away by another reader between listing and reading.
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                         Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
@@ -111,15 +125,15 @@ impl Daemon {
                 }
                 let items: Vec<Item<'_>> = read
                     .iter()
-                    .map(|(_, origin, raw)| Item {
+                    .map(|(_, origin, raw, refused)| Item {
                         raw,
                         origin,
-                        refused: None,
+                        refused: refused.as_deref(),
                     })
                     .collect();
                 let outcomes = match self
                     .pipeline
-                    .ingest_batch(&items, store::now_ms(), None)
+                    .ingest_batch_beating(&items, store::now_ms(), None, Some(beat))
                     .await
                 {
                     Ok(o) => o,
@@ -133,7 +147,7 @@ impl Daemon {
                     }
                 };
                 let latency = read_at.elapsed().as_secs_f64();
-                for ((path, origin, _), outcome) in read.iter().zip(&outcomes) {
+                for ((path, origin, _, _), outcome) in read.iter().zip(&outcomes) {
                     log_outcome(origin, outcome);
                     count(report, outcome, latency);
                     if let Err(e) = maildir.ack(path) {
@@ -302,7 +316,7 @@ impl Daemon {
             if waiting.is_empty() {
                 return Ok(());
             }
-            for batch in batches(&waiting) {
+            for batch in batches(&waiting, |w| u64::from(w.size)) {
                 if cancel.is_cancelled() {
                     return Ok(());
                 }
@@ -363,7 +377,7 @@ impl Daemon {
                 };
                 let outcomes = match self
                     .pipeline
-                    .ingest_batch(&items, store::now_ms(), Some(checkpoint))
+                    .ingest_batch_beating(&items, store::now_ms(), Some(checkpoint), Some(beat))
                     .await
                 {
                     Ok(o) => o,
@@ -386,24 +400,60 @@ impl Daemon {
     }
 }
 
-/// Splits waiting messages into batches of at most [`BATCH`] messages and [`BATCH_BYTES`].
-fn batches(waiting: &[Waiting]) -> Vec<&[Waiting]> {
+/// How much of an oversized Maildir file is read: enough for its header, to show in the
+/// quarantine what it was.
+pub(super) const HEAD_BYTES: u64 = 64 << 10;
+
+/// Splits waiting messages into batches of at most [`BATCH`] messages and [`BATCH_BYTES`] of
+/// `size`; a message above the byte cap goes alone.
+fn batches<T>(waiting: &[T], size: impl Fn(&T) -> u64) -> Vec<&[T]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut bytes = 0u64;
     for (i, w) in waiting.iter().enumerate() {
-        let full = i - start >= BATCH || (i > start && bytes + u64::from(w.size) > BATCH_BYTES);
+        let full = i - start >= BATCH || (i > start && bytes + size(w) > BATCH_BYTES);
         if full {
             out.push(&waiting[start..i]);
             start = i;
             bytes = 0;
         }
-        bytes += u64::from(w.size);
+        bytes += size(w);
     }
     if start < waiting.len() {
         out.push(&waiting[start..]);
     }
     out
+}
+
+/// The bytes intake reads of a Maildir file of `size`: all of it, or [`HEAD_BYTES`] of one
+/// over `max` (`max_message_size`).
+fn read_size(size: u64, max: u64) -> u64 {
+    if size > max {
+        HEAD_BYTES.min(size)
+    } else {
+        size
+    }
+}
+
+/// Each file with its size; one gone meanwhile (taken by another reader) is left out.
+fn sized(files: Vec<PathBuf>) -> anyhow::Result<Vec<(PathBuf, u64)>> {
+    let mut out = Vec::with_capacity(files.len());
+    for path in files {
+        match std::fs::metadata(&path) {
+            Ok(meta) => out.push((path, meta.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+        }
+    }
+    Ok(out)
+}
+
+/// The first `n` bytes of a file.
+async fn read_head(path: &std::path::Path, n: u64) -> std::io::Result<Vec<u8>> {
+    let file = tokio::fs::File::open(path).await?;
+    let mut head = Vec::new();
+    file.take(n).read_to_end(&mut head).await?;
+    Ok(head)
 }
 
 /// Counts a committed message for the run's report and the metrics; `latency` is the seconds
@@ -550,12 +600,38 @@ mod tests {
     #[test]
     fn batches_bound_count_and_bytes() {
         let w = |n: u32, size: u32| (1..=n).map(|uid| Waiting { uid, size }).collect::<Vec<_>>();
-        let lens = |v: &[Waiting]| batches(v).iter().map(|b| b.len()).collect::<Vec<_>>();
+        let lens = |v: &[Waiting]| {
+            batches(v, |w| u64::from(w.size))
+                .iter()
+                .map(|b| b.len())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(lens(&w(0, 1)), Vec::<usize>::new());
         assert_eq!(lens(&w(600, 1000)), vec![256, 256, 88]);
         // 6 MiB each: two per 16 MiB batch.
         assert_eq!(lens(&w(5, 6 << 20)), vec![2, 2, 1]);
         // One message above the byte cap still goes alone.
         assert_eq!(lens(&w(2, 40 << 20)), vec![1, 1]);
+    }
+
+    #[test]
+    fn maildir_batches_count_what_is_read_of_each_file() {
+        let max = 64 << 20;
+        let files = |sizes: &[u64]| -> Vec<(PathBuf, u64)> {
+            sizes.iter().map(|s| (PathBuf::from("f"), *s)).collect()
+        };
+        let lens = |f: &[(PathBuf, u64)]| {
+            batches(f, |(_, size)| read_size(*size, max))
+                .iter()
+                .map(|b| b.len())
+                .collect::<Vec<_>>()
+        };
+        // 6 MiB files: two to a batch, as on IMAP.
+        assert_eq!(lens(&files(&[6 << 20; 5])), vec![2, 2, 1]);
+        // Files over max_message_size are read only in part: many fit a batch.
+        assert_eq!(lens(&files(&[100 << 20; 10])), vec![10]);
+        assert_eq!(read_size(100 << 20, max), HEAD_BYTES);
+        assert_eq!(read_size(1000, max), 1000);
+        assert_eq!(read_size(max + 1, max), HEAD_BYTES);
     }
 }

@@ -725,3 +725,98 @@ async fn a_batch_numbers_tickets_in_order_threads_within_itself_and_saves_its_po
     })
     .await;
 }
+
+#[tokio::test]
+async fn unfinished_attempts_send_a_message_alone_then_to_quarantine() {
+    on_each_store(|p| async move {
+        let raws: Vec<Vec<u8>> = ["Printer jam", "Mouse dead", "VPN down"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                mail(
+                    &format!("u{i} <u{i}@customer.example.test>"),
+                    s,
+                    "",
+                    "Help.",
+                )
+            })
+            .collect();
+        let items: Vec<Item<'_>> = raws
+            .iter()
+            .map(|raw| Item {
+                raw,
+                origin: "maildir:x",
+                refused: None,
+            })
+            .collect();
+        let hash = |i: usize| parse::content_hash(&raws[i]);
+        // As if two earlier runs died on the first message, one on the second.
+        let (h0, h1) = (hash(0), hash(1));
+        for keys in [
+            vec![(h0.as_str(), "x"), (h1.as_str(), "x")],
+            vec![(h0.as_str(), "x")],
+        ] {
+            let mut tx = p.store.begin().await.unwrap();
+            attempts_store::begin(&mut tx, &keys, NOW).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        let outcomes = p.ingest_batch(&items, NOW, None).await.unwrap();
+        let Outcome::Quarantined { reason, .. } = &outcomes[0] else {
+            panic!("{outcomes:?}")
+        };
+        assert!(
+            reason.starts_with("stalled or crashed the worker twice"),
+            "{reason}"
+        );
+        assert!(
+            matches!(outcomes[1], Outcome::Created { .. }),
+            "{outcomes:?}"
+        );
+        assert!(
+            matches!(outcomes[2], Outcome::Created { .. }),
+            "{outcomes:?}"
+        );
+        // Quarantined without being parsed: the raw bytes are there, no case names it.
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM quarantine").await, 1);
+        assert_eq!(count(&p.store, "SELECT COUNT(*) FROM cases").await, 2);
+        // Every attempt finished: nothing is left counting.
+        assert_eq!(
+            count(&p.store, "SELECT COUNT(*) FROM intake_attempts").await,
+            0
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_case_records_the_lists_its_message_had_cut() {
+    on_each_store(|p| async move {
+        let cc = (0..150)
+            .map(|i| format!("c{i}@customer.example.test"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let raw = mail(
+            "Ann <ann@customer.example.test>",
+            "Everyone",
+            &format!("Cc: {cc}\r\n"),
+            "Hello.",
+        );
+        p.ingest(&raw, "test", NOW).await.unwrap();
+        let detail: String = sqlx::query("SELECT detail FROM events WHERE kind = 'created'")
+            .fetch_one(&p.store.pool)
+            .await
+            .unwrap()
+            .get(0);
+        let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+        assert_eq!(
+            detail["capped"],
+            json!([{ "list": "cc", "found": 150, "kept": 100 }])
+        );
+        // From plus the 100 Cc kept.
+        assert_eq!(
+            count(&p.store, "SELECT COUNT(*) FROM participants").await,
+            101
+        );
+    })
+    .await;
+}

@@ -2,6 +2,10 @@
 //! text (HTML converted when there is no text part), thread ids, attachments under a size limit,
 //! and the auto-reply signals. Pure: no I/O, never panics on input (the parser runs under
 //! `catch_unwind`), and every refusal is a [`ParseError`] that says why, for the quarantine.
+//!
+//! Linear in the message's size: every list a sender controls (recipients, references,
+//! bounced ids, envelope recipients, attachments) is kept up to a cap and the cut recorded in
+//! [`Inbound::capped`], and the HTML converter gets one budget for all parts of a message.
 
 pub mod authres;
 pub mod quote;
@@ -9,12 +13,24 @@ pub mod signals;
 pub mod thanks;
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use mail_parser::{Addr, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Attachment, Inbound, Mailbox};
+use crate::model::{Attachment, Capped, Inbound, Mailbox};
+
+/// At most this many addresses of each of To, Cc and the envelope recipients are kept: enough
+/// for any real list of people; a message naming thousands is cut, not refused.
+pub const MAX_ADDRESSES: usize = 100;
+/// At most this many ids of References (the newest), In-Reply-To and of a bounce report.
+pub const MAX_IDS: usize = 100;
+/// At most this many attachments are extracted; the rest stay only in the raw message.
+pub const MAX_ATTACHMENTS: usize = 100;
+/// At most this many bytes of decoded text are kept (and stored, quoted in notifications,
+/// searched for quotes and commands); the raw message keeps all of it.
+pub const MAX_TEXT: usize = 1 << 20;
 
 /// Limits that apply while parsing.
 #[derive(Debug, Clone, Copy)]
@@ -80,26 +96,35 @@ fn to_inbound(m: &Message<'_>, limits: Limits, own: &str) -> Result<Inbound, Par
     }
     let from = sender(m)?;
     let (text, text_from_html) = body_text(m);
+    let mut caps = Caps::default();
+    let text = caps.text(text, MAX_TEXT);
+    let to = m
+        .all_to()
+        .flat_map(|a| a.iter())
+        .filter_map(mailbox)
+        .collect();
+    let cc = m
+        .all_cc()
+        .flat_map(|a| a.iter())
+        .filter_map(mailbox)
+        .collect();
     let mut inbound = Inbound {
         reply_to: m.reply_to().and_then(|a| a.first()).and_then(mailbox),
-        to: m
-            .all_to()
-            .flat_map(|a| a.iter())
-            .filter_map(mailbox)
-            .collect(),
-        cc: m
-            .all_cc()
-            .flat_map(|a| a.iter())
-            .filter_map(mailbox)
-            .collect(),
-        delivered_to: delivered_to(m),
-        authentication: authentication_results(m),
+        to: caps.first("to", to, MAX_ADDRESSES),
+        cc: caps.first("cc", cc, MAX_ADDRESSES),
+        delivered_to: caps.first("delivered_to", delivered_to(m), MAX_ADDRESSES),
+        authentication: caps.first(
+            "authentication_results",
+            authentication_results(m),
+            MAX_ADDRESSES,
+        ),
         subject: m.subject().map(clean_subject).unwrap_or_default(),
         text,
         text_from_html,
         message_id: m.message_id().map(strip_id).filter(|id| !id.is_empty()),
-        in_reply_to: ids(m.in_reply_to()),
-        references: ids(m.references()),
+        in_reply_to: caps.last("in_reply_to", ids(m.in_reply_to()), MAX_IDS),
+        // The newest references are the last: those are kept.
+        references: caps.last("references", ids(m.references()), MAX_IDS),
         date: m
             .date()
             // A Date outside the representable range is as good as none.
@@ -107,14 +132,80 @@ fn to_inbound(m: &Message<'_>, limits: Limits, own: &str) -> Result<Inbound, Par
             .map(|t| t.to_string()),
         auto_signals: Vec::new(),
         bounced_ids: Vec::new(),
-        attachments: attachments(m, limits.max_attachment_size),
+        attachments: attachments(m, limits.max_attachment_size, &mut caps),
         from,
+        capped: Vec::new(),
     };
+    #[cfg(debug_assertions)]
+    crash_hook(&inbound.subject);
     inbound.auto_signals = signals::detect(m, &inbound, own);
     if inbound.is_bounce() {
-        inbound.bounced_ids = signals::bounced_ids(m, &inbound.text);
+        let ids = signals::bounced_ids(m, &inbound.text);
+        inbound.bounced_ids = caps.first("bounced_ids", ids, MAX_IDS);
     }
+    inbound.capped = caps.0;
     Ok(inbound)
+}
+
+/// The lists cut while parsing one message.
+#[derive(Default)]
+struct Caps(Vec<Capped>);
+
+impl Caps {
+    /// The first `max` entries of `all`, recording the cut.
+    fn first<T>(&mut self, list: &str, mut all: Vec<T>, max: usize) -> Vec<T> {
+        self.record(list, all.len(), max);
+        all.truncate(max);
+        all
+    }
+
+    /// The last `max` entries of `all`, recording the cut.
+    fn last<T>(&mut self, list: &str, mut all: Vec<T>, max: usize) -> Vec<T> {
+        self.record(list, all.len(), max);
+        all.drain(..all.len().saturating_sub(max));
+        all
+    }
+
+    /// The first `max` bytes of `text` (back to a character boundary) and a line saying the
+    /// rest is in the raw message, recording the cut.
+    fn text(&mut self, mut text: String, max: usize) -> String {
+        let found = text.len();
+        if found <= max {
+            return text;
+        }
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        self.record("text", found, end);
+        text.push_str(&format!(
+            "\n\n[text cut after {end} of {found} bytes; the raw message keeps all of it]"
+        ));
+        text
+    }
+
+    fn record(&mut self, list: &str, found: usize, max: usize) {
+        if found > max {
+            self.0.push(Capped {
+                list: list.to_owned(),
+                found,
+                kept: max,
+            });
+        }
+    }
+}
+
+/// Test hook, compiled into debug builds only: aborts the process when a message whose subject
+/// is the value of `HELPDESK_TEST_CRASH_ON_SUBJECT` is parsed, so the integration tests can
+/// show that a message which kills the worker is quarantined after two attempts.
+#[cfg(debug_assertions)]
+fn crash_hook(subject: &str) {
+    if std::env::var("HELPDESK_TEST_CRASH_ON_SUBJECT").is_ok_and(|s| !s.is_empty() && s == subject)
+    {
+        eprintln!("helpdesk: HELPDESK_TEST_CRASH_ON_SUBJECT matched; aborting (test hook)");
+        std::process::abort();
+    }
 }
 
 /// The From address: the one identity a message has. `Sender:` and `Return-Path:` are never
@@ -154,7 +245,7 @@ fn authentication_results(m: &Message<'_>) -> Vec<crate::model::AuthResult> {
     out
 }
 
-/// The envelope recipients that receiving servers wrote into trace fields.
+/// The envelope recipients that receiving servers wrote into trace fields, each once.
 fn delivered_to(m: &Message<'_>) -> Vec<String> {
     const FIELDS: &[&str] = &[
         "Delivered-To",
@@ -163,6 +254,7 @@ fn delivered_to(m: &Message<'_>) -> Vec<String> {
         "X-Envelope-To",
     ];
     let mut out: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
     for h in m.headers() {
         if !FIELDS
             .iter()
@@ -179,7 +271,7 @@ fn delivered_to(m: &Message<'_>) -> Vec<String> {
         let value = String::from_utf8_lossy(raw);
         let value = value.trim().trim_start_matches('<').trim_end_matches('>');
         if let Some(a) = crate::config::parse_address(value) {
-            if !out.contains(&a) {
+            if seen.insert(a.clone()) {
                 out.push(a);
             }
         }
@@ -238,17 +330,19 @@ fn ids(v: &HeaderValue<'_>) -> Vec<String> {
         .collect()
 }
 
-/// All text bodies joined; HTML-only bodies are converted to text.
+/// All text bodies joined; HTML-only bodies are converted to text, all of them within one
+/// [`HtmlBudget`].
 fn body_text(m: &Message<'_>) -> (String, bool) {
     let mut from_html = false;
     let mut parts = Vec::new();
+    let mut budget = HtmlBudget::default();
     for pos in 0..m.text_body_count() {
         let part = m.text_part(pos as u32);
         let text = match part.map(|p| &p.body) {
             Some(PartType::Html(html)) => {
                 from_html = true;
                 Some(
-                    html_to_text(html)
+                    html_to_text(html, &mut budget)
                         .map_or_else(|| m.body_text(pos).unwrap_or_default(), Cow::Owned),
                 )
             }
@@ -267,25 +361,61 @@ fn body_text(m: &Message<'_>) -> (String, bool) {
     (text, from_html)
 }
 
-/// Converts HTML with html2text, keeping paragraphs, lists and links (as footnotes); `None`
-/// when it cannot, so the caller falls back to mail-parser's plainer conversion.
-fn html_to_text(html: &str) -> Option<String> {
-    // html2text's cost grows with size, superlinearly with nesting (150k nested divs: minutes)
-    // and steeply with tables (about 1 ms each in a debug build). Personal mail stays far
-    // inside these bounds; past them the linear fallback keeps one message from stalling intake.
-    const MAX_HTML: usize = 512 << 10;
-    const MAX_DEPTH: usize = 256;
-    const MAX_TABLES: usize = 200;
-    if html.len() > MAX_HTML
-        || html.matches("<table").count() + html.matches("<TABLE").count() > MAX_TABLES
-        || nesting_depth(html) > MAX_DEPTH
-    {
+/// What html2text may still convert of one message: its cost grows with size, superlinearly
+/// with nesting (150k nested divs: minutes) and steeply with tables (about 1 ms each in a
+/// debug build). Personal mail stays far inside these bounds; past them mail-parser's linear
+/// conversion keeps one message from stalling intake. One budget serves all HTML parts of a
+/// message, so sixty parts each just under the bounds cost no more than one.
+#[derive(Debug, Clone, Copy)]
+struct HtmlBudget {
+    /// Bytes of HTML.
+    bytes: usize,
+    /// `<table` tags, in any letter case.
+    tables: usize,
+}
+
+impl Default for HtmlBudget {
+    fn default() -> Self {
+        HtmlBudget {
+            bytes: 512 << 10,
+            tables: 200,
+        }
+    }
+}
+
+/// Elements nested deeper than this in one part send it to the linear converter.
+const MAX_HTML_DEPTH: usize = 256;
+
+/// Converts HTML with html2text, keeping paragraphs, lists and links (as footnotes), and
+/// charges it to `budget`; `None` when the part does not fit what is left of the budget (or
+/// the converter fails), so the caller falls back to mail-parser's plainer conversion.
+fn html_to_text(html: &str, budget: &mut HtmlBudget) -> Option<String> {
+    if html.len() > budget.bytes {
         return None;
     }
+    let tables = count_tags(html, "table");
+    if tables > budget.tables || nesting_depth(html) > MAX_HTML_DEPTH {
+        return None;
+    }
+    budget.bytes -= html.len();
+    budget.tables -= tables;
     html2text::config::plain()
         .link_footnotes(true)
         .string_from_read(html.as_bytes(), HTML_TEXT_WIDTH)
         .ok()
+}
+
+/// How many start tags named `name` (lower case) `html` has, in any letter case: `<table`,
+/// `<TABLE` and `<TaBlE` alike. One linear pass.
+fn count_tags(html: &str, name: &str) -> usize {
+    let bytes = html.as_bytes();
+    html.match_indices('<')
+        .filter(|(i, _)| {
+            bytes
+                .get(i + 1..i + 1 + name.len())
+                .is_some_and(|tag| tag.eq_ignore_ascii_case(name.as_bytes()))
+        })
+        .count()
 }
 
 /// An upper estimate of how deeply the elements of `html` nest, in one linear pass.
@@ -300,9 +430,11 @@ fn nesting_depth(html: &str) -> usize {
         match bytes.get(i + 1) {
             Some(b'/') => depth = depth.saturating_sub(1),
             Some(c) if c.is_ascii_alphabetic() => {
+                // No void element's name is longer; a longer name is not one.
                 let name: String = html[i + 1..]
                     .chars()
                     .take_while(char::is_ascii_alphanumeric)
+                    .take(8)
                     .map(|c| c.to_ascii_lowercase())
                     .collect();
                 if !VOID.contains(&name.as_str()) {
@@ -323,7 +455,12 @@ const HTML_TEXT_WIDTH: usize = 100;
 fn normalize_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank_run = 0;
-    for line in text.replace("\r\n", "\n").replace('\r', "\n").lines() {
+    let text: Cow<'_, str> = if text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(text)
+    };
+    for line in text.lines() {
         let line = line.trim_end();
         blank_run = if line.is_empty() { blank_run + 1 } else { 0 };
         if blank_run <= 2 {
@@ -334,8 +471,12 @@ fn normalize_text(text: &str) -> String {
     out.trim_matches('\n').to_owned()
 }
 
-fn attachments(m: &Message<'_>, max_size: u64) -> Vec<Attachment> {
+/// The first [`MAX_ATTACHMENTS`] attachments, each extracted up to `max_size`.
+fn attachments(m: &Message<'_>, max_size: u64, caps: &mut Caps) -> Vec<Attachment> {
+    let found = m.attachments().count();
+    caps.record("attachments", found, MAX_ATTACHMENTS);
     m.attachments()
+        .take(MAX_ATTACHMENTS)
         .map(|part| {
             let content = part.contents();
             let size = content.len() as u64;

@@ -117,3 +117,161 @@ fn display_names_lose_control_characters_and_only_from_identifies() {
         assert!(matches!(err, ParseError::NoSender(_)), "{from}: {err}");
     }
 }
+
+/// Whether an HTML part went through html2text: only it writes links as footnotes.
+fn footnoted(text: &str, url: &str) -> bool {
+    text.contains(&format!("[1]: {url}"))
+}
+
+#[test]
+fn html_guard_counts_tables_in_any_letter_case() {
+    let html = |tables: usize| {
+        format!(
+            "From: a@b.test\r\nContent-Type: text/html\r\n\r\n\
+             <p><a href=\"https://example.test/x\">here</a></p>{}",
+            "<TaBlE><tr><td>c</td></tr></TaBlE>".repeat(tables)
+        )
+    };
+    let few = parse_str(&html(10)).unwrap();
+    assert!(
+        footnoted(&few.text, "https://example.test/x"),
+        "{}",
+        few.text
+    );
+    let many = parse_str(&html(201)).unwrap();
+    assert!(many.text_from_html && many.text.contains("here"));
+    assert!(
+        !footnoted(&many.text, "https://example.test/x"),
+        "html2text got 201 tables"
+    );
+    assert_eq!(
+        count_tags("<table><TABLE><Table><tablex><p>table", "table"),
+        4
+    );
+}
+
+#[test]
+fn html_parts_share_one_budget() {
+    // Three parts of 150 tables each: each under the bound alone, together over it.
+    let part = |name: &str| {
+        format!(
+            "--b\r\nContent-Type: text/html\r\n\r\n<p><a href=\"https://example.test/{name}\">{name}</a></p>{}\r\n",
+            "<table><tr><td>c</td></tr></table>".repeat(150)
+        )
+    };
+    let raw = format!(
+        "From: a@b.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n{}{}{}--b--\r\n",
+        part("one"),
+        part("two"),
+        part("three")
+    );
+    let m = parse_str(&raw).unwrap();
+    assert!(m.text.contains("three"), "every part is converted");
+    assert!(footnoted(&m.text, "https://example.test/one"), "{}", m.text);
+    assert!(!footnoted(&m.text, "https://example.test/two"));
+    assert!(!footnoted(&m.text, "https://example.test/three"));
+}
+
+#[test]
+fn long_lists_are_cut_at_their_caps_and_the_cut_recorded() {
+    let addresses = |n: usize, tag: &str| {
+        (0..n)
+            .map(|i| format!("{tag}{i}@x.test"))
+            .collect::<Vec<_>>()
+            .join(",\r\n ")
+    };
+    let refs = (0..150)
+        .map(|i| format!("<r{i}@x>"))
+        .collect::<Vec<_>>()
+        .join("\r\n ");
+    let raw = format!(
+        "From: a@b.test\r\nTo: {}\r\nCc: {}\r\nReferences: {refs}\r\nSubject: s\r\n\r\nhi\r\n",
+        addresses(150, "t"),
+        addresses(20, "c")
+    );
+    let m = parse_str(&raw).unwrap();
+    assert_eq!(m.to.len(), MAX_ADDRESSES);
+    assert_eq!(m.to[0].address, "t0@x.test");
+    assert_eq!(m.cc.len(), 20);
+    assert_eq!(m.references.len(), MAX_IDS);
+    assert_eq!(
+        m.references.last().map(String::as_str),
+        Some("r149@x"),
+        "the newest are kept"
+    );
+    assert_eq!(m.references[0], "r50@x");
+    let cut: Vec<(&str, usize, usize)> = m
+        .capped
+        .iter()
+        .map(|c| (c.list.as_str(), c.found, c.kept))
+        .collect();
+    assert_eq!(cut, [("to", 150, 100), ("references", 150, 100)]);
+    assert!(parse_str("From: a@b.test\r\nSubject: s\r\n\r\nhi\r\n")
+        .unwrap()
+        .capped
+        .is_empty());
+}
+
+#[test]
+fn a_bounce_quoting_many_ids_keeps_each_once_up_to_the_cap() {
+    let mut body = String::from("Could not deliver.\r\n");
+    for i in 0..300 {
+        // Each id twice: once quoted, once not.
+        body.push_str(&format!(
+            "Message-ID: <m{i}@x.test>\r\n> Message-ID: <m{i}@x.test>\r\n"
+        ));
+    }
+    let raw = format!("From: postmaster@mx.test\r\nSubject: failure\r\n\r\n{body}");
+    let m = parse_str(&raw).unwrap();
+    assert!(m.is_bounce());
+    assert_eq!(m.bounced_ids.len(), MAX_IDS);
+    assert_eq!(m.bounced_ids[0], "m0@x.test");
+    assert_eq!(m.bounced_ids[1], "m1@x.test");
+    let cut = m.capped.iter().find(|c| c.list == "bounced_ids").unwrap();
+    assert_eq!((cut.found, cut.kept), (300, MAX_IDS));
+}
+
+#[test]
+fn attachments_past_the_cap_stay_in_the_raw_message() {
+    let mut raw = String::from(
+        "From: a@b.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+         Content-Type: text/plain\r\n\r\nfiles\r\n",
+    );
+    for i in 0..(MAX_ATTACHMENTS + 5) {
+        raw.push_str(&format!(
+            "--b\r\nContent-Type: application/octet-stream\r\n\
+             Content-Disposition: attachment; filename=\"f{i}.bin\"\r\n\r\nx\r\n"
+        ));
+    }
+    raw.push_str("--b--\r\n");
+    let m = parse_str(&raw).unwrap();
+    assert_eq!(m.attachments.len(), MAX_ATTACHMENTS);
+    assert_eq!(m.attachments[0].filename.as_deref(), Some("f0.bin"));
+    let cut = m.capped.iter().find(|c| c.list == "attachments").unwrap();
+    assert_eq!(
+        (cut.found, cut.kept),
+        (MAX_ATTACHMENTS + 5, MAX_ATTACHMENTS)
+    );
+}
+
+#[test]
+fn text_past_its_cap_is_cut_and_says_so() {
+    let line = "The printer on floor 2 prints nothing at all today.\r\n";
+    let body = line.repeat(MAX_TEXT / 40);
+    let m = parse(
+        format!("From: a@b.test\r\nSubject: s\r\n\r\n{body}").as_bytes(),
+        Limits {
+            max_message_size: 8 << 20,
+            max_attachment_size: 1 << 10,
+        },
+        "support@example.test",
+    )
+    .unwrap();
+    assert!(m.text.len() < MAX_TEXT + 200, "{}", m.text.len());
+    assert!(m.text.starts_with("The printer on floor 2"));
+    assert!(m.text.ends_with("bytes; the raw message keeps all of it]"));
+    let cut = m.capped.iter().find(|c| c.list == "text").unwrap();
+    assert_eq!(cut.kept, MAX_TEXT);
+    assert!(cut.found > MAX_TEXT);
+}

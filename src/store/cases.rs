@@ -195,12 +195,12 @@ pub async fn touch(tx: &mut Tx, case: CaseId, now: i64) -> Result<(), Error> {
 /// # Errors
 /// Database failure.
 pub async fn add_participants(tx: &mut Tx, case: CaseId, addresses: &[&str]) -> Result<(), Error> {
-    let mut unique: Vec<&str> = Vec::with_capacity(addresses.len());
-    for a in addresses {
-        if !unique.contains(a) {
-            unique.push(a);
-        }
-    }
+    let mut seen = std::collections::HashSet::with_capacity(addresses.len());
+    let unique: Vec<&str> = addresses
+        .iter()
+        .copied()
+        .filter(|a| seen.insert(*a))
+        .collect();
     if unique.is_empty() {
         return Ok(());
     }
@@ -320,16 +320,14 @@ pub async fn candidate_by_message_ids(
     for id in ids {
         query = query.bind(id.as_str());
     }
-    let found: Vec<(String, i64)> = query
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_, Error>>()?;
-    let newest = ids
-        .iter()
-        .rev()
-        .find_map(|id| found.iter().find(|(m, _)| m == id).map(|(_, c)| *c));
+    // The first row of an id wins (messages before outbox); a map keeps the lookup linear.
+    let mut found = std::collections::HashMap::new();
+    for r in query.fetch_all(&mut **tx).await? {
+        let id: String = r.try_get(0)?;
+        let case: i64 = r.try_get(1)?;
+        found.entry(id).or_insert(case);
+    }
+    let newest = ids.iter().rev().find_map(|id| found.get(id).copied());
     match newest {
         Some(case) => candidate(tx, Key::Id(CaseId(case))).await,
         None => Ok(None),

@@ -3,6 +3,7 @@
 //! [`Store`] owns the pool and the backend choice; the submodules hold the statements, one
 //! function each, and take a `&mut Tx` so one inbound message is one transaction.
 
+pub mod attempts;
 pub mod cases;
 pub mod casework;
 pub mod imap;

@@ -23,6 +23,8 @@ mod instances;
 mod faults;
 // Hostile input: mutated messages never panic.
 mod robustness;
+// Poison messages: one that crashes the worker twice, one too large to read, are quarantined.
+mod poison;
 // Real Dovecot + Postfix on loopback (tests/mailstack) and helpers to send, read and restart.
 mod stack;
 // Helpers: temporary helpdesk setups and running the binary.
