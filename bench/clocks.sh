@@ -21,6 +21,7 @@ cat > "$WORK/helpdesk.toml" <<TOML
 address = "support@example.test"
 name = "IT Service Desk"
 auto_reply_limit = 1000000
+auto_reply_global_limit = 1000000
 [database]
 url = "sqlite:helpdesk.db"
 [inbound]

@@ -51,6 +51,7 @@ config() {
 address = "$2@example.test"
 name = "IT Service Desk"
 auto_reply_limit = 1000000
+auto_reply_global_limit = 1000000
 [database]
 url = "sqlite:helpdesk.db"
 [inbound]

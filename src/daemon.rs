@@ -34,8 +34,10 @@ mod lease;
 /// `TimeoutStopSec` of 90 s.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// Longest pause after repeated failures (database or mail server).
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+/// Longest pause after repeated failures (database or mail server): short enough that intake
+/// resumes within seconds of the cause going away (a full disk freed, a server back), long
+/// enough that a lasting outage costs nothing (one attempt per 10 s, logged once).
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
 
 /// How long one outbox round (a batch of sends, each bounded by the SMTP timeouts, and their
 /// database updates) counts as progress for the watchdog; a longer one is taken as hung.
@@ -399,7 +401,7 @@ async fn reload_on(pipeline: Pipeline, reload: Arc<Notify>, cancel: Cancellation
     }
 }
 
-/// 1 s, 2 s, 4 s, … up to a minute.
+/// 1 s, 2 s, 4 s, 8 s, then every 10 s.
 fn backoff(failures: u32) -> Duration {
     Duration::from_secs(1u64 << failures.saturating_sub(1).min(6)).min(MAX_RETRY_DELAY)
 }

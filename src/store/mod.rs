@@ -239,12 +239,19 @@ impl Store {
                             Ok(())
                         })
                     });
+                // An in-memory database lives only in its one connection: never discarded.
+                let pool = if memory {
+                    pool
+                } else {
+                    pool.after_release(|conn, _| Box::pin(async move { Ok(healthy(conn)) }))
+                };
                 pool.connect_with(options).await?
             }
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(5)
                     .acquire_timeout(Duration::from_secs(10))
+                    .after_release(|conn, _| Box::pin(async move { Ok(healthy(conn)) }))
                     .connect_with(options)
                     .await?
             }
@@ -354,6 +361,22 @@ fn sqlite_url(url: &str) -> Result<(String, bool), Error> {
         query.to_owned()
     };
     Ok((format!("sqlite://{path}?{query}"), false))
+}
+
+/// Whether a connection given back to the pool may be used again. One still inside a
+/// transaction is not: a COMMIT or ROLLBACK failed (a full disk, an I/O error), and the driver
+/// would run the next transaction as a savepoint inside the dead one, so its "commits" would
+/// reach nobody but this connection and vanish with it. Such a connection is closed and the
+/// pool opens a fresh one.
+fn healthy(conn: &mut sqlx::AnyConnection) -> bool {
+    use sqlx::Connection;
+    if conn.is_in_transaction() {
+        tracing::warn!(
+            "database connection left inside a failed transaction; closing it and opening a new one"
+        );
+        return false;
+    }
+    true
 }
 
 /// `$1, $2, …, $n`: the placeholders of an `IN (…)` list of `n` values.

@@ -45,8 +45,8 @@ fn message(n: usize) -> String {
 /// quarantined or taken twice), and intake resumes by itself when space returns.
 #[test]
 fn a_full_disk_under_the_database_loses_nothing_and_intake_resumes() {
-    let desk = Desk::new("auto_reply_limit = 1000");
-    let Some(_disk) = SmallDisk::mount(&desk.path("state"), "2m") else {
+    let desk = Desk::new("auto_reply_limit = 1000\nauto_reply_global_limit = 100000");
+    let Some(_disk) = SmallDisk::mount(&desk.path("state"), "8m") else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI=true: cannot mount a tmpfs (this test needs root)"
@@ -57,7 +57,10 @@ fn a_full_disk_under_the_database_loses_nothing_and_intake_resumes() {
     let log = desk.path("daemon.log");
     let mut daemon = desk
         .command(&["run"])
-        .env("HELPDESK_LOG", "info")
+        .env(
+            "HELPDESK_LOG",
+            std::env::var("FAULTS_LOG").unwrap_or("info".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -102,7 +105,7 @@ fn a_full_disk_under_the_database_loses_nothing_and_intake_resumes() {
     assert!(!desk.files("Maildir/new").is_empty(), "mail waits in new/");
     // Space returns: everything is taken in, once.
     std::fs::remove_file(&filler).unwrap();
-    let all_in = wait_until(Duration::from_secs(120), || {
+    let all_in = wait_until(Duration::from_secs(60), || {
         desk.files("Maildir/new").is_empty() && cases(&desk) == total
     });
     let _ = daemon.kill();

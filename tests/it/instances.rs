@@ -58,7 +58,7 @@ async fn two_daemons_one_mailbox_each_case_and_each_mail_once_through_a_kill_9()
         stack,
         support,
         Options {
-            helpdesk_extra: "auto_reply_limit = 1000",
+            helpdesk_extra: "auto_reply_limit = 1000\nauto_reply_global_limit = 100000",
             ..Options::default()
         },
     );

@@ -549,7 +549,7 @@ async fn kill_9_mid_batch_loses_nothing_and_acknowledges_each_case_once() {
         stack,
         support,
         Options {
-            helpdesk_extra: "auto_reply_limit = 1000",
+            helpdesk_extra: "auto_reply_limit = 1000\nauto_reply_global_limit = 100000",
             ..Options::default()
         },
     );
