@@ -180,7 +180,6 @@ def restart_dovecot(args):
     until("Dovecot to listen", lambda: listening(IMAP_PORT))
     w_up = time.time()
     until("Dovecot's LMTP", lambda: os.path.exists(os.path.join(E["RUN_DIR"], "lmtp")))
-    E["DOVECOT_PID"] = open(pid_file).read().strip()
     d.wait_log("IMAP connection restored", 90)
     w_noticed = d.logged_at("IMAP intake interrupted")
     w_back = d.logged_at("IMAP connection restored")

@@ -30,6 +30,9 @@ cleanup() {
     pkill -f "$WORK/.*helpdesk.toml" 2>/dev/null || true
     umount -l "$WORK/disk/state" 2>/dev/null || true
     bash "$REPO/tests/mailstack/stop.sh" "$WORK/stack" --purge >/dev/null 2>&1 || true
+    # A server the benchmark restarted has a PID stop.sh does not know.
+    pkill -f "dovecot -c $WORK/stack" 2>/dev/null || true
+    pkill -f "master -c $WORK/stack" 2>/dev/null || true
     [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
