@@ -1,0 +1,54 @@
+//! Raw bytes → `parse::parse` → the decisions taken on a parsed message: the ticket in the
+//! subject and in a plus-address, the technician verdict (Authentication-Results), threading over
+//! fixed candidates in every status, classification by the shipped rules, the auto-reply signals
+//! and the reply address. Any panic or an input slower than the timeout is a finding.
+
+#![no_main]
+
+use helpdesk::model::{Inbound, Status};
+use helpdesk::parse::{self, signals};
+use helpdesk::thread::{self, Pointers, Sender, Technician};
+use helpdesk_fuzz::{candidate, rules, settings, LIMITS, OWN, PREFIX};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(m) = parse::parse(data, LIMITS, OWN) else {
+        return;
+    };
+    decisions(&m);
+});
+
+fn decisions(m: &Inbound) {
+    let by_tag = thread::ticket_in_subject(&m.subject, PREFIX);
+    let by_plus = thread::ticket_in_plus_address(m, OWN, PREFIX);
+    if let Some(t) = by_tag.as_ref().or(by_plus.as_ref()) {
+        let _ = thread::without_tag(&m.subject, t);
+    }
+    let technician = thread::technician(settings(), m) == Technician::Yes;
+    let automatic = !m.auto_signals.is_empty();
+    let from = m.from.address.as_str();
+    for (i, status) in Status::ALL.iter().enumerate() {
+        let id = i as i64 + 1;
+        let pointers = Pointers {
+            by_reference: (!m.references.is_empty() || !m.in_reply_to.is_empty())
+                .then(|| candidate(id, *status, from)),
+            by_plus_address: by_plus
+                .as_ref()
+                .map(|_| candidate(id + 10, *status, "x@y.test")),
+            by_tag: by_tag.as_ref().map(|_| candidate(id + 20, *status, from)),
+        };
+        let sender = Sender {
+            address: from,
+            technician,
+            automatic,
+        };
+        let _ = thread::decide(sender, &pointers);
+    }
+    let c = rules().classify(m);
+    assert!(rules().category(&c.category).is_some(), "{c:?}");
+    let _ = signals::is_system_address(from);
+    let _ = signals::same_mailbox(from, OWN);
+    let _ = m.is_bounce();
+    let _ = m.attachment_names();
+    let _ = m.reply_address();
+}
