@@ -5,9 +5,10 @@
 
 #![no_main]
 
+use helpdesk::model::CaseId;
 use helpdesk::model::{Inbound, Status};
 use helpdesk::parse::{self, signals};
-use helpdesk::thread::{self, Pointers, Sender, Technician};
+use helpdesk::thread::{self, Answered, Pointers, Sender};
 use helpdesk_fuzz::{candidate, rules, settings, LIMITS, OWN, PREFIX};
 use libfuzzer_sys::fuzz_target;
 
@@ -24,7 +25,22 @@ fn decisions(m: &Inbound) {
     if let Some(t) = by_tag.as_ref().or(by_plus.as_ref()) {
         let _ = thread::without_tag(&m.subject, t);
     }
-    let technician = thread::technician(settings(), m) == Technician::Yes;
+    // As if each referenced Message-ID were ours: one to the sender, one to a team's address.
+    let answered: Vec<Answered> = m
+        .thread_ids()
+        .iter()
+        .enumerate()
+        .map(|(i, _)| Answered {
+            case: Some(CaseId(i as i64 % 3 + 1)),
+            recipient: if i % 2 == 0 {
+                m.from.address.clone()
+            } else {
+                "network@it.example.test".to_owned()
+            },
+        })
+        .collect();
+    let technician = thread::technician(settings(), m, &answered);
+    let _ = thread::authenticated(&m.authentication, "mx.example.test", &m.from.address);
     let automatic = !m.auto_signals.is_empty();
     let from = m.from.address.as_str();
     for (i, status) in Status::ALL.iter().enumerate() {
@@ -39,7 +55,7 @@ fn decisions(m: &Inbound) {
         };
         let sender = Sender {
             address: from,
-            technician,
+            technician: &technician,
             automatic,
         };
         let _ = thread::decide(sender, &pointers);

@@ -30,7 +30,6 @@ const CONFIG: &str = r#"
 [helpdesk]
 address = "support@example.test"
 technicians = ["tech@it.example.test"]
-require_authenticated_technicians = true
 authserv_id = "mx.example.test"
 [inbound]
 kind = "maildir"
@@ -40,6 +39,7 @@ kind = "file"
 path = "outbox"
 [teams.network]
 address = "network@it.example.test"
+members = ["tech@it.example.test"]
 [teams.service-desk]
 members = ["sam@it.example.test"]
 "#;
