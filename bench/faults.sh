@@ -14,7 +14,7 @@
 #  3. SMTP outage: Postfix is stopped for OUTAGE_SECONDS while 20 requests arrive; after it
 #     is back, how long until every acknowledgment is delivered, and whether each Message-ID
 #     arrived exactly once.
-#  4. full disk: the database on a 3 MiB tmpfs (root only) is filled while mail arrives in a
+#  4. full disk: the database on a 16 MiB tmpfs (root only) is filled while mail arrives in a
 #     Maildir; the log line; how long after space returns intake has taken in everything, and
 #     whether any message was lost, quarantined or taken twice.
 # Needs root (Postfix, mount) or python3-aiosmtpd (bridge; then 3 and 4 are skipped).
