@@ -788,41 +788,14 @@ impl Keys<'_> {
 fn source(k: &Keys<'_>, i: &RawInbound) -> Result<SourceSettings, Error> {
     match i.kind {
         InboundKind::Stdin => {
-            k.unused(
-                "inbound.kind = \"stdin\"",
-                &[
-                    ("inbound.path", i.path.is_some()),
-                    ("inbound.host", i.host.is_some()),
-                    ("inbound.port", i.port.is_some()),
-                    ("inbound.security", i.security.is_some()),
-                    ("inbound.username", i.username.is_some()),
-                    ("inbound.password", i.password.is_some()),
-                    ("inbound.password_file", i.password_file.is_some()),
-                    ("inbound.folder", i.folder.is_some()),
-                    ("inbound.processed_folder", i.processed_folder.is_some()),
-                    ("inbound.idle", i.idle.is_some()),
-                    ("inbound.ca_file", i.ca_file.is_some()),
-                ],
-            )?;
+            let mut keys = vec![("inbound.path", i.path.is_some())];
+            keys.extend(imap_keys(i));
+            k.unused("inbound.kind = \"stdin\"", &keys)?;
             Ok(SourceSettings::Stdin)
         }
         InboundKind::Maildir => {
             let kind = "inbound.kind = \"maildir\"";
-            k.unused(
-                kind,
-                &[
-                    ("inbound.host", i.host.is_some()),
-                    ("inbound.port", i.port.is_some()),
-                    ("inbound.security", i.security.is_some()),
-                    ("inbound.username", i.username.is_some()),
-                    ("inbound.password", i.password.is_some()),
-                    ("inbound.password_file", i.password_file.is_some()),
-                    ("inbound.folder", i.folder.is_some()),
-                    ("inbound.processed_folder", i.processed_folder.is_some()),
-                    ("inbound.idle", i.idle.is_some()),
-                    ("inbound.ca_file", i.ca_file.is_some()),
-                ],
-            )?;
+            k.unused(kind, &imap_keys(i))?;
             let path = k.required("inbound.path", i.path.as_ref(), kind)?;
             Ok(SourceSettings::Maildir {
                 path: k.resolve(path),
@@ -964,6 +937,22 @@ fn database_url(path: &Path, base: &Path, db: &RawDatabase) -> Result<Secret, Er
         value: format!("{shown}://…"),
         expected: "sqlite:PATH or postgres://user@host/db".into(),
     })
+}
+
+/// The `[inbound]` keys only `kind = "imap"` uses, and whether each is set.
+fn imap_keys(i: &RawInbound) -> [(&'static str, bool); 10] {
+    [
+        ("inbound.host", i.host.is_some()),
+        ("inbound.port", i.port.is_some()),
+        ("inbound.security", i.security.is_some()),
+        ("inbound.username", i.username.is_some()),
+        ("inbound.password", i.password.is_some()),
+        ("inbound.password_file", i.password_file.is_some()),
+        ("inbound.folder", i.folder.is_some()),
+        ("inbound.processed_folder", i.processed_folder.is_some()),
+        ("inbound.idle", i.idle.is_some()),
+        ("inbound.ca_file", i.ca_file.is_some()),
+    ]
 }
 
 /// Removes `.` and `..` components lexically, so logs show `/srv/hd/var`, not `/srv/hd/x/../var`.

@@ -179,13 +179,7 @@ impl Scheduler {
     /// Database failure.
     pub async fn next_due(&self, now: i64) -> Result<Option<i64>, store::Error> {
         let p = &self.pipeline;
-        let categories: Vec<&str> = p
-            .settings
-            .sla
-            .follow_up_categories
-            .iter()
-            .map(String::as_str)
-            .collect();
+        let categories = p.follow_up_categories();
         let scope = due::follow_up_scope(1, categories.len());
         let mut next = casework::next_due(&p.store.pool, &scope, &categories).await?;
         if p.settings.sla.digest != Digest::Off {

@@ -316,14 +316,18 @@ impl Pipeline {
 
     /// The condition that makes a follow-up due, and the categories bound to it.
     pub(crate) fn follow_up_due(&self) -> (String, Vec<&str>) {
-        let categories: Vec<&str> = self
-            .settings
+        let categories = self.follow_up_categories();
+        (due::follow_up(categories.len()), categories)
+    }
+
+    /// The categories whose open cases get the weekly follow-up (`sla.follow_up_categories`).
+    pub(crate) fn follow_up_categories(&self) -> Vec<&str> {
+        self.settings
             .sla
             .follow_up_categories
             .iter()
             .map(String::as_str)
-            .collect();
-        (due::follow_up(categories.len()), categories)
+            .collect()
     }
 
     /// When a case whose technician wrote (or was reminded) at `now` is next due its weekly
