@@ -309,7 +309,7 @@ fn ingest_exits_75_when_the_message_cannot_be_stored() {
 #[test]
 fn the_daemon_picks_up_new_mail_and_stops_cleanly_on_sigterm() {
     let desk = Desk::new("");
-    let mut daemon = desk
+    let daemon = desk
         .command(&["run"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -325,18 +325,7 @@ fn the_daemon_picks_up_new_mail_and_stops_cleanly_on_sigterm() {
     );
     desk.deliver("1.a", &fixture("conference.eml"));
     let delivered = wait_until(Duration::from_secs(30), || desk.files("outbox").len() == 1);
-    // If kill fails, the daemon keeps running and the `stopped` assertion reports it.
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(daemon.id().to_string())
-        .status();
-    let stopped = wait_until(Duration::from_secs(40), || {
-        daemon.try_wait().unwrap().is_some()
-    });
-    if !stopped {
-        daemon.kill().unwrap();
-    }
-    let out = daemon.wait_with_output().unwrap();
+    let (stopped, out) = stop_with_sigterm(daemon);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(delivered, "no acknowledgment was written; log:\n{log}");
     assert!(stopped, "the daemon did not stop on SIGTERM; log:\n{log}");
@@ -1023,7 +1012,7 @@ fn a_stdin_fed_daemon_delivers_what_ingest_stored() {
     );
     assert!(config.contains("kind = \"stdin\""), "{config}");
     std::fs::write(&desk.config, config).unwrap();
-    let mut daemon = desk
+    let daemon = desk
         .command(&["run"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -1033,7 +1022,19 @@ fn a_stdin_fed_daemon_delivers_what_ingest_stored() {
     let out = desk.run_with_stdin(&["ingest"], &fixture("plain.eml"));
     assert!(out.status.success());
     let delivered = wait_until(Duration::from_secs(30), || !desk.files("outbox").is_empty());
-    // If kill fails, the daemon keeps running and the `stopped` assertion reports it.
+    let (stopped, out) = stop_with_sigterm(daemon);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(delivered, "no acknowledgment was written; log:\n{log}");
+    assert!(stopped, "the daemon did not stop on SIGTERM; log:\n{log}");
+    assert!(out.status.success(), "{:?}; log:\n{log}", out.status);
+    assert!(log.contains("stdin (helpdesk ingest)"), "{log}");
+    assert!(!desk.path("Maildir").exists(), "no Maildir is created");
+}
+
+/// Sends SIGTERM and waits up to 40 s for the daemon to exit (killing it after that): whether
+/// it stopped by itself, and its output.
+fn stop_with_sigterm(mut daemon: std::process::Child) -> (bool, std::process::Output) {
+    // If kill fails, the daemon keeps running and the caller's `stopped` assertion reports it.
     let _ = std::process::Command::new("kill")
         .arg("-TERM")
         .arg(daemon.id().to_string())
@@ -1044,11 +1045,5 @@ fn a_stdin_fed_daemon_delivers_what_ingest_stored() {
     if !stopped {
         daemon.kill().unwrap();
     }
-    let out = daemon.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(delivered, "no acknowledgment was written; log:\n{log}");
-    assert!(stopped, "the daemon did not stop on SIGTERM; log:\n{log}");
-    assert!(out.status.success(), "{:?}; log:\n{log}", out.status);
-    assert!(log.contains("stdin (helpdesk ingest)"), "{log}");
-    assert!(!desk.path("Maildir").exists(), "no Maildir is created");
+    (stopped, daemon.wait_with_output().unwrap())
 }
