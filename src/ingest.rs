@@ -1,5 +1,6 @@
-//! Takes one raw message through the pipeline: parse → duplicate check → bounce or thread →
-//! classify → store, all in one transaction (case, message, participants, events, outbox row).
+//! Takes one raw message through the pipeline: parse and classify (off the async workers,
+//! before any transaction is open), then duplicate check → bounce or thread → store, all in one
+//! transaction (case, message, participants, events, outbox row).
 //! Every message ends as a case, a case message, or a quarantined raw message with its error;
 //! only a transient database failure returns an error, and then nothing was written, so the
 //! caller leaves the message where it is and tries again.
@@ -127,6 +128,13 @@ struct Progress {
     begun: Vec<bool>,
 }
 
+/// A parsed message with its classification, both worked out before any transaction begins:
+/// the CPU-bound part of intake never holds the database's write lock.
+struct Prepared {
+    m: Inbound,
+    class: Classification,
+}
+
 /// What storing a parsed message came to, before the transaction ends.
 enum Stored {
     Done(Outcome),
@@ -169,16 +177,18 @@ impl Pipeline {
         }
     }
 
-    /// Each item's parse (a refused item: its reason), worked out off the async workers (see
-    /// [`off_worker`]) so they stay free for the outbox, the scheduler and the watchdog; `beat`
-    /// beats after each message, so a batch of slow but finite messages shows progress while
-    /// one that never finishes stops the beat.
-    fn parse_all(
+    /// Each item's parse and classification (a refused item: its reason), worked out off the
+    /// async workers (see [`off_worker`]) so they stay free for the outbox, the scheduler and
+    /// the watchdog, and before the batch's transaction begins; `beat` beats after each
+    /// message, so a batch of slow but finite messages shows progress while one that never
+    /// finishes stops the beat.
+    fn prepare_all(
         &self,
         items: &[&Item<'_>],
         beat: Option<&Heartbeat>,
-    ) -> Vec<Result<Inbound, String>> {
+    ) -> Vec<Result<Prepared, String>> {
         let (limits, own) = (self.limits(), &self.settings.address.address);
+        let rules = self.rules();
         off_worker(|| {
             items
                 .iter()
@@ -187,6 +197,10 @@ impl Pipeline {
                         Some(reason) => Err(reason.to_owned()),
                         None => parse::parse(item.raw, limits, own).map_err(|e| e.to_string()),
                     };
+                    let parsed = parsed.map(|m| {
+                        let class = rules.classify(&m);
+                        Prepared { m, class }
+                    });
                     if let Some(b) = beat {
                         b.beat();
                     }
@@ -223,7 +237,7 @@ impl Pipeline {
         &self,
         item: &Item<'_>,
         hash: &str,
-        parsed: Result<Inbound, String>,
+        parsed: Result<Prepared, String>,
         now: i64,
     ) -> Result<Outcome, store::Error> {
         let raw = &Raw {
@@ -232,11 +246,11 @@ impl Pipeline {
             origin: item.origin,
             received_at: now,
         };
-        let inbound = match parsed {
-            Ok(m) => m,
+        let prepared = match parsed {
+            Ok(p) => p,
             Err(reason) => return self.quarantine(raw, &reason).await,
         };
-        let error = match self.store_message(&inbound, raw).await {
+        let error = match self.store_message(&prepared, raw).await {
             Ok(outcome) => return Ok(outcome),
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => e,
@@ -244,7 +258,7 @@ impl Pipeline {
         if error.is_unique_violation() {
             // A concurrent ingest may have stored the same message first.
             let mut tx = self.store.begin().await?;
-            let id = inbound.message_id.as_deref().unwrap_or("");
+            let id = prepared.m.message_id.as_deref().unwrap_or("");
             if let Some(ticket) = messages::find_duplicate(&mut tx, id, hash).await? {
                 attempts_store::finish(&mut tx, &[hash]).await?;
                 tx.commit().await?;
@@ -372,7 +386,7 @@ impl Pipeline {
             for &i in together {
                 progress.begun[i] = true;
             }
-            let mut parsed = self.parse_all(&batch, beat);
+            let mut parsed = self.prepare_all(&batch, beat);
             let hashes_of: Vec<&str> = together.iter().map(|&i| hashes[i].as_str()).collect();
             match self
                 .try_batch(&batch, &hashes_of, &parsed, now, checkpoint)
@@ -405,7 +419,7 @@ impl Pipeline {
             self.begin_attempts(&[(hashes[i].as_str(), items[i].origin)], now)
                 .await?;
             progress.begun[i] = true;
-            let parsed = self.parse_all(&[&items[i]], beat).pop();
+            let parsed = self.prepare_all(&[&items[i]], beat).pop();
             let parsed = parsed.expect("one parse per message");
             progress.outcomes[i] = Some(self.ingest_one(&items[i], &hashes[i], parsed, now).await?);
         }
@@ -461,7 +475,7 @@ impl Pipeline {
         &self,
         items: &[&Item<'_>],
         hashes: &[&str],
-        parsed: &[Result<Inbound, String>],
+        parsed: &[Result<Prepared, String>],
         now: i64,
         checkpoint: Option<Checkpoint<'_>>,
     ) -> Result<Vec<Outcome>, store::Error> {
@@ -472,9 +486,9 @@ impl Pipeline {
         for ((item, hash), parsed) in items.iter().zip(hashes).zip(parsed) {
             let raw = &self.raw(item, hash, now);
             let reason = match parsed {
-                Ok(m) => {
-                    log_capped(m, item.origin);
-                    match self.store_in(&mut tx, m, raw).await? {
+                Ok(p) => {
+                    log_capped(&p.m, item.origin);
+                    match self.store_in(&mut tx, p, raw).await? {
                         Stored::Done(outcome) => {
                             outcomes.push(outcome);
                             continue;
@@ -521,10 +535,10 @@ impl Pipeline {
         })
     }
 
-    async fn store_message(&self, m: &Inbound, raw: &Raw<'_>) -> Result<Outcome, store::Error> {
-        log_capped(m, raw.origin);
+    async fn store_message(&self, p: &Prepared, raw: &Raw<'_>) -> Result<Outcome, store::Error> {
+        log_capped(&p.m, raw.origin);
         let mut tx = self.store.work().await?;
-        match self.store_in(&mut tx, m, raw).await? {
+        match self.store_in(&mut tx, p, raw).await? {
             Stored::Done(outcome) => {
                 attempts_store::finish(&mut tx, &[raw.content_hash]).await?;
                 tx.commit().await?;
@@ -542,9 +556,10 @@ impl Pipeline {
     async fn store_in(
         &self,
         tx: &mut Work,
-        m: &Inbound,
+        p: &Prepared,
         raw: &Raw<'_>,
     ) -> Result<Stored, store::Error> {
+        let m = &p.m;
         let id = m.message_id.as_deref().unwrap_or("");
         if let Some(ticket) = messages::find_duplicate(tx, id, raw.content_hash).await? {
             return Ok(Stored::Done(Outcome::Duplicate { ticket }));
@@ -552,7 +567,7 @@ impl Pipeline {
         let outcome = if m.is_bounce() {
             self.attach_bounce(tx, m, raw).await?
         } else {
-            self.thread_or_open(tx, m, raw).await?
+            self.thread_or_open(tx, p, raw).await?
         };
         Ok(match outcome {
             Some(outcome) => Stored::Done(outcome),
@@ -603,9 +618,10 @@ impl Pipeline {
     async fn thread_or_open(
         &self,
         tx: &mut Work,
-        m: &Inbound,
+        p: &Prepared,
         raw: &Raw<'_>,
     ) -> Result<Option<Outcome>, store::Error> {
+        let m = &p.m;
         let mut pointers = self.pointers(tx, m).await?;
         // A reply after the reopen window finds the case closed, whether or not the scheduler
         // has got to it yet.
@@ -659,9 +675,9 @@ impl Pipeline {
             }
             _ if m.auto_signals.contains(&AutoSignal::FromSelf) => Ok(None),
             Thread::FollowUp { previous } => {
-                self.open(tx, m, raw, Some(previous), None).await.map(Some)
+                self.open(tx, p, raw, Some(previous), None).await.map(Some)
             }
-            Thread::New { refused } => self.open(tx, m, raw, None, refused).await.map(Some),
+            Thread::New { refused } => self.open(tx, p, raw, None, refused).await.map(Some),
         }
     }
 
@@ -692,21 +708,21 @@ impl Pipeline {
     async fn open(
         &self,
         tx: &mut Work,
-        m: &Inbound,
+        p: &Prepared,
         raw: &Raw<'_>,
         previous: Option<CaseId>,
         refused: Option<TicketNo>,
     ) -> Result<Outcome, store::Error> {
+        let (m, c) = (&p.m, &p.class);
         let now = raw.received_at;
         let rules = self.rules();
-        let c = rules.classify(m);
         let ticket = cases::next_ticket(tx, &self.settings.ticket_prefix).await?;
         // A stranger's case must not carry the tag of the case they were refused.
         let subject = match &refused {
             Some(t) => thread::without_tag(&m.subject, t),
             None => m.subject.clone(),
         };
-        let mut new = new_case(&ticket, m, &c, previous);
+        let mut new = new_case(&ticket, m, c, previous);
         new.subject = &subject;
         let clocks = self.clocks();
         new.clock = clocks.sync(sla::Resolution::default(), Status::Open, new.target, now);
@@ -745,7 +761,7 @@ impl Pipeline {
             subject: &subject,
             previous: previous_ticket.as_ref(),
         };
-        let acknowledged = self.acknowledge(tx, opened, m, &c, now).await?;
+        let acknowledged = self.acknowledge(tx, opened, m, c, now).await?;
         let state = casework::CaseState {
             id: case,
             ticket: ticket.clone(),
