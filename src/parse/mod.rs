@@ -137,7 +137,7 @@ fn to_inbound(m: &Message<'_>, limits: Limits, own: &str) -> Result<Inbound, Par
         capped: Vec::new(),
     };
     #[cfg(debug_assertions)]
-    crash_hook(&inbound.subject);
+    test_hook(&inbound.subject);
     inbound.auto_signals = signals::detect(m, &inbound, own);
     if inbound.is_bounce() {
         let ids = signals::bounced_ids(m, &inbound.text);
@@ -196,15 +196,30 @@ impl Caps {
     }
 }
 
-/// Test hook, compiled into debug builds only: aborts the process when a message whose subject
-/// is the value of `HELPDESK_TEST_CRASH_ON_SUBJECT` is parsed, so the integration tests can
-/// show that a message which kills the worker is quarantined after two attempts.
+/// Test hooks, compiled into debug builds only: parsing a message whose subject is the value
+/// of `HELPDESK_TEST_CRASH_ON_SUBJECT` aborts the process, and one whose subject is the value
+/// of `HELPDESK_TEST_STALL_ON_SUBJECT` never returns (or returns after
+/// `HELPDESK_TEST_STALL_SECONDS`), so the integration tests can show that a message which kills
+/// or stalls the worker is quarantined after two attempts, and hold intake mid-batch.
 #[cfg(debug_assertions)]
-fn crash_hook(subject: &str) {
-    if std::env::var("HELPDESK_TEST_CRASH_ON_SUBJECT").is_ok_and(|s| !s.is_empty() && s == subject)
-    {
+fn test_hook(subject: &str) {
+    let matches = |var: &str| std::env::var(var).is_ok_and(|s| !s.is_empty() && s == subject);
+    if matches("HELPDESK_TEST_CRASH_ON_SUBJECT") {
         eprintln!("helpdesk: HELPDESK_TEST_CRASH_ON_SUBJECT matched; aborting (test hook)");
         std::process::abort();
+    }
+    if matches("HELPDESK_TEST_STALL_ON_SUBJECT") {
+        eprintln!("helpdesk: HELPDESK_TEST_STALL_ON_SUBJECT matched; stalling (test hook)");
+        if let Some(seconds) = std::env::var("HELPDESK_TEST_STALL_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+        {
+            std::thread::sleep(std::time::Duration::from_secs(seconds));
+            return;
+        }
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
     }
 }
 

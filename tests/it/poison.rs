@@ -1,7 +1,11 @@
 //! Messages that kill or stall the worker, or are too large to read: each ends in the
 //! quarantine with its reason, and the messages after it are taken in.
 
-use crate::util::{fixture, Desk};
+use std::os::unix::net::UnixDatagram;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{fixture, wait_until, Desk};
 
 /// A message that makes a debug build abort while parsing it (the test hook
 /// `HELPDESK_TEST_CRASH_ON_SUBJECT`).
@@ -56,6 +60,122 @@ fn a_message_that_crashes_the_worker_twice_is_quarantined_and_the_next_is_taken_
     let cases = desk.json(&["cases", "list"]);
     assert_eq!(cases.as_array().unwrap().len(), 1);
     assert_eq!(cases[0]["subject"], "Printer on 2nd floor not working");
+}
+
+/// How systemd supervises the daemon (`WatchdogSec=`, `Restart=`), done by the test: starts
+/// `helpdesk run` with a notification socket and a 2 s watchdog, and when no `WATCHDOG=1` has
+/// arrived for 2 s after `READY=1`, kills it with SIGABRT (systemd's watchdog signal) and
+/// starts it again. Returns how many times it had to, once `done` holds of the desk (then the
+/// daemon is stopped with SIGTERM), or after `starts` starts.
+fn supervise(desk: &Desk, stall_on: &str, starts: usize, done: impl Fn() -> bool) -> usize {
+    const WATCHDOG: Duration = Duration::from_secs(2);
+    let path = desk.path("notify.sock");
+    let socket = UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let start = || -> Child {
+        let mut cmd: Command = desk.command(&["run"]);
+        cmd.env("HELPDESK_TEST_STALL_ON_SUBJECT", stall_on)
+            .env("NOTIFY_SOCKET", &path)
+            .env("WATCHDOG_USEC", WATCHDOG.as_micros().to_string())
+            .env_remove("WATCHDOG_PID")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd.spawn().expect("spawn helpdesk run")
+    };
+    let mut kills = 0;
+    for _ in 0..starts {
+        let mut child = start();
+        let started = Instant::now();
+        let mut ready = false;
+        let mut last_sign = Instant::now();
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Ok(n) = socket.recv(&mut buf) {
+                let said = String::from_utf8_lossy(&buf[..n]);
+                ready |= said.contains("READY=1");
+                if said.contains("WATCHDOG=1") || said.contains("READY=1") {
+                    last_sign = Instant::now();
+                }
+            }
+            if ready && done() {
+                let _ = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
+                let status = child.wait().unwrap();
+                assert!(status.success(), "the daemon stopped with {status:?}");
+                return kills;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the daemon exited by itself"
+            );
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("the daemon neither finished nor stalled within 60 s");
+            }
+            if ready && last_sign.elapsed() > WATCHDOG {
+                let _ = Command::new("kill")
+                    .args(["-ABRT", &child.id().to_string()])
+                    .status();
+                child.wait().unwrap();
+                kills += 1;
+                break;
+            }
+        }
+    }
+    kills
+}
+
+/// A message that stalls the parser without crashing it: the intake task stops beating, so
+/// the watchdog pings stop and the supervisor (systemd, here the test) kills the daemon. After
+/// the second such death the message is quarantined and the messages after it are taken in;
+/// the daemon then keeps its watchdog fed.
+#[test]
+fn a_message_that_stalls_the_worker_twice_is_quarantined_under_the_watchdog() {
+    let desk = Desk::new("");
+    desk.deliver(
+        "1.stall",
+        POISON
+            .replace("Poison pill", "Stalls the parser")
+            .as_bytes(),
+    );
+    desk.deliver("2.plain", &fixture("plain.eml"));
+    let cases = || {
+        desk.command(&["cases", "list", "--json"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+            .and_then(|v| v.as_array().map(Vec::len))
+            .unwrap_or(0)
+    };
+    let quarantined = || {
+        desk.command(&["quarantine", "list", "--json"])
+            .output()
+            .ok()
+            .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+            .and_then(|v| v.as_array().map(Vec::len))
+            .unwrap_or(0)
+    };
+    let kills = supervise(&desk, "Stalls the parser", 4, || {
+        quarantined() == 1 && cases() == 1
+    });
+    assert_eq!(kills, 2, "the watchdog killed the daemon {kills} times");
+    let q = desk.json(&["quarantine", "list"]);
+    let reason = q[0]["error"].as_str().unwrap();
+    assert!(
+        reason.starts_with("stalled or crashed the worker twice"),
+        "{reason}"
+    );
+    assert_eq!(q[0]["origin"], "maildir:1.stall");
+    let c = desk.json(&["cases", "list"]);
+    assert_eq!(c[0]["subject"], "Printer on 2nd floor not working");
+    assert!(wait_until(Duration::from_secs(1), || desk
+        .files("Maildir/new")
+        .is_empty()));
 }
 
 #[test]
@@ -128,4 +248,77 @@ fn a_maildir_file_over_the_size_limit_is_quarantined_from_its_first_bytes() {
     let cur = desk.files("Maildir/cur");
     assert_eq!(cur.len(), 2);
     assert_eq!(std::fs::metadata(&cur[0]).unwrap().len(), big.len() as u64);
+}
+
+/// `helpdesk ingest` (an MTA's pipe, or `--file`) and `helpdesk import maildir` never hold a
+/// message over `max_message_size` whole: its first 64 KiB go to the quarantine with its size.
+#[test]
+fn ingest_and_import_quarantine_an_oversized_message_from_its_head() {
+    let desk = Desk::new("");
+    let mut big = fixture("plain.eml");
+    big.extend(std::iter::repeat_n(b'x', 3 << 20));
+    let size = big.len();
+    let limited = |args: &[&str]| {
+        let mut cmd = desk.command(args);
+        cmd.env("HELPDESK_INBOUND__MAX_MESSAGE_SIZE", "1MiB");
+        cmd
+    };
+    let expected = format!("quarantined: message of {size} bytes is larger than inbound.max_message_size (1048576 bytes); only its first 65536 bytes were read");
+    // From a pipe: the whole message is taken off the pipe, only its head is kept.
+    let mut child = limited(&["ingest"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = {
+        let big = big.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            stdin.write_all(&big)
+        })
+    };
+    let out = child.wait_with_output().unwrap();
+    writer
+        .join()
+        .unwrap()
+        .expect("the whole message was read off the pipe");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.starts_with(&expected), "{said}");
+    // From a file.
+    let file = desk.path("big.eml");
+    std::fs::write(&file, &big).unwrap();
+    let out = limited(&["ingest", "--file", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with(&expected), "{said}");
+    // From a Maildir backup, beside a message within the limit.
+    let backup = desk.path("backup");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(backup.join(sub)).unwrap();
+    }
+    std::fs::write(backup.join("cur/1.big"), &big).unwrap();
+    std::fs::write(backup.join("cur/2.ok"), fixture("network_outage.eml")).unwrap();
+    let out = limited(&["import", "maildir", backup.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let q = desk.json(&["quarantine", "list"]);
+    let q = q.as_array().unwrap();
+    // The pipe, the file and the backup hold the same message: its head is quarantined once
+    // (the quarantine keeps one row per content).
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0]["size"], 65536, "only the head is kept");
+    assert_eq!(desk.json(&["cases", "list"]).as_array().unwrap().len(), 1);
 }
