@@ -15,6 +15,7 @@ use indicatif::ProgressBar;
 
 use crate::daemon::{BATCH, BATCH_BYTES};
 use crate::ingest::{Item, Outcome, Pipeline};
+use crate::mailbox::limited;
 use crate::store;
 
 /// What to import.
@@ -297,14 +298,16 @@ async fn import_maildir(
 ) -> Result<(), Failure> {
     let files = maildir_files(dir).map_err(Failure::Read)?;
     progress.set_length(files.len() as u64);
+    let limit = batch.pipeline.settings.max_message_size;
     for path in files {
-        let raw = std::fs::read(&path)
+        // A file over the size limit is read only in part; its head goes to the quarantine.
+        let read = limited::read_file(&path, limit)
             .with_context(|| format!("cannot read {}", path.display()))
             .map_err(Failure::Read)?;
         let entry = Entry {
             origin: format!("maildir:{}", path.display()),
-            raw,
-            refused: None,
+            refused: read.refused(limit),
+            raw: read.bytes,
         };
         batch.push(entry).await?;
         progress.inc(1);

@@ -7,7 +7,7 @@ mod records;
 mod report;
 mod rules;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,9 +21,9 @@ use crate::catalog::{self, Catalog, LiveCatalog};
 use crate::classify::Rules;
 use crate::config::{self, Settings, SourceSettings};
 use crate::daemon::{Daemon, Source};
-use crate::ingest::{Outcome, Pipeline};
+use crate::ingest::{Item, Outcome, Pipeline};
 use crate::lifecycle;
-use crate::mailbox::{Imap, Maildir};
+use crate::mailbox::{limited, Imap, Maildir};
 use crate::model::Status;
 use crate::outbox::render::Templates;
 use crate::outbox::transport::Transport;
@@ -515,26 +515,29 @@ async fn ingest_command(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let result = async {
-        let raw = match file {
-            Some(f) => {
-                std::fs::read(f).with_context(|| format!("while reading {}", f.display()))?
-            }
+        let app = App::load(config).await?;
+        let pipeline = app.pipeline();
+        let max = pipeline.settings.max_message_size;
+        // A message over the size limit is never held whole: its head goes to the quarantine.
+        let read = match file {
+            Some(f) => limited::read_file(f, max)
+                .with_context(|| format!("while reading {}", f.display()))?,
             None => {
-                let mut buf = Vec::new();
-                std::io::stdin()
-                    .read_to_end(&mut buf)
-                    .context("while reading stdin")?;
-                buf
+                limited::read_stream(std::io::stdin().lock(), max).context("while reading stdin")?
             }
         };
         let origin = file.map_or_else(|| "stdin".to_owned(), |f| format!("file:{}", f.display()));
-        let app = App::load(config).await?;
-        let outcome = app
-            .pipeline()
-            .ingest(&raw, &origin, store::now_ms())
+        let refused = read.refused(max);
+        let item = Item {
+            raw: &read.bytes,
+            origin: &origin,
+            refused: refused.as_deref(),
+        };
+        let mut outcomes = pipeline
+            .ingest_batch(&[item], store::now_ms(), None)
             .await?;
         app.store.close().await;
-        anyhow::Ok(outcome)
+        anyhow::Ok(outcomes.pop().expect("one outcome per message"))
     }
     .await;
     match result {

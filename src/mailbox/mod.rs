@@ -2,9 +2,11 @@
 //! database by `ingest`, and only then acknowledged to its source (moved to `cur/` for a
 //! Maildir; moved to the processed folder or flagged `\Seen` on IMAP, whose position is saved
 //! with the messages), so a crash in between re-reads it and the duplicate check makes that a
-//! no-op. stdin is read directly by `helpdesk ingest`.
+//! no-op. stdin is read directly by `helpdesk ingest`; [`limited`] reads a message file or pipe
+//! within the size limit.
 
 pub mod imap;
+pub mod limited;
 pub mod maildir;
 
 pub use imap::Imap;
