@@ -179,7 +179,14 @@ def restart_dovecot(args):
     subprocess.run(cmd, check=True)
     until("Dovecot to listen", lambda: listening(IMAP_PORT))
     w_up = time.time()
+    # A customer writes the moment the server is back: how long until they are answered?
+    c = imap("live")
+    c.append("INBOX", None, None, request("Probe <probe@example.test>", "live@example.test",
+                                          "restart early probe: mail down"))
+    c.logout()
+    t_early = time.perf_counter()
     until("Dovecot's LMTP", lambda: os.path.exists(os.path.join(E["RUN_DIR"], "lmtp")))
+    got_early = wait_subject("probe", "restart early probe", 60)
     d.wait_log("IMAP connection restored", 90)
     w_noticed = d.logged_at("IMAP intake interrupted")
     w_back = d.logged_at("IMAP connection restored")
@@ -196,7 +203,9 @@ def restart_dovecot(args):
           f"stopped and ended the old connection after {w_noticed - w_stop:.1f} s; the daemon "
           f"was back {w_back - w_noticed:.1f} s after the connection ended; a message APPENDed "
           f"after the restart was acknowledged after "
-          f"{(got - t_sent) if got else float('nan'):.1f} s")
+          f"{(got - t_sent) if got else float('nan'):.1f} s; one APPENDed the moment Dovecot "
+          f"listened again was acknowledged after "
+          f"{(got_early - t_early) if got_early else float('nan'):.1f} s")
 
 
 def smtp_outage(args):

@@ -2,8 +2,11 @@
 //! batch committed before its messages are moved (Maildir) or marked (IMAP). Both bound a
 //! batch by [`BATCH`] messages and [`BATCH_BYTES`]; a message over `max_message_size` is read
 //! only in part (its header from IMAP, its first [`HEAD_BYTES`] from a Maildir file) and
-//! quarantined with the reason.
+//! quarantined with the reason. While an IMAP backlog drains, new conversations that arrive
+//! meanwhile are taken in between its batches (the express lane), so they are not answered
+//! only after the whole backlog.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use tokio::io::AsyncReadExt;
@@ -15,6 +18,7 @@ use super::lease::{self, LeaseLost};
 use super::{backoff, Daemon, Intake, Report, BATCH, BATCH_BYTES};
 use crate::ingest::{Checkpoint, Item, Outcome};
 use crate::mailbox::imap::{ImapSession, Waiting, Woken, IDLE_REFRESH};
+use crate::mailbox::limited::HEAD_BYTES;
 use crate::mailbox::{Imap, Maildir};
 use crate::service::Heartbeat;
 use crate::store::{self, imap::Position};
@@ -297,8 +301,10 @@ impl Daemon {
     }
 
     /// Fetches and ingests everything after `last` in batches; each batch is committed with
-    /// the new position, then marked processed on the server. The IMAP calls beat while they
-    /// wait (each has its own timeout); the database calls do not.
+    /// the new position, then marked processed on the server. Between the batches of a
+    /// backlog, new conversations that arrived meanwhile go first (see [`Daemon::express`]).
+    /// The IMAP calls beat while they wait (each has its own timeout); the database calls do
+    /// not.
     pub(super) async fn drain_imap(
         &self,
         imap: &Imap,
@@ -308,101 +314,192 @@ impl Daemon {
         intake: &Intake<'_>,
         report: &mut Report,
     ) -> anyhow::Result<()> {
-        let max = self.pipeline.settings.max_message_size;
         let beat = intake.beat;
+        let mut lane = Express {
+            frontier: *last,
+            taken: BTreeSet::new(),
+        };
         loop {
             beat.beat();
-            let waiting = beat.waiting(session.waiting(*last)).await?;
-            if waiting.is_empty() {
+            let listed = beat.waiting(session.waiting(*last)).await?;
+            let waiting: Vec<Waiting> = listed
+                .iter()
+                .filter(|w| !lane.taken.contains(&w.uid))
+                .copied()
+                .collect();
+            let Some(top) = waiting.last().map(|w| w.uid) else {
+                if let Some(top) = listed.last().map(|w| w.uid) {
+                    // Everything above the position was taken in by the express lane.
+                    *last = self.save_position(imap, session, top).await?;
+                }
                 return Ok(());
-            }
-            for batch in batches(&waiting, |w| u64::from(w.size)) {
+            };
+            lane.frontier = lane.frontier.max(top);
+            for (n, batch) in batches(&waiting, |w| u64::from(w.size))
+                .into_iter()
+                .enumerate()
+            {
                 if cancel.is_cancelled() {
                     return Ok(());
                 }
-                if let Some(l) = intake.lease {
-                    l.check().await?;
+                if n > 0 {
+                    self.express(imap, session, &mut lane, intake, report)
+                        .await?;
                 }
-                beat.beat();
-                let read_at = std::time::Instant::now();
-                let (big, normal): (Vec<&Waiting>, Vec<&Waiting>) =
-                    batch.iter().partition(|w| u64::from(w.size) > max);
-                let uids = |ws: &[&Waiting]| ws.iter().map(|w| w.uid).collect::<Vec<_>>();
-                let mut fetched: Vec<(u32, Vec<u8>, Option<String>)> = beat
-                    .waiting(session.fetch(&uids(&normal), false))
-                    .await?
-                    .into_iter()
-                    .map(|(uid, raw)| (uid, raw, None))
-                    .collect();
-                for (uid, header) in beat.waiting(session.fetch(&uids(&big), true)).await? {
-                    let size = big.iter().find(|w| w.uid == uid).map_or(0, |w| w.size);
-                    let reason = format!("message of {size} bytes is larger than inbound.max_message_size ({max} bytes); only its header was fetched; the full message stays on the server");
-                    fetched.push((uid, header, Some(reason)));
-                }
-                fetched.sort_unstable_by_key(|(uid, _, _)| *uid);
-                // A message expunged meanwhile has no body, and that is fine; one still there
-                // without a body must not be skipped past: fail, keep the position, retry.
-                let missing: Vec<u32> = batch
-                    .iter()
-                    .map(|w| w.uid)
-                    .filter(|u| fetched.iter().all(|(f, _, _)| f != u))
-                    .collect();
-                let unfetchable = beat.waiting(session.still_present(&missing)).await?;
-                if !unfetchable.is_empty() {
-                    anyhow::bail!(
-                        "the server returned no content for message(s) with UID {unfetchable:?} in {}; will retry",
-                        imap.key()
-                    );
-                }
-                let origins: Vec<String> = fetched
-                    .iter()
-                    .map(|(uid, _, _)| format!("imap:{};uid={uid}", imap.key()))
-                    .collect();
-                let items: Vec<Item<'_>> = fetched
-                    .iter()
-                    .zip(&origins)
-                    .map(|((_, raw, refused), origin)| Item {
-                        raw,
-                        origin,
-                        refused: refused.as_deref(),
-                    })
-                    .collect();
                 let position = Position {
                     uid_validity: session.uid_validity(),
                     last_uid: batch.last().map_or(*last, |w| w.uid),
                 };
-                let checkpoint = Checkpoint {
-                    mailbox: imap.key(),
-                    position,
-                };
-                let outcomes = match self
-                    .pipeline
-                    .ingest_batch_beating(&items, store::now_ms(), Some(checkpoint), Some(beat))
-                    .await
-                {
-                    Ok(o) => o,
-                    Err(e) => {
-                        report.deferred += items.len();
-                        return Err(anyhow::Error::new(e).context("while ingesting from IMAP"));
-                    }
-                };
+                self.take_in(imap, session, batch, Some(position), intake, report)
+                    .await?;
                 *last = position.last_uid;
-                let latency = read_at.elapsed().as_secs_f64();
-                for (origin, outcome) in origins.iter().zip(&outcomes) {
-                    log_outcome(origin, outcome);
-                    count(report, outcome, latency);
-                }
-                intake.stored();
-                let all: Vec<u32> = batch.iter().map(|w| w.uid).collect();
-                beat.waiting(session.mark_processed(&all)).await?;
             }
         }
     }
+
+    /// The express lane: during a backlog, before each of its batches after the first, the
+    /// messages that arrived meanwhile (above `lane.frontier`) and start a conversation are
+    /// taken in first, one batch of them at a time, so a new request is acknowledged while the
+    /// backlog drains. Replies keep their turn: what they answer may still be in the backlog.
+    /// The position does not move for them; [`Daemon::drain_imap`] skips them when their turn
+    /// comes, and after a restart they are recognised as duplicates.
+    async fn express(
+        &self,
+        imap: &Imap,
+        session: &mut ImapSession,
+        lane: &mut Express,
+        intake: &Intake<'_>,
+        report: &mut Report,
+    ) -> anyhow::Result<()> {
+        let fresh = intake
+            .beat
+            .waiting(session.new_conversations(lane.frontier))
+            .await?;
+        let Some(first) = batches(&fresh, |w| u64::from(w.size)).into_iter().next() else {
+            return Ok(());
+        };
+        tracing::debug!(
+            messages = first.len(),
+            "taking in new conversations ahead of the backlog"
+        );
+        self.take_in(imap, session, first, None, intake, report)
+            .await?;
+        lane.frontier = lane.frontier.max(first.last().map_or(0, |w| w.uid));
+        lane.taken.extend(first.iter().map(|w| w.uid));
+        Ok(())
+    }
+
+    /// Fetches one batch (the header only of a message over `max_message_size`), ingests it,
+    /// with `position` saved in the same transaction when given, and marks it processed.
+    async fn take_in(
+        &self,
+        imap: &Imap,
+        session: &mut ImapSession,
+        batch: &[Waiting],
+        position: Option<Position>,
+        intake: &Intake<'_>,
+        report: &mut Report,
+    ) -> anyhow::Result<()> {
+        let max = self.pipeline.settings.max_message_size;
+        let beat = intake.beat;
+        if let Some(l) = intake.lease {
+            l.check().await?;
+        }
+        beat.beat();
+        let read_at = std::time::Instant::now();
+        let (big, normal): (Vec<&Waiting>, Vec<&Waiting>) =
+            batch.iter().partition(|w| u64::from(w.size) > max);
+        let uids = |ws: &[&Waiting]| ws.iter().map(|w| w.uid).collect::<Vec<_>>();
+        let mut fetched: Vec<(u32, Vec<u8>, Option<String>)> = beat
+            .waiting(session.fetch(&uids(&normal), false))
+            .await?
+            .into_iter()
+            .map(|(uid, raw)| (uid, raw, None))
+            .collect();
+        for (uid, header) in beat.waiting(session.fetch(&uids(&big), true)).await? {
+            let size = big.iter().find(|w| w.uid == uid).map_or(0, |w| w.size);
+            let reason = format!("message of {size} bytes is larger than inbound.max_message_size ({max} bytes); only its header was fetched; the full message stays on the server");
+            fetched.push((uid, header, Some(reason)));
+        }
+        fetched.sort_unstable_by_key(|(uid, _, _)| *uid);
+        // A message expunged meanwhile has no body, and that is fine; one still there without
+        // a body must not be skipped past: fail, keep the position, retry.
+        let missing: Vec<u32> = batch
+            .iter()
+            .map(|w| w.uid)
+            .filter(|u| fetched.iter().all(|(f, _, _)| f != u))
+            .collect();
+        let unfetchable = beat.waiting(session.still_present(&missing)).await?;
+        if !unfetchable.is_empty() {
+            anyhow::bail!(
+                "the server returned no content for message(s) with UID {unfetchable:?} in {}; will retry",
+                imap.key()
+            );
+        }
+        let origins: Vec<String> = fetched
+            .iter()
+            .map(|(uid, _, _)| format!("imap:{};uid={uid}", imap.key()))
+            .collect();
+        let items: Vec<Item<'_>> = fetched
+            .iter()
+            .zip(&origins)
+            .map(|((_, raw, refused), origin)| Item {
+                raw,
+                origin,
+                refused: refused.as_deref(),
+            })
+            .collect();
+        let checkpoint = position.map(|position| Checkpoint {
+            mailbox: imap.key(),
+            position,
+        });
+        let outcomes = match self
+            .pipeline
+            .ingest_batch_beating(&items, store::now_ms(), checkpoint, Some(beat))
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                report.deferred += items.len();
+                return Err(anyhow::Error::new(e).context("while ingesting from IMAP"));
+            }
+        };
+        let latency = read_at.elapsed().as_secs_f64();
+        for (origin, outcome) in origins.iter().zip(&outcomes) {
+            log_outcome(origin, outcome);
+            count(report, outcome, latency);
+        }
+        intake.stored();
+        let all: Vec<u32> = batch.iter().map(|w| w.uid).collect();
+        beat.waiting(session.mark_processed(&all)).await?;
+        Ok(())
+    }
+
+    /// Saves `last_uid` as the position of `imap`, on its own; returns it.
+    async fn save_position(
+        &self,
+        imap: &Imap,
+        session: &ImapSession,
+        last_uid: u32,
+    ) -> anyhow::Result<u32> {
+        let position = Position {
+            uid_validity: session.uid_validity(),
+            last_uid,
+        };
+        let store = &self.pipeline.store;
+        let mut tx = store.begin().await?;
+        store::imap::save(&mut tx, imap.key(), position, store::now_ms()).await?;
+        tx.commit().await?;
+        Ok(last_uid)
+    }
 }
 
-/// How much of an oversized Maildir file is read: enough for its header, to show in the
-/// quarantine what it was.
-pub(super) const HEAD_BYTES: u64 = 64 << 10;
+/// Where the express lane of one drain stands: the highest UID any listing has shown, and the
+/// UIDs above the position it has taken in.
+struct Express {
+    frontier: u32,
+    taken: BTreeSet<u32>,
+}
 
 /// Splits waiting messages into batches of at most [`BATCH`] messages and [`BATCH_BYTES`] of
 /// `size`; a message above the byte cap goes alone.

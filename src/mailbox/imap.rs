@@ -345,6 +345,27 @@ impl ImapSession {
     /// # Errors
     /// The server or the connection failed.
     pub async fn waiting(&mut self, after: u32) -> Result<Vec<Waiting>, ImapError> {
+        self.listing(after, "").await
+    }
+
+    /// Messages with a UID above `after` that start a conversation: they have neither
+    /// `In-Reply-To` nor `References` (the server's SEARCH tells, nothing is fetched but their
+    /// sizes). These may be taken in ahead of a backlog; a reply may not, since what it answers
+    /// may still be in the backlog.
+    ///
+    /// # Errors
+    /// The server or the connection failed.
+    pub async fn new_conversations(&mut self, after: u32) -> Result<Vec<Waiting>, ImapError> {
+        // RFC 3501 SEARCH HEADER: an empty string matches every message with the field.
+        self.listing(
+            after,
+            " NOT HEADER In-Reply-To \"\" NOT HEADER References \"\"",
+        )
+        .await
+    }
+
+    /// The messages above `after` that match the SEARCH keys `also` (empty: all), with sizes.
+    async fn listing(&mut self, after: u32, also: &str) -> Result<Vec<Waiting>, ImapError> {
         let Some(from) = after.checked_add(1) else {
             return Ok(Vec::new());
         };
@@ -355,7 +376,9 @@ impl ImapSession {
             .await?
             .map_err(|e| self.imap.command("NOOP", &e))?;
         // `n:*` also matches the highest UID when it is below n: filter.
-        let uids = self.search(&format!("UID {from}:*"), |u| u > after).await?;
+        let uids = self
+            .search(&format!("UID {from}:*{also}"), |u| u > after)
+            .await?;
         if uids.is_empty() {
             return Ok(Vec::new());
         }

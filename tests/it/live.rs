@@ -587,6 +587,94 @@ async fn kill_9_mid_batch_loses_nothing_and_acknowledges_each_case_once() {
     assert_one_ack_per_case(&acks, N);
 }
 
+/// The express lane: a new request that arrives while a backlog drains is taken in between
+/// the backlog's batches, not after all of them; a reply that arrives with it keeps its turn,
+/// so it still finds the backlog case it answers. The first batch is held for 5 s (the test
+/// hook `HELPDESK_TEST_STALL_ON_SUBJECT`), so the arrival lands during the drain every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_arriving_during_a_backlog_goes_ahead_of_it_and_replies_keep_their_turn() {
+    let Some(stack) = stack::shared() else { return };
+    let (support, customer, probe) = ("support24", "customer24", "customer19");
+    // Three batches: 256, 256, 88.
+    const N: usize = 600;
+    let hold = request(
+        customer,
+        support,
+        "x-hold",
+        "Hold the first batch",
+        "Please.",
+    );
+    stack.append(support, "INBOX", &hold).await;
+    append_requests(stack, (support, customer), "x", N - 1).await;
+    let desk = LiveDesk::new(stack, support, Options::default());
+    let mut cmd = desk.desk.command(&["run"]);
+    let log = std::fs::File::create(desk.desk.path("daemon.log")).unwrap();
+    cmd.env("HELPDESK_LOG", "info")
+        .env("HELPDESK_TEST_STALL_ON_SUBJECT", "Hold the first batch")
+        .env("HELPDESK_TEST_STALL_SECONDS", "5")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    let daemon = Daemon {
+        child: cmd.spawn().expect("spawn helpdesk run"),
+        log: desk.desk.path("daemon.log"),
+    };
+    daemon.wait_log("IMAP connected", WAIT);
+    // The customer answers request 400 (in the second batch) and someone else writes in.
+    let mut reply = request(
+        customer,
+        support,
+        "x-reply",
+        "Re: Request 400: monitor flickers",
+        "It flickers again.",
+    );
+    let at = reply.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    reply.splice(
+        at..at,
+        b"\r\nIn-Reply-To: <x-400@client.example.test>"
+            .iter()
+            .copied(),
+    );
+    stack.append(support, "INBOX", &reply).await;
+    let new = request(probe, support, "x-probe", "VPN down", "Cannot connect.");
+    stack.append(support, "INBOX", &new).await;
+    desk.wait_for_cases(N + 1, Duration::from_secs(120));
+    let joined = || desk.log().matches("message added to case").count();
+    assert!(
+        wait_until(WAIT, || joined() == 1),
+        "the reply was not added to a case:\n{}",
+        desk.log()
+    );
+    daemon.terminate();
+    assert_eq!(
+        desk.cases().len(),
+        N + 1,
+        "the reply opened a case of its own"
+    );
+    let ticket_of = |subject: &str| {
+        desk.cases()
+            .iter()
+            .find(|c| c["subject"] == subject)
+            .and_then(|c| c["ticket"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("no case {subject:?}"))
+    };
+    // The first batch holds UIDs 1..=256: the new request is the next case, before the
+    // second batch.
+    assert_eq!(ticket_of("VPN down"), "HD-000257");
+    let log = desk.log();
+    let joined = log
+        .lines()
+        .find(|l| l.contains("message added to case"))
+        .unwrap();
+    assert!(
+        joined.contains(&ticket_of("Request 400: monitor flickers")),
+        "{joined}"
+    );
+    // The new customer's acknowledgment arrives.
+    let acks = stack.wait_for(probe, "INBOX", 1, WAIT).await;
+    assert!(header(&acks[0], "Subject").unwrap().contains("HD-000257"));
+}
+
 /// `n` requests from `customer` appended straight into `support`'s INBOX, Message-IDs
 /// `<prefix>-<i>`.
 pub(crate) async fn append_requests(
