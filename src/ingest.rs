@@ -306,9 +306,12 @@ impl Pipeline {
         let p = &self.pinned();
         let hashes = Pipeline::hashes(items, beat);
         let mut tx = p.store.begin().await?;
+        // Attempts a database failure kept this process from taking back are taken back first.
+        let repaid = attempts_store::repay(&p.store, &mut tx).await?;
         let all: Vec<&str> = hashes.iter().map(String::as_str).collect();
         let unfinished = attempts_store::unfinished(&mut tx, &all).await?;
-        drop(tx);
+        tx.commit().await?;
+        attempts_store::repaid(&p.store, &repaid);
         let mut progress = Progress {
             outcomes: vec![None; items.len()],
             begun: vec![false; items.len()],
@@ -458,7 +461,8 @@ impl Pipeline {
             Ok::<_, store::Error>(tx.commit().await?)
         };
         if let Err(error) = released.await {
-            tracing::warn!(%error, messages = hashes.len(), "cannot take back the intake attempts of messages left for later; each counts as one unfinished attempt");
+            attempts_store::owe(&self.store, hashes);
+            tracing::warn!(%error, messages = hashes.len(), "cannot take back the intake attempts of messages left for later yet; they are taken back before the next batch");
         }
     }
 

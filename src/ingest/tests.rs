@@ -820,3 +820,28 @@ async fn a_case_records_the_lists_its_message_had_cut() {
     })
     .await;
 }
+
+/// Two attempts that a database failure left behind and could not take back (owed by this
+/// process, not crashes) do not send the message to the quarantine once the database is back.
+#[tokio::test]
+async fn attempts_a_database_failure_left_behind_are_taken_back_first() {
+    on_each_store(|p| async move {
+        let raw = mail("u <u@customer.example.test>", "Printer jam", "", "Help.");
+        let hash = parse::content_hash(&raw);
+        for _ in 0..2 {
+            let mut tx = p.store.begin().await.unwrap();
+            attempts_store::begin(&mut tx, &[(hash.as_str(), "x")], NOW)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            attempts_store::owe(&p.store, &[hash.as_str()]);
+        }
+        let outcome = p.ingest(&raw, "maildir:x", NOW).await.unwrap();
+        assert!(matches!(outcome, Outcome::Created { .. }), "{outcome:?}");
+        assert_eq!(
+            count(&p.store, "SELECT COUNT(*) FROM intake_attempts").await,
+            0
+        );
+    })
+    .await;
+}

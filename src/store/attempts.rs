@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 
-use super::{Error, Tx};
+use super::{Error, Store, Tx};
 
 /// The unfinished attempts of each of these messages (by content hash) that has any.
 ///
@@ -101,6 +101,51 @@ pub async fn release(tx: &mut Tx, hashes: &[&str]) -> Result<(), Error> {
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Remembers attempts [`release`] could not take back because the database had failed: they
+/// are this process's own, not crashes, and must not count against their messages when the
+/// database is back. [`repay`] takes them back before the next batch counts attempts.
+pub fn owe(store: &Store, hashes: &[&str]) {
+    let mut owed = store
+        .owed_attempts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    owed.extend(hashes.iter().map(|h| (*h).to_owned()));
+}
+
+/// Takes back, inside `tx`, the attempts [`owe`] remembered; returns them, for [`repaid`] once
+/// `tx` has committed.
+///
+/// # Errors
+/// Database failure (they stay owed).
+pub async fn repay(store: &Store, tx: &mut Tx) -> Result<Vec<String>, Error> {
+    let owed = store
+        .owed_attempts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    if !owed.is_empty() {
+        let hashes: Vec<&str> = owed.iter().map(String::as_str).collect();
+        release(tx, &hashes).await?;
+    }
+    Ok(owed)
+}
+
+/// Forgets the attempts a committed [`repay`] took back.
+pub fn repaid(store: &Store, hashes: &[String]) {
+    if hashes.is_empty() {
+        return;
+    }
+    let mut owed = store
+        .owed_attempts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for h in hashes {
+        if let Some(i) = owed.iter().position(|o| o == h) {
+            owed.swap_remove(i);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -181,6 +181,9 @@ pub struct Store {
     pub backend: Backend,
     /// The SQLite file, for the lock that serialises migrations between processes.
     sqlite_file: Option<std::path::PathBuf>,
+    /// Intake attempts this process began and could not take back when a transient failure
+    /// left their messages unprocessed (the database had failed): see [`attempts::owe`].
+    owed_attempts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Store {
@@ -260,6 +263,7 @@ impl Store {
             pool,
             backend,
             sqlite_file,
+            owed_attempts: std::sync::Arc::default(),
         })
     }
 
