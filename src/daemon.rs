@@ -3,9 +3,9 @@
 //! means: tell (cancel), wait (the batch and the send in hand finish), and give up after a
 //! bounded grace period. `run --once` drains the mailbox and the outbox and returns.
 //!
-//! Intake works in batches: up to [`BATCH`] messages (at most [`BATCH_BYTES`]) are committed in
-//! one transaction, together with the IMAP position, and only then moved or flagged on the
-//! server (or moved to `cur/`). A lost IMAP connection is retried with capped exponential
+//! Intake works in batches ([`crate::mailbox::batch`]): up to 256 messages (at most 16 MiB) are
+//! committed in one transaction, together with the IMAP position, and only then moved or
+//! flagged on the server (or moved to `cur/`). A lost IMAP connection is retried with capped exponential
 //! backoff; the log says so once, and once more when it is back.
 //!
 //! Under systemd the supervisor reports readiness, status and stopping, and pings the watchdog
@@ -42,11 +42,6 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
 /// How long one outbox round (a batch of sends, each bounded by the SMTP timeouts, and their
 /// database updates) counts as progress for the watchdog; a longer one is taken as hung.
 const OUTBOX_ROUND_LIMIT: Duration = Duration::from_secs(5 * 60);
-
-/// Messages per intake transaction.
-pub const BATCH: usize = 256;
-/// Bytes per intake batch: bounds memory when messages are large.
-pub const BATCH_BYTES: u64 = 16 << 20;
 
 /// Who is told that intake stored something: the outbox (mail may wait) and the scheduler (a
 /// due time may have come closer).

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use indicatif::ProgressBar;
 
-use crate::daemon::{BATCH, BATCH_BYTES};
 use crate::ingest::{Item, Outcome, Pipeline};
+use crate::mailbox::batch::Fill;
 use crate::mailbox::limited;
 use crate::store;
 
@@ -158,7 +158,7 @@ pub async fn import(
     let mut batch = Batch {
         pipeline,
         entries: Vec::new(),
-        bytes: 0,
+        fill: Fill::default(),
         done: Summary::default(),
         quarantined,
     };
@@ -201,12 +201,12 @@ struct Entry {
     refused: Option<String>,
 }
 
-/// Messages gathered until a batch is full ([`BATCH`] messages or [`BATCH_BYTES`]), then
+/// Messages gathered until a batch is full ([`crate::mailbox::batch`]), then
 /// ingested in one transaction.
 struct Batch<'a> {
     pipeline: &'a Pipeline,
     entries: Vec<Entry>,
-    bytes: u64,
+    fill: Fill,
     done: Summary,
     /// Quarantine rows that exist already: messages ending there again are duplicates.
     quarantined: HashSet<i64>,
@@ -215,12 +215,12 @@ struct Batch<'a> {
 impl Batch<'_> {
     async fn push(&mut self, entry: Entry) -> Result<(), Failure> {
         let size = entry.raw.len() as u64;
-        if !self.entries.is_empty() && self.bytes + size > BATCH_BYTES {
+        if self.fill.closes_before(size) {
             self.flush().await?;
         }
-        self.bytes += size;
+        self.fill.add(size);
         self.entries.push(entry);
-        if self.entries.len() >= BATCH {
+        if self.fill.is_full() {
             self.flush().await?;
         }
         Ok(())
@@ -249,7 +249,7 @@ impl Batch<'_> {
             self.done.count(outcome, &mut self.quarantined);
         }
         self.entries.clear();
-        self.bytes = 0;
+        self.fill = Fill::default();
         Ok(())
     }
 }

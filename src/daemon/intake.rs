@@ -1,7 +1,6 @@
 //! Intake: the Maildir and IMAP loops of [`Daemon`], batch by batch into the pipeline, each
-//! batch committed before its messages are moved (Maildir) or marked (IMAP). Both bound a
-//! batch by [`BATCH`] messages and [`BATCH_BYTES`]; a message over `max_message_size` is read
-//! only in part (its header from IMAP, its first [`HEAD_BYTES`] from a Maildir file) and
+//! batch committed before its messages are moved (Maildir) or marked (IMAP). Both cut their
+//! listings with [`batch::split`]; a message over `max_message_size` is read only in part (its header from IMAP, its first [`HEAD_BYTES`] from a Maildir file) and
 //! quarantined with the reason. While an IMAP backlog drains, new conversations that arrive
 //! meanwhile are taken in between its batches (the express lane), so they are not answered
 //! only after the whole backlog.
@@ -15,8 +14,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::lease::{self, LeaseLost};
-use super::{backoff, Daemon, Intake, Report, BATCH, BATCH_BYTES};
+use super::{backoff, Daemon, Intake, Report};
 use crate::ingest::{Checkpoint, Item, Outcome};
+use crate::mailbox::batch;
 use crate::mailbox::imap::{ImapSession, Waiting, Woken, IDLE_REFRESH};
 use crate::mailbox::limited::HEAD_BYTES;
 use crate::mailbox::{Imap, Maildir};
@@ -82,8 +82,8 @@ impl Daemon {
         report
     }
 
-    /// Ingests every file in `new/` in batches (at most [`BATCH`] files and [`BATCH_BYTES`])
-    /// and moves each to `cur/` after its batch is committed; a file over `max_message_size`
+    /// Ingests every file in `new/` in batches ([`batch::split`], counting what is read of
+    /// each file) and moves each to `cur/` after its batch is committed; a file over `max_message_size`
     /// is read only up to [`HEAD_BYTES`] and quarantined. Returns whether anything was stored.
     /// Stops early on cancellation or on a transient database failure (the rest stays in
     /// `new/`).
@@ -105,7 +105,7 @@ impl Daemon {
             if files.is_empty() {
                 return Ok(stored);
             }
-            for chunk in batches(&files, |(_, size)| read_size(*size, max)) {
+            for chunk in batch::split(&files, |(_, size)| read_size(*size, max)) {
                 if cancel.is_cancelled() || !may_read(intake).await {
                     return Ok(stored);
                 }
@@ -335,7 +335,7 @@ impl Daemon {
                 return Ok(());
             };
             lane.frontier = lane.frontier.max(top);
-            for (n, batch) in batches(&waiting, |w| u64::from(w.size))
+            for (n, batch) in batch::split(&waiting, |w| u64::from(w.size))
                 .into_iter()
                 .enumerate()
             {
@@ -375,7 +375,10 @@ impl Daemon {
             .beat
             .waiting(session.new_conversations(lane.frontier))
             .await?;
-        let Some(first) = batches(&fresh, |w| u64::from(w.size)).into_iter().next() else {
+        let Some(first) = batch::split(&fresh, |w| u64::from(w.size))
+            .into_iter()
+            .next()
+        else {
             return Ok(());
         };
         tracing::debug!(
@@ -499,27 +502,6 @@ impl Daemon {
 struct Express {
     frontier: u32,
     taken: BTreeSet<u32>,
-}
-
-/// Splits waiting messages into batches of at most [`BATCH`] messages and [`BATCH_BYTES`] of
-/// `size`; a message above the byte cap goes alone.
-fn batches<T>(waiting: &[T], size: impl Fn(&T) -> u64) -> Vec<&[T]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut bytes = 0u64;
-    for (i, w) in waiting.iter().enumerate() {
-        let full = i - start >= BATCH || (i > start && bytes + size(w) > BATCH_BYTES);
-        if full {
-            out.push(&waiting[start..i]);
-            start = i;
-            bytes = 0;
-        }
-        bytes += size(w);
-    }
-    if start < waiting.len() {
-        out.push(&waiting[start..]);
-    }
-    out
 }
 
 /// The bytes intake reads of a Maildir file of `size`: all of it, or [`HEAD_BYTES`] of one
@@ -695,30 +677,13 @@ mod tests {
     }
 
     #[test]
-    fn batches_bound_count_and_bytes() {
-        let w = |n: u32, size: u32| (1..=n).map(|uid| Waiting { uid, size }).collect::<Vec<_>>();
-        let lens = |v: &[Waiting]| {
-            batches(v, |w| u64::from(w.size))
-                .iter()
-                .map(|b| b.len())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(lens(&w(0, 1)), Vec::<usize>::new());
-        assert_eq!(lens(&w(600, 1000)), vec![256, 256, 88]);
-        // 6 MiB each: two per 16 MiB batch.
-        assert_eq!(lens(&w(5, 6 << 20)), vec![2, 2, 1]);
-        // One message above the byte cap still goes alone.
-        assert_eq!(lens(&w(2, 40 << 20)), vec![1, 1]);
-    }
-
-    #[test]
     fn maildir_batches_count_what_is_read_of_each_file() {
         let max = 64 << 20;
         let files = |sizes: &[u64]| -> Vec<(PathBuf, u64)> {
             sizes.iter().map(|s| (PathBuf::from("f"), *s)).collect()
         };
         let lens = |f: &[(PathBuf, u64)]| {
-            batches(f, |(_, size)| read_size(*size, max))
+            batch::split(f, |(_, size)| read_size(*size, max))
                 .iter()
                 .map(|b| b.len())
                 .collect::<Vec<_>>()

@@ -5,6 +5,7 @@
 //! no-op. stdin is read directly by `helpdesk ingest`; [`limited`] reads a message file or pipe
 //! within the size limit.
 
+pub mod batch;
 pub mod imap;
 pub mod limited;
 pub mod maildir;
