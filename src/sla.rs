@@ -8,14 +8,37 @@ use std::time::Duration;
 use crate::calendar::{Calendar, ClockKind};
 use crate::model::Status;
 
-/// What has been sent about a clock.
-pub mod stage {
+/// What has been sent about a clock, in order. Stored as 0, 1 and 2, which the scheduler's due
+/// conditions compare with (`sla_stage < 1`: not warned yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Stage {
     /// Nothing yet.
-    pub const NONE: i64 = 0;
+    #[default]
+    None = 0,
     /// The warning at the configured fraction of the target.
-    pub const WARNED: i64 = 1;
+    Warned = 1,
     /// The breach notice at the target.
-    pub const BREACHED: i64 = 2;
+    Breached = 2,
+}
+
+impl Stage {
+    /// The stored number.
+    pub fn stored(self) -> i64 {
+        self as i64
+    }
+
+    /// From the stored number.
+    ///
+    /// # Errors
+    /// Any other number: the row is corrupt.
+    pub fn from_stored(n: i64) -> Result<Stage, String> {
+        match n {
+            0 => Ok(Stage::None),
+            1 => Ok(Stage::Warned),
+            2 => Ok(Stage::Breached),
+            n => Err(format!("SLA stage {n} (0, 1 or 2 expected)")),
+        }
+    }
 }
 
 /// A resolution target and how it is counted.
@@ -28,14 +51,20 @@ pub struct Target {
 }
 
 impl Target {
-    /// From the stored columns.
-    pub fn from_columns(secs: Option<i64>, clock: Option<&str>) -> Option<Target> {
-        let secs = u64::try_from(secs?).ok()?;
+    /// From the stored columns: no seconds, no target; no clock, the default for the
+    /// duration.
+    ///
+    /// # Errors
+    /// Negative seconds or an unknown clock: the row is corrupt (never read as "no target").
+    pub fn from_columns(secs: Option<i64>, clock: Option<&str>) -> Result<Option<Target>, String> {
+        let Some(secs) = secs else { return Ok(None) };
+        let secs = u64::try_from(secs).map_err(|_| format!("SLA target of {secs} seconds"))?;
         let duration = Duration::from_secs(secs);
-        let clock = clock
-            .and_then(|c| ClockKind::parse(c).ok())
-            .unwrap_or_else(|| ClockKind::default_for(duration));
-        Some(Target { duration, clock })
+        let clock = match clock {
+            Some(c) => ClockKind::parse(c).map_err(|e| format!("SLA clock {c:?}: {e}"))?,
+            None => ClockKind::default_for(duration),
+        };
+        Ok(Some(Target { duration, clock }))
     }
 
     /// The target in whole seconds, for the `target_secs` column.
@@ -58,8 +87,8 @@ pub struct Resolution {
     pub due_at: Option<i64>,
     /// When the team is warned; `None` as `due_at`, or without warnings.
     pub warn_at: Option<i64>,
-    /// What has been sent ([`stage`]).
-    pub stage: i64,
+    /// What has been sent.
+    pub stage: Stage,
     /// When the target was first missed.
     pub breached_at: Option<i64>,
 }
@@ -73,8 +102,8 @@ pub struct FirstResponse {
     pub warn_at: Option<i64>,
     /// When the first technician reply went out.
     pub at: Option<i64>,
-    /// What has been sent ([`stage`]).
-    pub stage: i64,
+    /// What has been sent.
+    pub stage: Stage,
     /// When the target was missed.
     pub breached_at: Option<i64>,
 }
@@ -163,9 +192,9 @@ impl Clocks<'_> {
         };
         if (due, warn) != (c.due_at, c.warn_at) {
             if warn.is_some_and(|w| w > now) || (warn.is_none() && due.is_some_and(|d| d > now)) {
-                c.stage = stage::NONE;
+                c.stage = Stage::None;
             } else if due.is_some_and(|d| d > now) {
-                c.stage = c.stage.min(stage::WARNED);
+                c.stage = c.stage.min(Stage::Warned);
             }
         }
         c.due_at = due;

@@ -16,7 +16,7 @@ use crate::outbox::contexts::{DigestCase, DigestContext};
 use crate::outbox::render::{
     AUTO_CLOSED, FOLLOW_UP_REMINDER, SLA_BREACH, SLA_WARNING, TRIAGE_DIGEST,
 };
-use crate::sla::{stage, Target};
+use crate::sla::{Stage, Target};
 use crate::store::casework::{self, CaseState};
 use crate::store::{self, cases, outbox, Work};
 
@@ -132,10 +132,10 @@ impl Pipeline {
                 let fr = &mut state.first_response;
                 let due = fr.due_at;
                 if alert == Alert::FirstResponseBreach {
-                    fr.stage = stage::BREACHED;
+                    fr.stage = Stage::Breached;
                     fr.breached_at = fr.breached_at.or(due);
                 } else {
-                    fr.stage = stage::WARNED;
+                    fr.stage = Stage::Warned;
                 }
                 (
                     "first response to the customer",
@@ -149,10 +149,10 @@ impl Pipeline {
                 let c = &mut state.clock;
                 let due = c.due_at;
                 if alert == Alert::ResolutionBreach {
-                    c.stage = stage::BREACHED;
+                    c.stage = Stage::Breached;
                     c.breached_at = c.breached_at.or(due);
                 } else {
-                    c.stage = stage::WARNED;
+                    c.stage = Stage::Warned;
                 }
                 let what = if state.category == classify::UNCATEGORIZED {
                     "categorization"

@@ -845,3 +845,36 @@ async fn attempts_a_database_failure_left_behind_are_taken_back_first() {
     })
     .await;
 }
+
+/// A case row whose SLA columns hold what no version writes is a corrupt row: reading it is an
+/// error that says so, never a case "without a target".
+#[tokio::test]
+async fn corrupt_sla_columns_are_an_error_not_no_target() {
+    on_each_store(|p| async move {
+        ticket(
+            &p,
+            &mail("u <u@customer.example.test>", "VPN down", "", "Help."),
+        )
+        .await;
+        for (sql, said) in [
+            ("UPDATE cases SET sla_stage = 7", "SLA stage 7"),
+            (
+                "UPDATE cases SET sla_stage = 0, target_secs = -5",
+                "SLA target of -5 seconds",
+            ),
+            (
+                "UPDATE cases SET target_secs = 60, target_clock = 'lunar'",
+                "SLA clock \"lunar\"",
+            ),
+        ] {
+            sqlx::query(sql).execute(&p.store.pool).await.unwrap();
+            let mut tx = p.store.begin().await.unwrap();
+            let error = casework::state(&mut tx, CaseId(1)).await.unwrap_err();
+            assert!(
+                matches!(&error, store::Error::Corrupt(m) if m.starts_with(said)),
+                "{error:?}"
+            );
+        }
+    })
+    .await;
+}

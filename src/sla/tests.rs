@@ -77,7 +77,7 @@ fn first_response_around_the_clock() {
             due_at: Some(dec(7, 14, 0)),
             warn_at: Some(dec(7, 13, 0)),
             at: None,
-            stage: stage::NONE,
+            stage: Stage::None,
             breached_at: None,
         }
     );
@@ -100,7 +100,7 @@ fn first_response_on_business_days() {
     assert_eq!(fr.due_at, Some(dec(14, 16, 0)));
     // 0.75 × 9 h = 6 h 45 min: one on Friday, 5 h 45 min on Monday.
     assert_eq!(fr.warn_at, Some(dec(14, 13, 45)));
-    assert_eq!((fr.at, fr.stage, fr.breached_at), (None, stage::NONE, None));
+    assert_eq!((fr.at, fr.stage, fr.breached_at), (None, Stage::None, None));
 }
 
 #[test]
@@ -147,10 +147,10 @@ fn answered_keeps_a_breach_already_recorded() {
     let cal = office();
     let mut fr = clocks(&cal).first_response(hours(4), dec(7, 10, 0));
     fr.breached_at = Some(dec(7, 14, 1));
-    fr.stage = stage::BREACHED;
+    fr.stage = Stage::Breached;
     let answered = Clocks::answered(fr, dec(7, 16, 0));
     assert_eq!(answered.breached_at, Some(dec(7, 14, 1)));
-    assert_eq!(answered.stage, stage::BREACHED);
+    assert_eq!(answered.stage, Stage::Breached);
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn a_running_clock_is_due_at_the_target() {
             used_work: 0,
             due_at: Some(dec(7, 14, 0)),
             warn_at: Some(dec(7, 13, 0)),
-            stage: stage::NONE,
+            stage: Stage::None,
             breached_at: None,
         }
     );
@@ -232,7 +232,7 @@ fn pending_stops_the_clock_and_counts_the_stretch() {
             used_work: 2 * 3600 * 1000,
             due_at: None,
             warn_at: None,
-            stage: stage::NONE,
+            stage: Stage::None,
             breached_at: None,
         }
     );
@@ -475,7 +475,7 @@ fn the_stage_resets_when_the_new_warning_lies_ahead() {
     let cal = office();
     let c = clocks(&cal);
     let mut clock = started(&c, hours(4), dec(7, 10, 0));
-    clock.stage = stage::WARNED;
+    clock.stage = Stage::Warned;
     // At 13:30 the target becomes a business day: the warning moves to 16:45.
     let changed = c.sync(
         clock,
@@ -484,7 +484,7 @@ fn the_stage_resets_when_the_new_warning_lies_ahead() {
         dec(7, 13, 30),
     );
     assert_eq!(changed.warn_at, Some(dec(7, 16, 45)));
-    assert_eq!(changed.stage, stage::NONE);
+    assert_eq!(changed.stage, Stage::None);
 }
 
 #[test]
@@ -492,16 +492,16 @@ fn the_stage_is_capped_at_warned_when_only_the_due_time_lies_ahead() {
     let cal = office();
     let c = clocks(&cal);
     let mut clock = started(&c, hours(4), dec(7, 10, 0));
-    clock.stage = stage::BREACHED;
+    clock.stage = Stage::Breached;
     // At 15:00 the target becomes 6 h: warned at 14:30 (passed), due at 16:00 (ahead).
     let changed = c.sync(clock, Status::InProgress, Some(hours(6)), dec(7, 15, 0));
     assert_eq!(changed.warn_at, Some(dec(7, 14, 30)));
     assert_eq!(changed.due_at, Some(dec(7, 16, 0)));
-    assert_eq!(changed.stage, stage::WARNED);
+    assert_eq!(changed.stage, Stage::Warned);
     // Capped, not raised: a clock that had sent nothing stays at nothing.
-    clock.stage = stage::NONE;
+    clock.stage = Stage::None;
     let changed = c.sync(clock, Status::InProgress, Some(hours(6)), dec(7, 15, 0));
-    assert_eq!(changed.stage, stage::NONE);
+    assert_eq!(changed.stage, Stage::None);
 }
 
 #[test]
@@ -509,7 +509,7 @@ fn the_stage_stays_when_both_times_have_passed() {
     let cal = office();
     let c = clocks(&cal);
     let mut clock = started(&c, hours(4), dec(7, 10, 0));
-    clock.stage = stage::BREACHED;
+    clock.stage = Stage::Breached;
     // At 15:00 the target becomes 4 h 30 min: due 14:30, warned 13:22:30, both passed.
     let target = Target {
         duration: Duration::from_secs(4 * 3600 + 1800),
@@ -518,7 +518,7 @@ fn the_stage_stays_when_both_times_have_passed() {
     let changed = c.sync(clock, Status::InProgress, Some(target), dec(7, 15, 0));
     assert_eq!(changed.due_at, Some(dec(7, 14, 30)));
     assert_eq!(changed.warn_at, Some(dec(7, 13, 0) + 22 * MIN + 30_000));
-    assert_eq!(changed.stage, stage::BREACHED);
+    assert_eq!(changed.stage, Stage::Breached);
     // The old due time (14:00) was missed first.
     assert_eq!(changed.breached_at, Some(dec(7, 14, 0)));
 }
@@ -528,9 +528,9 @@ fn the_stage_stays_when_the_times_do_not_change() {
     let cal = office();
     let c = clocks(&cal);
     let mut clock = started(&c, hours(4), dec(7, 10, 0));
-    clock.stage = stage::WARNED;
+    clock.stage = Stage::Warned;
     let same = c.sync(clock, Status::Assigned, Some(hours(4)), dec(7, 13, 30));
-    assert_eq!(same.stage, stage::WARNED);
+    assert_eq!(same.stage, Stage::Warned);
 }
 
 #[test]
@@ -539,18 +539,18 @@ fn the_stage_survives_a_pause_when_the_warning_is_used_up() {
     let c = clocks(&cal);
     let t = Some(hours(4));
     let mut clock = started(&c, hours(4), dec(7, 10, 0));
-    clock.stage = stage::WARNED;
+    clock.stage = Stage::Warned;
     let paused = c.sync(clock, Status::Pending, t, dec(7, 13, 30));
-    assert_eq!(paused.stage, stage::WARNED);
+    assert_eq!(paused.stage, Stage::Warned);
     // Resumed at 16:00 with 30 min left: the warning point (3 h) is already used up.
     let resumed = c.sync(paused, Status::InProgress, t, dec(7, 16, 0));
     assert_eq!(resumed.due_at, Some(dec(7, 16, 30)));
     assert_eq!(resumed.warn_at, Some(dec(7, 16, 0)));
-    assert_eq!(resumed.stage, stage::WARNED);
+    assert_eq!(resumed.stage, Stage::Warned);
     // Resumed with a longer target instead: the warning lies ahead again and will be sent.
     let longer = c.sync(paused, Status::InProgress, Some(hours(8)), dec(7, 16, 0));
     assert_eq!(longer.warn_at, Some(dec(7, 18, 30)));
-    assert_eq!(longer.stage, stage::NONE);
+    assert_eq!(longer.stage, Stage::None);
 }
 
 #[test]
@@ -561,11 +561,11 @@ fn without_warnings_the_stage_resets_when_the_due_time_lies_ahead() {
         warn_at: None,
     };
     let mut clock = started(&c, hours(4), dec(7, 10, 0));
-    clock.stage = stage::BREACHED;
+    clock.stage = Stage::Breached;
     let changed = c.sync(clock, Status::InProgress, Some(hours(8)), dec(7, 15, 0));
     assert_eq!(changed.warn_at, None);
     assert_eq!(changed.due_at, Some(dec(7, 18, 0)));
-    assert_eq!(changed.stage, stage::NONE);
+    assert_eq!(changed.stage, Stage::None);
 }
 
 #[test]
@@ -580,26 +580,32 @@ fn removing_the_target_clears_the_due_times_but_keeps_the_clock_running() {
 
 #[test]
 fn targets_from_the_stored_columns() {
-    assert_eq!(
-        Target::from_columns(Some(4 * 3600), Some("24x7")),
-        Some(hours(4))
-    );
-    assert_eq!(
-        Target::from_columns(Some(86_400), Some("business")),
-        Some(business_days(1))
-    );
+    let read = |secs, clock| Target::from_columns(secs, clock).unwrap();
+    assert_eq!(read(Some(4 * 3600), Some("24x7")), Some(hours(4)));
+    assert_eq!(read(Some(86_400), Some("business")), Some(business_days(1)));
     // Without a clock, whole days are business days and anything else is 24x7.
-    assert_eq!(
-        Target::from_columns(Some(86_400), None),
-        Some(business_days(1))
-    );
-    assert_eq!(Target::from_columns(Some(4 * 3600), None), Some(hours(4)));
-    assert_eq!(
-        Target::from_columns(Some(4 * 3600), Some("nonsense")),
-        Some(hours(4))
-    );
-    assert_eq!(Target::from_columns(None, Some("24x7")), None);
-    assert_eq!(Target::from_columns(Some(-1), None), None);
+    assert_eq!(read(Some(86_400), None), Some(business_days(1)));
+    assert_eq!(read(Some(4 * 3600), None), Some(hours(4)));
+    assert_eq!(read(None, Some("24x7")), None);
+    // Corrupt columns are an error, never "no target" or a guessed clock.
+    let bad = Target::from_columns(Some(4 * 3600), Some("nonsense")).unwrap_err();
+    assert!(bad.starts_with("SLA clock \"nonsense\""), "{bad}");
+    let bad = Target::from_columns(Some(-1), None).unwrap_err();
+    assert_eq!(bad, "SLA target of -1 seconds");
     assert_eq!(hours(4).secs(), 4 * 3600);
     assert_eq!(business_days(2).secs(), 2 * 86_400);
+}
+
+#[test]
+fn stages_are_ordered_and_stored_as_their_numbers() {
+    assert!(Stage::None < Stage::Warned && Stage::Warned < Stage::Breached);
+    for stage in [Stage::None, Stage::Warned, Stage::Breached] {
+        assert_eq!(Stage::from_stored(stage.stored()), Ok(stage));
+    }
+    assert_eq!(Stage::None.stored(), 0);
+    assert_eq!(Stage::Breached.stored(), 2);
+    assert_eq!(
+        Stage::from_stored(3),
+        Err("SLA stage 3 (0, 1 or 2 expected)".to_owned())
+    );
 }

@@ -109,7 +109,7 @@ pub fn state_of(r: &sqlx::any::AnyRow) -> Result<CaseState, Error> {
         case_type: case_type.parse().map_err(Error::Corrupt)?,
         category: r.try_get(8)?,
         priority: u8::try_from(priority).map_err(|e| Error::Corrupt(e.to_string()))?,
-        target: Target::from_columns(r.try_get(10)?, clock.as_deref()),
+        target: Target::from_columns(r.try_get(10)?, clock.as_deref()).map_err(Error::Corrupt)?,
         team: r.try_get(11)?,
         assignee: r.try_get(12)?,
         resolution: r.try_get(13)?,
@@ -122,19 +122,24 @@ pub fn state_of(r: &sqlx::any::AnyRow) -> Result<CaseState, Error> {
             used_work: r.try_get(20)?,
             due_at: r.try_get(21)?,
             warn_at: r.try_get(22)?,
-            stage: r.try_get(23)?,
+            stage: stage(r, 23)?,
             breached_at: r.try_get(24)?,
         },
         first_response: sla::FirstResponse {
             due_at: r.try_get(25)?,
             warn_at: r.try_get(26)?,
             at: r.try_get(27)?,
-            stage: r.try_get(28)?,
+            stage: stage(r, 28)?,
             breached_at: r.try_get(29)?,
         },
         follow_up_at: r.try_get(30)?,
         created_at: r.try_get(31)?,
     })
+}
+
+/// The SLA stage in column `i`.
+fn stage(r: &sqlx::any::AnyRow, i: usize) -> Result<sla::Stage, Error> {
+    sla::Stage::from_stored(r.try_get(i)?).map_err(Error::Corrupt)
 }
 
 /// Reads a case's working state.
@@ -266,12 +271,12 @@ pub async fn save(tx: &mut Tx, c: &CaseState, now: i64) -> Result<(), Error> {
     .bind(c.clock.used_work)
     .bind(c.clock.due_at)
     .bind(c.clock.warn_at)
-    .bind(c.clock.stage)
+    .bind(c.clock.stage.stored())
     .bind(c.clock.breached_at)
     .bind(c.first_response.due_at)
     .bind(c.first_response.warn_at)
     .bind(c.first_response.at)
-    .bind(c.first_response.stage)
+    .bind(c.first_response.stage.stored())
     .bind(c.first_response.breached_at)
     .bind(c.follow_up_at)
     .execute(&mut **tx)
