@@ -13,9 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::classify;
 use crate::config::Digest;
-use crate::ingest::clocks::{due, Alert};
+use crate::ingest::clocks::Alert;
 use crate::ingest::Pipeline;
 use crate::service::Heartbeat;
+use crate::store::due;
 use crate::store::{self, casework};
 
 /// Cases handled per kind of work per round; the next round picks up the rest at once.

@@ -18,6 +18,7 @@ use crate::outbox::render::{
 };
 use crate::sla::{Stage, Target};
 use crate::store::casework::{self, CaseState};
+use crate::store::due::{self, claim};
 use crate::store::{self, cases, outbox, Work};
 
 /// Which SLA mail is due.
@@ -31,43 +32,6 @@ pub enum Alert {
     ResolutionWarning,
     /// The resolution missed its target.
     ResolutionBreach,
-}
-
-/// The conditions on `cases` that make each piece of work due, `$1` being now. The scheduler
-/// selects with them and the claim re-checks them under the row lock.
-pub mod due {
-    /// Statuses whose clocks run or wait.
-    const ACTIVE: &str = "status IN ('open', 'in_progress', 'assigned', 'pending')";
-
-    /// The reopen window is over.
-    pub const CLOSE: &str = "status = 'resolved' AND close_at IS NOT NULL AND close_at <= $1";
-    /// The first-response warning is due.
-    pub const FIRST_RESPONSE_WARNING: &str = "first_response_at IS NULL AND first_response_stage < 1 AND first_response_warn_at <= $1 AND first_response_due_at > $1 AND status IN ('open', 'in_progress', 'assigned', 'pending')";
-    /// The first response is overdue.
-    pub const FIRST_RESPONSE_BREACH: &str = "first_response_at IS NULL AND first_response_stage < 2 AND first_response_due_at <= $1 AND status IN ('open', 'in_progress', 'assigned', 'pending')";
-    /// The resolution warning is due (the clock runs: due_at is set).
-    pub const RESOLUTION_WARNING: &str = "sla_stage < 1 AND warn_at <= $1 AND due_at > $1";
-    /// The resolution is overdue.
-    pub const RESOLUTION_BREACH: &str = "sla_stage < 2 AND due_at <= $1";
-    /// A follow-up reminder is due: `follow_up_at` has come, for a case [`follow_up_scope`]
-    /// covers, with its `n` categories bound from `$2`.
-    pub fn follow_up(n: usize) -> String {
-        format!("follow_up_at <= $1 AND {}", follow_up_scope(2, n))
-    }
-
-    /// The cases that get weekly follow-ups: pending cases, and active cases of the `n`
-    /// categories that need weekly notes, bound from `$first`. The scheduler's next due time
-    /// uses the same scope, so a case outside it is never waited for.
-    pub fn follow_up_scope(first: usize, n: usize) -> String {
-        if n == 0 {
-            return "status = 'pending'".to_owned();
-        }
-        let marks: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
-        format!(
-            "(status = 'pending' OR ({ACTIVE} AND category IN ({})))",
-            marks.join(", ")
-        )
-    }
 }
 
 impl Pipeline {
@@ -353,25 +317,4 @@ impl Pipeline {
 /// A target as people read it: `4 hours (24x7)`, `3 days (business)`.
 fn describe(t: Target) -> String {
     format!("{} ({})", classify::describe(t.duration), t.clock.as_str())
-}
-
-/// Claims the work on `case` that `condition` describes: true when the condition still held
-/// and this transaction now holds the row (PostgreSQL re-checks the condition after waiting
-/// for another instance's lock, so only one of them gets `true`).
-async fn claim(
-    tx: &mut Work,
-    case: CaseId,
-    condition: &str,
-    binds: &[&str],
-    now: i64,
-) -> Result<bool, store::Error> {
-    let id_mark = binds.len() + 2;
-    let sql =
-        format!("UPDATE cases SET updated_at = updated_at WHERE {condition} AND id = ${id_mark}");
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
-    for b in binds {
-        q = q.bind(*b);
-    }
-    let done = q.bind(case.0).execute(&mut ***tx).await?;
-    Ok(done.rows_affected() == 1)
 }

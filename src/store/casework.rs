@@ -5,6 +5,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
+use super::due::active;
 use super::{format_ms, Error, Tx};
 use crate::lifecycle::Life;
 use crate::model::{CaseId, CaseType, Status, TicketNo};
@@ -183,9 +184,8 @@ pub async fn due(
 /// Database failure, or a stored value that does not parse.
 pub async fn uncategorized(tx: &mut Tx, category: &str) -> Result<Vec<CaseState>, Error> {
     let sql = format!(
-        "SELECT {STATE_COLUMNS} FROM cases
-         WHERE category = $1 AND status IN ('open', 'in_progress', 'assigned', 'pending')
-         ORDER BY id"
+        "SELECT {STATE_COLUMNS} FROM cases WHERE category = $1 AND {} ORDER BY id",
+        active!()
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(category)
@@ -214,12 +214,11 @@ pub async fn next_due(
              (SELECT MIN(warn_at) FROM cases WHERE sla_stage < 1),
              (SELECT MIN(due_at) FROM cases WHERE sla_stage < 2),
              (SELECT MIN(first_response_warn_at) FROM cases
-               WHERE first_response_at IS NULL AND first_response_stage < 1
-                 AND status IN ('open', 'in_progress', 'assigned', 'pending')),
+               WHERE first_response_at IS NULL AND first_response_stage < 1 AND {active}),
              (SELECT MIN(first_response_due_at) FROM cases
-               WHERE first_response_at IS NULL AND first_response_stage < 2
-                 AND status IN ('open', 'in_progress', 'assigned', 'pending')),
-             (SELECT MIN(follow_up_at) FROM cases WHERE {follow_up_scope})"#
+               WHERE first_response_at IS NULL AND first_response_stage < 2 AND {active}),
+             (SELECT MIN(follow_up_at) FROM cases WHERE {follow_up_scope})"#,
+        active = active!()
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for b in binds {

@@ -6,6 +6,7 @@
 pub mod attempts;
 pub mod cases;
 pub mod casework;
+pub mod due;
 pub mod imap;
 pub mod lease;
 pub mod messages;
