@@ -1,10 +1,10 @@
-//! Bytes → the streaming mbox splitter (`import::Mbox`), once with a small per-message limit (so
+//! Bytes → the streaming mbox splitter (`mailbox::mbox::Mbox`), once with a small per-message limit (so
 //! the oversize path runs) and once without. Every byte must be consumed and the two runs must
 //! find the same messages. Any panic or an input slower than the timeout is a finding.
 
 #![no_main]
 
-use helpdesk::import::Mbox;
+use helpdesk::mailbox::mbox::Mbox;
 use libfuzzer_sys::fuzz_target;
 
 /// The messages (kept bytes, full size when over the limit), or `None` when it is no mbox.

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod imap;
 pub mod limited;
 pub mod maildir;
+pub mod mbox;
 
 pub use imap::Imap;
 pub use maildir::Maildir;
