@@ -1,4 +1,6 @@
 //! Unit tests.
+use std::path::Path;
+
 use super::*;
 
 const MINIMAL: &str = r#"
