@@ -42,7 +42,7 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
                 }
             }
         };
-    let statics = super::load_static(config).map_err(|e| Problem::from(format!("{e:#}")));
+    let statics = super::app::load_static(config).map_err(|e| Problem::from(format!("{e:#}")));
     let (settings, rules, templates) = match statics {
         Ok(s) => s,
         Err(e) => {

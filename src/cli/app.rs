@@ -1,0 +1,103 @@
+//! What every command that touches the database loads first: the configuration, the rules and
+//! the templates, checked against each other, and the database, connected and migrated.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::catalog::{self, Catalog, LiveCatalog};
+use crate::classify::Rules;
+use crate::config::{self, Settings};
+use crate::ingest::Pipeline;
+use crate::outbox::render::Templates;
+use crate::outbox::transport::Transport;
+use crate::outbox::Outbox;
+use crate::store::Store;
+
+/// Everything loaded from the configuration, with the database connected and migrated.
+pub struct App {
+    /// Validated configuration.
+    pub settings: Arc<Settings>,
+    /// Classification rules.
+    pub rules: Arc<Rules>,
+    /// Mail templates.
+    pub templates: Arc<Templates>,
+    /// The database.
+    pub store: Store,
+}
+
+impl App {
+    /// Loads config, rules and templates, connects to the database and migrates it.
+    ///
+    /// # Errors
+    /// Any of those steps, with what to fix.
+    pub async fn load(config_path: &Path) -> anyhow::Result<App> {
+        let (settings, rules, templates) = load_static(config_path)?;
+        App::connect(settings, rules, templates).await
+    }
+
+    /// Connects to the configured database and migrates it.
+    ///
+    /// # Errors
+    /// The database cannot be opened or migrated.
+    pub(super) async fn connect(
+        settings: Settings,
+        rules: Rules,
+        templates: Templates,
+    ) -> anyhow::Result<App> {
+        let store = Store::connect(settings.database_url.expose())
+            .await
+            .context("while opening the database (check [database] url)")?;
+        store
+            .migrate()
+            .await
+            .context("while migrating the database")?;
+        Ok(App {
+            settings: Arc::new(settings),
+            rules: Arc::new(rules),
+            templates: Arc::new(templates),
+            store,
+        })
+    }
+
+    pub(crate) fn pipeline(&self) -> Pipeline {
+        Pipeline {
+            settings: self.settings.clone(),
+            catalog: self.catalog(),
+            store: self.store.clone(),
+            import: None,
+        }
+    }
+
+    /// The rules and templates as one handle; the pipeline and outbox of a daemon share one,
+    /// so a reload reaches both.
+    fn catalog(&self) -> LiveCatalog {
+        LiveCatalog::new(Catalog {
+            rules: self.rules.clone(),
+            templates: self.templates.clone(),
+        })
+    }
+
+    /// The outbox, rendering with the templates of `catalog`.
+    pub(super) fn outbox(&self, catalog: LiveCatalog) -> anyhow::Result<Outbox> {
+        Ok(Outbox {
+            store: self.store.clone(),
+            catalog,
+            transport: Transport::build(&self.settings.transport)?,
+            from: self.settings.from.clone(),
+        })
+    }
+}
+
+/// Config, rules and templates, validated against each other (every rule's template exists).
+pub(super) fn load_static(config_path: &Path) -> anyhow::Result<(Settings, Rules, Templates)> {
+    let settings = config::load(config_path).context(
+        "while loading the configuration (give another file with --config or HELPDESK_CONFIG)",
+    )?;
+    let rules = Rules::load(settings.rules_path.as_deref()).context("while loading the rules")?;
+    let templates = Templates::load(settings.templates_dir.as_deref())
+        .context("while loading the templates")?;
+    catalog::check(&rules, &templates)?;
+    Ok((settings, rules, templates))
+}
