@@ -3,28 +3,40 @@
 //! from a template through a durable outbox.
 //!
 //! # Layout
-//! Modules in pipeline order; data flows one way:
+//! Modules in pipeline order; data flows one way, from a raw message to a case and the mail it
+//! sets off. *Pure* modules do no I/O and read no clock (they take `now`): their decisions are
+//! unit-tested without a database.
 //!
+//! Configuration and types:
 //! - [`config`]: the TOML file and `HELPDESK_*` environment → validated [`config::Settings`].
 //! - [`model`]: domain types shared by every stage (tickets, statuses, [`model::Inbound`]).
-//! - [`mailbox`]: where raw messages come from (a Maildir); acknowledged only after commit.
-//! - [`parse`]: raw bytes → owned [`model::Inbound`], auto-reply signals, content hash.
-//! - [`thread`]: does the message belong to an existing case, and may its sender write to it?
-//! - [`classify`]: ordered regex rules and the categorization chart → category, priority, team.
-//! - [`commands`]: a technician's `/command` lines → validated changes to the case.
-//! - [`caps`]: how much automatic mail one mailbox, one domain and everyone may get per hour.
+//!
+//! A message in (decisions pure, then one transaction):
+//! - [`mailbox`]: where raw messages come from (Maildir, IMAP, an mbox, a pipe), read within
+//!   the size limit and cut into batches; acknowledged to the source only after commit.
+//! - [`parse`] (pure): raw bytes → owned [`model::Inbound`], auto-reply signals, content hash.
+//! - [`thread`] (pure): does the message belong to a case, and may its sender act on it?
+//! - [`classify`] (pure): ordered regex rules and the categorization chart → category,
+//!   priority, team.
+//! - [`commands`] (pure): a technician's `/command` lines → validated changes to the case.
+//! - [`lifecycle`] (pure): the status machine; [`sla`] (pure): the SLA clocks; [`calendar`]
+//!   (pure): working time; [`caps`] (pure): how much automatic mail anyone may get per hour.
 //! - [`ingest`]: one message through the stages above into one database transaction.
-//! - [`store`]: SQL for SQLite and PostgreSQL through sqlx's Any driver.
-//! - [`outbox`]: renders queued mail from templates and hands it to the transport, with retries.
+//! - [`store`]: every SQL text, for SQLite and PostgreSQL through sqlx's Any driver.
+//!
+//! Mail out and time:
 //! - [`catalog`]: the rules and templates together, swapped as one when the daemon reloads.
-//! - [`daemon`]: the supervisor that runs intake and outbox until told to stop.
+//! - [`outbox`]: renders queued mail from templates and hands it to the transport, with retries.
+//! - [`scheduler`]: the clocks' task: reopen windows, SLA alerts, follow-ups, the digest.
+//!
+//! Running it:
+//! - [`daemon`]: the supervisor that runs intake, the scheduler and the outbox until told to stop.
 //! - [`service`]: running under systemd: readiness, status, the watchdog and its heartbeats.
+//! - [`telemetry`]: Prometheus metrics on a loopback port.
+//! - [`net`]: TCP and TLS underneath IMAP and SMTP.
+//! - [`files`]: what helpdesk creates on disk is private (0600 in 0700) and synced.
 //! - [`import`]: a backlog (an mbox file or a Maildir backup) through ingest; no mail unless asked.
 //! - [`cli`]: the `helpdesk` subcommands.
-//! - [`files`]: what helpdesk creates on disk is private (0600 in 0700) and synced.
-//!
-//! `parse`, `thread`, `classify` and `commands` are pure: no I/O, no clock. Only `mailbox`, `store`,
-//! `outbox`, `daemon` and `cli` do I/O.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
