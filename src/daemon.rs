@@ -19,13 +19,13 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::catalog::Catalog;
 use crate::ingest::Pipeline;
 use crate::mailbox::{Imap, Maildir};
 use crate::outbox::{Delivery, Outbox};
 use crate::scheduler::{Scheduler, Tally};
 use crate::service::{self, Heartbeat, Heartbeats};
 use crate::store;
+use crate::templates::catalog::Catalog;
 
 mod intake;
 mod lease;

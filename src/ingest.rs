@@ -9,17 +9,17 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::catalog::LiveCatalog;
 use crate::classify::{Classification, Rules};
 use crate::config::Settings;
 use crate::model::{AutoSignal, CaseId, Inbound, Status, TicketNo};
-use crate::outbox::render::Templates;
 use crate::parse::{self, signals, Limits};
 use crate::service::Heartbeat;
 use crate::sla;
 use crate::store::attempts as attempts_store;
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, casework, messages, outbox, quarantine, Store, Work};
+use crate::templates::catalog::LiveCatalog;
+use crate::templates::render::Templates;
 use crate::thread::{self, Pointers, Thread};
 use attempts::Attempt;
 

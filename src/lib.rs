@@ -25,7 +25,8 @@
 //! - [`store`]: every SQL text, for SQLite and PostgreSQL through sqlx's Any driver.
 //!
 //! Mail out and time:
-//! - [`catalog`]: the rules and templates together, swapped as one when the daemon reloads.
+//! - [`templates`]: the mail's templates and typed contexts, and the catalog that holds them with
+//!   the rules, swapped as one when the daemon reloads.
 //! - [`outbox`]: renders queued mail from templates and hands it to the transport, with retries.
 //! - [`scheduler`]: the clocks' task: reopen windows, SLA alerts, follow-ups, the digest.
 //!
@@ -43,7 +44,6 @@
 
 pub mod calendar;
 pub mod caps;
-pub mod catalog;
 pub mod classify;
 pub mod cli;
 pub mod commands;
@@ -63,4 +63,5 @@ pub mod service;
 pub mod sla;
 pub mod store;
 pub mod telemetry;
+pub mod templates;
 pub mod thread;

@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::catalog::{self, Catalog, LiveCatalog};
 use crate::classify::Rules;
 use crate::config::{self, Settings};
 use crate::ingest::Pipeline;
-use crate::outbox::render::Templates;
 use crate::outbox::transport::Transport;
 use crate::outbox::Outbox;
 use crate::store::Store;
+use crate::templates::catalog::{self, Catalog, LiveCatalog};
+use crate::templates::render::Templates;
 
 /// Everything loaded from the configuration, with the database connected and migrated.
 pub struct App {

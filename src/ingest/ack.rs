@@ -12,10 +12,10 @@ use crate::caps;
 use crate::classify::{self, Classification};
 use crate::config::Settings;
 use crate::model::{CaseId, Inbound, TicketNo};
-use crate::outbox::render::AckContext;
 use crate::parse::signals;
 use crate::store::{self, cases, outbox, Work};
 use crate::telemetry;
+use crate::templates::render::AckContext;
 
 impl Pipeline {
     /// Queues the acknowledgment, or records why none is sent.

@@ -12,14 +12,14 @@ use super::{Pipeline, SYSTEM_ACTOR};
 use crate::classify;
 use crate::lifecycle::{self, Effect};
 use crate::model::{CaseId, Status};
-use crate::outbox::contexts::{DigestCase, DigestContext};
-use crate::outbox::render::{
-    AUTO_CLOSED, FOLLOW_UP_REMINDER, SLA_BREACH, SLA_WARNING, TRIAGE_DIGEST,
-};
 use crate::sla::{Stage, Target};
 use crate::store::casework::{self, CaseState};
 use crate::store::due::{self, claim};
 use crate::store::{self, cases, outbox, Work};
+use crate::templates::contexts::{DigestCase, DigestContext};
+use crate::templates::render::{
+    AUTO_CLOSED, FOLLOW_UP_REMINDER, SLA_BREACH, SLA_WARNING, TRIAGE_DIGEST,
+};
 
 /// Which SLA mail is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

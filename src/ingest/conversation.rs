@@ -10,12 +10,12 @@ use crate::commands::{self, CaseNow, Change, Context, Problem};
 use crate::config::TechnicianIdentity;
 use crate::lifecycle::{self, Effect};
 use crate::model::{CaseId, CaseType, Inbound, Role, Status, Visibility};
-use crate::outbox::render::{REOPENED, RESOLUTION_NOTICE};
 use crate::parse::{quote, thanks};
 use crate::sla;
 use crate::store::casework::{self, CaseState};
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, messages, Work};
+use crate::templates::render::{REOPENED, RESOLUTION_NOTICE};
 use crate::thread::{Party, Technician, Via};
 
 /// What a joining message is, once its sender is judged.
@@ -267,7 +267,9 @@ impl Pipeline {
         if relays {
             let technician = identity(m, self.settings.technician_identity);
             let relay = super::notify::Relay {
-                template: template.as_deref().unwrap_or(crate::outbox::render::UPDATE),
+                template: template
+                    .as_deref()
+                    .unwrap_or(crate::templates::render::UPDATE),
                 text: &reply.public,
                 technician,
                 actor,

@@ -6,9 +6,9 @@ use super::notify::Relay;
 use super::Pipeline;
 use crate::lifecycle::{self, Effect};
 use crate::model::{Status, TicketNo};
-use crate::outbox::render::{REOPENED, RESOLUTION_NOTICE};
 use crate::sla;
 use crate::store::{self, casework};
+use crate::templates::render::{REOPENED, RESOLUTION_NOTICE};
 
 /// What a command-line change came to.
 #[derive(Debug, Clone, PartialEq, Eq)]

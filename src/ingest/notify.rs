@@ -9,12 +9,12 @@ use serde_json::json;
 use super::Pipeline;
 use crate::commands::{self, Problem};
 use crate::model::{Inbound, Status};
-use crate::outbox::contexts::{CommandErrorContext, StaffContext, UpdateContext};
-use crate::outbox::render::{COMMAND_ERROR, TEAM_NOTIFICATION, UNVERIFIED_TECHNICIAN};
 use crate::parse::signals;
 use crate::store::casework::CaseState;
 use crate::store::outbox::{self, Audience, NewMail};
 use crate::store::{self, cases, Work};
+use crate::templates::contexts::{CommandErrorContext, StaffContext, UpdateContext};
+use crate::templates::render::{COMMAND_ERROR, TEAM_NOTIFICATION, UNVERIFIED_TECHNICIAN};
 
 /// The actor recorded for the daemon's own events.
 use super::SYSTEM_ACTOR;

@@ -6,11 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::Pipeline;
-use crate::catalog::{Catalog, LiveCatalog};
 use crate::classify::Rules;
-use crate::outbox::render::Templates;
 use crate::store::testing::stores;
 use crate::store::Store;
+use crate::templates::catalog::{Catalog, LiveCatalog};
+use crate::templates::render::Templates;
 
 /// A pipeline on `store` with the configuration `config` (TOML text) and `rules`.
 pub(crate) fn pipeline(store: &Store, config: &str, rules: Rules) -> Pipeline {

@@ -6,9 +6,9 @@ use std::path::Path;
 use sqlx::Row;
 
 use super::*;
-use crate::catalog::Catalog;
-use crate::outbox::render::AckContext;
 use crate::store::testing::stores;
+use crate::templates::catalog::Catalog;
+use crate::templates::render::AckContext;
 
 const CONFIG: &str = r#"
     [helpdesk]

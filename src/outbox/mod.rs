@@ -4,8 +4,6 @@
 //! accepted it, so a crash in between re-sends the same message (same Message-ID, same file)
 //! rather than losing it. The worker never changes case state.
 
-pub mod contexts;
-pub mod render;
 pub mod transport;
 
 use std::time::Duration;
@@ -14,12 +12,12 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox as LettreMailbox, MultiPart};
 use tokio_util::sync::CancellationToken;
 
-use self::render::Rendered;
 use self::transport::{Outgoing, Transport};
-use crate::catalog::LiveCatalog;
 use crate::model::Mailbox;
 use crate::store::{self, outbox::DueMail, Store};
 use crate::telemetry;
+use crate::templates::catalog::LiveCatalog;
+use crate::templates::render::Rendered;
 
 /// Rows claimed per round.
 const BATCH: i64 = 16;

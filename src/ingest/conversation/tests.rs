@@ -7,8 +7,8 @@ use sqlx::Row;
 use crate::classify::Rules;
 use crate::ingest::{testing, Outcome, Pipeline};
 use crate::model::TicketNo;
-use crate::outbox::render::Templates;
 use crate::store::Store;
+use crate::templates::render::Templates;
 
 const CONFIG: &str = r#"
     [helpdesk]

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use super::render::{self, Templates};
 use crate::classify::{self, Rules};
-use crate::outbox::render::{self, Templates};
 
 /// Why rules and templates could not be loaded.
 #[derive(Debug, thiserror::Error)]
