@@ -11,6 +11,7 @@ mod changes;
 mod check;
 mod daemon;
 mod intake;
+mod output;
 mod records;
 mod report;
 mod rules;

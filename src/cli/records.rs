@@ -6,33 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::output::{cell, json};
 use super::report;
 use super::App;
 use crate::model::{Status, TicketNo};
 use crate::store::queues::{self, DueKind, Filter, QueueRow};
 use crate::store::{cases, casework, messages, outbox, quarantine};
-
-pub(super) fn json(
-    out: &mut impl Write,
-    value: &impl serde::Serialize,
-) -> anyhow::Result<ExitCode> {
-    // Rendered first so that a closed pipe is an io::Error that `main` recognises, not one
-    // hidden inside serde_json's.
-    let text = serde_json::to_string_pretty(value)?;
-    writeln!(out, "{text}")?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Shortens `s` to `max` characters for a table cell.
-pub(super) fn cell(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
 
 pub(super) async fn cases_list(
     app: &App,

@@ -62,7 +62,7 @@ pub(super) async fn sla_command(
             report: &'a SlaReport,
         }
         let since = since_ms.map(format_ms);
-        return super::records::json(
+        return super::output::json(
             out,
             &Json {
                 since,
@@ -95,12 +95,7 @@ pub(super) async fn sla_command(
     )?;
     for g in &report.groups {
         let pri = g.priority.to_string();
-        figures_line(
-            out,
-            &super::records::cell(&g.category, 21),
-            &pri,
-            &g.figures,
-        )?;
+        figures_line(out, &super::output::cell(&g.category, 21), &pri, &g.figures)?;
     }
     figures_line(out, "TOTAL", "", &report.total)?;
     Ok(ExitCode::SUCCESS)
