@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::classify::{Classification, Rules};
 use crate::config::Settings;
-use crate::model::{AutoSignal, CaseId, Inbound, Status, TicketNo};
+use crate::model::{AutoSignal, CaseId, EventKind, Inbound, Status, TicketNo};
 use crate::parse::{self, signals, Limits};
 use crate::service::Heartbeat;
 use crate::sla;
@@ -611,7 +611,7 @@ impl Pipeline {
             case.id,
             raw.received_at,
             SYSTEM_ACTOR,
-            "bounce_received",
+            EventKind::BounceReceived,
             &detail,
         );
         Ok(Some(Outcome::Bounce {
@@ -758,7 +758,10 @@ impl Pipeline {
         if !m.capped.is_empty() {
             detail["capped"] = json!(m.capped);
         }
-        cases::add_event(tx, case, now, &m.from.address, "created", &detail);
+        let kind = EventKind::Created {
+            category: &c.category,
+        };
+        cases::add_event(tx, case, now, &m.from.address, kind, &detail);
         let opened = ack::Opened {
             id: case,
             ticket: &ticket,

@@ -227,6 +227,111 @@ pub struct Attachment {
     pub omitted: Option<String>,
 }
 
+/// What happened to a case, as its event log records it (the `kind` column of `events`; the
+/// details stay JSON). The metrics that count events derive from the kind, with their labels
+/// carried here, typed, rather than read back out of the details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind<'a> {
+    /// A case was opened (its category is the metric's label).
+    Created {
+        /// The new case's category.
+        category: &'a str,
+    },
+    /// A message joined the case.
+    MessageAdded,
+    /// The customer said thanks on a resolved case; it stays resolved.
+    ThanksReceived,
+    /// A technician's internal note.
+    NoteAdded,
+    /// A technician's reply whose commands were refused; nothing changed.
+    CommandsRefused,
+    /// `/priority`.
+    PriorityChanged,
+    /// `/category`.
+    CategoryChanged,
+    /// `/type`.
+    TypeChanged,
+    /// Linked to another case (`/related`, a follow-up).
+    Linked,
+    /// `/task`.
+    TaskCreated,
+    /// The status moved.
+    StatusChanged,
+    /// Resolved: the resolution notice went out and the reopen window runs.
+    Resolved,
+    /// Reopened, by the customer or a technician.
+    Reopened,
+    /// Closed at the end of the reopen window.
+    Closed,
+    /// Assigned to a team or technician.
+    Assigned,
+    /// A problem case was opened from this incident.
+    ProblemOpened,
+    /// An SLA clock neared its target; the team was warned.
+    SlaWarning,
+    /// An SLA clock passed its target (the clock is the metric's label).
+    SlaBreached {
+        /// `first_response` or `resolution`.
+        clock: &'a str,
+    },
+    /// A week without a status note; the technician was reminded.
+    FollowUpReminded,
+    /// A team notification was not sent (a cap, or nobody to tell).
+    NotificationSkipped,
+    /// A team notification was queued.
+    NotificationQueued,
+    /// A technician's reply was not relayed to the customer.
+    RelaySkipped,
+    /// A technician's reply was relayed to the customer.
+    ReplyRelayed,
+    /// A command error mail was not sent (a cap).
+    CommandErrorSuppressed,
+    /// A command error mail was queued.
+    CommandErrorQueued,
+    /// No acknowledgment (automatic mail, a cap, an import).
+    AcknowledgmentSuppressed,
+    /// The acknowledgment was queued.
+    AcknowledgmentQueued,
+    /// A delivery-status notification about our mail.
+    BounceReceived,
+}
+
+impl EventKind<'_> {
+    /// The stored name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Created { .. } => "created",
+            EventKind::MessageAdded => "message_added",
+            EventKind::ThanksReceived => "thanks_received",
+            EventKind::NoteAdded => "note_added",
+            EventKind::CommandsRefused => "commands_refused",
+            EventKind::PriorityChanged => "priority_changed",
+            EventKind::CategoryChanged => "category_changed",
+            EventKind::TypeChanged => "type_changed",
+            EventKind::Linked => "linked",
+            EventKind::TaskCreated => "task_created",
+            EventKind::StatusChanged => "status_changed",
+            EventKind::Resolved => "resolved",
+            EventKind::Reopened => "reopened",
+            EventKind::Closed => "closed",
+            EventKind::Assigned => "assigned",
+            EventKind::ProblemOpened => "problem_opened",
+            EventKind::SlaWarning => "sla_warning",
+            EventKind::SlaBreached { .. } => "sla_breached",
+            EventKind::FollowUpReminded => "follow_up_reminded",
+            EventKind::NotificationSkipped => "notification_skipped",
+            EventKind::NotificationQueued => "notification_queued",
+            EventKind::RelaySkipped => "relay_skipped",
+            EventKind::ReplyRelayed => "reply_relayed",
+            EventKind::CommandErrorSuppressed => "command_error_suppressed",
+            EventKind::CommandErrorQueued => "command_error_queued",
+            EventKind::AcknowledgmentSuppressed => "acknowledgment_suppressed",
+            EventKind::AcknowledgmentQueued => "acknowledgment_queued",
+            EventKind::BounceReceived => "bounce_received",
+        }
+    }
+}
+
 /// An inbound email, owned and decoded: everything later stages need, nothing borrowed from the
 /// parser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -337,6 +442,36 @@ impl Inbound {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stored names are what the event log has always held (the SQL, the reports and the
+    /// CLI read them), each kind its own.
+    #[test]
+    fn event_kinds_keep_their_stored_names() {
+        let kinds = [
+            EventKind::Created { category: "x" },
+            EventKind::SlaBreached { clock: "x" },
+            EventKind::Closed,
+            EventKind::Resolved,
+            EventKind::Reopened,
+            EventKind::StatusChanged,
+            EventKind::AcknowledgmentQueued,
+            EventKind::ReplyRelayed,
+        ];
+        let names: Vec<&str> = kinds.iter().map(EventKind::name).collect();
+        assert_eq!(
+            names,
+            [
+                "created",
+                "sla_breached",
+                "closed",
+                "resolved",
+                "reopened",
+                "status_changed",
+                "acknowledgment_queued",
+                "reply_relayed"
+            ]
+        );
+    }
 
     #[test]
     fn ticket_is_zero_padded_and_tagged() {

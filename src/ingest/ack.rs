@@ -11,7 +11,7 @@ use super::{Pipeline, SYSTEM_ACTOR};
 use crate::caps;
 use crate::classify::{self, Classification};
 use crate::config::Settings;
-use crate::model::{CaseId, Inbound, TicketNo};
+use crate::model::{CaseId, EventKind, Inbound, TicketNo};
 use crate::parse::signals;
 use crate::store::{self, cases, outbox, Work};
 use crate::telemetry;
@@ -49,7 +49,7 @@ impl Pipeline {
                 case,
                 now,
                 SYSTEM_ACTOR,
-                "acknowledgment_suppressed",
+                EventKind::AcknowledgmentSuppressed,
                 &detail,
             );
             return Ok(false);
@@ -81,7 +81,7 @@ impl Pipeline {
             case,
             now,
             SYSTEM_ACTOR,
-            "acknowledgment_queued",
+            EventKind::AcknowledgmentQueued,
             &detail,
         );
         Ok(true)

@@ -11,7 +11,7 @@ use super::notify::{to_json, Notice, Relay};
 use super::{Pipeline, SYSTEM_ACTOR};
 use crate::classify;
 use crate::lifecycle::{self, Effect};
-use crate::model::{CaseId, Status};
+use crate::model::{CaseId, EventKind, Status};
 use crate::sla::{Stage, Target};
 use crate::store::casework::{self, CaseState};
 use crate::store::due::{self, claim};
@@ -127,8 +127,12 @@ impl Pipeline {
             }
         };
         let (template, event) = match template {
-            Alert::FirstResponseWarning | Alert::ResolutionWarning => (SLA_WARNING, "sla_warning"),
-            Alert::FirstResponseBreach | Alert::ResolutionBreach => (SLA_BREACH, "sla_breached"),
+            Alert::FirstResponseWarning | Alert::ResolutionWarning => {
+                (SLA_WARNING, EventKind::SlaWarning)
+            }
+            Alert::FirstResponseBreach | Alert::ResolutionBreach => {
+                (SLA_BREACH, EventKind::SlaBreached { clock: kind })
+            }
         };
         let shown_due = due.map(|d| self.settings.calendar.format(d));
         let detail = json!({ "clock": kind, "due": due.map(store::format_ms) });
@@ -187,7 +191,14 @@ impl Pipeline {
         state.follow_up_at = self.next_follow_up(now);
         casework::save(tx, &state, now).await?;
         let detail = json!({ "last_note": last.map(store::format_ms) });
-        cases::add_event(tx, case, now, SYSTEM_ACTOR, "follow_up_reminded", &detail);
+        cases::add_event(
+            tx,
+            case,
+            now,
+            SYSTEM_ACTOR,
+            EventKind::FollowUpReminded,
+            &detail,
+        );
         let why = match &state.pending_reason {
             Some(reason) => format!("pending ({reason})"),
             None => format!("{} work", state.category),

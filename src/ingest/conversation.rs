@@ -9,7 +9,7 @@ use super::Pipeline;
 use crate::commands::{self, CaseNow, Change, Context, Problem};
 use crate::config::TechnicianIdentity;
 use crate::lifecycle::{self, Effect};
-use crate::model::{CaseId, CaseType, Inbound, Role, Status, Visibility};
+use crate::model::{CaseId, CaseType, EventKind, Inbound, Role, Status, Visibility};
 use crate::parse::{quote, thanks};
 use crate::sla;
 use crate::store::casework::{self, CaseState};
@@ -52,7 +52,14 @@ impl Pipeline {
             "quote_removed": stripped.quote_removed, "signature_removed": stripped.signature_removed,
             "unverified_technician": unproven,
         });
-        cases::add_event(tx, j.case, now, &m.from.address, "message_added", &detail);
+        cases::add_event(
+            tx,
+            j.case,
+            now,
+            &m.from.address,
+            EventKind::MessageAdded,
+            &detail,
+        );
         let mut state = casework::state(tx, j.case).await?;
         match (j.party, unproven) {
             (Party::Technician, _) if m.is_auto_generated() => {
@@ -135,7 +142,7 @@ impl Pipeline {
                     state.id,
                     now,
                     &m.from.address,
-                    "thanks_received",
+                    EventKind::ThanksReceived,
                     &detail,
                 );
             }
@@ -251,7 +258,7 @@ impl Pipeline {
         }
         if let Some(note) = &reply.note {
             let detail = json!({ "length": note.chars().count() });
-            cases::add_event(tx, state.id, now, actor, "note_added", &detail);
+            cases::add_event(tx, state.id, now, actor, EventKind::NoteAdded, &detail);
         }
         if !reply.public.is_empty() {
             // The SOPs: a case a technician answers is in progress.
@@ -298,7 +305,7 @@ impl Pipeline {
             state.id,
             now,
             &m.from.address,
-            "commands_refused",
+            EventKind::CommandsRefused,
             &detail,
         );
         self.command_error(tx, state, m, problems, now).await
@@ -339,7 +346,7 @@ impl Pipeline {
                 let detail = json!({ "from": state.priority, "to": level });
                 state.priority = level;
                 state.target = target;
-                cases::add_event(tx, case, now, actor, "priority_changed", &detail);
+                cases::add_event(tx, case, now, actor, EventKind::PriorityChanged, &detail);
             }
             Change::Category {
                 id,
@@ -352,7 +359,7 @@ impl Pipeline {
                 state.category = id;
                 state.priority = priority;
                 state.target = target;
-                cases::add_event(tx, case, now, actor, "category_changed", &detail);
+                cases::add_event(tx, case, now, actor, EventKind::CategoryChanged, &detail);
                 if let Some(team) = team.filter(|t| state.team.as_deref() != Some(t)) {
                     state.team = Some(team.clone());
                     state.assignee = None;
@@ -363,23 +370,23 @@ impl Pipeline {
             Change::Type(t) => {
                 let detail = json!({ "from": state.case_type, "to": t });
                 state.case_type = t;
-                cases::add_event(tx, case, now, actor, "type_changed", &detail);
+                cases::add_event(tx, case, now, actor, EventKind::TypeChanged, &detail);
             }
             Change::Link(ticket) => {
                 // check() found every linked case before anything was applied.
                 if let Some(other) = links.next() {
                     casework::link(tx, (case, "related"), (other, "related"), now).await?;
                     let detail = json!({ "ticket": ticket });
-                    cases::add_event(tx, case, now, actor, "linked", &detail);
+                    cases::add_event(tx, case, now, actor, EventKind::Linked, &detail);
                     let back = json!({ "ticket": state.ticket });
-                    cases::add_event(tx, other, now, actor, "linked", &back);
+                    cases::add_event(tx, other, now, actor, EventKind::Linked, &back);
                 }
             }
             Change::Problem => self.open_problem(tx, state, actor, now).await?,
             Change::Task(team, text) => {
                 let id = casework::add_task(tx, case, &team, &text, actor, now).await?;
                 let detail = json!({ "task": id, "team": team, "text": text });
-                cases::add_event(tx, case, now, actor, "task_created", &detail);
+                cases::add_event(tx, case, now, actor, EventKind::TaskCreated, &detail);
                 let to = self.team_recipients(&team);
                 let notice = super::notify::Notice {
                     author: actor.to_owned(),
@@ -419,18 +426,21 @@ impl Pipeline {
         if (next.status, &next.pending_reason) != (before.status, &before.pending_reason) {
             let detail =
                 json!({ "from": before.status, "to": next.status, "reason": next.pending_reason });
-            cases::add_event(tx, state.id, now, actor, "status_changed", &detail);
+            cases::add_event(tx, state.id, now, actor, EventKind::StatusChanged, &detail);
         }
         for effect in &effects {
             let (kind, detail) = match effect {
                 Effect::ResolutionNotice => (
-                    "resolved",
+                    EventKind::Resolved,
                     json!({ "resolution": next.resolution, "close_at": next.close_at.map(store::format_ms) }),
                 ),
                 Effect::Reopened { by_customer } => {
-                    ("reopened", json!({ "by_customer": by_customer }))
+                    (EventKind::Reopened, json!({ "by_customer": by_customer }))
                 }
-                Effect::ClosedNotice => ("closed", json!({ "reason": "the reopen window ended" })),
+                Effect::ClosedNotice => (
+                    EventKind::Closed,
+                    json!({ "reason": "the reopen window ended" }),
+                ),
             };
             cases::add_event(tx, state.id, now, actor, kind, &detail);
         }
@@ -447,7 +457,7 @@ impl Pipeline {
         actor: &str,
         now: i64,
     ) -> Result<(), store::Error> {
-        cases::add_event(tx, state.id, now, actor, "assigned", detail);
+        cases::add_event(tx, state.id, now, actor, EventKind::Assigned, detail);
         self.life_event(tx, state, &lifecycle::Event::Assigned, actor, now);
         let headline = match &state.assignee {
             Some(_) => "Assigned to you".to_owned(),
@@ -502,9 +512,19 @@ impl Pipeline {
         casework::link(tx, (incident.id, "incident"), (problem, "problem"), now).await?;
         let detail =
             json!({ "incident": incident.ticket, "by": actor, "category": incident.category });
-        cases::add_event(tx, problem, now, actor, "created", &detail);
+        let kind = EventKind::Created {
+            category: &incident.category,
+        };
+        cases::add_event(tx, problem, now, actor, kind, &detail);
         let detail = json!({ "ticket": ticket });
-        cases::add_event(tx, incident.id, now, actor, "problem_opened", &detail);
+        cases::add_event(
+            tx,
+            incident.id,
+            now,
+            actor,
+            EventKind::ProblemOpened,
+            &detail,
+        );
         let state = casework::state(tx, problem).await?;
         let notice = super::notify::Notice {
             author: actor.to_owned(),

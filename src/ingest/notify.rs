@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::Pipeline;
 use crate::commands::{self, Problem};
-use crate::model::{Inbound, Status};
+use crate::model::{EventKind, Inbound, Status};
 use crate::parse::signals;
 use crate::store::casework::CaseState;
 use crate::store::outbox::{self, Audience, NewMail};
@@ -118,7 +118,7 @@ impl Pipeline {
                 state.id,
                 now,
                 SYSTEM_ACTOR,
-                "notification_skipped",
+                EventKind::NotificationSkipped,
                 &detail,
             );
             return Ok(());
@@ -174,7 +174,7 @@ impl Pipeline {
                 state.id,
                 now,
                 SYSTEM_ACTOR,
-                "notification_queued",
+                EventKind::NotificationQueued,
                 &detail,
             );
         }
@@ -201,7 +201,14 @@ impl Pipeline {
                 "the requester wrote it".to_owned()
             };
             let detail = json!({ "reason": reason });
-            cases::add_event(tx, state.id, now, relay.actor, "relay_skipped", &detail);
+            cases::add_event(
+                tx,
+                state.id,
+                now,
+                relay.actor,
+                EventKind::RelaySkipped,
+                &detail,
+            );
             return Ok(());
         }
         let s = &self.settings;
@@ -245,7 +252,14 @@ impl Pipeline {
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
         let detail = json!({ "to": to, "template": relay.template, "outbox": row, "message_id": message_id });
-        cases::add_event(tx, state.id, now, relay.actor, "reply_relayed", &detail);
+        cases::add_event(
+            tx,
+            state.id,
+            now,
+            relay.actor,
+            EventKind::ReplyRelayed,
+            &detail,
+        );
         Ok(())
     }
 
@@ -302,7 +316,7 @@ impl Pipeline {
                 state.id,
                 now,
                 SYSTEM_ACTOR,
-                "command_error_suppressed",
+                EventKind::CommandErrorSuppressed,
                 &detail,
             );
             return Ok(());
@@ -340,7 +354,7 @@ impl Pipeline {
             state.id,
             now,
             SYSTEM_ACTOR,
-            "command_error_queued",
+            EventKind::CommandErrorQueued,
             &detail,
         );
         Ok(())

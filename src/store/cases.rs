@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{format_ms, Error, Tx};
-use crate::model::{CaseId, CaseType, Status, TicketNo};
+use crate::model::{CaseId, CaseType, EventKind, Status, TicketNo};
 use crate::sla::{self, Target};
 use crate::thread::Candidate;
 
@@ -240,22 +240,25 @@ pub fn add_event(
     case: CaseId,
     now: i64,
     actor: &str,
-    kind: &'static str,
+    kind: EventKind<'_>,
     detail: &serde_json::Value,
 ) {
     use crate::telemetry;
-    let label = |key: &str| detail[key].as_str().unwrap_or("none").to_owned();
     match kind {
-        "created" => work.count(telemetry::CASES_OPENED, "category", label("category")),
-        "sla_breached" => work.count(telemetry::SLA_BREACHES, "clock", label("clock")),
-        "closed" => work.count(telemetry::AUTO_CLOSED, "reason", "reopen_window".into()),
+        EventKind::Created { category } => {
+            work.count(telemetry::CASES_OPENED, "category", category.to_owned());
+        }
+        EventKind::SlaBreached { clock } => {
+            work.count(telemetry::SLA_BREACHES, "clock", clock.to_owned());
+        }
+        EventKind::Closed => work.count(telemetry::AUTO_CLOSED, "reason", "reopen_window".into()),
         _ => {}
     }
     work.event(NewEvent {
         case,
         at: now,
         actor: actor.to_owned(),
-        kind,
+        kind: kind.name(),
         detail: detail.to_string(),
     });
 }
