@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::ingest::Pipeline;
+use crate::casework::Pipeline;
 use crate::mailbox::{Imap, Maildir};
 use crate::outbox::{Delivery, Outbox};
 use crate::scheduler::{Scheduler, Tally};

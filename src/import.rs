@@ -1,5 +1,5 @@
 //! `helpdesk import`: a backlog (an mbox file, or a Maildir backup's `new/` and `cur/`) through
-//! the ordinary pipeline in import mode ([`crate::ingest::Import`]), so old mail becomes cases without setting
+//! the ordinary pipeline in import mode ([`crate::casework::Import`]), so old mail becomes cases without setting
 //! off new mail. Messages go in batches like the daemon's intake; a second run finds every
 //! message a duplicate, which is also what lets an interrupted import resume. The mbox reader
 //! streams the file one message at a time ([`crate::mailbox::mbox`]), so a file of any size fits
@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use indicatif::ProgressBar;
 
-use crate::ingest::{Item, Outcome, Pipeline};
+use crate::casework::Pipeline;
+use crate::ingest::{Item, Outcome};
 use crate::mailbox::batch::Fill;
 use crate::mailbox::limited;
 use crate::mailbox::mbox::Mbox;

@@ -5,26 +5,19 @@
 //! only a transient database failure returns an error, and then nothing was written, so the
 //! caller leaves the message where it is and tries again.
 
-use std::sync::Arc;
-
 use serde_json::json;
 
-use crate::classify::{Classification, Rules};
-use crate::config::Settings;
+use crate::casework::{conversation, notify, Pipeline, SYSTEM_ACTOR};
+use crate::classify::Classification;
 use crate::model::{AutoSignal, CaseId, EventKind, Inbound, Status, TicketNo};
 use crate::parse::{self, signals, Limits};
 use crate::service::Heartbeat;
 use crate::sla;
 use crate::store::attempts as attempts_store;
 use crate::store::messages::{Kept, Raw};
-use crate::store::{self, cases, casework, messages, outbox, quarantine, Store, Work};
-use crate::templates::catalog::LiveCatalog;
-use crate::templates::render::Templates;
+use crate::store::{self, cases, casework, messages, outbox, quarantine, Work};
 use crate::thread::{self, Pointers, Thread};
 use attempts::Attempt;
-
-/// The actor recorded for the daemon's own events.
-const SYSTEM_ACTOR: &str = "helpdesk";
 
 /// What happened to a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,33 +66,6 @@ impl Outcome {
     }
 }
 
-/// The pipeline's fixed parts.
-#[derive(Debug, Clone)]
-pub struct Pipeline {
-    /// Validated configuration.
-    pub settings: Arc<Settings>,
-    /// Classification rules, and the mail templates (which canned replies `/template` may
-    /// send); SIGHUP replaces them. Read through [`Pipeline::rules`] and
-    /// [`Pipeline::templates`] on a [`Pipeline::pinned`] pipeline, so one batch sees one set.
-    pub catalog: LiveCatalog,
-    /// The database.
-    pub store: Store,
-    /// Set while importing a backlog (`helpdesk import`): what mail the import may send.
-    pub import: Option<Import>,
-}
-
-/// How an import treats outgoing mail: cases, messages and events are stored as usual, but
-/// old mail must not set off new mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Import {
-    /// Acknowledge the new cases to their customers (`--acknowledge`); no other mail goes out
-    /// (no team notifications, no relayed replies, no command errors).
-    pub acknowledge: bool,
-}
-
-/// Why an imported message sent no mail, for the event log.
-pub(crate) const IMPORTED: &str = "imported backlog (helpdesk import): no mail for old messages";
-
 /// One message of a batch.
 #[derive(Debug, Clone, Copy)]
 pub struct Item<'a> {
@@ -143,33 +109,6 @@ enum Stored {
 }
 
 impl Pipeline {
-    /// This pipeline fixed on the current rules and templates: a batch in flight finishes with
-    /// the set it started with, whatever a reload does meanwhile.
-    pub fn pinned(&self) -> Pipeline {
-        Pipeline {
-            catalog: self.catalog.pinned(),
-            ..self.clone()
-        }
-    }
-
-    /// The classification rules.
-    pub fn rules(&self) -> Arc<Rules> {
-        self.catalog.current().rules.clone()
-    }
-
-    /// The mail templates.
-    pub fn templates(&self) -> Arc<Templates> {
-        self.catalog.current().templates.clone()
-    }
-
-    /// The calendar and warning fraction the SLA clocks are computed with.
-    pub fn clocks(&self) -> sla::Clocks<'_> {
-        sla::Clocks {
-            calendar: &self.settings.calendar,
-            warn_at: self.settings.sla.warn_at,
-        }
-    }
-
     fn limits(&self) -> Limits {
         Limits {
             max_message_size: self.settings.max_message_size,
@@ -810,7 +749,7 @@ impl Pipeline {
     /// From, To and Cc of a message, without the support address and without technicians:
     /// participants are the customer's side; a technician acts on a case by proof, never by
     /// having been on it (else a forged From of one who once answered would pass as a customer).
-    fn participants<'a>(&self, m: &'a Inbound) -> Vec<&'a str> {
+    pub(crate) fn participants<'a>(&self, m: &'a Inbound) -> Vec<&'a str> {
         std::iter::once(&m.from)
             .chain(&m.to)
             .chain(&m.cc)
@@ -874,22 +813,8 @@ fn log_capped(m: &Inbound, origin: &str) {
     }
 }
 
-/// A duration in milliseconds, saturating.
-pub(crate) fn millis(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
 mod ack;
 pub mod attempts;
-pub(crate) mod clocks;
-mod conversation;
-mod manual;
-mod notify;
-#[cfg(test)]
-pub(crate) mod testing;
-
-pub use ack::new_message_id;
-pub use manual::Manual;
 
 #[cfg(test)]
 mod tests;

@@ -21,7 +21,11 @@
 //! - [`commands`] (pure): a technician's `/command` lines → validated changes to the case.
 //! - [`lifecycle`] (pure): the status machine; [`sla`] (pure): the SLA clocks; [`calendar`]
 //!   (pure): working time; [`caps`] (pure): how much automatic mail anyone may get per hour.
-//! - [`ingest`]: one message through the stages above into one database transaction.
+//! - [`ingest`]: one message through the stages above into one database transaction: a
+//!   duplicate, a bounce, a new case, or a message joining a case.
+//! - [`casework`]: the changes to a case (replies, commands, notes, the status machine, the
+//!   reopen window's end, status changes from the CLI) and the mail they queue; its
+//!   [`casework::Pipeline`] is the handle intake and the scheduler work through.
 //! - [`store`]: every SQL text, for SQLite and PostgreSQL through sqlx's Any driver.
 //!
 //! Mail out and time:
@@ -44,6 +48,7 @@
 
 pub mod calendar;
 pub mod caps;
+pub mod casework;
 pub mod classify;
 pub mod cli;
 pub mod commands;

@@ -2,8 +2,9 @@
 //! intake wakes it, or a minute, whichever comes first). Everything it acts on is a due time in
 //! the database: the reopen windows, the SLA warnings and breaches, the weekly follow-ups and
 //! the triage digest's hour, so a restart loses nothing, and each piece is claimed in its own
-//! transaction (see [`crate::ingest`]'s clocks), so nothing fires twice. [`Scheduler::run_due`]
-//! takes `now` as an argument: tests drive it with any clock they like.
+//! transaction (see [`actions`], and the reopen window's end in [`crate::casework`]), so nothing
+//! fires twice. [`Scheduler::run_due`] takes `now` as an argument: tests drive it with any clock
+//! they like.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,13 +12,13 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::casework::Pipeline;
 use crate::classify;
 use crate::config::Digest;
-use crate::ingest::clocks::Alert;
-use crate::ingest::Pipeline;
 use crate::service::Heartbeat;
 use crate::store::due;
 use crate::store::{self, casework};
+use actions::Alert;
 
 /// Cases handled per kind of work per round; the next round picks up the rest at once.
 const BATCH: i64 = 200;
@@ -282,5 +283,6 @@ fn digest_slot(p: &Pipeline, at: i64) -> Option<i64> {
     wanted.then_some(start)
 }
 
+pub(crate) mod actions;
 #[cfg(test)]
 mod tests;

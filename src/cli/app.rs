@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::casework::Pipeline;
 use crate::classify::Rules;
 use crate::config::{self, Settings};
-use crate::ingest::Pipeline;
 use crate::outbox::transport::Transport;
 use crate::outbox::Outbox;
 use crate::store::Store;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::App;
-use crate::ingest::Manual;
+use crate::casework::Manual;
 use crate::lifecycle;
 use crate::model::{Status, TicketNo};
 use crate::store::outbox;

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::{App, ImportCommand, EXIT_TEMPFAIL};
-use crate::ingest::{Item, Outcome, Pipeline};
+use crate::casework::Pipeline;
+use crate::ingest::{Item, Outcome};
 use crate::mailbox::limited;
 use crate::store;
 
@@ -74,7 +75,7 @@ pub(super) async fn import_command(
     backlog.check()?;
     let app = App::load(config).await?;
     let pipeline = Pipeline {
-        import: Some(crate::ingest::Import { acknowledge }),
+        import: Some(crate::casework::Import { acknowledge }),
         ..app.pipeline()
     };
     let result = import::import(&pipeline, &backlog, &import::progress_bar()).await;

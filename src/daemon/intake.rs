@@ -605,8 +605,8 @@ fn log_outcome(origin: &str, outcome: &Outcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::casework::testing;
     use crate::classify::Rules;
-    use crate::ingest::testing;
     use crate::outbox::{transport::Transport, Outbox};
     use crate::service::Heartbeats;
     use crate::store::testing::memory;

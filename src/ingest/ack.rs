@@ -5,16 +5,12 @@
 
 use serde_json::json;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use super::{Pipeline, SYSTEM_ACTOR};
-use crate::caps;
+use crate::casework::{new_message_id, Pipeline, IMPORTED, SYSTEM_ACTOR};
 use crate::classify::{self, Classification};
 use crate::config::Settings;
 use crate::model::{CaseId, EventKind, Inbound, TicketNo};
 use crate::parse::signals;
 use crate::store::{self, cases, outbox, Work};
-use crate::telemetry;
 use crate::templates::render::AckContext;
 
 impl Pipeline {
@@ -36,7 +32,7 @@ impl Pipeline {
         let to = m.reply_address();
         let mut why_not = suppression(m, &self.settings);
         if self.import.is_some_and(|i| !i.acknowledge) {
-            why_not = Some(super::IMPORTED.to_owned());
+            why_not = Some(IMPORTED.to_owned());
         }
         // The hourly counts are a query: only ask them when nothing else already forbids a reply.
         if why_not.is_none() {
@@ -147,58 +143,4 @@ pub(super) fn suppression(m: &Inbound, s: &Settings) -> Option<String> {
         return Some(format!("{to} does not take replies"));
     }
     None
-}
-
-/// Whether the global cap held at the last automatic mail: its start and end are logged once
-/// each, not once per skipped mail.
-static GLOBAL_CAP_HOLDS: AtomicBool = AtomicBool::new(false);
-
-impl Pipeline {
-    /// Why one more automatic mail (acknowledgment, command error) may not go to `to` now, if
-    /// so: the hourly caps per base mailbox, per domain and in all ([`caps::automatic`]). A
-    /// skipped mail is counted in `helpdesk_auto_mail_capped_total{cap}`; the global cap logs
-    /// one line when it starts to hold and one when it lets mail through again.
-    pub(super) async fn automatic_mail_capped(
-        &self,
-        tx: &mut Work,
-        to: &str,
-        now: i64,
-    ) -> Result<Option<String>, store::Error> {
-        let recent = outbox::automatic_since(tx, to, now - caps::WINDOW_MS).await?;
-        let own_domain = signals::domain_of(&self.settings.address.address);
-        let verdict = caps::automatic(to, &own_domain, recent, self.settings.caps);
-        let global = matches!(verdict, Err(caps::Capped::Global { .. }));
-        if global != GLOBAL_CAP_HOLDS.swap(global, Ordering::Relaxed) {
-            metrics::gauge!(telemetry::AUTO_MAIL_CAP_HOLDS).set(if global { 1.0 } else { 0.0 });
-            match &verdict {
-                Err(capped) => tracing::warn!(
-                    reason = %capped,
-                    "automatic mail capped: acknowledgments and command errors are skipped (cases are still stored) until the hour's count falls"
-                ),
-                Ok(()) => {
-                    tracing::info!("automatic mail cap released: acknowledgments go out again")
-                }
-            }
-        }
-        Ok(match verdict {
-            Ok(()) => None,
-            Err(capped) => {
-                let cap = match capped {
-                    caps::Capped::Mailbox { .. } => "mailbox",
-                    caps::Capped::Domain { .. } => "domain",
-                    caps::Capped::Global { .. } => "global",
-                };
-                tx.count(telemetry::AUTO_MAIL_CAPPED, "cap", cap.to_owned());
-                Some(capped.to_string())
-            }
-        })
-    }
-}
-
-/// A fresh, unguessable Message-ID at the support address's domain.
-pub fn new_message_id(own_address: &str) -> String {
-    let domain = own_address
-        .rsplit_once('@')
-        .map_or("helpdesk.invalid", |(_, d)| d);
-    format!("hd.{}@{domain}", uuid::Uuid::new_v4().simple())
 }

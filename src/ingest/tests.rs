@@ -6,8 +6,11 @@ use std::path::Path;
 use sqlx::Row;
 
 use super::*;
+use std::sync::Arc;
+
 use crate::store::testing::stores;
-use crate::templates::catalog::Catalog;
+use crate::store::Store;
+use crate::templates::catalog::{Catalog, LiveCatalog};
 use crate::templates::render::AckContext;
 
 const CONFIG: &str = r#"

@@ -6,8 +6,9 @@
 use sqlx::Row;
 
 use super::{Scheduler, Tally};
+use crate::casework::{testing, Pipeline};
 use crate::classify::Rules;
-use crate::ingest::{testing, Outcome, Pipeline};
+use crate::ingest::Outcome;
 use crate::store::Store;
 
 const CONFIG: &str = r#"

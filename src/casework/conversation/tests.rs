@@ -4,8 +4,9 @@
 
 use sqlx::Row;
 
+use crate::casework::{testing, Pipeline};
 use crate::classify::Rules;
-use crate::ingest::{testing, Outcome, Pipeline};
+use crate::ingest::Outcome;
 use crate::model::TicketNo;
 use crate::store::Store;
 use crate::templates::render::Templates;

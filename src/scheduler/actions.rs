@@ -1,25 +1,23 @@
-//! What the clocks do to a case when they run out, in the caller's transaction: the reopen
-//! window ends (the case closes and the customer is told), an SLA target nears or passes (the
-//! case's technician or team is warned, then told of the breach), a pending case goes a week
-//! without a status note (a reminder), and the triage team's digest of the uncategorized queue.
+//! What the scheduler does when a clock runs out, in the caller's transaction: an SLA target
+//! nears or passes (the case's technician or team is warned, then told of the breach), a
+//! pending case goes a week without a status note (a reminder), and the triage team's digest of
+//! the uncategorized queue. (The reopen window's end is casework's: a late reply closes the
+//! case too.)
 //! Each first claims its work with a conditional UPDATE, so two instances or a restart never
 //! send the same mail twice. The scheduler decides when; this decides what.
 
 use serde_json::json;
 
-use super::notify::{to_json, Notice, Relay};
-use super::{Pipeline, SYSTEM_ACTOR};
+use crate::casework::notify::{to_json, Notice};
+use crate::casework::{Pipeline, SYSTEM_ACTOR};
 use crate::classify;
-use crate::lifecycle::{self, Effect};
-use crate::model::{CaseId, EventKind, Status};
+use crate::model::{CaseId, EventKind};
 use crate::sla::{Stage, Target};
 use crate::store::casework::{self, CaseState};
 use crate::store::due::{self, claim};
 use crate::store::{self, cases, outbox, Work};
 use crate::templates::contexts::{DigestCase, DigestContext};
-use crate::templates::render::{
-    AUTO_CLOSED, FOLLOW_UP_REMINDER, SLA_BREACH, SLA_WARNING, TRIAGE_DIGEST,
-};
+use crate::templates::render::{FOLLOW_UP_REMINDER, SLA_BREACH, SLA_WARNING, TRIAGE_DIGEST};
 
 /// Which SLA mail is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,39 +33,6 @@ pub enum Alert {
 }
 
 impl Pipeline {
-    /// Closes a resolved case whose reopen window is over and tells the customer. True when the
-    /// case is closed afterwards (also when someone else closed it first).
-    pub(crate) async fn close_expired(
-        &self,
-        tx: &mut Work,
-        case: CaseId,
-        now: i64,
-    ) -> Result<bool, store::Error> {
-        if !claim(tx, case, due::CLOSE, &[], now).await? {
-            let state = casework::state(tx, case).await?;
-            return Ok(state.status == Status::Closed);
-        }
-        let mut state = casework::state(tx, case).await?;
-        let effects = self.life_event(
-            tx,
-            &mut state,
-            &lifecycle::Event::WindowElapsed,
-            SYSTEM_ACTOR,
-            now,
-        );
-        self.settle(tx, &mut state, now).await?;
-        if effects.contains(&Effect::ClosedNotice) {
-            let relay = Relay {
-                template: AUTO_CLOSED,
-                text: "",
-                technician: None,
-                actor: SYSTEM_ACTOR,
-            };
-            self.relay(tx, &state, &relay, now).await?;
-        }
-        Ok(state.status == Status::Closed)
-    }
-
     /// Sends an SLA warning or breach notice to the case's technician or team, once.
     pub(crate) async fn sla_alert(
         &self,
@@ -187,7 +152,7 @@ impl Pipeline {
         let week = self.settings.sla.follow_up;
         let last = state
             .follow_up_at
-            .map(|at| at.saturating_sub(super::millis(week)));
+            .map(|at| at.saturating_sub(crate::casework::millis(week)));
         state.follow_up_at = self.next_follow_up(now);
         casework::save(tx, &state, now).await?;
         let detail = json!({ "last_note": last.map(store::format_ms) });
@@ -269,7 +234,7 @@ impl Pipeline {
         };
         let context = to_json(&context)?;
         for recipient in &to {
-            let message_id = super::new_message_id(&self.settings.address.address);
+            let message_id = crate::casework::new_message_id(&self.settings.address.address);
             let mail = outbox::NewMail {
                 case: None,
                 kind: outbox::KIND_NOTIFICATION,
@@ -304,27 +269,9 @@ impl Pipeline {
             .map(String::as_str)
             .collect()
     }
-
-    /// When a case whose technician wrote (or was reminded) at `now` is next due its weekly
-    /// status note.
-    pub(crate) fn next_follow_up(&self, now: i64) -> Option<i64> {
-        Some(now.saturating_add(super::millis(self.settings.sla.follow_up)))
-    }
-
-    /// Brings the resolution clock in line with the status and saves the case.
-    pub(crate) async fn settle(
-        &self,
-        tx: &mut Work,
-        state: &mut CaseState,
-        now: i64,
-    ) -> Result<(), store::Error> {
-        state.clock = self
-            .clocks()
-            .sync(state.clock, state.status, state.target, now);
-        casework::save(tx, state, now).await
-    }
 }
 
+/// A target as people read it
 /// A target as people read it: `4 hours (24x7)`, `3 days (business)`.
 fn describe(t: Target) -> String {
     format!("{} ({})", classify::describe(t.duration), t.clock.as_str())

@@ -1,4 +1,4 @@
-//! The conversation's outgoing mail, queued in the ingest transaction: notifications to a case's
+//! The conversation's outgoing mail, queued in the transaction that changes the case: notifications to a case's
 //! team or technician (From the customer's name "via" the help desk, Reply-To the support
 //! address, threaded per recipient), technician replies relayed to the customer (threaded in
 //! the customer's conversation), the error reply for refused commands, and the reply to a

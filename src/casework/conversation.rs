@@ -19,7 +19,7 @@ use crate::templates::render::{REOPENED, RESOLUTION_NOTICE};
 use crate::thread::{Party, Technician, Via};
 
 /// What a joining message is, once its sender is judged.
-pub(super) struct Joining<'a> {
+pub(crate) struct Joining<'a> {
     pub case: CaseId,
     pub via: Via,
     pub party: Party,
@@ -30,7 +30,7 @@ pub(super) struct Joining<'a> {
 
 impl Pipeline {
     /// Adds a reply to its case and acts on it as its party may.
-    pub(super) async fn join(&self, tx: &mut Work, j: Joining<'_>) -> Result<(), store::Error> {
+    pub(crate) async fn join(&self, tx: &mut Work, j: Joining<'_>) -> Result<(), store::Error> {
         let (m, now) = (j.m, j.raw.received_at);
         let stripped = quote::strip_reply(&m.text);
         // A reply that is all quote keeps its whole text: better too much than nothing.
@@ -404,7 +404,7 @@ impl Pipeline {
     }
 
     /// Runs a status-machine event that was checked to be allowed, and records what changed.
-    pub(super) fn life_event(
+    pub(crate) fn life_event(
         &self,
         tx: &mut Work,
         state: &mut CaseState,
