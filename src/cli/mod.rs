@@ -1,7 +1,7 @@
-//! The command line: [`run`] dispatches the parsed arguments ([`args`]) to one `*_command`
-//! function per subcommand, in the file of its kind: [`daemon`] (`run`), [`intake`] (`ingest`,
-//! `import`), [`records`] (the read-only views), [`changes`] (status changes, `outbox retry`),
-//! [`report`], [`rules`] and [`check`]; [`App`] is what they load. Handlers write to
+//! The command line: [`run`] dispatches the parsed arguments (`args`) to one `*_command`
+//! function per subcommand, in the file of its kind: `daemon` (`run`), `intake` (`ingest`,
+//! `import`), `records` (the read-only views), `changes` (status changes, `outbox retry`),
+//! `report`, `rules` and `check`; [`App`] is what they load. Handlers write to
 //! `&mut impl Write` so their output can be tested; errors carry context and are printed by
 //! `main` as one `{:#}` chain.
 
