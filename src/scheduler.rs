@@ -2,7 +2,7 @@
 //! intake wakes it, or a minute, whichever comes first). Everything it acts on is a due time in
 //! the database: the reopen windows, the SLA warnings and breaches, the weekly follow-ups and
 //! the triage digest's hour, so a restart loses nothing, and each piece is claimed in its own
-//! transaction (see [`actions`], and the reopen window's end in [`crate::casework`]), so nothing
+//! transaction (see `actions`, and the reopen window's end in [`crate::casework`]), so nothing
 //! fires twice. [`Scheduler::run_due`] takes `now` as an argument: tests drive it with any clock
 //! they like.
 

@@ -1,6 +1,6 @@
 //! When a case's clocks make work due: the SQL conditions on `cases` (`$1` being now) that the
 //! scheduler selects with and [`claim`] re-checks under the row lock, with the list of active
-//! statuses written once ([`active!`]). The SLA stages compare with the numbers
+//! statuses written once (`active!`). The SLA stages compare with the numbers
 //! [`crate::sla::Stage`] stores (`< 1`: not warned yet; `< 2`: no breach notice yet).
 
 use super::{Error, Work};
