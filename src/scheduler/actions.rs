@@ -8,6 +8,7 @@
 
 use serde_json::json;
 
+use crate::calendar::Calendar;
 use crate::casework::notify::{to_json, Notice};
 use crate::casework::{Pipeline, SYSTEM_ACTOR};
 use crate::classify;
@@ -56,81 +57,11 @@ impl Pipeline {
             duration: rules.first_response,
             clock: rules.first_response_clock,
         };
-        let (headline, template, due, target, kind) = match alert {
-            Alert::FirstResponseWarning | Alert::FirstResponseBreach => {
-                let fr = &mut state.first_response;
-                let due = fr.due_at;
-                if alert == Alert::FirstResponseBreach {
-                    fr.stage = Stage::Breached;
-                    fr.breached_at = fr.breached_at.or(due);
-                } else {
-                    fr.stage = Stage::Warned;
-                }
-                (
-                    "first response to the customer",
-                    alert,
-                    due,
-                    Some(first_response),
-                    "first_response",
-                )
-            }
-            Alert::ResolutionWarning | Alert::ResolutionBreach => {
-                let c = &mut state.clock;
-                let due = c.due_at;
-                if alert == Alert::ResolutionBreach {
-                    c.stage = Stage::Breached;
-                    c.breached_at = c.breached_at.or(due);
-                } else {
-                    c.stage = Stage::Warned;
-                }
-                let what = if state.category == classify::UNCATEGORIZED {
-                    "categorization"
-                } else {
-                    "resolution"
-                };
-                (what, alert, due, state.target, "resolution")
-            }
-        };
-        let (template, event) = match template {
-            Alert::FirstResponseWarning | Alert::ResolutionWarning => {
-                (SLA_WARNING, EventKind::SlaWarning)
-            }
-            Alert::FirstResponseBreach | Alert::ResolutionBreach => {
-                (SLA_BREACH, EventKind::SlaBreached { clock: kind })
-            }
-        };
-        let shown_due = due.map(|d| self.settings.calendar.format(d));
-        let detail = json!({ "clock": kind, "due": due.map(store::format_ms) });
-        cases::add_event(tx, case, now, SYSTEM_ACTOR, event, &detail);
+        let plan = alert_plan(&mut state, alert, first_response, &self.settings.calendar);
+        let detail = json!({ "clock": plan.clock, "due": plan.due.map(store::format_ms) });
+        cases::add_event(tx, case, now, SYSTEM_ACTOR, plan.event, &detail);
         casework::save(tx, &state, now).await?;
-        let text = match template {
-            SLA_WARNING => format!(
-                "The {headline} of {} is due {}.",
-                state.ticket,
-                shown_due.as_deref().unwrap_or("-")
-            ),
-            _ => format!(
-                "The {headline} of {} was due {} and has not happened.",
-                state.ticket,
-                shown_due.as_deref().unwrap_or("-")
-            ),
-        };
-        let notice = Notice {
-            author: SYSTEM_ACTOR.into(),
-            headline: format!(
-                "{headline} {}",
-                if template == SLA_WARNING {
-                    "due soon"
-                } else {
-                    "overdue"
-                }
-            ),
-            text,
-            template: Some(template),
-            due: shown_due,
-            target: target.map(describe),
-            ..Notice::default()
-        };
+        let notice = plan.notice;
         let to = self.staff_of(&state);
         self.notify(tx, &state, &to, &notice, now).await?;
         Ok(true)
@@ -271,8 +202,230 @@ impl Pipeline {
     }
 }
 
+/// What an SLA alert does, decided without the database: the clock's new stage (written into
+/// the case's state), the event, and the notice to its technician or team.
+#[derive(Debug)]
+pub(crate) struct AlertPlan {
+    /// `first_response` or `resolution`: the event's and the metric's clock.
+    pub clock: &'static str,
+    /// When the clock was due.
+    pub due: Option<i64>,
+    /// The event to record.
+    pub event: EventKind<'static>,
+    /// The mail to the case's staff.
+    pub notice: Notice,
+}
+
+/// Decides an SLA `alert` on `state`: advances the clock's stage (a breach keeps the first
+/// time it was missed) and words the notice, with times shown on `calendar`. Pure.
+pub(crate) fn alert_plan(
+    state: &mut CaseState,
+    alert: Alert,
+    first_response: Target,
+    calendar: &Calendar,
+) -> AlertPlan {
+    let breach = matches!(alert, Alert::FirstResponseBreach | Alert::ResolutionBreach);
+    let (what, due, target, clock) = match alert {
+        Alert::FirstResponseWarning | Alert::FirstResponseBreach => {
+            let fr = &mut state.first_response;
+            let due = fr.due_at;
+            if breach {
+                fr.stage = Stage::Breached;
+                fr.breached_at = fr.breached_at.or(due);
+            } else {
+                fr.stage = Stage::Warned;
+            }
+            let what = "first response to the customer";
+            (what, due, Some(first_response), "first_response")
+        }
+        Alert::ResolutionWarning | Alert::ResolutionBreach => {
+            let c = &mut state.clock;
+            let due = c.due_at;
+            if breach {
+                c.stage = Stage::Breached;
+                c.breached_at = c.breached_at.or(due);
+            } else {
+                c.stage = Stage::Warned;
+            }
+            let what = if state.category == classify::UNCATEGORIZED {
+                "categorization"
+            } else {
+                "resolution"
+            };
+            (what, due, state.target, "resolution")
+        }
+    };
+    let shown_due = due.map(|d| calendar.format(d));
+    let when = shown_due.as_deref().unwrap_or("-");
+    let (template, event, text, headline) = if breach {
+        (
+            SLA_BREACH,
+            EventKind::SlaBreached { clock },
+            format!(
+                "The {what} of {} was due {when} and has not happened.",
+                state.ticket
+            ),
+            format!("{what} overdue"),
+        )
+    } else {
+        (
+            SLA_WARNING,
+            EventKind::SlaWarning,
+            format!("The {what} of {} is due {when}.", state.ticket),
+            format!("{what} due soon"),
+        )
+    };
+    AlertPlan {
+        clock,
+        due,
+        event,
+        notice: Notice {
+            author: SYSTEM_ACTOR.into(),
+            headline,
+            text,
+            template: Some(template),
+            due: shown_due,
+            target: target.map(describe),
+            ..Notice::default()
+        },
+    }
+}
+
 /// A target as people read it
 /// A target as people read it: `4 hours (24x7)`, `3 days (business)`.
 fn describe(t: Target) -> String {
     format!("{} ({})", classify::describe(t.duration), t.clock.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::calendar::ClockKind;
+    use crate::model::{CaseType, Status, TicketNo};
+    use crate::sla;
+
+    /// 2026-12-07 09:00 UTC, a Monday.
+    const DUE: i64 = 1_796_634_000_000;
+
+    fn calendar() -> Calendar {
+        let days: Vec<String> = ["mon", "tue", "wed", "thu", "fri"].map(String::from).into();
+        Calendar::new(Some("UTC"), &days, "08:00-17:00", &[]).unwrap()
+    }
+
+    fn case(category: &str) -> CaseState {
+        CaseState {
+            id: CaseId(1),
+            ticket: TicketNo::new("HD", 7),
+            subject: "VPN down".into(),
+            requester: "a@customer.example.test".into(),
+            requester_name: None,
+            status: Status::Open,
+            pending_reason: None,
+            case_type: CaseType::Incident,
+            category: category.into(),
+            priority: 2,
+            target: Some(Target {
+                duration: Duration::from_secs(8 * 3600),
+                clock: ClockKind::Always,
+            }),
+            team: Some("network".into()),
+            assignee: None,
+            resolution: None,
+            resolved_at: None,
+            close_at: None,
+            closed_at: None,
+            clock: sla::Resolution {
+                due_at: Some(DUE),
+                ..sla::Resolution::default()
+            },
+            first_response: sla::FirstResponse {
+                due_at: Some(DUE),
+                ..sla::FirstResponse::default()
+            },
+            follow_up_at: None,
+            created_at: 0,
+        }
+    }
+
+    fn first_response() -> Target {
+        Target {
+            duration: Duration::from_secs(24 * 3600),
+            clock: ClockKind::Business,
+        }
+    }
+
+    #[test]
+    fn a_first_response_warning_advances_only_that_clock_and_says_when() {
+        let mut state = case("network");
+        let plan = alert_plan(
+            &mut state,
+            Alert::FirstResponseWarning,
+            first_response(),
+            &calendar(),
+        );
+        assert_eq!(state.first_response.stage, Stage::Warned);
+        assert_eq!(state.first_response.breached_at, None);
+        assert_eq!(
+            state.clock.stage,
+            Stage::None,
+            "the resolution clock is untouched"
+        );
+        assert_eq!((plan.clock, plan.due), ("first_response", Some(DUE)));
+        assert_eq!(plan.event, EventKind::SlaWarning);
+        let n = &plan.notice;
+        assert_eq!(n.template, Some(SLA_WARNING));
+        assert_eq!(n.headline, "first response to the customer due soon");
+        assert_eq!(
+            n.text,
+            "The first response to the customer of HD-000007 is due Mon 7 Dec 2026 09:00 UTC."
+        );
+        assert_eq!(n.target.as_deref(), Some("24 hours (business)"));
+        assert_eq!(n.author, SYSTEM_ACTOR);
+    }
+
+    #[test]
+    fn a_resolution_breach_keeps_the_first_miss_and_names_categorization_when_uncategorized() {
+        let mut state = case(classify::UNCATEGORIZED);
+        state.clock.breached_at = Some(DUE - 1);
+        let plan = alert_plan(
+            &mut state,
+            Alert::ResolutionBreach,
+            first_response(),
+            &calendar(),
+        );
+        assert_eq!(state.clock.stage, Stage::Breached);
+        assert_eq!(
+            state.clock.breached_at,
+            Some(DUE - 1),
+            "the first miss stays"
+        );
+        assert_eq!(state.first_response.stage, Stage::None);
+        assert_eq!(
+            plan.event,
+            EventKind::SlaBreached {
+                clock: "resolution"
+            }
+        );
+        let n = &plan.notice;
+        assert_eq!(n.template, Some(SLA_BREACH));
+        assert_eq!(n.headline, "categorization overdue");
+        assert!(
+            n.text
+                .ends_with("was due Mon 7 Dec 2026 09:00 UTC and has not happened."),
+            "{}",
+            n.text
+        );
+        assert_eq!(n.target.as_deref(), Some("8 hours (24x7)"));
+        // A first breach records when the clock ran out.
+        let mut fresh = case("network");
+        alert_plan(
+            &mut fresh,
+            Alert::ResolutionBreach,
+            first_response(),
+            &calendar(),
+        );
+        assert_eq!(fresh.clock.breached_at, Some(DUE));
+    }
 }
