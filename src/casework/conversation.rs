@@ -112,7 +112,7 @@ impl Pipeline {
             // (and, to a list that answers, a loop). Nor do they reopen a resolved case.
             return Ok(());
         }
-        let mut headline = "Customer reply".to_owned();
+        let mut plan = CustomerPlan::default();
         if matches!(state.status, Status::Resolved | Status::Pending) {
             // Inside the reopen window a reply disputes the resolution, unless it only thanks;
             // a case pending on the customer has its answer.
@@ -123,33 +123,31 @@ impl Pipeline {
             if state.status != before {
                 self.settle(tx, state, now).await?;
             }
-            if effects.contains(&Effect::Reopened { by_customer: true }) {
-                headline = "Reopened by the customer".into();
-                let relay = super::notify::Relay {
-                    template: REOPENED,
-                    text: "",
-                    technician: None,
-                    actor: super::SYSTEM_ACTOR,
-                };
-                self.relay(tx, state, &relay, now).await?;
-            } else if state.status != before {
-                headline = "Customer reply (no longer pending)".into();
-            } else if thanks && before == Status::Resolved {
-                headline = "Customer thanks (the case stays resolved)".into();
-                let detail = json!({ "reopened": false });
-                cases::add_event(
-                    tx,
-                    state.id,
-                    now,
-                    &m.from.address,
-                    EventKind::ThanksReceived,
-                    &detail,
-                );
-            }
+            plan = customer_plan(before, state.status, &effects, thanks);
+        }
+        if plan.tell_reopened {
+            let relay = super::notify::Relay {
+                template: REOPENED,
+                text: "",
+                technician: None,
+                actor: super::SYSTEM_ACTOR,
+            };
+            self.relay(tx, state, &relay, now).await?;
+        }
+        if plan.thanks {
+            let detail = json!({ "reopened": false });
+            cases::add_event(
+                tx,
+                state.id,
+                now,
+                &m.from.address,
+                EventKind::ThanksReceived,
+                &detail,
+            );
         }
         let notice = super::notify::Notice {
             author: m.from.address.clone(),
-            headline,
+            headline: plan.headline.to_owned(),
             text: body.to_owned(),
             attachments: m.attachment_names(),
             ..Default::default()
@@ -538,6 +536,53 @@ impl Pipeline {
         };
         let to = self.staff_of(&state);
         self.notify(tx, &state, &to, &notice, now).await
+    }
+}
+
+/// What a customer's reply does beyond being kept and forwarded, decided from the status
+/// before and after its life-cycle step, the step's effects and whether it only thanks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CustomerPlan {
+    /// The headline of the notification to the case's staff.
+    headline: &'static str,
+    /// The customer is told the case is open again (`reopened`).
+    tell_reopened: bool,
+    /// Thanks on a resolved case: recorded, and the case stays resolved.
+    thanks: bool,
+}
+
+impl Default for CustomerPlan {
+    /// A reply to an active case: forwarded, nothing else.
+    fn default() -> Self {
+        CustomerPlan {
+            headline: "Customer reply",
+            tell_reopened: false,
+            thanks: false,
+        }
+    }
+}
+
+/// The plan for a customer's reply to a resolved or pending case. Pure.
+fn customer_plan(before: Status, after: Status, effects: &[Effect], thanks: bool) -> CustomerPlan {
+    if effects.contains(&Effect::Reopened { by_customer: true }) {
+        CustomerPlan {
+            headline: "Reopened by the customer",
+            tell_reopened: true,
+            thanks: false,
+        }
+    } else if after != before {
+        CustomerPlan {
+            headline: "Customer reply (no longer pending)",
+            ..CustomerPlan::default()
+        }
+    } else if thanks && before == Status::Resolved {
+        CustomerPlan {
+            headline: "Customer thanks (the case stays resolved)",
+            tell_reopened: false,
+            thanks: true,
+        }
+    } else {
+        CustomerPlan::default()
     }
 }
 

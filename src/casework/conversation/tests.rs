@@ -666,3 +666,26 @@ async fn team_notifications_are_capped_per_sender() {
     })
     .await;
 }
+
+/// The customer-reply plan, without a database: a dispute reopens and tells the customer, an
+/// answer ends a pending wait, thanks keep a resolved case resolved.
+#[test]
+fn a_customer_reply_plan_follows_the_status_step() {
+    use super::{customer_plan, CustomerPlan};
+    use crate::lifecycle::Effect;
+    use crate::model::Status;
+    let reopened = [Effect::Reopened { by_customer: true }];
+    let plan = customer_plan(Status::Resolved, Status::InProgress, &reopened, false);
+    assert_eq!(plan.headline, "Reopened by the customer");
+    assert!(plan.tell_reopened && !plan.thanks);
+    let plan = customer_plan(Status::Pending, Status::InProgress, &[], false);
+    assert_eq!(plan.headline, "Customer reply (no longer pending)");
+    assert!(!plan.tell_reopened && !plan.thanks);
+    let plan = customer_plan(Status::Resolved, Status::Resolved, &[], true);
+    assert_eq!(plan.headline, "Customer thanks (the case stays resolved)");
+    assert!(plan.thanks && !plan.tell_reopened);
+    // Thanks on a pending case are an answer like any other; nothing else is special.
+    let plan = customer_plan(Status::Pending, Status::Pending, &[], true);
+    assert_eq!(plan, CustomerPlan::default());
+    assert_eq!(plan.headline, "Customer reply");
+}
