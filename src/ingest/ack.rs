@@ -1,6 +1,7 @@
 //! The acknowledgment of a new case: whether one may be sent at all (never to auto-generated
 //! mail, never to system or own addresses, and within the hourly caps on automatic mail per
-//! base mailbox, per domain and in all), the typed template context, and the outbox row with
+//! base mailbox, per domain and in all), the typed template context and threading (the pure
+//! [`ack_plan`]), and the outbox row with
 //! our own Message-ID.
 
 use serde_json::json;
@@ -18,17 +19,12 @@ impl Pipeline {
     pub(super) async fn acknowledge(
         &self,
         tx: &mut Work,
-        case: Opened<'_>,
+        opened: Opened<'_>,
         m: &Inbound,
         c: &Classification,
         now: i64,
     ) -> Result<bool, store::Error> {
-        let Opened {
-            id: case,
-            ticket,
-            subject,
-            previous,
-        } = case;
+        let case = opened.id;
         let to = m.reply_address();
         let mut why_not = suppression(m, &self.settings);
         if self.import.is_some_and(|i| !i.acknowledge) {
@@ -50,12 +46,12 @@ impl Pipeline {
             );
             return Ok(false);
         }
-        let context =
-            serde_json::to_string(&self.ack_context((ticket, previous), subject, m, c, now))
-                .map_err(|e| store::Error::Corrupt(e.to_string()))?;
+        let first_response = self.rules().first_response;
+        let plan = ack_plan(&self.settings, first_response, opened, m, c, now);
+        let context = serde_json::to_string(&plan.context)
+            .map_err(|e| store::Error::Corrupt(e.to_string()))?;
         let message_id = new_message_id(&self.settings.address.address);
-        let mut references = m.references.clone();
-        references.extend(m.message_id.clone());
+        let references = plan.references;
         let mail = outbox::NewMail {
             case: Some(case),
             kind: outbox::KIND_AUTO_REPLY,
@@ -82,41 +78,57 @@ impl Pipeline {
         );
         Ok(true)
     }
+}
 
-    fn ack_context(
-        &self,
-        (ticket, previous): (&TicketNo, Option<&TicketNo>),
-        subject: &str,
-        m: &Inbound,
-        c: &Classification,
-        now: i64,
-    ) -> AckContext {
-        let s = &self.settings;
-        AckContext {
-            helpdesk_name: s.helpdesk_name(),
-            helpdesk_address: s.address.address.clone(),
-            ticket: ticket.to_string(),
-            subject: if subject.is_empty() {
-                "(no subject)".into()
-            } else {
-                subject.to_owned()
-            },
-            requester_name: m
-                .from
-                .name
-                .clone()
-                .unwrap_or_else(|| m.from.address.clone()),
-            category: c.category_name.clone(),
-            category_id: c.category.clone(),
-            priority: c.priority.level,
-            priority_name: c.priority.name.clone(),
-            case_type: c.case_type.to_string(),
-            team: c.team.clone(),
-            first_response: classify::describe(self.rules().first_response),
-            resolution_target: c.priority.target.map(classify::describe),
-            received_at: s.calendar.format(now),
-            previous_ticket: previous.map(ToString::to_string),
-        }
+/// What the acknowledgment says and how it threads, decided without the database: its template
+/// context, and References naming the customer's thread and message. Pure.
+pub(super) struct AckPlan {
+    /// The template's context.
+    pub context: AckContext,
+    /// The References of our mail: the customer's, then their message.
+    pub references: Vec<String>,
+}
+
+/// The acknowledgment of `opened` for `m`, classified as `c`, received at `now`; `first_response`
+/// is the rules' first-response target, as promised in the mail.
+pub(super) fn ack_plan(
+    s: &Settings,
+    first_response: std::time::Duration,
+    opened: Opened<'_>,
+    m: &Inbound,
+    c: &Classification,
+    now: i64,
+) -> AckPlan {
+    let mut references = m.references.clone();
+    references.extend(m.message_id.clone());
+    let context = AckContext {
+        helpdesk_name: s.helpdesk_name(),
+        helpdesk_address: s.address.address.clone(),
+        ticket: opened.ticket.to_string(),
+        subject: if opened.subject.is_empty() {
+            "(no subject)".into()
+        } else {
+            opened.subject.to_owned()
+        },
+        requester_name: m
+            .from
+            .name
+            .clone()
+            .unwrap_or_else(|| m.from.address.clone()),
+        category: c.category_name.clone(),
+        category_id: c.category.clone(),
+        priority: c.priority.level,
+        priority_name: c.priority.name.clone(),
+        case_type: c.case_type.to_string(),
+        team: c.team.clone(),
+        first_response: classify::describe(first_response),
+        resolution_target: c.priority.target.map(classify::describe),
+        received_at: s.calendar.format(now),
+        previous_ticket: opened.previous.map(ToString::to_string),
+    };
+    AckPlan {
+        context,
+        references,
     }
 }
 

@@ -881,3 +881,47 @@ async fn corrupt_sla_columns_are_an_error_not_no_target() {
     })
     .await;
 }
+
+/// The acknowledgment's plan, without a database: the context names the case, the customer
+/// (by address when they gave no name), the category and the promised times, and the mail
+/// threads under the customer's own message.
+#[test]
+fn the_acknowledgment_plan_names_the_case_and_threads_under_the_request() {
+    use super::ack::{ack_plan, Opened};
+    let settings =
+        crate::config::load_str(Path::new("/tmp/h.toml"), CONFIG, std::iter::empty()).unwrap();
+    let rules = crate::classify::Rules::load(None).unwrap();
+    let raw = "From: u@customer.example.test\r\nTo: support@example.test\r\nSubject: VPN down\r\n\
+               Message-ID: <m2@customer.example.test>\r\nReferences: <m1@customer.example.test>\r\n\
+               \r\nThe VPN is down for everyone.\r\n";
+    let limits = parse::Limits {
+        max_message_size: 1 << 20,
+        max_attachment_size: 1 << 20,
+    };
+    let m = parse::parse(raw.as_bytes(), limits, &settings.address.address).unwrap();
+    let c = rules.classify(&m);
+    let ticket = TicketNo::new("HD", 12);
+    let previous = TicketNo::new("HD", 3);
+    let opened = Opened {
+        id: CaseId(12),
+        ticket: &ticket,
+        subject: "",
+        previous: Some(&previous),
+    };
+    let plan = ack_plan(&settings, rules.first_response, opened, &m, &c, NOW);
+    let ctx = &plan.context;
+    assert_eq!(ctx.ticket, "HD-000012");
+    assert_eq!(
+        ctx.subject, "(no subject)",
+        "a case without a subject says so"
+    );
+    assert_eq!(ctx.requester_name, "u@customer.example.test");
+    assert_eq!(ctx.category_id, c.category);
+    assert_eq!(ctx.priority, c.priority.level);
+    assert_eq!(ctx.previous_ticket.as_deref(), Some("HD-000003"));
+    assert_eq!(ctx.received_at, settings.calendar.format(NOW));
+    assert_eq!(
+        plan.references,
+        ["m1@customer.example.test", "m2@customer.example.test"]
+    );
+}
