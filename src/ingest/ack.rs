@@ -1,8 +1,7 @@
 //! The acknowledgment of a new case: whether one may be sent at all (never to auto-generated
 //! mail, never to system or own addresses, and within the hourly caps on automatic mail per
 //! base mailbox, per domain and in all), the typed template context and threading (the pure
-//! [`ack_plan`]), and the outbox row with
-//! our own Message-ID.
+//! [`ack_plan`]), and the outbox row with our own Message-ID.
 
 use serde_json::json;
 
