@@ -200,46 +200,16 @@ impl Pipeline {
                 }
             }
         }
-        // The status machine may refuse a transition (resolving a closed case, closing an open
-        // one): tried on a copy first, so a refusal changes nothing.
-        let mut life = state.life();
-        let mut effects = Vec::new();
-        for (line, change) in reply.commands.iter().zip(&changes) {
-            let Some(event) = event_of(change) else {
-                continue;
-            };
-            match lifecycle::step(&life, &event, now, self.settings.reopen_window) {
-                Ok((next, fx)) => {
-                    life = next;
-                    effects.extend(fx);
-                }
-                Err(error) => {
-                    let problem = Problem {
-                        line: line.text.clone(),
-                        error: format!("{}: {error}", state.ticket),
-                    };
-                    return self.refuse(tx, state, m, raw, body, &[problem]).await;
-                }
-            }
-        }
-        let resolves = effects.contains(&Effect::ResolutionNotice);
-        let reopens = effects.contains(&Effect::Reopened { by_customer: false });
-        let template = if resolves {
-            Some(RESOLUTION_NOTICE.to_owned())
-        } else {
-            changes.iter().rev().find_map(|c| match c {
-                Change::Template(t) => Some(t.clone()),
-                _ => None,
-            })
-        }
-        .or_else(|| reopens.then(|| REOPENED.to_owned()));
-        let relays = !reply.public.is_empty() || template.is_some();
-        // A note makes the whole message staff-only; so do commands with nothing for the customer.
-        let visibility = if relays && reply.note.is_none() {
-            Visibility::Public
-        } else {
-            Visibility::Internal
+        let window = self.settings.reopen_window;
+        let effects = match dry_run(state, &reply.commands, &changes, now, window) {
+            Ok(effects) => effects,
+            Err(problem) => return self.refuse(tx, state, m, raw, body, &[problem]).await,
         };
+        let ReplyPlan {
+            template,
+            relays,
+            visibility,
+        } = reply_plan(&effects, &changes, &reply);
         messages::insert(
             tx,
             state.id,
@@ -536,6 +506,77 @@ impl Pipeline {
         };
         let to = self.staff_of(&state);
         self.notify(tx, &state, &to, &notice, now).await
+    }
+}
+
+/// The status changes of a technician's commands, tried on a copy of the case's life cycle
+/// (the status machine may refuse one: resolving a closed case, closing an open one), so a
+/// refusal changes nothing: the effects they would have, or the refused line. Pure.
+fn dry_run(
+    state: &CaseState,
+    lines: &[commands::Line],
+    changes: &[Change],
+    now: i64,
+    window: std::time::Duration,
+) -> Result<Vec<Effect>, Problem> {
+    let mut life = state.life();
+    let mut effects = Vec::new();
+    for (line, change) in lines.iter().zip(changes) {
+        let Some(event) = event_of(change) else {
+            continue;
+        };
+        match lifecycle::step(&life, &event, now, window) {
+            Ok((next, fx)) => {
+                life = next;
+                effects.extend(fx);
+            }
+            Err(error) => {
+                return Err(Problem {
+                    line: line.text.clone(),
+                    error: format!("{}: {error}", state.ticket),
+                })
+            }
+        }
+    }
+    Ok(effects)
+}
+
+/// What reaches the customer from a technician's reply, and how the reply is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ReplyPlan {
+    /// The template of the relayed mail: the resolution notice, else the last `/template`,
+    /// else `reopened` for a reopen; `None`: the plain update.
+    template: Option<String>,
+    /// Whether anything goes to the customer at all.
+    relays: bool,
+    /// How the message is kept: public only when it relays and holds no note.
+    visibility: Visibility,
+}
+
+/// The plan for a technician's reply whose commands would have `effects`. Pure.
+fn reply_plan(effects: &[Effect], changes: &[Change], reply: &commands::Reply) -> ReplyPlan {
+    let resolves = effects.contains(&Effect::ResolutionNotice);
+    let reopens = effects.contains(&Effect::Reopened { by_customer: false });
+    let template = if resolves {
+        Some(RESOLUTION_NOTICE.to_owned())
+    } else {
+        changes.iter().rev().find_map(|c| match c {
+            Change::Template(t) => Some(t.clone()),
+            _ => None,
+        })
+    }
+    .or_else(|| reopens.then(|| REOPENED.to_owned()));
+    let relays = !reply.public.is_empty() || template.is_some();
+    // A note makes the whole message staff-only; so do commands with nothing for the customer.
+    let visibility = if relays && reply.note.is_none() {
+        Visibility::Public
+    } else {
+        Visibility::Internal
+    };
+    ReplyPlan {
+        template,
+        relays,
+        visibility,
     }
 }
 

@@ -689,3 +689,117 @@ fn a_customer_reply_plan_follows_the_status_step() {
     assert_eq!(plan, CustomerPlan::default());
     assert_eq!(plan.headline, "Customer reply");
 }
+
+/// A case in `status`, for the pure plans.
+fn state_in(status: crate::model::Status) -> crate::store::casework::CaseState {
+    use crate::model::{CaseId, CaseType};
+    crate::store::casework::CaseState {
+        id: CaseId(1),
+        ticket: TicketNo::new("HD", 5),
+        subject: "Printer".into(),
+        requester: "a@customer.example.test".into(),
+        requester_name: None,
+        status,
+        pending_reason: None,
+        case_type: CaseType::Incident,
+        category: "break_fix".into(),
+        priority: 3,
+        target: None,
+        team: None,
+        assignee: None,
+        resolution: None,
+        resolved_at: None,
+        close_at: None,
+        closed_at: None,
+        clock: crate::sla::Resolution::default(),
+        first_response: crate::sla::FirstResponse::default(),
+        follow_up_at: None,
+        created_at: 0,
+    }
+}
+
+/// A technician's status commands are tried on a copy: their effects in order, or the first
+/// refused line with the case named, and nothing else.
+#[test]
+fn a_dry_run_of_status_commands_gives_their_effects_or_the_refused_line() {
+    use super::dry_run;
+    use crate::commands::{self, Change};
+    use crate::lifecycle::Effect;
+    use crate::model::Status;
+    let window = std::time::Duration::from_secs(3 * 86_400);
+    let reply = commands::parse("/resolve replaced the fuser\n/reopen\n");
+    let changes = [
+        Change::Resolve(Some("replaced the fuser".into())),
+        Change::Reopen,
+    ];
+    let effects = dry_run(
+        &state_in(Status::Open),
+        &reply.commands,
+        &changes,
+        0,
+        window,
+    )
+    .unwrap();
+    assert_eq!(
+        effects,
+        [
+            Effect::ResolutionNotice,
+            Effect::Reopened { by_customer: false }
+        ]
+    );
+    let refused = dry_run(
+        &state_in(Status::Closed),
+        &reply.commands,
+        &changes,
+        0,
+        window,
+    )
+    .unwrap_err();
+    assert_eq!(refused.line, "/resolve replaced the fuser");
+    assert!(
+        refused.error.starts_with("HD-000005: "),
+        "{}",
+        refused.error
+    );
+}
+
+/// What reaches the customer of a technician's reply: the resolution notice wins over a
+/// `/template`, a reopen has its own mail, commands alone relay nothing and a `/note` keeps the
+/// whole message internal.
+#[test]
+fn a_technician_reply_plan_picks_the_template_and_the_visibility() {
+    use super::{reply_plan, ReplyPlan};
+    use crate::commands::{self, Change};
+    use crate::lifecycle::Effect;
+    use crate::model::Visibility;
+    let text = commands::parse("/priority 2\nThe part is on its way.\n");
+    let quiet = commands::parse("/priority 2\n");
+    let noted = commands::parse("The part is on its way.\n/note vendor ticket 77\n");
+    let canned = [Change::Template("password_reset".into())];
+    assert_eq!(
+        reply_plan(&[], &[], &text),
+        ReplyPlan {
+            template: None,
+            relays: true,
+            visibility: Visibility::Public
+        }
+    );
+    assert_eq!(
+        reply_plan(&[], &[], &quiet),
+        ReplyPlan {
+            template: None,
+            relays: false,
+            visibility: Visibility::Internal
+        }
+    );
+    let resolved = reply_plan(&[Effect::ResolutionNotice], &canned, &quiet);
+    assert_eq!(resolved.template.as_deref(), Some("resolution_notice"));
+    assert!(resolved.relays);
+    let canned_only = reply_plan(&[], &canned, &quiet);
+    assert_eq!(canned_only.template.as_deref(), Some("password_reset"));
+    let reopened = reply_plan(&[Effect::Reopened { by_customer: false }], &[], &quiet);
+    assert_eq!(reopened.template.as_deref(), Some("reopened"));
+    let with_note = reply_plan(&[], &[], &noted);
+    assert!(with_note.relays);
+    assert_eq!(with_note.visibility, Visibility::Internal);
+}
