@@ -440,7 +440,7 @@ fn assign(who: &str, settings: &Settings) -> Result<Change, String> {
     if settings.team(who).is_some() {
         return Ok(Change::AssignTeam(who.to_owned()));
     }
-    match crate::config::parse_address(who) {
+    match crate::model::parse_address(who) {
         Some(a) if settings.is_technician(&a) => Ok(Change::AssignTechnician(a)),
         Some(a) => Err(format!("{a} is not a technician")),
         None => Err(unknown_team(who, settings)),

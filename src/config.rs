@@ -62,7 +62,7 @@ mod raw;
 mod validate;
 
 pub use load::{load, load_str};
-pub use validate::{parse_address, parse_duration, parse_size};
+pub use validate::{parse_duration, parse_size};
 
 pub use raw::{
     InboundKind, OutboundKind, RawConfig, RawDatabase, RawHelpdesk, RawInbound, RawOutbound,

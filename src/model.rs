@@ -439,6 +439,19 @@ impl Inbound {
     }
 }
 
+/// Parses a bare address (`user@domain`), lower-cased: the one check of an address, for the
+/// configuration, the parser and the commands alike.
+pub fn parse_address(s: &str) -> Option<String> {
+    let s = s.trim();
+    let (local, domain) = s.rsplit_once('@')?;
+    let ok = !local.is_empty()
+        && (domain.contains('.') || domain == "localhost")
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || "<>()[],;:\"".contains(c));
+    ok.then(|| s.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::raw::RawSla;
 use super::*;
+use crate::model::parse_address;
 
 pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
     let invalid = |key: &str, value: &str, expected: &str| Error::Invalid {
@@ -567,18 +568,6 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
-}
-
-/// Parses a bare address (`user@domain`), lower-cased.
-pub fn parse_address(s: &str) -> Option<String> {
-    let s = s.trim();
-    let (local, domain) = s.rsplit_once('@')?;
-    let ok = !local.is_empty()
-        && (domain.contains('.') || domain == "localhost")
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || "<>()[],;:\"".contains(c));
-    ok.then(|| s.to_ascii_lowercase())
 }
 
 fn parse_technician(s: &str) -> Option<Technician> {

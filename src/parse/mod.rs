@@ -285,7 +285,7 @@ fn delivered_to(m: &Message<'_>) -> Vec<String> {
         };
         let value = String::from_utf8_lossy(raw);
         let value = value.trim().trim_start_matches('<').trim_end_matches('>');
-        if let Some(a) = crate::config::parse_address(value) {
+        if let Some(a) = crate::model::parse_address(value) {
             if seen.insert(a.clone()) {
                 out.push(a);
             }
@@ -295,7 +295,7 @@ fn delivered_to(m: &Message<'_>) -> Vec<String> {
 }
 
 fn mailbox(a: &Addr<'_>) -> Option<Mailbox> {
-    let address = crate::config::parse_address(a.address()?)?;
+    let address = crate::model::parse_address(a.address()?)?;
     let name = a
         .name()
         .map(display_name)
