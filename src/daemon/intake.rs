@@ -1,15 +1,15 @@
 //! Intake: the Maildir and IMAP loops of [`Daemon`], batch by batch into the pipeline, each
 //! batch committed before its messages are moved (Maildir) or marked (IMAP). Both cut their
-//! listings with [`batch::split`]; a message over `max_message_size` is read only in part (its header from IMAP, its first [`HEAD_BYTES`] from a Maildir file) and
-//! quarantined with the reason. While an IMAP backlog drains, new conversations that arrive
+//! listings with [`batch::split`]; a message over `max_message_size` is read only in part (its
+//! header from IMAP, its first [`HEAD_BYTES`] from a Maildir file, by [`limited::read_file`])
+//! and quarantined with the reason. While an IMAP backlog drains, new conversations that arrive
 //! meanwhile are taken in between its batches (the express lane), so they are not answered
 //! only after the whole backlog.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use tokio::io::AsyncReadExt;
-
+use anyhow::Context;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -18,7 +18,7 @@ use super::{backoff, Daemon, Intake, Report};
 use crate::ingest::{Checkpoint, Item, Outcome};
 use crate::mailbox::batch;
 use crate::mailbox::imap::{ImapSession, Waiting, Woken, IDLE_REFRESH};
-use crate::mailbox::limited::HEAD_BYTES;
+use crate::mailbox::limited::{self, HEAD_BYTES};
 use crate::mailbox::{Imap, Maildir};
 use crate::service::Heartbeat;
 use crate::store::{self, imap::Position};
@@ -111,17 +111,25 @@ impl Daemon {
                 }
                 beat.beat();
                 let read_at = std::time::Instant::now();
+                // Each file whole, or only its head when it is over the limit.
+                let paths: Vec<PathBuf> = chunk.iter().map(|(path, _)| path.clone()).collect();
+                let files = tokio::task::spawn_blocking(move || {
+                    paths
+                        .iter()
+                        .map(|path| limited::read_file(path, max))
+                        .collect::<Vec<_>>()
+                })
+                .await?;
                 let mut read = Vec::with_capacity(chunk.len());
-                for (path, size) in chunk {
+                for ((path, _), file) in chunk.iter().zip(files) {
                     let name = path.file_name().unwrap_or_default().to_string_lossy();
-                    let (raw, refused) = if *size > max {
-                        let reason = format!("message file of {size} bytes is larger than inbound.max_message_size ({max} bytes); only its first {HEAD_BYTES} bytes were read and are kept here; the whole file is moved to cur/ unread");
-                        (read_head(path, HEAD_BYTES).await, Some(reason))
-                    } else {
-                        (tokio::fs::read(path).await, None)
-                    };
-                    match raw {
-                        Ok(raw) => read.push((path, format!("maildir:{name}"), raw, refused)),
+                    match file {
+                        Ok(file) => {
+                            let refused = file.refused(max).map(|reason| {
+                                format!("{reason}; the whole file is moved to cur/ unread")
+                            });
+                            read.push((path, format!("maildir:{name}"), file.bytes, refused));
+                        }
                         // Moved away by another reader between listing and reading.
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                         Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
@@ -135,25 +143,16 @@ impl Daemon {
                         refused: refused.as_deref(),
                     })
                     .collect();
-                let outcomes = match self
-                    .pipeline
-                    .ingest_batch_beating(&items, store::now_ms(), None, Some(beat))
+                self.ingest_counted(&items, None, intake, read_at, report)
                     .await
-                {
-                    Ok(o) => o,
-                    Err(e) => {
-                        report.deferred += items.len();
-                        return Err(anyhow::Error::new(e).context(format!(
+                    .with_context(|| {
+                        format!(
                             "while ingesting {} message(s) from {}",
                             items.len(),
                             maildir.root().display()
-                        )));
-                    }
-                };
-                let latency = read_at.elapsed().as_secs_f64();
-                for ((path, origin, _, _), outcome) in read.iter().zip(&outcomes) {
-                    log_outcome(origin, outcome);
-                    count(report, outcome, latency);
+                        )
+                    })?;
+                for (path, _, _, _) in &read {
                     if let Err(e) = maildir.ack(path) {
                         // Committed already: a re-read is recognised as a duplicate.
                         tracing::warn!(file = %path.display(), error = %e, "cannot move the message to cur/");
@@ -456,25 +455,43 @@ impl Daemon {
             mailbox: imap.key(),
             position,
         });
+        self.ingest_counted(&items, checkpoint, intake, read_at, report)
+            .await
+            .context("while ingesting from IMAP")?;
+        intake.stored();
+        let all: Vec<u32> = batch.iter().map(|w| w.uid).collect();
+        beat.waiting(session.mark_processed(&all)).await?;
+        Ok(())
+    }
+
+    /// Ingests a batch read at `read_at` (with `checkpoint` in its transaction when given),
+    /// logging and counting each outcome; when the database fails, the batch counts as deferred.
+    async fn ingest_counted(
+        &self,
+        items: &[Item<'_>],
+        checkpoint: Option<Checkpoint<'_>>,
+        intake: &Intake<'_>,
+        read_at: std::time::Instant,
+        report: &mut Report,
+    ) -> Result<(), store::Error> {
+        let now = store::now_ms();
+        let beat = Some(intake.beat);
         let outcomes = match self
             .pipeline
-            .ingest_batch_beating(&items, store::now_ms(), checkpoint, Some(beat))
+            .ingest_batch_beating(items, now, checkpoint, beat)
             .await
         {
             Ok(o) => o,
             Err(e) => {
                 report.deferred += items.len();
-                return Err(anyhow::Error::new(e).context("while ingesting from IMAP"));
+                return Err(e);
             }
         };
         let latency = read_at.elapsed().as_secs_f64();
-        for (origin, outcome) in origins.iter().zip(&outcomes) {
-            log_outcome(origin, outcome);
+        for (item, outcome) in items.iter().zip(&outcomes) {
+            log_outcome(item.origin, outcome);
             count(report, outcome, latency);
         }
-        intake.stored();
-        let all: Vec<u32> = batch.iter().map(|w| w.uid).collect();
-        beat.waiting(session.mark_processed(&all)).await?;
         Ok(())
     }
 
@@ -525,14 +542,6 @@ fn sized(files: Vec<PathBuf>) -> anyhow::Result<Vec<(PathBuf, u64)>> {
         }
     }
     Ok(out)
-}
-
-/// The first `n` bytes of a file.
-async fn read_head(path: &std::path::Path, n: u64) -> std::io::Result<Vec<u8>> {
-    let file = tokio::fs::File::open(path).await?;
-    let mut head = Vec::new();
-    file.take(n).read_to_end(&mut head).await?;
-    Ok(head)
 }
 
 /// Counts a committed message for the run's report and the metrics; `latency` is the seconds
