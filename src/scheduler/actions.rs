@@ -225,28 +225,29 @@ pub(crate) fn alert_plan(
     calendar: &Calendar,
 ) -> AlertPlan {
     let breach = matches!(alert, Alert::FirstResponseBreach | Alert::ResolutionBreach);
+    // The clock's stage moves on; a breach keeps the first time the clock ran out.
+    let advance = |stage: &mut Stage, breached_at: &mut Option<i64>, due: Option<i64>| {
+        *stage = if breach {
+            Stage::Breached
+        } else {
+            Stage::Warned
+        };
+        if breach {
+            *breached_at = breached_at.or(due);
+        }
+    };
     let (what, due, target, clock) = match alert {
         Alert::FirstResponseWarning | Alert::FirstResponseBreach => {
             let fr = &mut state.first_response;
             let due = fr.due_at;
-            if breach {
-                fr.stage = Stage::Breached;
-                fr.breached_at = fr.breached_at.or(due);
-            } else {
-                fr.stage = Stage::Warned;
-            }
+            advance(&mut fr.stage, &mut fr.breached_at, due);
             let what = "first response to the customer";
             (what, due, Some(first_response), "first_response")
         }
         Alert::ResolutionWarning | Alert::ResolutionBreach => {
             let c = &mut state.clock;
             let due = c.due_at;
-            if breach {
-                c.stage = Stage::Breached;
-                c.breached_at = c.breached_at.or(due);
-            } else {
-                c.stage = Stage::Warned;
-            }
+            advance(&mut c.stage, &mut c.breached_at, due);
             let what = if state.category == classify::UNCATEGORIZED {
                 "categorization"
             } else {
