@@ -114,7 +114,7 @@ pub enum Source {
     /// A local Maildir.
     Maildir(Maildir),
     /// A folder on an IMAP server.
-    Imap(Imap),
+    Imap(Box<Imap>),
     /// None: `helpdesk ingest` stores the mail; the daemon delivers and runs the clocks.
     Stdin,
 }

@@ -2,7 +2,12 @@
 //! request/response; Nagle plus delayed ACKs cost 40 ms per exchange), optionally wrapped in
 //! rustls, and the TLS client configuration: the bundled Mozilla roots (webpki-roots) plus an
 //! optional extra CA file, with the ring provider named explicitly so no process-wide default
-//! is needed.
+//! is needed. A [`Peer`] runs the opening steps both clients share (connect, TLS) with a
+//! timeout each, and names the step of any failure ([`ServerError`]).
+
+mod error;
+
+pub use error::{Cause, Protocol, ServerError, Step};
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,6 +15,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
@@ -17,6 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
+use tokio_rustls::TlsConnector;
 
 /// Connects to `host:port` (every resolved address in turn) with `TCP_NODELAY`.
 ///
@@ -26,6 +33,92 @@ pub async fn connect(host: &str, port: u16) -> io::Result<TcpStream> {
     let tcp = TcpStream::connect((host, port)).await?;
     tcp.set_nodelay(true)?;
     Ok(tcp)
+}
+
+/// One server as both clients talk to it: who it is, and how long each step may take.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// Which protocol, for the config section in messages.
+    pub protocol: Protocol,
+    /// The host name (also the TLS server name).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// Longest wait for each opening step.
+    pub step_timeout: Duration,
+}
+
+impl Peer {
+    /// `host:port`.
+    pub fn server(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// A failure at `step` while doing `operation`.
+    pub fn fail(&self, step: Step, operation: &str, cause: Cause) -> ServerError {
+        ServerError {
+            protocol: self.protocol,
+            server: self.server(),
+            step,
+            operation: operation.to_owned(),
+            cause,
+        }
+    }
+
+    /// `f` within `timeout`; silence is a [`Cause::Timeout`] at `step`.
+    ///
+    /// # Errors
+    /// The timeout passed.
+    pub async fn within<T>(
+        &self,
+        timeout: Duration,
+        step: Step,
+        operation: &str,
+        f: impl std::future::Future<Output = T>,
+    ) -> Result<T, ServerError> {
+        tokio::time::timeout(timeout, f)
+            .await
+            .map_err(|_| self.fail(step, operation, Cause::Timeout(timeout)))
+    }
+
+    /// TCP to the server, within the step timeout.
+    ///
+    /// # Errors
+    /// Resolution, refusal or silence, as a [`Step::Connect`] failure.
+    pub async fn connect(&self) -> Result<TcpStream, ServerError> {
+        self.within(
+            self.step_timeout,
+            Step::Connect,
+            "connect",
+            connect(&self.host, self.port),
+        )
+        .await?
+        .map_err(|e| self.fail(Step::Connect, "connect", Cause::Io(e)))
+    }
+
+    /// The TLS handshake over `tcp`, within the step timeout.
+    ///
+    /// # Errors
+    /// The host is no TLS server name, or the handshake failed or went silent.
+    pub async fn handshake(
+        &self,
+        connector: &TlsConnector,
+        tcp: TcpStream,
+    ) -> Result<TlsStream<TcpStream>, ServerError> {
+        let name = rustls_pki_types::ServerName::try_from(self.host.clone()).map_err(|e| {
+            let reason = format!("{:?} is not a TLS server name: {e}", self.host);
+            self.fail(Step::Setup, "TLS", Cause::Setup(reason))
+        })?;
+        let step = Step::Tls;
+        self.within(
+            self.step_timeout,
+            step,
+            "TLS handshake",
+            connector.connect(name, tcp),
+        )
+        .await?
+        .map_err(|e| self.fail(step, "TLS handshake", Cause::Io(e)))
+    }
 }
 
 /// The TLS client configuration: web PKI roots plus `ca_file`.

@@ -25,7 +25,7 @@ pub(super) async fn run_command(
         SourceSettings::Maildir { path } => Source::Maildir(
             Maildir::open(path).context("while opening the Maildir ([inbound] path)")?,
         ),
-        SourceSettings::Imap(imap) => Source::Imap(Imap::new(imap)?),
+        SourceSettings::Imap(imap) => Source::Imap(Box::new(Imap::new(imap)?)),
         SourceSettings::Stdin => Source::Stdin,
     };
     let pipeline = app.pipeline();

@@ -8,21 +8,17 @@
 
 use std::fmt;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_imap::extensions::idle::IdleResponse;
 use async_imap::{Client, Session};
 use futures_util::TryStreamExt;
-use rustls_pki_types::ServerName;
-use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ImapSettings, Security};
-use crate::net::{self, Stream};
+use crate::net::{self, Cause, Peer, Protocol, ServerError, Step, Stream};
 
 /// Longest wait for any one server exchange (a batch fetch, a store).
 const IO_TIMEOUT: Duration = Duration::from_secs(120);
@@ -32,73 +28,12 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// also detects a connection that died silently.
 pub const IDLE_REFRESH: Duration = Duration::from_secs(10 * 60);
 
-/// Why talking to the IMAP server failed. Every variant names the server.
-#[derive(Debug, thiserror::Error)]
-pub enum ImapError {
-    /// TCP connect failed or timed out.
-    #[error("cannot connect to {server}: {reason}")]
-    Connect {
-        /// `host:port`.
-        server: String,
-        /// The system's or the timeout's message.
-        reason: String,
-    },
-    /// The TLS handshake failed (certificate, protocol).
-    #[error("TLS with {server} failed: {reason} (check inbound.security, inbound.host and inbound.ca_file)")]
-    Tls {
-        /// `host:port`.
-        server: String,
-        /// What rustls said.
-        reason: String,
-    },
-    /// The server refused the login.
-    #[error("{server} refused the login of {user:?}: {reason} (check inbound.username and inbound.password)")]
-    Login {
-        /// `host:port`.
-        server: String,
-        /// The login name.
-        user: String,
-        /// The server's answer.
-        reason: String,
-    },
-    /// A command failed.
-    #[error("{server}: {operation} failed: {reason}")]
-    Command {
-        /// `host:port`.
-        server: String,
-        /// What we were doing.
-        operation: String,
-        /// The server's or the network's message.
-        reason: String,
-    },
-    /// A command did not complete in time.
-    #[error("{server}: {operation} got no answer within {}s{hint}", timeout.as_secs())]
-    Timeout {
-        /// `host:port`.
-        server: String,
-        /// What we were doing.
-        operation: String,
-        /// How long we waited.
-        timeout: Duration,
-        /// Advice, when there is some.
-        hint: &'static str,
-    },
-    /// `inbound.ca_file` is unusable.
-    #[error("inbound.ca_file {path}: {reason}")]
-    Ca {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-}
-
 /// The fixed part of an IMAP source: built once, connects many times.
 #[derive(Clone)]
 pub struct Imap {
     settings: ImapSettings,
     tls: TlsConnector,
-    server: String,
+    peer: Peer,
     key: String,
 }
 
@@ -136,20 +71,32 @@ impl Imap {
     ///
     /// # Errors
     /// The CA file cannot be read or holds no usable certificate.
-    pub fn new(settings: &ImapSettings) -> Result<Imap, ImapError> {
+    pub fn new(settings: &ImapSettings) -> Result<Imap, ServerError> {
         let s = &settings.server;
         let user = s.login.as_ref().map_or("", |(u, _)| u.as_str());
+        let peer = Peer {
+            protocol: Protocol::Imap,
+            host: s.host.clone(),
+            port: s.port,
+            step_timeout: OPEN_TIMEOUT,
+        };
+        let config = net::client_config(s.ca_file.as_deref()).map_err(|reason| {
+            let file = s.ca_file.clone().unwrap_or_default();
+            let reason = format!("inbound.ca_file {}: {reason}", file.display());
+            peer.fail(Step::Setup, "TLS setup", Cause::Setup(reason))
+        })?;
         Ok(Imap {
-            tls: TlsConnector::from(Arc::new(net::client_config(s.ca_file.as_deref()).map_err(
-                |reason| ImapError::Ca {
-                    path: s.ca_file.clone().unwrap_or_default(),
-                    reason,
-                },
-            )?)),
-            server: format!("{}:{}", s.host, s.port),
+            tls: TlsConnector::from(Arc::new(config)),
             key: format!("{user}@{}:{}/{}", s.host, s.port, settings.folder),
+            peer,
             settings: settings.clone(),
         })
+    }
+
+    /// The same source with another limit on each opening step (`check` waits less).
+    pub fn with_step_timeout(mut self, timeout: Duration) -> Imap {
+        self.peer.step_timeout = timeout;
+        self
     }
 
     /// `user@host:port/folder`: the key of the saved position.
@@ -167,35 +114,32 @@ impl Imap {
         format!("{scheme}://{}", self.key)
     }
 
-    /// Connects, secures, logs in, checks the processed folder and selects the folder.
+    /// Connects, secures, logs in and asks for the capabilities: what [`Imap::open`] and
+    /// `check` share.
     ///
     /// # Errors
-    /// Any step failing, with the server and the step in the message.
-    pub async fn open(&self) -> Result<ImapSession, ImapError> {
+    /// Any step failing, with the server and the step.
+    pub async fn login(&self) -> Result<LoggedIn, ServerError> {
         let s = &self.settings.server;
-        let tcp = self
-            .timed("connect", net::connect(&s.host, s.port))
-            .await?
-            .map_err(|e| ImapError::Connect {
-                server: self.server.clone(),
-                reason: e.to_string(),
-            })?;
+        let tcp = self.peer.connect().await?;
         let client = match s.security {
             Security::None => self.greeted(Stream::Plain(tcp)).await?,
             Security::Tls => {
-                let tls = self.handshake(tcp).await?;
+                let tls = self.peer.handshake(&self.tls, tcp).await?;
                 self.greeted(Stream::Tls(Box::new(tls))).await?
             }
             Security::Starttls => {
                 let mut plain = self.greeted(Stream::Plain(tcp)).await?;
-                self.timed("STARTTLS", plain.run_command_and_check_ok("STARTTLS", None))
+                let starttls = plain.run_command_and_check_ok("STARTTLS", None);
+                self.timed(Step::Starttls, "STARTTLS", starttls)
                     .await?
-                    .map_err(|e| self.command("STARTTLS", &e))?;
+                    .map_err(|e| self.failed(Step::Starttls, "STARTTLS", e))?;
                 let Stream::Plain(tcp) = plain.into_inner() else {
                     unreachable!("STARTTLS starts from a plain stream")
                 };
                 // No second greeting after STARTTLS (RFC 3501 6.2.1).
-                Client::new(Stream::Tls(Box::new(self.handshake(tcp).await?)))
+                let tls = self.peer.handshake(&self.tls, tcp).await?;
+                Client::new(Stream::Tls(Box::new(tls)))
             }
         };
         let (user, password) = match &s.login {
@@ -203,39 +147,55 @@ impl Imap {
             None => ("", ""),
         };
         let mut session = self
-            .timed("LOGIN", client.login(user, password))
+            .timed(Step::Login, "LOGIN", client.login(user, password))
             .await?
-            .map_err(|(e, _)| ImapError::Login {
-                server: self.server.clone(),
-                user: user.to_owned(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|(e, _)| self.failed(Step::Login, &format!("LOGIN as {user:?}"), e))?;
         let caps = self
-            .timed("CAPABILITY", session.capabilities())
+            .timed(Step::Capability, "CAPABILITY", session.capabilities())
             .await?
-            .map_err(|e| self.command("CAPABILITY", &e))?;
-        let can_idle = caps.has_str("IDLE");
-        let can_move = caps.has_str("MOVE");
-        let can_uid_expunge = caps.has_str("UIDPLUS");
+            .map_err(|e| self.failed(Step::Capability, "CAPABILITY", e))?;
+        Ok(LoggedIn {
+            imap: self.clone(),
+            session,
+            can_idle: caps.has_str("IDLE"),
+            can_move: caps.has_str("MOVE"),
+            can_uid_expunge: caps.has_str("UIDPLUS"),
+        })
+    }
+
+    /// Logs in, creates the processed folder when missing and selects the folder.
+    ///
+    /// # Errors
+    /// Any step failing, with the server and the step.
+    pub async fn open(&self) -> Result<ImapSession, ServerError> {
+        let LoggedIn {
+            mut session,
+            can_idle,
+            can_move,
+            can_uid_expunge,
+            ..
+        } = self.login().await?;
         if let Some(pf) = &self.settings.processed_folder {
-            let created = self.timed("CREATE", session.create(pf)).await?;
+            let created = self
+                .timed(Step::Select, "CREATE", session.create(pf))
+                .await?;
             match created {
                 Ok(()) => tracing::info!(folder = %pf, "created the processed folder"),
                 // Dovecot: "NO [ALREADYEXISTS] Mailbox already exists"
                 Err(async_imap::error::Error::No(m))
                     if m.to_ascii_lowercase().contains("exist") => {}
-                Err(e) => return Err(self.command(&format!("CREATE {pf}"), &e)),
+                Err(e) => return Err(self.failed(Step::Select, &format!("CREATE {pf}"), e)),
             }
         }
         let folder = &self.settings.folder;
+        let select = format!("SELECT {folder}");
         let mailbox = self
-            .timed("SELECT", session.select(folder))
+            .timed(Step::Select, &select, session.select(folder))
             .await?
-            .map_err(|e| self.command(&format!("SELECT {folder}"), &e))?;
-        let uid_validity = mailbox.uid_validity.ok_or_else(|| ImapError::Command {
-            server: self.server.clone(),
-            operation: format!("SELECT {folder}"),
-            reason: "the server reported no UIDVALIDITY".into(),
+            .map_err(|e| self.failed(Step::Select, &select, e))?;
+        let uid_validity = mailbox.uid_validity.ok_or_else(|| {
+            let missing = Cause::Refused("the server reported no UIDVALIDITY".into());
+            self.peer.fail(Step::Select, &select, missing)
         })?;
         Ok(ImapSession {
             imap: self.clone(),
@@ -247,65 +207,104 @@ impl Imap {
         })
     }
 
-    async fn greeted(&self, stream: Stream) -> Result<Client<Stream>, ImapError> {
+    async fn greeted(&self, stream: Stream) -> Result<Client<Stream>, ServerError> {
         let mut client = Client::new(stream);
-        match self.timed("greeting", client.read_response()).await? {
-            Ok(Some(_)) => Ok(client),
-            Ok(None) => Err(ImapError::Command {
-                server: self.server.clone(),
-                operation: "greeting".into(),
-                reason: "the server closed the connection".into(),
-            }),
-            Err(e) => Err(ImapError::Command {
-                server: self.server.clone(),
-                operation: "greeting".into(),
-                reason: e.to_string(),
-            }),
-        }
-    }
-
-    async fn handshake(&self, tcp: TcpStream) -> Result<TlsStream<TcpStream>, ImapError> {
-        let tls_err = |reason: String| ImapError::Tls {
-            server: self.server.clone(),
-            reason,
-        };
-        let name = ServerName::try_from(self.settings.server.host.clone()).map_err(|e| {
-            tls_err(format!(
-                "{:?} is not a TLS server name: {e}",
-                self.settings.server.host
-            ))
-        })?;
-        self.timed("TLS handshake", self.tls.connect(name, tcp))
+        match self
+            .timed(Step::Greeting, "greeting", client.read_response())
             .await?
-            .map_err(|e| tls_err(e.to_string()))
-    }
-
-    async fn timed<T>(&self, operation: &str, f: impl Future<Output = T>) -> Result<T, ImapError> {
-        let opening = matches!(
-            operation,
-            "connect" | "greeting" | "TLS handshake" | "STARTTLS" | "LOGIN"
-        );
-        let timeout = if opening { OPEN_TIMEOUT } else { IO_TIMEOUT };
-        let hint = match operation {
-            "greeting" | "TLS handshake" => " (does inbound.security match the port? 993 speaks TLS from the start, 143 plain text or STARTTLS)",
-            _ => "",
-        };
-        tokio::time::timeout(timeout, f)
-            .await
-            .map_err(|_| ImapError::Timeout {
-                server: self.server.clone(),
-                operation: operation.to_owned(),
-                timeout,
-                hint,
-            })
-    }
-
-    fn command(&self, operation: &str, e: &async_imap::error::Error) -> ImapError {
-        ImapError::Command {
-            server: self.server.clone(),
-            operation: operation.to_owned(),
-            reason: e.to_string(),
+        {
+            Ok(Some(_)) => Ok(client),
+            Ok(None) => Err(self.peer.fail(Step::Greeting, "greeting", Cause::Closed)),
+            Err(e) => Err(self.peer.fail(Step::Greeting, "greeting", Cause::Io(e))),
         }
+    }
+
+    /// `f` within the step's time: the opening steps get the peer's step timeout, commands
+    /// on an open session [`IO_TIMEOUT`].
+    async fn timed<T>(
+        &self,
+        step: Step,
+        operation: &str,
+        f: impl Future<Output = T>,
+    ) -> Result<T, ServerError> {
+        let timeout = match step {
+            Step::Command => IO_TIMEOUT,
+            _ => self.peer.step_timeout,
+        };
+        self.peer.within(timeout, step, operation, f).await
+    }
+
+    /// A failed command: the server's words for a NO or BAD.
+    fn failed(&self, step: Step, operation: &str, e: async_imap::error::Error) -> ServerError {
+        use async_imap::error::Error;
+        let cause = match e {
+            Error::No(_) | Error::Bad(_) => Cause::Refused(server_text(&e)),
+            Error::Io(io) => Cause::Io(io),
+            Error::ConnectionLost => Cause::Closed,
+            other => Cause::Refused(other.to_string()),
+        };
+        self.peer.fail(step, operation, cause)
+    }
+
+    fn command(&self, operation: &str, e: async_imap::error::Error) -> ServerError {
+        self.failed(Step::Command, operation, e)
+    }
+}
+
+/// A logged-in connection before a folder is opened, with what the server offers.
+pub struct LoggedIn {
+    imap: Imap,
+    session: Session<Stream>,
+    can_idle: bool,
+    can_move: bool,
+    can_uid_expunge: bool,
+}
+
+impl fmt::Debug for LoggedIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoggedIn")
+            .field("key", &self.imap.key)
+            .field("can_idle", &self.can_idle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoggedIn {
+    /// Whether the server offers IDLE.
+    pub fn offers_idle(&self) -> bool {
+        self.can_idle
+    }
+
+    /// How many messages `folder` holds, opened read-only (EXAMINE): nothing changes.
+    ///
+    /// # Errors
+    /// The folder cannot be opened ([`Cause::Refused`] when the server says no).
+    pub async fn examine(&mut self, folder: &str) -> Result<u32, ServerError> {
+        let operation = format!("EXAMINE {folder}");
+        let examined = self
+            .imap
+            .timed(Step::Select, &operation, self.session.examine(folder))
+            .await?;
+        examined
+            .map(|mailbox| mailbox.exists)
+            .map_err(|e| self.imap.failed(Step::Select, &operation, e))
+    }
+
+    /// Logs out politely; errors are irrelevant at this point.
+    pub async fn logout(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
+    }
+}
+
+/// The server's words in an IMAP error: async-imap wraps a NO or BAD answer's text in debug
+/// formatting (`code: None, info: Some("…")`).
+fn server_text(e: &async_imap::error::Error) -> String {
+    let (async_imap::error::Error::No(s) | async_imap::error::Error::Bad(s)) = e else {
+        return e.to_string();
+    };
+    match (s.find("Some(\""), s.rfind("\")")) {
+        (Some(start), Some(end)) if start + 6 <= end => s[start + 6..end].replace("\\\"", "\""),
+        _ => s.clone(),
     }
 }
 
@@ -344,7 +343,7 @@ impl ImapSession {
     ///
     /// # Errors
     /// The server or the connection failed.
-    pub async fn waiting(&mut self, after: u32) -> Result<Vec<Waiting>, ImapError> {
+    pub async fn waiting(&mut self, after: u32) -> Result<Vec<Waiting>, ServerError> {
         self.listing(after, "").await
     }
 
@@ -355,7 +354,7 @@ impl ImapSession {
     ///
     /// # Errors
     /// The server or the connection failed.
-    pub async fn new_conversations(&mut self, after: u32) -> Result<Vec<Waiting>, ImapError> {
+    pub async fn new_conversations(&mut self, after: u32) -> Result<Vec<Waiting>, ServerError> {
         // RFC 3501 SEARCH HEADER: an empty string matches every message with the field.
         self.listing(
             after,
@@ -365,16 +364,16 @@ impl ImapSession {
     }
 
     /// The messages above `after` that match the SEARCH keys `also` (empty: all), with sizes.
-    async fn listing(&mut self, after: u32, also: &str) -> Result<Vec<Waiting>, ImapError> {
+    async fn listing(&mut self, after: u32, also: &str) -> Result<Vec<Waiting>, ServerError> {
         let Some(from) = after.checked_add(1) else {
             return Ok(Vec::new());
         };
         // NOOP makes the server bring the session up to date (Dovecot does not for SEARCH), so
         // a poll sees mail delivered a moment ago.
         self.imap
-            .timed("NOOP", self.session.noop())
+            .timed(Step::Command, "NOOP", self.session.noop())
             .await?
-            .map_err(|e| self.imap.command("NOOP", &e))?;
+            .map_err(|e| self.imap.command("NOOP", e))?;
         // `n:*` also matches the highest UID when it is below n: filter.
         let uids = self
             .search(&format!("UID {from}:*{also}"), |u| u > after)
@@ -407,7 +406,7 @@ impl ImapSession {
         &mut self,
         uids: &[u32],
         header_only: bool,
-    ) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+    ) -> Result<Vec<(u32, Vec<u8>)>, ServerError> {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
@@ -432,7 +431,7 @@ impl ImapSession {
     ///
     /// # Errors
     /// The server or the connection failed.
-    pub async fn still_present(&mut self, uids: &[u32]) -> Result<Vec<u32>, ImapError> {
+    pub async fn still_present(&mut self, uids: &[u32]) -> Result<Vec<u32>, ServerError> {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
@@ -445,12 +444,12 @@ impl ImapSession {
         &mut self,
         query: &str,
         keep: impl Fn(u32) -> bool,
-    ) -> Result<Vec<u32>, ImapError> {
+    ) -> Result<Vec<u32>, ServerError> {
         let found = self
             .imap
-            .timed("UID SEARCH", self.session.uid_search(query))
+            .timed(Step::Command, "UID SEARCH", self.session.uid_search(query))
             .await?
-            .map_err(|e| self.imap.command("UID SEARCH", &e))?;
+            .map_err(|e| self.imap.command("UID SEARCH", e))?;
         let mut uids: Vec<u32> = found.into_iter().filter(|&u| keep(u)).collect();
         uids.sort_unstable();
         Ok(uids)
@@ -460,14 +459,14 @@ impl ImapSession {
         &mut self,
         set: &str,
         query: &str,
-    ) -> Result<Vec<async_imap::types::Fetch>, ImapError> {
+    ) -> Result<Vec<async_imap::types::Fetch>, ServerError> {
         let imap = &self.imap;
         let session = &mut self.session;
-        imap.timed("UID FETCH", async {
+        imap.timed(Step::Command, "UID FETCH", async {
             session.uid_fetch(set, query).await?.try_collect().await
         })
         .await?
-        .map_err(|e| imap.command("UID FETCH", &e))
+        .map_err(|e| imap.command("UID FETCH", e))
     }
 
     /// Marks committed messages processed: moved to `processed_folder` when one is set,
@@ -476,7 +475,7 @@ impl ImapSession {
     /// # Errors
     /// The server or the connection failed; the messages are committed already, so the next
     /// [`ImapSession::settle`] finishes the job.
-    pub async fn mark_processed(&mut self, uids: &[u32]) -> Result<(), ImapError> {
+    pub async fn mark_processed(&mut self, uids: &[u32]) -> Result<(), ServerError> {
         if uids.is_empty() {
             return Ok(());
         }
@@ -485,47 +484,45 @@ impl ImapSession {
         let session = &mut self.session;
         match imap.settings.processed_folder.as_deref() {
             Some(pf) if self.can_move => imap
-                .timed("UID MOVE", session.uid_mv(&set, pf))
+                .timed(Step::Command, "UID MOVE", session.uid_mv(&set, pf))
                 .await?
-                .map_err(|e| imap.command(&format!("UID MOVE to {pf}"), &e)),
+                .map_err(|e| imap.command(&format!("UID MOVE to {pf}"), e)),
             Some(pf) => {
-                imap.timed("UID COPY", session.uid_copy(&set, pf))
+                imap.timed(Step::Command, "UID COPY", session.uid_copy(&set, pf))
                     .await?
-                    .map_err(|e| imap.command(&format!("UID COPY to {pf}"), &e))?;
+                    .map_err(|e| imap.command(&format!("UID COPY to {pf}"), e))?;
                 let stored = imap
-                    .timed("UID STORE", async {
+                    .timed(Step::Command, "UID STORE", async {
                         let s = session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?;
                         s.try_collect::<Vec<_>>().await
                     })
                     .await?;
-                stored.map_err(|e| imap.command("UID STORE \\Deleted", &e))?;
+                stored.map_err(|e| imap.command("UID STORE \\Deleted", e))?;
                 let expunged = if self.can_uid_expunge {
-                    imap.timed("UID EXPUNGE", async {
+                    imap.timed(Step::Command, "UID EXPUNGE", async {
                         let s = session.uid_expunge(&set).await?;
                         s.try_collect::<Vec<_>>().await
                     })
                     .await?
                 } else {
-                    imap.timed("EXPUNGE", async {
+                    imap.timed(Step::Command, "EXPUNGE", async {
                         let s = session.expunge().await?;
                         s.try_collect::<Vec<_>>().await
                     })
                     .await?
                 };
-                expunged
-                    .map(|_| ())
-                    .map_err(|e| imap.command("EXPUNGE", &e))
+                expunged.map(|_| ()).map_err(|e| imap.command("EXPUNGE", e))
             }
             None => {
                 let stored = imap
-                    .timed("UID STORE", async {
+                    .timed(Step::Command, "UID STORE", async {
                         let s = session.uid_store(&set, "+FLAGS.SILENT (\\Seen)").await?;
                         s.try_collect::<Vec<_>>().await
                     })
                     .await?;
                 stored
                     .map(|_| ())
-                    .map_err(|e| imap.command("UID STORE \\Seen", &e))
+                    .map_err(|e| imap.command("UID STORE \\Seen", e))
             }
         }
     }
@@ -535,7 +532,7 @@ impl ImapSession {
     ///
     /// # Errors
     /// The server or the connection failed.
-    pub async fn settle(&mut self, upto: u32) -> Result<usize, ImapError> {
+    pub async fn settle(&mut self, upto: u32) -> Result<usize, ServerError> {
         if upto == 0 {
             return Ok(0);
         }
@@ -560,7 +557,7 @@ impl ImapSession {
         mut self,
         refresh: Duration,
         cancel: &CancellationToken,
-    ) -> Result<(ImapSession, Woken), ImapError> {
+    ) -> Result<(ImapSession, Woken), ServerError> {
         if !self.uses_idle() {
             let woken = tokio::select! {
                 () = cancel.cancelled() => Woken::Cancelled,
@@ -570,9 +567,9 @@ impl ImapSession {
         }
         let imap = self.imap.clone();
         let mut idle = self.session.idle();
-        imap.timed("IDLE", idle.init())
+        imap.timed(Step::Command, "IDLE", idle.init())
             .await?
-            .map_err(|e| imap.command("IDLE", &e))?;
+            .map_err(|e| imap.command("IDLE", e))?;
         let woken = {
             let (response, _stop) = idle.wait_with_timeout(refresh);
             tokio::select! {
@@ -580,15 +577,15 @@ impl ImapSession {
                 r = response => match r {
                     Ok(IdleResponse::NewData(_)) => Ok(Woken::Change),
                     Ok(IdleResponse::Timeout | IdleResponse::ManualInterrupt) => Ok(Woken::Timeout),
-                    Err(e) => Err(imap.command("IDLE", &e)),
+                    Err(e) => Err(imap.command("IDLE", e)),
                 },
             }
             // `_stop` drops here, which ends the wait if it is still running.
         }?;
         self.session = imap
-            .timed("DONE", idle.done())
+            .timed(Step::Command, "DONE", idle.done())
             .await?
-            .map_err(|e| imap.command("IDLE DONE", &e))?;
+            .map_err(|e| imap.command("IDLE DONE", e))?;
         Ok((self, woken))
     }
 

@@ -16,13 +16,12 @@ use std::time::Instant;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
-use rustls_pki_types::ServerName;
+use lettre::transport::smtp::extension::{ClientId, Extension, ServerInfo};
 use tokio::sync::Mutex;
 use tokio_rustls::TlsConnector;
 
 use crate::config::{Security, ServerSettings, TransportSettings};
-use crate::net::{self, Stream};
+use crate::net::{self, Cause, Peer, Protocol, ServerError, Step, Stream};
 
 /// How long one SMTP exchange may take before the attempt counts as failed (and is retried).
 const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -53,22 +52,6 @@ pub enum Transport {
     Smtp(Arc<SmtpClient>),
 }
 
-/// Why a transport could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// The CA file could not be read.
-    #[error("cannot read outbound.ca_file {path}: {source}")]
-    Ca {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// TLS setup failed (e.g. the CA file holds no certificate).
-    #[error("outbound TLS setup failed: {0}")]
-    Tls(lettre::transport::smtp::Error),
-}
-
 impl Transport {
     /// Delivers one formatted message for outbox row `row_id`.
     ///
@@ -97,8 +80,8 @@ impl Transport {
     /// Builds the configured transport once; SMTP connections open on first use.
     ///
     /// # Errors
-    /// The CA file cannot be read or TLS cannot be set up.
-    pub fn build(settings: &TransportSettings) -> Result<Transport, BuildError> {
+    /// The CA file cannot be read or TLS cannot be set up ([`Step::Setup`]).
+    pub fn build(settings: &TransportSettings) -> Result<Transport, ServerError> {
         match settings {
             TransportSettings::File { dir } => Ok(Transport::File { dir: dir.clone() }),
             TransportSettings::Smtp(server) => smtp(server),
@@ -110,20 +93,6 @@ impl Transport {
         match self {
             Transport::File { dir } => format!("file transport into {}", dir.display()),
             Transport::Smtp(client) => client.describe.clone(),
-        }
-    }
-
-    /// Opens a connection (with TLS and login) and closes it: for `helpdesk check`.
-    ///
-    /// # Errors
-    /// What the server or the network said.
-    pub async fn probe(&self) -> Result<(), SendError> {
-        match self {
-            Transport::File { dir } => crate::files::create_dir_all(dir).map_err(|e| SendError {
-                message: format!("cannot create {}: {e}", dir.display()),
-                transient: true,
-            }),
-            Transport::Smtp(client) => client.probe().await,
         }
     }
 }
@@ -143,21 +112,26 @@ pub struct Outgoing<'a> {
     pub bytes: &'a [u8],
 }
 
-fn smtp(server: &ServerSettings) -> Result<Transport, BuildError> {
+fn smtp(server: &ServerSettings) -> Result<Transport, ServerError> {
+    let peer = Peer {
+        protocol: Protocol::Smtp,
+        host: server.host.clone(),
+        port: server.port,
+        step_timeout: CONNECT_TIMEOUT,
+    };
+    let ca_problem = |reason: String| {
+        let file = server.ca_file.clone().unwrap_or_default();
+        let reason = format!("outbound.ca_file {}: {reason}", file.display());
+        peer.fail(Step::Setup, "TLS setup", Cause::Setup(reason))
+    };
     let mut tls = TlsParameters::builder(server.host.clone());
     if let Some(path) = &server.ca_file {
-        let pem = std::fs::read(path).map_err(|source| BuildError::Ca {
-            path: path.clone(),
-            source,
-        })?;
-        tls = tls.add_root_certificate(Certificate::from_pem(&pem).map_err(BuildError::Tls)?);
+        let pem = std::fs::read(path).map_err(|e| ca_problem(e.to_string()))?;
+        let cert = Certificate::from_pem(&pem).map_err(|e| ca_problem(e.to_string()))?;
+        tls = tls.add_root_certificate(cert);
     }
-    let starttls = tls.build_rustls().map_err(BuildError::Tls)?;
-    let config =
-        net::client_config(server.ca_file.as_deref()).map_err(|reason| BuildError::Ca {
-            path: server.ca_file.clone().unwrap_or_default(),
-            source: std::io::Error::other(reason),
-        })?;
+    let starttls = tls.build_rustls().map_err(|e| ca_problem(e.to_string()))?;
+    let config = net::client_config(server.ca_file.as_deref()).map_err(ca_problem)?;
     let mode = match server.security {
         Security::None => "no TLS",
         Security::Starttls => "STARTTLS",
@@ -169,8 +143,7 @@ fn smtp(server: &ServerSettings) -> Result<Transport, BuildError> {
     }
     describe.push(')');
     Ok(Transport::Smtp(Arc::new(SmtpClient {
-        host: server.host.clone(),
-        port: server.port,
+        peer,
         security: server.security,
         credentials: server
             .login
@@ -187,8 +160,7 @@ fn smtp(server: &ServerSettings) -> Result<Transport, BuildError> {
 /// An SMTP client that keeps one connection open between mails (the outbox worker sends one
 /// at a time) and opens a new one when it is broken or has been idle too long.
 pub struct SmtpClient {
-    host: String,
-    port: u16,
+    peer: Peer,
     security: Security,
     credentials: Option<Credentials>,
     /// For STARTTLS, which lettre performs.
@@ -249,66 +221,122 @@ impl SmtpClient {
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
-        tokio::time::timeout(CONNECT_TIMEOUT, self.connect_inner())
-            .await
-            .unwrap_or_else(|_| {
-                Err(SendError {
-                    message: format!(
-                        "{}: no greeting within {} s (does outbound.security match the port? 465 speaks TLS from the start, 587 and 25 plain text or STARTTLS)",
-                        self.describe,
-                        CONNECT_TIMEOUT.as_secs()
-                    ),
-                    transient: true,
-                })
-            })
+        self.open().await.map_err(|e| {
+            let transient = match &e.cause {
+                Cause::Smtp(smtp) => classify("", smtp).transient,
+                _ => true,
+            };
+            SendError {
+                message: e.to_string(),
+                transient,
+            }
+        })
     }
 
-    async fn connect_inner(&self) -> Result<AsyncSmtpConnection, SendError> {
-        let transient = |message: String| SendError {
-            message,
-            transient: true,
-        };
-        let tcp = net::connect(&self.host, self.port)
-            .await
-            .map_err(|e| transient(format!("{}: cannot connect: {e}", self.describe)))?;
+    /// The same client with another limit on each opening step (`check` waits less).
+    pub fn with_step_timeout(&self, timeout: Duration) -> SmtpClient {
+        SmtpClient {
+            peer: Peer {
+                step_timeout: timeout,
+                ..self.peer.clone()
+            },
+            security: self.security,
+            credentials: self.credentials.clone(),
+            starttls: self.starttls.clone(),
+            tls: self.tls.clone(),
+            hello: self.hello.clone(),
+            describe: self.describe.clone(),
+            connection: Mutex::new(None),
+        }
+    }
+
+    /// Opens a connection ready for mail: TCP, TLS, greeting and EHLO, STARTTLS when
+    /// configured, AUTH when a login is. Each step has the step timeout and names itself
+    /// when it fails; STARTTLS and AUTH that the server does not offer fail before they are
+    /// tried, with what it offers instead.
+    ///
+    /// # Errors
+    /// The step that failed and why.
+    pub async fn open(&self) -> Result<AsyncSmtpConnection, ServerError> {
+        let peer = &self.peer;
+        let wait = peer.step_timeout;
+        let tcp = peer.connect().await?;
         let stream = match self.security {
-            Security::Tls => {
-                let name = ServerName::try_from(self.host.clone()).map_err(|e| {
-                    transient(format!(
-                        "{}: {:?} is not a TLS server name: {e}",
-                        self.describe, self.host
-                    ))
-                })?;
-                let tls = self.tls.connect(name, tcp).await.map_err(|e| {
-                    transient(format!(
-                        "{}: TLS failed: {e} (check outbound.security, outbound.host and outbound.ca_file)",
-                        self.describe
-                    ))
-                })?;
-                Stream::Tls(Box::new(tls))
-            }
+            Security::Tls => Stream::Tls(Box::new(peer.handshake(&self.tls, tcp).await?)),
             Security::None | Security::Starttls => Stream::Plain(tcp),
         };
-        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
-            .await
-            .map_err(|e| classify(&self.describe, &e))?;
+        let greeting = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello);
+        let mut conn = peer
+            .within(wait, Step::Greeting, "greeting", greeting)
+            .await?
+            .map_err(|e| peer.fail(Step::Greeting, "greeting or EHLO", Cause::Smtp(e)))?;
         if self.security == Security::Starttls {
-            conn.starttls(self.starttls.clone(), &self.hello)
-                .await
-                .map_err(|e| classify(&self.describe, &e))?;
+            if !conn.can_starttls() {
+                let offers = features(conn.server_info());
+                conn.abort().await;
+                return Err(peer.fail(Step::Starttls, "STARTTLS", Cause::NotOffered(offers)));
+            }
+            let upgrade = conn.starttls(self.starttls.clone(), &self.hello);
+            if let Err(e) = peer
+                .within(wait, Step::Starttls, "STARTTLS", upgrade)
+                .await?
+            {
+                // lettre sends STARTTLS and shakes hands in one call: an error without a reply
+                // code is the handshake's.
+                let step = match e.status() {
+                    Some(_) => Step::Starttls,
+                    None => Step::Tls,
+                };
+                return Err(peer.fail(step, "STARTTLS", Cause::Smtp(e)));
+            }
         }
         if let Some(credentials) = &self.credentials {
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
-                .await
-                .map_err(|e| classify(&self.describe, &e))?;
+            if conn.server_info().get_auth_mechanism(&MECHANISMS).is_none() {
+                let offers = features(conn.server_info());
+                conn.abort().await;
+                return Err(peer.fail(Step::Auth, "AUTH", Cause::NotOffered(offers)));
+            }
+            let auth = conn.auth(&MECHANISMS, credentials);
+            if let Err(e) = peer.within(wait, Step::Auth, "AUTH", auth).await? {
+                conn.abort().await;
+                return Err(peer.fail(Step::Auth, "AUTH", Cause::Smtp(e)));
+            }
         }
         Ok(conn)
     }
+}
 
-    async fn probe(&self) -> Result<(), SendError> {
-        let mut conn = self.connect().await?;
-        let _ = conn.quit().await;
-        Ok(())
+/// The login mechanisms helpdesk uses, in order of preference.
+const MECHANISMS: [Mechanism; 2] = [Mechanism::Plain, Mechanism::Login];
+
+/// The EHLO keywords helpdesk cares about, e.g. `STARTTLS, AUTH PLAIN LOGIN, 8BITMIME`.
+pub fn features(info: &ServerInfo) -> String {
+    let mut out = Vec::new();
+    if info.supports_feature(Extension::StartTls) {
+        out.push("STARTTLS".to_owned());
+    }
+    let auth: Vec<&str> = [
+        (Mechanism::Plain, "PLAIN"),
+        (Mechanism::Login, "LOGIN"),
+        (Mechanism::Xoauth2, "XOAUTH2"),
+    ]
+    .into_iter()
+    .filter(|(m, _)| info.supports_auth_mechanism(*m))
+    .map(|(_, name)| name)
+    .collect();
+    if !auth.is_empty() {
+        out.push(format!("AUTH {}", auth.join(" ")));
+    }
+    if info.supports_feature(Extension::EightBitMime) {
+        out.push("8BITMIME".to_owned());
+    }
+    if info.supports_feature(Extension::SmtpUtfEight) {
+        out.push("SMTPUTF8".to_owned());
+    }
+    if out.is_empty() {
+        "no extensions".to_owned()
+    } else {
+        out.join(", ")
     }
 }
 
