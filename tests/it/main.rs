@@ -13,6 +13,8 @@ mod live;
 // Technicians and customers in conversation on the real servers: notifications, replies,
 // commands, notes, strangers, and the three ways a reply finds its case.
 mod conversation;
+// The module map: layers from model up to cli, no cycle, no arrow upward.
+mod layers;
 // The resolution lifecycle and SLA clocks on the real servers, with the daemon running.
 mod lifecycle;
 // Running under systemd: the unit file, sd_notify and the watchdog, SIGHUP reload, log formats.
