@@ -5,15 +5,14 @@
 //! only a transient database failure returns an error, and then nothing was written, so the
 //! caller leaves the message where it is and tries again.
 
-use serde_json::json;
-
 use crate::casework::{conversation, notify, Pipeline, SYSTEM_ACTOR};
 use crate::classify::Classification;
-use crate::model::{AutoSignal, CaseId, EventKind, Inbound, Status, TicketNo};
+use crate::model::{AutoSignal, CaseId, Inbound, Status, TicketNo};
 use crate::parse::{self, signals, Limits};
 use crate::service::Heartbeat;
 use crate::sla;
 use crate::store::attempts as attempts_store;
+use crate::store::events::Event;
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, casework, messages, outbox, quarantine, Work};
 use crate::thread::{self, Pointers, Thread};
@@ -541,18 +540,12 @@ impl Pipeline {
             return Ok(None);
         };
         messages::insert(tx, case.id, m, raw, Kept::whole(m)).await?;
-        let mut detail = json!({ "from": m.from.address, "bounced_message_ids": m.bounced_ids });
-        if !m.capped.is_empty() {
-            detail["capped"] = json!(m.capped);
-        }
-        cases::add_event(
-            tx,
-            case.id,
-            raw.received_at,
-            SYSTEM_ACTOR,
-            EventKind::BounceReceived,
-            &detail,
-        );
+        let bounce = Event::BounceReceived {
+            from: &m.from.address,
+            bounced_message_ids: &m.bounced_ids,
+            capped: &m.capped,
+        };
+        cases::add_event(tx, case.id, raw.received_at, SYSTEM_ACTOR, &bounce);
         Ok(Some(Outcome::Bounce {
             ticket: case.ticket,
         }))
@@ -689,18 +682,19 @@ impl Pipeline {
         };
         messages::insert(tx, case, m, raw, Kept::whole(m)).await?;
         cases::add_participants(tx, case, &self.participants(m)).await?;
-        let mut detail = json!({
-            "rule": c.rule, "category": c.category, "priority": c.priority.level,
-            "type": c.case_type, "team": c.team, "evidence": c.evidence,
-            "auto_signals": m.auto_signals, "refused_thread": refused, "follows_up": previous.map(|p| p.0),
-        });
-        if !m.capped.is_empty() {
-            detail["capped"] = json!(m.capped);
-        }
-        let kind = EventKind::Created {
+        let created = Event::Created {
+            rule: c.rule.as_deref(),
             category: &c.category,
+            priority: c.priority.level,
+            case_type: c.case_type,
+            team: c.team.as_deref(),
+            evidence: &c.evidence,
+            auto_signals: &m.auto_signals,
+            refused_thread: refused.as_ref(),
+            follows_up: previous.map(|p| p.0),
+            capped: &m.capped,
         };
-        cases::add_event(tx, case, now, &m.from.address, kind, &detail);
+        cases::add_event(tx, case, now, &m.from.address, &created);
         let opened = ack::Opened {
             id: case,
             ticket: &ticket,

@@ -3,16 +3,15 @@
 //! a `/note` internal, and relays the rest to the customer. Everything lands in the same
 //! transaction and the same event log.
 
-use serde_json::json;
-
 use super::Pipeline;
 use crate::commands::{self, CaseNow, Change, Context, Problem};
 use crate::config::TechnicianIdentity;
 use crate::lifecycle::{self, Effect};
-use crate::model::{CaseId, CaseType, EventKind, Inbound, Role, Status, Visibility};
+use crate::model::{CaseId, CaseType, Inbound, Role, Status, Visibility};
 use crate::parse::{quote, thanks};
 use crate::sla;
 use crate::store::casework::{self, CaseState};
+use crate::store::events::Event;
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, messages, Work};
 use crate::templates::render::{REOPENED, RESOLUTION_NOTICE};
@@ -47,19 +46,16 @@ impl Pipeline {
             Technician::Unproven(why) => Some(why.as_str()),
             _ => None,
         };
-        let detail = json!({
-            "via": j.via, "party": j.party, "subject": m.subject, "auto_signals": m.auto_signals,
-            "quote_removed": stripped.quote_removed, "signature_removed": stripped.signature_removed,
-            "unverified_technician": unproven,
-        });
-        cases::add_event(
-            tx,
-            j.case,
-            now,
-            &m.from.address,
-            EventKind::MessageAdded,
-            &detail,
-        );
+        let added = Event::MessageAdded {
+            via: j.via,
+            party: j.party,
+            subject: &m.subject,
+            auto_signals: &m.auto_signals,
+            quote_removed: stripped.quote_removed,
+            signature_removed: stripped.signature_removed,
+            unverified_technician: unproven,
+        };
+        cases::add_event(tx, j.case, now, &m.from.address, &added);
         let mut state = casework::state(tx, j.case).await?;
         match (j.party, unproven) {
             (Party::Technician, _) if m.is_auto_generated() => {
@@ -135,15 +131,8 @@ impl Pipeline {
             self.relay(tx, state, &relay, now).await?;
         }
         if plan.thanks {
-            let detail = json!({ "reopened": false });
-            cases::add_event(
-                tx,
-                state.id,
-                now,
-                &m.from.address,
-                EventKind::ThanksReceived,
-                &detail,
-            );
+            let thanks = Event::ThanksReceived { reopened: false };
+            cases::add_event(tx, state.id, now, &m.from.address, &thanks);
         }
         let notice = super::notify::Notice {
             author: m.from.address.clone(),
@@ -225,8 +214,8 @@ impl Pipeline {
                 .await?;
         }
         if let Some(note) = &reply.note {
-            let detail = json!({ "length": note.chars().count() });
-            cases::add_event(tx, state.id, now, actor, EventKind::NoteAdded, &detail);
+            let length = note.chars().count();
+            cases::add_event(tx, state.id, now, actor, &Event::NoteAdded { length });
         }
         if !reply.public.is_empty() {
             // The SOPs: a case a technician answers is in progress.
@@ -266,16 +255,9 @@ impl Pipeline {
     ) -> Result<(), store::Error> {
         let kept = kept(body, Role::Technician, Visibility::Internal);
         messages::insert(tx, state.id, m, raw, kept).await?;
-        let detail = json!({ "problems": problems });
         let now = raw.received_at;
-        cases::add_event(
-            tx,
-            state.id,
-            now,
-            &m.from.address,
-            EventKind::CommandsRefused,
-            &detail,
-        );
+        let refused = Event::CommandsRefused { problems };
+        cases::add_event(tx, state.id, now, &m.from.address, &refused);
         self.command_error(tx, state, m, problems, now).await
     }
 
@@ -302,19 +284,22 @@ impl Pipeline {
             Change::AssignTeam(team) => {
                 state.team = Some(team.clone());
                 state.assignee = None;
-                self.assigned(tx, state, &json!({ "team": team }), actor, now)
-                    .await?;
+                let to = (Some(team.as_str()), None);
+                self.assigned(tx, state, to, actor, now).await?;
             }
             Change::AssignTechnician(who) => {
                 state.assignee = Some(who.clone());
-                self.assigned(tx, state, &json!({ "technician": who }), actor, now)
-                    .await?;
+                let to = (None, Some(who.as_str()));
+                self.assigned(tx, state, to, actor, now).await?;
             }
             Change::Priority(level, target) => {
-                let detail = json!({ "from": state.priority, "to": level });
+                let changed = Event::PriorityChanged {
+                    from: state.priority,
+                    to: level,
+                };
                 state.priority = level;
                 state.target = target;
-                cases::add_event(tx, case, now, actor, EventKind::PriorityChanged, &detail);
+                cases::add_event(tx, case, now, actor, &changed);
             }
             Change::Category {
                 id,
@@ -322,39 +307,52 @@ impl Pipeline {
                 target,
                 team,
             } => {
-                let detail =
-                    json!({ "from": state.category, "to": id, "priority": priority, "team": team });
+                let changed = Event::CategoryChanged {
+                    from: &state.category,
+                    to: &id,
+                    priority,
+                    team: team.as_deref(),
+                };
+                cases::add_event(tx, case, now, actor, &changed);
                 state.category = id;
                 state.priority = priority;
                 state.target = target;
-                cases::add_event(tx, case, now, actor, EventKind::CategoryChanged, &detail);
                 if let Some(team) = team.filter(|t| state.team.as_deref() != Some(t)) {
                     state.team = Some(team.clone());
                     state.assignee = None;
-                    self.assigned(tx, state, &json!({ "team": team }), actor, now)
-                        .await?;
+                    let to = (Some(team.as_str()), None);
+                    self.assigned(tx, state, to, actor, now).await?;
                 }
             }
             Change::Type(t) => {
-                let detail = json!({ "from": state.case_type, "to": t });
+                let changed = Event::TypeChanged {
+                    from: state.case_type,
+                    to: t,
+                };
+                cases::add_event(tx, case, now, actor, &changed);
                 state.case_type = t;
-                cases::add_event(tx, case, now, actor, EventKind::TypeChanged, &detail);
             }
             Change::Link(ticket) => {
                 // check() found every linked case before anything was applied.
                 if let Some(other) = links.next() {
                     casework::link(tx, (case, "related"), (other, "related"), now).await?;
-                    let detail = json!({ "ticket": ticket });
-                    cases::add_event(tx, case, now, actor, EventKind::Linked, &detail);
-                    let back = json!({ "ticket": state.ticket });
-                    cases::add_event(tx, other, now, actor, EventKind::Linked, &back);
+                    let there = Event::Linked { ticket: &ticket };
+                    cases::add_event(tx, case, now, actor, &there);
+                    let back = Event::Linked {
+                        ticket: &state.ticket,
+                    };
+                    cases::add_event(tx, other, now, actor, &back);
                 }
             }
             Change::Problem => self.open_problem(tx, state, actor, now).await?,
             Change::Task(team, text) => {
                 let id = casework::add_task(tx, case, &team, &text, actor, now).await?;
-                let detail = json!({ "task": id, "team": team, "text": text });
-                cases::add_event(tx, case, now, actor, EventKind::TaskCreated, &detail);
+                let task = Event::TaskCreated {
+                    task: id,
+                    team: &team,
+                    text: &text,
+                };
+                cases::add_event(tx, case, now, actor, &task);
                 let to = self.team_recipients(&team);
                 let notice = super::notify::Notice {
                     author: actor.to_owned(),
@@ -392,25 +390,27 @@ impl Pipeline {
             };
         let before = state.life();
         if (next.status, &next.pending_reason) != (before.status, &before.pending_reason) {
-            let detail =
-                json!({ "from": before.status, "to": next.status, "reason": next.pending_reason });
-            cases::add_event(tx, state.id, now, actor, EventKind::StatusChanged, &detail);
+            let changed = Event::StatusChanged {
+                from: before.status,
+                to: next.status,
+                reason: next.pending_reason.as_deref(),
+            };
+            cases::add_event(tx, state.id, now, actor, &changed);
         }
         for effect in &effects {
-            let (kind, detail) = match effect {
-                Effect::ResolutionNotice => (
-                    EventKind::Resolved,
-                    json!({ "resolution": next.resolution, "close_at": next.close_at.map(store::format_ms) }),
-                ),
-                Effect::Reopened { by_customer } => {
-                    (EventKind::Reopened, json!({ "by_customer": by_customer }))
-                }
-                Effect::ClosedNotice => (
-                    EventKind::Closed,
-                    json!({ "reason": "the reopen window ended" }),
-                ),
+            let event = match effect {
+                Effect::ResolutionNotice => Event::Resolved {
+                    resolution: next.resolution.as_deref(),
+                    close_at: next.close_at,
+                },
+                Effect::Reopened { by_customer } => Event::Reopened {
+                    by_customer: *by_customer,
+                },
+                Effect::ClosedNotice => Event::Closed {
+                    reason: "the reopen window ended",
+                },
             };
-            cases::add_event(tx, state.id, now, actor, kind, &detail);
+            cases::add_event(tx, state.id, now, actor, &event);
         }
         state.set_life(next);
         effects
@@ -421,11 +421,12 @@ impl Pipeline {
         &self,
         tx: &mut Work,
         state: &mut CaseState,
-        detail: &serde_json::Value,
+        (team, technician): (Option<&str>, Option<&str>),
         actor: &str,
         now: i64,
     ) -> Result<(), store::Error> {
-        cases::add_event(tx, state.id, now, actor, EventKind::Assigned, detail);
+        let assigned = Event::Assigned { team, technician };
+        cases::add_event(tx, state.id, now, actor, &assigned);
         self.life_event(tx, state, &lifecycle::Event::Assigned, actor, now);
         let headline = match &state.assignee {
             Some(_) => "Assigned to you".to_owned(),
@@ -478,21 +479,14 @@ impl Pipeline {
         };
         let problem = cases::insert(tx, &new, now).await?;
         casework::link(tx, (incident.id, "incident"), (problem, "problem"), now).await?;
-        let detail =
-            json!({ "incident": incident.ticket, "by": actor, "category": incident.category });
-        let kind = EventKind::Created {
+        let created = Event::ProblemCreated {
+            incident: &incident.ticket,
+            by: actor,
             category: &incident.category,
         };
-        cases::add_event(tx, problem, now, actor, kind, &detail);
-        let detail = json!({ "ticket": ticket });
-        cases::add_event(
-            tx,
-            incident.id,
-            now,
-            actor,
-            EventKind::ProblemOpened,
-            &detail,
-        );
+        cases::add_event(tx, problem, now, actor, &created);
+        let opened = Event::ProblemOpened { ticket: &ticket };
+        cases::add_event(tx, incident.id, now, actor, &opened);
         let state = casework::state(tx, problem).await?;
         let notice = super::notify::Notice {
             author: actor.to_owned(),

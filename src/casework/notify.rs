@@ -4,13 +4,12 @@
 //! the customer's conversation), the error reply for refused commands, and the reply to a
 //! technician address whose mail proved nothing.
 
-use serde_json::json;
-
 use super::Pipeline;
 use crate::commands::{self, Problem};
-use crate::model::{EventKind, Inbound, Status};
+use crate::model::{Inbound, Status};
 use crate::parse::signals;
 use crate::store::casework::CaseState;
+use crate::store::events::Event;
 use crate::store::outbox::{self, Audience, NewMail};
 use crate::store::{self, cases, Work};
 use crate::templates::contexts::{CommandErrorContext, StaffContext, UpdateContext};
@@ -112,15 +111,11 @@ impl Pipeline {
                 (None, Some(t)) => format!("no [teams.{t}] is configured"),
                 (None, None) => "the case has no team or technician".to_owned(),
             };
-            let detail = json!({ "headline": notice.headline, "reason": why });
-            cases::add_event(
-                tx,
-                state.id,
-                now,
-                SYSTEM_ACTOR,
-                EventKind::NotificationSkipped,
-                &detail,
-            );
+            let skipped = Event::NotificationSkipped {
+                headline: &notice.headline,
+                reason: &why,
+            };
+            cases::add_event(tx, state.id, now, SYSTEM_ACTOR, &skipped);
             return Ok(());
         }
         let s = &self.settings;
@@ -168,15 +163,12 @@ impl Pipeline {
                 cause: Some(&notice.author),
             };
             let row = outbox::enqueue(tx, &mail, now).await?;
-            let detail = json!({ "to": recipient, "headline": notice.headline, "outbox": row });
-            cases::add_event(
-                tx,
-                state.id,
-                now,
-                SYSTEM_ACTOR,
-                EventKind::NotificationQueued,
-                &detail,
-            );
+            let queued = Event::NotificationQueued {
+                to: recipient,
+                headline: &notice.headline,
+                outbox: row,
+            };
+            cases::add_event(tx, state.id, now, SYSTEM_ACTOR, &queued);
         }
         Ok(())
     }
@@ -200,15 +192,8 @@ impl Pipeline {
             } else {
                 "the requester wrote it".to_owned()
             };
-            let detail = json!({ "reason": reason });
-            cases::add_event(
-                tx,
-                state.id,
-                now,
-                relay.actor,
-                EventKind::RelaySkipped,
-                &detail,
-            );
+            let skipped = Event::RelaySkipped { reason: &reason };
+            cases::add_event(tx, state.id, now, relay.actor, &skipped);
             return Ok(());
         }
         let s = &self.settings;
@@ -251,15 +236,13 @@ impl Pipeline {
             cause: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
-        let detail = json!({ "to": to, "template": relay.template, "outbox": row, "message_id": message_id });
-        cases::add_event(
-            tx,
-            state.id,
-            now,
-            relay.actor,
-            EventKind::ReplyRelayed,
-            &detail,
-        );
+        let relayed = Event::ReplyRelayed {
+            to,
+            template: relay.template,
+            outbox: row,
+            message_id: &message_id,
+        };
+        cases::add_event(tx, state.id, now, relay.actor, &relayed);
         Ok(())
     }
 
@@ -310,15 +293,11 @@ impl Pipeline {
             None => self.automatic_mail_capped(tx, to, now).await?,
         };
         if let Some(reason) = why_not {
-            let detail = json!({ "reason": reason, "template": template });
-            cases::add_event(
-                tx,
-                state.id,
-                now,
-                SYSTEM_ACTOR,
-                EventKind::CommandErrorSuppressed,
-                &detail,
-            );
+            let suppressed = Event::CommandErrorSuppressed {
+                reason: &reason,
+                template,
+            };
+            cases::add_event(tx, state.id, now, SYSTEM_ACTOR, &suppressed);
             return Ok(());
         }
         let s = &self.settings;
@@ -348,15 +327,12 @@ impl Pipeline {
             cause: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
-        let detail = json!({ "to": to, "outbox": row, "template": template });
-        cases::add_event(
-            tx,
-            state.id,
-            now,
-            SYSTEM_ACTOR,
-            EventKind::CommandErrorQueued,
-            &detail,
-        );
+        let queued = Event::CommandErrorQueued {
+            to,
+            outbox: row,
+            template,
+        };
+        cases::add_event(tx, state.id, now, SYSTEM_ACTOR, &queued);
         Ok(())
     }
 }

@@ -3,13 +3,12 @@
 //! base mailbox, per domain and in all), the typed template context and threading (the pure
 //! [`ack_plan`]), and the outbox row with our own Message-ID.
 
-use serde_json::json;
-
 use crate::casework::{new_message_id, Pipeline, IMPORTED, SYSTEM_ACTOR};
 use crate::classify::{self, Classification};
 use crate::config::Settings;
-use crate::model::{CaseId, EventKind, Inbound, TicketNo};
+use crate::model::{CaseId, Inbound, TicketNo};
 use crate::parse::signals;
+use crate::store::events::Event;
 use crate::store::{self, cases, outbox, Work};
 use crate::templates::render::AckContext;
 
@@ -34,15 +33,8 @@ impl Pipeline {
             why_not = self.automatic_mail_capped(tx, &to.address, now).await?;
         }
         if let Some(reason) = why_not {
-            let detail = json!({ "reason": reason });
-            cases::add_event(
-                tx,
-                case,
-                now,
-                SYSTEM_ACTOR,
-                EventKind::AcknowledgmentSuppressed,
-                &detail,
-            );
+            let suppressed = Event::AcknowledgmentSuppressed { reason: &reason };
+            cases::add_event(tx, case, now, SYSTEM_ACTOR, &suppressed);
             return Ok(false);
         }
         let first_response = self.rules().first_response;
@@ -66,15 +58,13 @@ impl Pipeline {
             cause: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
-        let detail = json!({ "outbox": row, "template": c.template, "to": to.address, "message_id": message_id });
-        cases::add_event(
-            tx,
-            case,
-            now,
-            SYSTEM_ACTOR,
-            EventKind::AcknowledgmentQueued,
-            &detail,
-        );
+        let queued = Event::AcknowledgmentQueued {
+            outbox: row,
+            template: &c.template,
+            to: &to.address,
+            message_id: &message_id,
+        };
+        cases::add_event(tx, case, now, SYSTEM_ACTOR, &queued);
         Ok(true)
     }
 }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use serde_json::json;
 use sqlx::Row;
 
 use super::*;

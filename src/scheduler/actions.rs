@@ -6,16 +6,15 @@
 //! Each first claims its work with a conditional UPDATE, so two instances or a restart never
 //! send the same mail twice. The scheduler decides when; this decides what.
 
-use serde_json::json;
-
 use crate::calendar::Calendar;
 use crate::casework::notify::{to_json, Notice};
 use crate::casework::{Pipeline, SYSTEM_ACTOR};
 use crate::classify;
-use crate::model::{CaseId, EventKind};
+use crate::model::CaseId;
 use crate::sla::{Stage, Target};
 use crate::store::casework::{self, CaseState};
 use crate::store::due::{self, claim};
+use crate::store::events::Event;
 use crate::store::{self, cases, outbox, Work};
 use crate::templates::contexts::{DigestCase, DigestContext};
 use crate::templates::render::{FOLLOW_UP_REMINDER, SLA_BREACH, SLA_WARNING, TRIAGE_DIGEST};
@@ -58,8 +57,7 @@ impl Pipeline {
             clock: rules.first_response_clock,
         };
         let plan = alert_plan(&mut state, alert, first_response, &self.settings.calendar);
-        let detail = json!({ "clock": plan.clock, "due": plan.due.map(store::format_ms) });
-        cases::add_event(tx, case, now, SYSTEM_ACTOR, plan.event, &detail);
+        cases::add_event(tx, case, now, SYSTEM_ACTOR, &plan.event);
         casework::save(tx, &state, now).await?;
         let notice = plan.notice;
         let to = self.staff_of(&state);
@@ -86,15 +84,8 @@ impl Pipeline {
             .map(|at| at.saturating_sub(crate::casework::millis(week)));
         state.follow_up_at = self.next_follow_up(now);
         casework::save(tx, &state, now).await?;
-        let detail = json!({ "last_note": last.map(store::format_ms) });
-        cases::add_event(
-            tx,
-            case,
-            now,
-            SYSTEM_ACTOR,
-            EventKind::FollowUpReminded,
-            &detail,
-        );
+        let reminded = Event::FollowUpReminded { last_note: last };
+        cases::add_event(tx, case, now, SYSTEM_ACTOR, &reminded);
         let why = match &state.pending_reason {
             Some(reason) => format!("pending ({reason})"),
             None => format!("{} work", state.category),
@@ -206,12 +197,8 @@ impl Pipeline {
 /// the case's state), the event, and the notice to its technician or team.
 #[derive(Debug)]
 pub(crate) struct AlertPlan {
-    /// `first_response` or `resolution`: the event's and the metric's clock.
-    pub clock: &'static str,
-    /// When the clock was due.
-    pub due: Option<i64>,
-    /// The event to record.
-    pub event: EventKind<'static>,
+    /// The event to record: which clock (`first_response`, `resolution`) and when it was due.
+    pub event: Event<'static>,
     /// The mail to the case's staff.
     pub notice: Notice,
 }
@@ -261,7 +248,7 @@ pub(crate) fn alert_plan(
     let (template, event, text, headline) = if breach {
         (
             SLA_BREACH,
-            EventKind::SlaBreached { clock },
+            Event::SlaBreached { clock, due },
             format!(
                 "The {what} of {} was due {when} and has not happened.",
                 state.ticket
@@ -271,14 +258,12 @@ pub(crate) fn alert_plan(
     } else {
         (
             SLA_WARNING,
-            EventKind::SlaWarning,
+            Event::SlaWarning { clock, due },
             format!("The {what} of {} is due {when}.", state.ticket),
             format!("{what} due soon"),
         )
     };
     AlertPlan {
-        clock,
-        due,
         event,
         notice: Notice {
             author: SYSTEM_ACTOR.into(),
@@ -373,8 +358,13 @@ mod tests {
             Stage::None,
             "the resolution clock is untouched"
         );
-        assert_eq!((plan.clock, plan.due), ("first_response", Some(DUE)));
-        assert_eq!(plan.event, EventKind::SlaWarning);
+        assert_eq!(
+            plan.event,
+            Event::SlaWarning {
+                clock: "first_response",
+                due: Some(DUE)
+            }
+        );
         let n = &plan.notice;
         assert_eq!(n.template, Some(SLA_WARNING));
         assert_eq!(n.headline, "first response to the customer due soon");
@@ -405,8 +395,9 @@ mod tests {
         assert_eq!(state.first_response.stage, Stage::None);
         assert_eq!(
             plan.event,
-            EventKind::SlaBreached {
-                clock: "resolution"
+            Event::SlaBreached {
+                clock: "resolution",
+                due: Some(DUE)
             }
         );
         let n = &plan.notice;

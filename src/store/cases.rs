@@ -5,8 +5,9 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::events::Event;
 use super::{format_ms, Error, Tx};
-use crate::model::{CaseId, CaseType, EventKind, Status, TicketNo};
+use crate::model::{CaseId, CaseType, Status, TicketNo};
 use crate::sla::{self, Target};
 use crate::thread::Candidate;
 
@@ -234,32 +235,28 @@ pub struct NewEvent {
     pub detail: String,
 }
 
-/// Appends an event to the case's log (at commit of the [`super::Work`]).
-pub fn add_event(
-    work: &mut super::Work,
-    case: CaseId,
-    now: i64,
-    actor: &str,
-    kind: EventKind<'_>,
-    detail: &serde_json::Value,
-) {
+/// Records `event` on `case` (written with the transaction), and counts it in the metrics that
+/// count events, with the labels its fields carry.
+pub fn add_event(work: &mut super::Work, case: CaseId, now: i64, actor: &str, event: &Event<'_>) {
     use crate::telemetry;
-    match kind {
-        EventKind::Created { category } => {
-            work.count(telemetry::CASES_OPENED, "category", category.to_owned());
+    match event {
+        Event::Created { category, .. } | Event::ProblemCreated { category, .. } => {
+            work.count(telemetry::CASES_OPENED, "category", (*category).to_owned());
         }
-        EventKind::SlaBreached { clock } => {
-            work.count(telemetry::SLA_BREACHES, "clock", clock.to_owned());
+        Event::SlaBreached { clock, .. } => {
+            work.count(telemetry::SLA_BREACHES, "clock", (*clock).to_owned());
         }
-        EventKind::Closed => work.count(telemetry::AUTO_CLOSED, "reason", "reopen_window".into()),
+        Event::Closed { .. } => {
+            work.count(telemetry::AUTO_CLOSED, "reason", "reopen_window".into())
+        }
         _ => {}
     }
     work.event(NewEvent {
         case,
         at: now,
         actor: actor.to_owned(),
-        kind: kind.name(),
-        detail: detail.to_string(),
+        kind: event.name(),
+        detail: event.detail(),
     });
 }
 

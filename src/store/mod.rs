@@ -7,6 +7,7 @@ pub mod attempts;
 pub mod cases;
 pub mod casework;
 pub mod due;
+pub mod events;
 pub mod imap;
 pub mod lease;
 pub mod messages;

@@ -1,0 +1,392 @@
+//! What happened to a case, typed: one [`Event`] variant per thing the event log records, each
+//! with its detail as fields. The `kind` column is [`Event::name`]; the `detail` column is the
+//! fields as a JSON object (keys sorted, as stored before the types existed); the metrics that
+//! count events read their labels from the fields, never back out of the JSON.
+
+use serde::{Serialize, Serializer};
+
+use crate::classify::Evidence;
+use crate::commands::Problem;
+use crate::model::{AutoSignal, Capped, CaseType, Status, TicketNo};
+use crate::thread::{Party, Via};
+
+/// One entry of a case's event log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Event<'a> {
+    /// A case was opened from a message.
+    Created {
+        /// The rule that matched; none for `uncategorized`.
+        rule: Option<&'a str>,
+        /// The category (the metric's label).
+        category: &'a str,
+        /// Its priority level.
+        priority: u8,
+        /// Its ITIL type.
+        #[serde(rename = "type")]
+        case_type: CaseType,
+        /// The team it went to.
+        team: Option<&'a str>,
+        /// Why the rule matched.
+        evidence: &'a [Evidence],
+        /// Why the message looked automatic.
+        auto_signals: &'a [AutoSignal],
+        /// The ticket a stranger wrote to, which they may not join.
+        refused_thread: Option<&'a TicketNo>,
+        /// The case this one follows up (a reply after closing).
+        follows_up: Option<i64>,
+        /// What was cut from an oversized message.
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        capped: &'a [Capped],
+    },
+    /// A problem case was opened from an incident by a technician.
+    ProblemCreated {
+        /// The incident's ticket.
+        incident: &'a TicketNo,
+        /// The technician.
+        by: &'a str,
+        /// The category (the metric's label).
+        category: &'a str,
+    },
+    /// A message joined the case.
+    MessageAdded {
+        /// How it found the case.
+        via: Via,
+        /// Who wrote it.
+        party: Party,
+        /// Its subject.
+        subject: &'a str,
+        /// Why it looked automatic.
+        auto_signals: &'a [AutoSignal],
+        /// Whether a quoted reply was cut.
+        quote_removed: bool,
+        /// Whether a signature was cut.
+        signature_removed: bool,
+        /// Why a technician's mail did not count as theirs.
+        unverified_technician: Option<&'a str>,
+    },
+    /// The customer said thanks on a resolved case; it stays resolved.
+    ThanksReceived {
+        /// Always false: thanks do not reopen.
+        reopened: bool,
+    },
+    /// A technician's internal note.
+    NoteAdded {
+        /// Its length in characters.
+        length: usize,
+    },
+    /// A technician's reply whose commands were refused; nothing changed.
+    CommandsRefused {
+        /// What was wrong with each.
+        problems: &'a [Problem],
+    },
+    /// Assigned to a team or a technician.
+    Assigned {
+        /// The team.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        team: Option<&'a str>,
+        /// The technician.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        technician: Option<&'a str>,
+    },
+    /// `/priority`.
+    PriorityChanged {
+        /// The old level.
+        from: u8,
+        /// The new level.
+        to: u8,
+    },
+    /// `/category`.
+    CategoryChanged {
+        /// The old category.
+        from: &'a str,
+        /// The new one.
+        to: &'a str,
+        /// The priority in the new category.
+        priority: u8,
+        /// The team to move to.
+        team: Option<&'a str>,
+    },
+    /// `/type`.
+    TypeChanged {
+        /// The old type.
+        from: CaseType,
+        /// The new one.
+        to: CaseType,
+    },
+    /// Linked to another case.
+    Linked {
+        /// The other case's ticket.
+        ticket: &'a TicketNo,
+    },
+    /// `/task`.
+    TaskCreated {
+        /// The task's id.
+        task: i64,
+        /// The team that does it.
+        team: &'a str,
+        /// What to do.
+        text: &'a str,
+    },
+    /// The status moved.
+    StatusChanged {
+        /// The old status.
+        from: Status,
+        /// The new one.
+        to: Status,
+        /// Why it is pending, when it is.
+        reason: Option<&'a str>,
+    },
+    /// Resolved: the resolution notice went out and the reopen window runs.
+    Resolved {
+        /// The resolution.
+        resolution: Option<&'a str>,
+        /// When the case closes by itself.
+        #[serde(serialize_with = "instant")]
+        close_at: Option<i64>,
+    },
+    /// Reopened.
+    Reopened {
+        /// By the customer's reply, rather than a technician's command.
+        by_customer: bool,
+    },
+    /// Closed at the end of the reopen window.
+    Closed {
+        /// Why.
+        reason: &'a str,
+    },
+    /// A problem case was opened from this incident.
+    ProblemOpened {
+        /// The problem case's ticket.
+        ticket: &'a TicketNo,
+    },
+    /// An SLA clock neared its target; the team was warned.
+    SlaWarning {
+        /// `first_response` or `resolution`.
+        clock: &'a str,
+        /// When it is due.
+        #[serde(serialize_with = "instant")]
+        due: Option<i64>,
+    },
+    /// An SLA clock passed its target.
+    SlaBreached {
+        /// `first_response` or `resolution` (the metric's label).
+        clock: &'a str,
+        /// When it was due.
+        #[serde(serialize_with = "instant")]
+        due: Option<i64>,
+    },
+    /// A week without a status note; the technician was reminded.
+    FollowUpReminded {
+        /// The last note, if any.
+        #[serde(serialize_with = "instant")]
+        last_note: Option<i64>,
+    },
+    /// A team notification was not sent.
+    NotificationSkipped {
+        /// What it was about.
+        headline: &'a str,
+        /// Why not.
+        reason: &'a str,
+    },
+    /// A team notification was queued.
+    NotificationQueued {
+        /// The recipient.
+        to: &'a str,
+        /// What it is about.
+        headline: &'a str,
+        /// The outbox row.
+        outbox: i64,
+    },
+    /// A technician's reply was not relayed to the customer.
+    RelaySkipped {
+        /// Why not.
+        reason: &'a str,
+    },
+    /// A technician's reply was relayed to the customer.
+    ReplyRelayed {
+        /// The customer.
+        to: &'a str,
+        /// The template.
+        template: &'a str,
+        /// The outbox row.
+        outbox: i64,
+        /// The relayed mail's Message-ID.
+        message_id: &'a str,
+    },
+    /// A command error mail was not sent.
+    CommandErrorSuppressed {
+        /// Why not.
+        reason: &'a str,
+        /// The template it would have used.
+        template: &'a str,
+    },
+    /// A command error mail was queued.
+    CommandErrorQueued {
+        /// The technician.
+        to: &'a str,
+        /// The outbox row.
+        outbox: i64,
+        /// The template.
+        template: &'a str,
+    },
+    /// No acknowledgment.
+    AcknowledgmentSuppressed {
+        /// Why not.
+        reason: &'a str,
+    },
+    /// The acknowledgment was queued.
+    AcknowledgmentQueued {
+        /// The outbox row.
+        outbox: i64,
+        /// The template.
+        template: &'a str,
+        /// The customer.
+        to: &'a str,
+        /// Its Message-ID.
+        message_id: &'a str,
+    },
+    /// A delivery-status notification about our mail.
+    BounceReceived {
+        /// Who sent the report.
+        from: &'a str,
+        /// The Message-IDs it reports on.
+        bounced_message_ids: &'a [String],
+        /// What was cut from an oversized report.
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        capped: &'a [Capped],
+    },
+}
+
+impl Event<'_> {
+    /// The stored kind (the `kind` column).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Created { .. } | Event::ProblemCreated { .. } => "created",
+            Event::MessageAdded { .. } => "message_added",
+            Event::ThanksReceived { .. } => "thanks_received",
+            Event::NoteAdded { .. } => "note_added",
+            Event::CommandsRefused { .. } => "commands_refused",
+            Event::Assigned { .. } => "assigned",
+            Event::PriorityChanged { .. } => "priority_changed",
+            Event::CategoryChanged { .. } => "category_changed",
+            Event::TypeChanged { .. } => "type_changed",
+            Event::Linked { .. } => "linked",
+            Event::TaskCreated { .. } => "task_created",
+            Event::StatusChanged { .. } => "status_changed",
+            Event::Resolved { .. } => "resolved",
+            Event::Reopened { .. } => "reopened",
+            Event::Closed { .. } => "closed",
+            Event::ProblemOpened { .. } => "problem_opened",
+            Event::SlaWarning { .. } => "sla_warning",
+            Event::SlaBreached { .. } => "sla_breached",
+            Event::FollowUpReminded { .. } => "follow_up_reminded",
+            Event::NotificationSkipped { .. } => "notification_skipped",
+            Event::NotificationQueued { .. } => "notification_queued",
+            Event::RelaySkipped { .. } => "relay_skipped",
+            Event::ReplyRelayed { .. } => "reply_relayed",
+            Event::CommandErrorSuppressed { .. } => "command_error_suppressed",
+            Event::CommandErrorQueued { .. } => "command_error_queued",
+            Event::AcknowledgmentSuppressed { .. } => "acknowledgment_suppressed",
+            Event::AcknowledgmentQueued { .. } => "acknowledgment_queued",
+            Event::BounceReceived { .. } => "bounce_received",
+        }
+    }
+
+    /// The stored detail (the `detail` column): the fields as a JSON object, keys sorted.
+    pub fn detail(&self) -> String {
+        // Through a Value, whose map is sorted, so the text is the same whatever the field order.
+        serde_json::to_value(self).map_or_else(
+            |e| format!("{{\"error\":{:?}}}", e.to_string()),
+            |v| v.to_string(),
+        )
+    }
+}
+
+/// An instant in ms as the log shows it (RFC 3339, whole seconds), or null.
+fn instant<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => s.serialize_str(&super::format_ms(*ms)),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored names are what the event log has always held (the SQL, the reports and the
+    /// CLI read them); the two ways a case opens share one.
+    #[test]
+    fn events_keep_their_stored_names() {
+        let ticket = TicketNo::new("HD", 1);
+        let events = [
+            Event::ProblemCreated {
+                incident: &ticket,
+                by: "tech@x",
+                category: "x",
+            },
+            Event::SlaBreached {
+                clock: "resolution",
+                due: None,
+            },
+            Event::Closed { reason: "" },
+            Event::Reopened { by_customer: true },
+            Event::StatusChanged {
+                from: Status::Open,
+                to: Status::InProgress,
+                reason: None,
+            },
+            Event::RelaySkipped { reason: "" },
+        ];
+        let names: Vec<&str> = events.iter().map(Event::name).collect();
+        assert_eq!(
+            names,
+            [
+                "created",
+                "sla_breached",
+                "closed",
+                "reopened",
+                "status_changed",
+                "relay_skipped"
+            ]
+        );
+    }
+
+    #[test]
+    fn details_are_stored_as_sorted_json_objects() {
+        let e = Event::ReplyRelayed {
+            to: "ann@example.org",
+            template: "update",
+            outbox: 7,
+            message_id: "<m@x>",
+        };
+        assert_eq!(e.name(), "reply_relayed");
+        assert_eq!(
+            e.detail(),
+            r#"{"message_id":"<m@x>","outbox":7,"template":"update","to":"ann@example.org"}"#
+        );
+        let e = Event::Resolved {
+            resolution: Some("fixed"),
+            close_at: Some(1_796_558_400_000),
+        };
+        assert_eq!(
+            e.detail(),
+            r#"{"close_at":"2026-12-06T12:00:00Z","resolution":"fixed"}"#
+        );
+        let e = Event::Assigned {
+            team: Some("network"),
+            technician: None,
+        };
+        assert_eq!(e.detail(), r#"{"team":"network"}"#);
+        let e = Event::BounceReceived {
+            from: "MAILER-DAEMON@x",
+            bounced_message_ids: &[],
+            capped: &[],
+        };
+        assert_eq!(
+            e.detail(),
+            r#"{"bounced_message_ids":[],"from":"MAILER-DAEMON@x"}"#
+        );
+    }
+}
