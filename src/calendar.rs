@@ -155,9 +155,9 @@ impl Calendar {
     /// Whether `at` falls in working time: a working weekday that is not a holiday, local time in
     /// `[start, end)`.
     ///
-    /// Read as instants, like [`working_secs`](Self::working_secs): on a day whose start or end
+    /// Read as instants, like [`working`](Self::working): on a day whose start or end
     /// falls into a DST gap or fold, the working day runs between the instants jiff's
-    /// `compatible` disambiguation gives, so this agrees with `working_secs` to the millisecond.
+    /// `compatible` disambiguation gives, so this agrees with `working` to the millisecond.
     pub fn is_working(&self, at: i64) -> bool {
         // The neighbouring dates too: see `dates_from`.
         let date = self.tz.to_datetime(timestamp(at)).date();
@@ -168,16 +168,14 @@ impl Calendar {
             .any(|(start, end)| start <= at && at < end)
     }
 
-    /// Working seconds in `[from, to)`; 0 when `to <= from`.
-    ///
-    /// [`working_ms`](Self::working_ms) floored to whole seconds.
-    pub fn working_secs(&self, from: i64, to: i64) -> i64 {
-        self.working_ms(from, to).div_euclid(1000)
+    /// Working time in the instants (ms) `[from, to)`, to the millisecond, counted one local day
+    /// at a time; zero when `to <= from`.
+    pub fn working(&self, from: i64, to: i64) -> Duration {
+        span_of_ms(self.working_ms(from, to))
     }
 
-    /// Working milliseconds in `[from, to)`, counted one local day at a time; 0 when
-    /// `to <= from`.
-    pub fn working_ms(&self, from: i64, to: i64) -> i64 {
+    /// [`working`](Self::working) in milliseconds.
+    fn working_ms(&self, from: i64, to: i64) -> i64 {
         if to <= from {
             return 0;
         }
@@ -203,26 +201,24 @@ impl Calendar {
         ms
     }
 
-    /// The instant at which `secs` working seconds after `from` have passed. `secs <= 0` gives
-    /// `from`. A target that ends exactly at the end of a working day is due then (17:00), not
-    /// at the next day's start.
+    /// The instant (ms) at which `span` of working time after the instant `from` has passed. A
+    /// zero span gives `from`. A target that ends exactly at the end of a working day is due
+    /// then (17:00), not at the next day's start.
     ///
-    /// The inverse of [`working_secs`](Self::working_secs): `working_secs(from, add_working(from,
-    /// secs)) == secs`. A calendar with no working day in 20 years (every day a holiday) counts
-    /// around the clock instead, `from + secs` seconds, rather than search forever.
-    pub fn add_working(&self, from: i64, secs: i64) -> i64 {
-        self.add_working_ms(from, secs.saturating_mul(1000))
+    /// The inverse of [`working`](Self::working): `working(from, add_working(from, span)) ==
+    /// span`, to the millisecond. A calendar with no working day in 20 years (every day a
+    /// holiday) counts around the clock instead, `from + span`, rather than search forever.
+    pub fn add_working(&self, from: i64, span: Duration) -> i64 {
+        self.add_working_ms(from, ms_of(span))
     }
 
-    /// The instant at which `ms` working milliseconds after `from` have passed: as
-    /// [`add_working`](Self::add_working), to the millisecond (the inverse of
-    /// [`working_ms`](Self::working_ms)).
-    pub fn add_working_ms(&self, from: i64, ms: i64) -> i64 {
+    /// [`add_working`](Self::add_working) with the span in milliseconds.
+    fn add_working_ms(&self, from: i64, ms: i64) -> i64 {
         if ms <= 0 {
             return from;
         }
         let mut left = ms;
-        // Counted up to here, as in `working_secs`.
+        // Counted up to here, as in `working_ms`.
         let mut counted = from;
         let mut idle_days = 0;
         for date in self.dates_from(from) {
@@ -248,47 +244,38 @@ impl Calendar {
         from.saturating_add(ms)
     }
 
-    /// `target` in the seconds of clock `kind`: around the clock, its seconds; on the business
-    /// calendar, each whole day is a working day (`day_secs`) and the remainder working seconds.
-    pub fn units(&self, kind: ClockKind, target: Duration) -> i64 {
-        let secs = i64::try_from(target.as_secs()).unwrap_or(i64::MAX);
+    /// `target` (whole seconds) as time on clock `kind`: around the clock, itself; on the
+    /// business calendar, each whole day is a working day (`day_secs`) and the remainder
+    /// working time.
+    pub fn units(&self, kind: ClockKind, target: Duration) -> Duration {
+        let secs = target.as_secs();
         match kind {
-            ClockKind::Always => secs,
-            ClockKind::Business => (secs / 86_400)
-                .saturating_mul(self.day_secs())
-                .saturating_add(secs % 86_400),
+            ClockKind::Always => Duration::from_secs(secs),
+            ClockKind::Business => {
+                let day = u64::try_from(self.day_secs()).unwrap_or(0);
+                Duration::from_secs(
+                    (secs / 86_400)
+                        .saturating_mul(day)
+                        .saturating_add(secs % 86_400),
+                )
+            }
         }
     }
 
-    /// Seconds of clock `kind` in `[from, to)`.
-    pub fn elapsed(&self, kind: ClockKind, from: i64, to: i64) -> i64 {
+    /// Time on clock `kind` in the instants `[from, to)`, to the millisecond: what a paused SLA
+    /// clock keeps.
+    pub fn elapsed(&self, kind: ClockKind, from: i64, to: i64) -> Duration {
         match kind {
-            ClockKind::Always => to.saturating_sub(from).div_euclid(1000).max(0),
-            ClockKind::Business => self.working_secs(from, to),
+            ClockKind::Always => span_of_ms(to.saturating_sub(from)),
+            ClockKind::Business => self.working(from, to),
         }
     }
 
-    /// Milliseconds of clock `kind` in `[from, to)`: what a paused SLA clock keeps.
-    pub fn elapsed_ms(&self, kind: ClockKind, from: i64, to: i64) -> i64 {
+    /// The instant (ms) `span` of clock `kind` after the instant `from`.
+    pub fn add(&self, kind: ClockKind, from: i64, span: Duration) -> i64 {
         match kind {
-            ClockKind::Always => to.saturating_sub(from).max(0),
-            ClockKind::Business => self.working_ms(from, to),
-        }
-    }
-
-    /// The instant `ms` milliseconds of clock `kind` after `from`.
-    pub fn add_ms(&self, kind: ClockKind, from: i64, ms: i64) -> i64 {
-        match kind {
-            ClockKind::Always => from.saturating_add(ms.max(0)),
-            ClockKind::Business => self.add_working_ms(from, ms),
-        }
-    }
-
-    /// The instant `secs` seconds of clock `kind` after `from`.
-    pub fn add(&self, kind: ClockKind, from: i64, secs: i64) -> i64 {
-        match kind {
-            ClockKind::Always => from.saturating_add(secs.saturating_mul(1000)),
-            ClockKind::Business => self.add_working(from, secs),
+            ClockKind::Always => from.saturating_add(ms_of(span)),
+            ClockKind::Business => self.add_working(from, span),
         }
     }
 
@@ -386,6 +373,16 @@ impl Calendar {
     fn offset_changes_at(&self, at: i64) -> bool {
         self.tz.to_offset(timestamp(at)) != self.tz.to_offset(timestamp(at.saturating_sub(1)))
     }
+}
+
+/// A span in whole milliseconds, as instants count (saturating; spans this long do not occur).
+pub fn ms_of(span: Duration) -> i64 {
+    i64::try_from(span.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Milliseconds as a span; a negative count (`to` before `from`) is none.
+pub fn span_of_ms(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 /// How many days in a row without working time [`Calendar::add_working`] looks through before it

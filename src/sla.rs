@@ -78,11 +78,11 @@ impl Target {
 pub struct Resolution {
     /// When the running stretch began; `None` while stopped.
     pub since: Option<i64>,
-    /// Real milliseconds used before `since` (to the millisecond: many short pauses must not
-    /// each lose their fraction of a second).
-    pub used_real: i64,
-    /// Working milliseconds used before `since`.
-    pub used_work: i64,
+    /// Real time used before `since` (to the millisecond: many short pauses must not each lose
+    /// their fraction of a second).
+    pub used_real: Duration,
+    /// Working time used before `since`.
+    pub used_work: Duration,
     /// When the target is reached; `None` without a target or while stopped.
     pub due_at: Option<i64>,
     /// When the team is warned; `None` as `due_at`, or without warnings.
@@ -168,8 +168,9 @@ impl Clocks<'_> {
         }
         match (c.since, runs(status)) {
             (Some(since), false) => {
-                c.used_real += self.calendar.elapsed_ms(ClockKind::Always, since, now);
-                c.used_work += self.calendar.elapsed_ms(ClockKind::Business, since, now);
+                let (real, work) = (ClockKind::Always, ClockKind::Business);
+                c.used_real = (c.used_real).saturating_add(self.calendar.elapsed(real, since, now));
+                c.used_work = (c.used_work).saturating_add(self.calendar.elapsed(work, since, now));
                 c.since = None;
             }
             (None, true) => c.since = Some(now),
@@ -182,10 +183,7 @@ impl Clocks<'_> {
                     ClockKind::Always => c.used_real,
                     ClockKind::Business => c.used_work,
                 };
-                let at = |u: i64| {
-                    let left = u.saturating_mul(1000).saturating_sub(used).max(0);
-                    self.calendar.add_ms(t.clock, since, left)
-                };
+                let at = |u: Duration| self.calendar.add(t.clock, since, u.saturating_sub(used));
                 (Some(at(units)), self.warn_units(units).map(at))
             }
             _ => (None, None),
@@ -203,9 +201,14 @@ impl Clocks<'_> {
     }
 
     /// The working or real seconds of `units` at which the warning falls.
-    fn warn_units(&self, units: i64) -> Option<i64> {
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-        self.warn_at.map(|f| ((units as f64) * f).round() as i64)
+    fn warn_units(&self, units: Duration) -> Option<Duration> {
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        self.warn_at
+            .map(|f| Duration::from_secs(((units.as_secs() as f64) * f).round() as u64))
     }
 }
 

@@ -5,6 +5,39 @@ use jiff::civil::date;
 const HOUR: i64 = 3_600_000;
 const MIN: i64 = 60_000;
 
+/// `n` seconds as a span.
+fn secs(n: i64) -> Duration {
+    Duration::from_secs(u64::try_from(n).unwrap())
+}
+
+/// `n` milliseconds as a span.
+fn ms(n: i64) -> Duration {
+    Duration::from_millis(u64::try_from(n).unwrap())
+}
+
+/// The calendar's spans in whole seconds or milliseconds, as these tests state them.
+trait InUnits {
+    fn working_secs(&self, from: i64, to: i64) -> i64;
+    fn elapsed_secs(&self, kind: ClockKind, from: i64, to: i64) -> i64;
+    fn elapsed_ms(&self, kind: ClockKind, from: i64, to: i64) -> i64;
+    fn units_secs(&self, kind: ClockKind, target: Duration) -> i64;
+}
+
+impl InUnits for Calendar {
+    fn working_secs(&self, from: i64, to: i64) -> i64 {
+        i64::try_from(self.working(from, to).as_secs()).unwrap()
+    }
+    fn elapsed_secs(&self, kind: ClockKind, from: i64, to: i64) -> i64 {
+        i64::try_from(self.elapsed(kind, from, to).as_secs()).unwrap()
+    }
+    fn elapsed_ms(&self, kind: ClockKind, from: i64, to: i64) -> i64 {
+        ms_of(self.elapsed(kind, from, to))
+    }
+    fn units_secs(&self, kind: ClockKind, target: Duration) -> i64 {
+        i64::try_from(self.units(kind, target).as_secs()).unwrap()
+    }
+}
+
 /// Owned strings for `Calendar::new`.
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
@@ -119,7 +152,7 @@ fn new_accepts_single_digit_hours_and_a_day_to_midnight() {
     assert_eq!(cal.day_secs(), 7200);
     assert!(!cal.is_working(utc(2026, 6, 2, 0, 0)));
     assert_eq!(
-        cal.add_working(utc(2026, 6, 1, 23, 0), 7200),
+        cal.add_working(utc(2026, 6, 1, 23, 0), secs(7200)),
         utc(2026, 6, 2, 23, 0)
     );
 }
@@ -332,20 +365,19 @@ fn working_secs_over_months_and_years() {
 fn add_working_within_a_day_and_to_the_end_of_it() {
     let cal = office();
     let day = |h, m| berlin(2026, 12, 3, h, m);
-    assert_eq!(cal.add_working(day(9, 0), 3600), day(10, 0));
-    assert_eq!(cal.add_working(day(9, 0), 1), day(9, 0) + 1000);
+    assert_eq!(cal.add_working(day(9, 0), secs(3600)), day(10, 0));
+    assert_eq!(cal.add_working(day(9, 0), secs(1)), day(9, 0) + 1000);
     // Used up exactly at the end of the day: due at 17:00, not the next morning.
-    assert_eq!(cal.add_working(day(9, 0), 8 * 3600), day(17, 0));
-    assert_eq!(cal.add_working(day(8, 0), 32_400), day(17, 0));
+    assert_eq!(cal.add_working(day(9, 0), secs(8 * 3600)), day(17, 0));
+    assert_eq!(cal.add_working(day(8, 0), secs(32_400)), day(17, 0));
     // One second more runs into Friday morning.
     assert_eq!(
-        cal.add_working(day(9, 0), 8 * 3600 + 1),
+        cal.add_working(day(9, 0), secs(8 * 3600 + 1)),
         berlin(2026, 12, 4, 8, 0) + 1000
     );
     // Nothing to add.
-    assert_eq!(cal.add_working(day(9, 0), 0), day(9, 0));
-    assert_eq!(cal.add_working(day(9, 0), -5), day(9, 0));
-    assert_eq!(cal.add_working(day(20, 0), 0), day(20, 0));
+    assert_eq!(cal.add_working(day(9, 0), secs(0)), day(9, 0));
+    assert_eq!(cal.add_working(day(20, 0), secs(0)), day(20, 0));
 }
 
 #[test]
@@ -353,37 +385,37 @@ fn add_working_starts_at_the_next_working_time() {
     let cal = office();
     // Before hours: the clock starts at 08:00.
     assert_eq!(
-        cal.add_working(berlin(2026, 12, 3, 6, 0), 3600),
+        cal.add_working(berlin(2026, 12, 3, 6, 0), secs(3600)),
         berlin(2026, 12, 3, 9, 0)
     );
     // After hours: the next morning.
     assert_eq!(
-        cal.add_working(berlin(2026, 12, 3, 18, 0), 3600),
+        cal.add_working(berlin(2026, 12, 3, 18, 0), secs(3600)),
         berlin(2026, 12, 4, 9, 0)
     );
     // At the end of the day exactly.
     assert_eq!(
-        cal.add_working(berlin(2026, 12, 3, 17, 0), 60),
+        cal.add_working(berlin(2026, 12, 3, 17, 0), secs(60)),
         berlin(2026, 12, 4, 8, 1)
     );
     // From Saturday: Monday.
     assert_eq!(
-        cal.add_working(berlin(2026, 12, 5, 10, 0), 3600),
+        cal.add_working(berlin(2026, 12, 5, 10, 0), secs(3600)),
         berlin(2026, 12, 7, 9, 0)
     );
     // Over a weekend: Friday 16:00 plus two hours is Monday 09:00.
     assert_eq!(
-        cal.add_working(berlin(2026, 12, 4, 16, 0), 7200),
+        cal.add_working(berlin(2026, 12, 4, 16, 0), secs(7200)),
         berlin(2026, 12, 7, 9, 0)
     );
     // Over Christmas: Wednesday 16:00 plus two hours is Monday 28th 09:00.
     assert_eq!(
-        cal.add_working(berlin(2026, 12, 23, 16, 0), 7200),
+        cal.add_working(berlin(2026, 12, 23, 16, 0), secs(7200)),
         berlin(2026, 12, 28, 9, 0)
     );
     // Five working days from Monday morning end on Friday evening.
     assert_eq!(
-        cal.add_working(berlin(2026, 6, 1, 8, 0), 5 * 32_400),
+        cal.add_working(berlin(2026, 6, 1, 8, 0), secs(5 * 32_400)),
         berlin(2026, 6, 5, 17, 0)
     );
 }
@@ -405,7 +437,7 @@ fn add_working_skips_a_year_of_holidays() {
     .unwrap();
     // Fri 1 Jan 2027 is the first working day.
     assert_eq!(
-        cal.add_working(utc(2026, 1, 1, 0, 0), 3600),
+        cal.add_working(utc(2026, 1, 1, 0, 0), secs(3600)),
         utc(2027, 1, 1, 9, 0)
     );
     assert_eq!(
@@ -425,8 +457,8 @@ fn add_working_gives_up_on_a_calendar_without_working_days() {
     }
     let cal = Calendar::new(Some("UTC"), &strings(&["mon"]), "08:00-17:00", &holidays).unwrap();
     let from = utc(2026, 6, 1, 9, 0);
-    assert_eq!(cal.add_working(from, 3600), from + HOUR);
-    assert_eq!(cal.add(ClockKind::Business, from, 90), from + 90_000);
+    assert_eq!(cal.add_working(from, secs(3600)), from + HOUR);
+    assert_eq!(cal.add(ClockKind::Business, from, secs(90)), from + 90_000);
 }
 
 #[test]
@@ -451,7 +483,7 @@ fn add_working_is_the_inverse_of_working_secs() {
             &[],
         ),
     ];
-    let secs = [
+    let spans = [
         1,
         59,
         1800,
@@ -471,8 +503,8 @@ fn add_working_is_the_inverse_of_working_secs() {
         for window in windows {
             let mut from = window;
             while from < window + 7 * 24 * HOUR {
-                for &s in &secs {
-                    let due = cal.add_working(from, s);
+                for &s in &spans {
+                    let due = cal.add_working(from, secs(s));
                     assert!(due > from, "{} {from} {s}", cal.tz_name());
                     assert_eq!(
                         cal.working_secs(from, due),
@@ -485,7 +517,7 @@ fn add_working_is_the_inverse_of_working_secs() {
                     checked += 1;
                 }
                 // `is_working` agrees: the hours are whole minutes, `from` is a few ms past one.
-                let works = cal.add_working(from, 1) == from + 1000;
+                let works = cal.add_working(from, secs(1)) == from + 1000;
                 assert_eq!(cal.is_working(from), works, "{} {from}", cal.tz_name());
                 from += 97 * MIN + 7;
             }
@@ -515,7 +547,7 @@ fn dst_spring_forward_shortens_a_day_that_spans_the_gap() {
     );
     // Starting at 01:00 CET, two hours are used up at 04:00 CEST.
     assert_eq!(
-        cal.add_working(berlin(2026, 3, 29, 1, 0), 7200),
+        cal.add_working(berlin(2026, 3, 29, 1, 0), secs(7200)),
         berlin(2026, 3, 29, 4, 0)
     );
     assert_eq!(
@@ -540,7 +572,7 @@ fn dst_spring_forward_start_inside_the_gap_is_read_after_it() {
     assert!(!cal.is_working(berlin(2026, 3, 29, 3, 15)));
     assert!(cal.is_working(berlin(2026, 3, 29, 3, 30)));
     assert_eq!(
-        cal.add_working(berlin(2026, 3, 29, 0, 0), 60),
+        cal.add_working(berlin(2026, 3, 29, 0, 0), secs(60)),
         berlin(2026, 3, 29, 3, 31)
     );
 }
@@ -558,7 +590,7 @@ fn dst_fall_back_lengthens_a_day_that_spans_the_fold() {
         10_800
     );
     assert_eq!(
-        cal.add_working(berlin(2026, 10, 25, 1, 0), 14_400),
+        cal.add_working(berlin(2026, 10, 25, 1, 0), secs(14_400)),
         berlin(2026, 10, 25, 4, 0)
     );
     // Both 02:30s are working time.
@@ -585,7 +617,7 @@ fn dst_fall_back_start_inside_the_fold_is_its_first_occurrence() {
         12_600
     );
     assert_eq!(
-        cal.add_working(berlin(2026, 10, 25, 0, 0), 60),
+        cal.add_working(berlin(2026, 10, 25, 0, 0), secs(60)),
         utc(2026, 10, 25, 0, 31)
     );
     // Ending in the fold: the first 02:30 as well, an hour and a half after 01:00 CEST.
@@ -611,7 +643,7 @@ fn dst_ordinary_hours_keep_their_length_and_whole_days_do_not() {
     );
     // Saturday 16:00 plus two hours is Sunday 09:00 in summer time.
     assert_eq!(
-        cal.add_working(berlin(2026, 3, 28, 16, 0), 7200),
+        cal.add_working(berlin(2026, 3, 28, 16, 0), secs(7200)),
         berlin(2026, 3, 29, 9, 0)
     );
 
@@ -658,17 +690,23 @@ fn clock_kind_parses_what_it_prints() {
 fn units_turn_days_into_working_days() {
     let cal = office();
     let d = |secs| Duration::from_secs(secs);
-    assert_eq!(cal.units(ClockKind::Business, d(86_400)), 32_400);
+    assert_eq!(cal.units_secs(ClockKind::Business, d(86_400)), 32_400);
     assert_eq!(
-        cal.units(ClockKind::Business, d(86_400 + 7200)),
+        cal.units_secs(ClockKind::Business, d(86_400 + 7200)),
         32_400 + 7200
     );
-    assert_eq!(cal.units(ClockKind::Business, d(4 * 3600)), 14_400);
-    assert_eq!(cal.units(ClockKind::Business, d(20 * 86_400)), 20 * 32_400);
-    assert_eq!(cal.units(ClockKind::Always, d(86_400)), 86_400);
-    assert_eq!(cal.units(ClockKind::Always, Duration::from_millis(4500)), 4);
+    assert_eq!(cal.units_secs(ClockKind::Business, d(4 * 3600)), 14_400);
     assert_eq!(
-        every_day("UTC", "00:00-24:00").units(ClockKind::Business, d(86_400)),
+        cal.units_secs(ClockKind::Business, d(20 * 86_400)),
+        20 * 32_400
+    );
+    assert_eq!(cal.units_secs(ClockKind::Always, d(86_400)), 86_400);
+    assert_eq!(
+        cal.units_secs(ClockKind::Always, Duration::from_millis(4500)),
+        4
+    );
+    assert_eq!(
+        every_day("UTC", "00:00-24:00").units_secs(ClockKind::Business, d(86_400)),
         86_400
     );
 }
@@ -678,15 +716,18 @@ fn elapsed_and_add_follow_the_clock() {
     let cal = office();
     let fri = berlin(2026, 12, 4, 16, 0);
     let mon = berlin(2026, 12, 7, 9, 0);
-    assert_eq!(cal.elapsed(ClockKind::Business, fri, mon), 7200);
-    assert_eq!(cal.elapsed(ClockKind::Always, fri, mon), (mon - fri) / 1000);
-    assert_eq!(cal.elapsed(ClockKind::Always, fri, fri + 1999), 1);
-    assert_eq!(cal.elapsed(ClockKind::Always, mon, fri), 0);
-    assert_eq!(cal.elapsed(ClockKind::Business, mon, fri), 0);
+    assert_eq!(cal.elapsed_secs(ClockKind::Business, fri, mon), 7200);
+    assert_eq!(
+        cal.elapsed_secs(ClockKind::Always, fri, mon),
+        (mon - fri) / 1000
+    );
+    assert_eq!(cal.elapsed_secs(ClockKind::Always, fri, fri + 1999), 1);
+    assert_eq!(cal.elapsed_secs(ClockKind::Always, mon, fri), 0);
+    assert_eq!(cal.elapsed_secs(ClockKind::Business, mon, fri), 0);
 
-    assert_eq!(cal.add(ClockKind::Business, fri, 7200), mon);
-    assert_eq!(cal.add(ClockKind::Always, fri, 7200), fri + 2 * HOUR);
-    assert_eq!(cal.add(ClockKind::Business, fri, 0), fri);
+    assert_eq!(cal.add(ClockKind::Business, fri, secs(7200)), mon);
+    assert_eq!(cal.add(ClockKind::Always, fri, secs(7200)), fri + 2 * HOUR);
+    assert_eq!(cal.add(ClockKind::Business, fri, secs(0)), fri);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -886,8 +927,8 @@ fn instants_beyond_jiffs_range_do_not_panic() {
     assert_eq!(cal.working_secs(i64::MAX - 10, i64::MAX), 0);
     assert!(cal.hour_slot(i64::MIN).0 <= 0);
     assert!(!cal.format(i64::MAX).is_empty());
-    assert_eq!(cal.add_working(0, 0), 0);
-    assert_eq!(cal.add(ClockKind::Always, i64::MAX, 10), i64::MAX);
+    assert_eq!(cal.add_working(0, secs(0)), 0);
+    assert_eq!(cal.add(ClockKind::Always, i64::MAX, secs(10)), i64::MAX);
 }
 
 #[test]
@@ -908,13 +949,13 @@ fn dst_changes_across_midnight_move_hours_into_the_neighbouring_date() {
     assert_eq!(monday(0, 35), utc(2026, 3, 29, 22, 35));
     assert!(late.is_working(monday(0, 35)));
     assert_eq!(late.working_secs(monday(0, 35), monday(1, 0)), 600);
-    assert_eq!(late.add_working(monday(0, 35), 600), monday(0, 45));
+    assert_eq!(late.add_working(monday(0, 35), secs(600)), monday(0, 45));
 
     // With hours 00:35-23:45, Sunday's end (Monday 00:45 XDT) overlaps Monday's start (00:35
     // XDT): the overlap counts once.
     let long = cal("00:35-23:45");
     assert_eq!(long.working_secs(monday(0, 30), monday(1, 0)), 1800);
-    assert_eq!(long.add_working(monday(0, 30), 1800), monday(1, 0));
+    assert_eq!(long.add_working(monday(0, 30), secs(1800)), monday(1, 0));
     assert!(long.is_working(monday(0, 40)));
 
     // Monday 26 October starts at 00:15 XDT (22:15 UTC), before the second Sunday 23:30 XST:
@@ -930,7 +971,7 @@ fn dst_changes_across_midnight_move_hours_into_the_neighbouring_date() {
         1800
     );
     assert_eq!(
-        early.add_working(utc(2026, 10, 25, 22, 0), 1800),
+        early.add_working(utc(2026, 10, 25, 22, 0), secs(1800)),
         second_sunday_2345
     );
 }
@@ -945,9 +986,9 @@ fn working_ms_keeps_fractions_and_add_working_ms_inverts_it() {
     let to = berlin(2026, 12, 8, 8, 0) + 500;
     assert_eq!(cal.working_ms(from, to), 1_250);
     assert_eq!(cal.working_secs(from, to), 1);
-    assert_eq!(cal.add_working_ms(from, 1_250), to);
+    assert_eq!(cal.add_working(from, ms(1_250)), to);
     assert_eq!(cal.elapsed_ms(ClockKind::Business, from, to), 1_250);
     assert_eq!(cal.elapsed_ms(ClockKind::Always, from, to), to - from);
-    assert_eq!(cal.add_ms(ClockKind::Business, from, 1_250), to);
-    assert_eq!(cal.add_ms(ClockKind::Always, from, 1_250), from + 1_250);
+    assert_eq!(cal.add(ClockKind::Business, from, ms(1_250)), to);
+    assert_eq!(cal.add(ClockKind::Always, from, ms(1_250)), from + 1_250);
 }

@@ -168,8 +168,8 @@ fn a_running_clock_is_due_at_the_target() {
         clock,
         Resolution {
             since: Some(dec(7, 10, 0)),
-            used_real: 0,
-            used_work: 0,
+            used_real: Duration::ZERO,
+            used_work: Duration::ZERO,
             due_at: Some(dec(7, 14, 0)),
             warn_at: Some(dec(7, 13, 0)),
             stage: Stage::None,
@@ -228,8 +228,8 @@ fn pending_stops_the_clock_and_counts_the_stretch() {
         paused,
         Resolution {
             since: None,
-            used_real: 2 * 3600 * 1000,
-            used_work: 2 * 3600 * 1000,
+            used_real: Duration::from_secs(2 * 3600),
+            used_work: Duration::from_secs(2 * 3600),
             due_at: None,
             warn_at: None,
             stage: Stage::None,
@@ -249,7 +249,7 @@ fn resolved_and_closed_stop_the_clock_too() {
         assert_eq!((stopped.due_at, stopped.warn_at), (None, None), "{status}");
         assert_eq!(
             (stopped.used_real, stopped.used_work),
-            (3600 * 1000, 3600 * 1000),
+            (Duration::from_secs(3600), Duration::from_secs(3600)),
             "{status}"
         );
     }
@@ -267,8 +267,8 @@ fn working_time_used_counts_only_working_hours() {
         Some(business_days(1)),
         dec(14, 9, 0),
     );
-    assert_eq!(paused.used_real, 65 * 3600 * 1000);
-    assert_eq!(paused.used_work, 2 * 3600 * 1000);
+    assert_eq!(paused.used_real, Duration::from_secs(65 * 3600));
+    assert_eq!(paused.used_work, Duration::from_secs(2 * 3600));
 }
 
 #[test]
@@ -280,10 +280,10 @@ fn stretches_add_up() {
     let clock = c.sync(clock, Status::Pending, t, dec(7, 11, 0));
     let clock = c.sync(clock, Status::InProgress, t, dec(7, 12, 0));
     let clock = c.sync(clock, Status::Pending, t, dec(7, 12, 30));
-    assert_eq!(clock.used_real, (3600 + 1800) * 1000);
+    assert_eq!(clock.used_real, Duration::from_secs(3600 + 1800));
     // Stopped again by another stopping status: nothing more is counted.
     let clock = c.sync(clock, Status::Resolved, t, dec(7, 16, 0));
-    assert_eq!(clock.used_real, (3600 + 1800) * 1000);
+    assert_eq!(clock.used_real, Duration::from_secs(3600 + 1800));
     assert_eq!(clock.since, None);
 }
 
@@ -303,7 +303,10 @@ fn short_pauses_keep_their_milliseconds() {
         now += 60_000;
         clock = c.sync(clock, Status::InProgress, t, now);
     }
-    assert_eq!((clock.used_real, clock.used_work), (15_000, 15_000));
+    assert_eq!(
+        (clock.used_real, clock.used_work),
+        (Duration::from_secs(15), Duration::from_secs(15))
+    );
     // Four hours from the last resume, less the 15 s used.
     assert_eq!(clock.due_at, Some(now + 4 * 3_600_000 - 15_000));
 }
@@ -328,7 +331,7 @@ fn resuming_around_the_clock_pushes_the_due_time_by_the_pause() {
     let paused = c.sync(clock, Status::Pending, t, dec(7, 11, 0));
     let resumed = c.sync(paused, Status::InProgress, t, dec(7, 15, 0));
     assert_eq!(resumed.since, Some(dec(7, 15, 0)));
-    assert_eq!(resumed.used_real, 3600 * 1000);
+    assert_eq!(resumed.used_real, Duration::from_secs(3600));
     // Due 14:00, paused four hours: 18:00; the warning likewise from 13:00 to 17:00.
     assert_eq!(resumed.due_at, Some(dec(7, 18, 0)));
     assert_eq!(resumed.warn_at, Some(dec(7, 17, 0)));
@@ -361,7 +364,7 @@ fn a_pause_outside_working_hours_moves_a_business_clock_not_at_all() {
     let paused = c.sync(clock, Status::Pending, t, dec(7, 18, 0));
     assert_eq!(
         (paused.used_real, paused.used_work),
-        (8 * 3600 * 1000, 7 * 3600 * 1000)
+        (Duration::from_secs(8 * 3600), Duration::from_secs(7 * 3600))
     );
     let resumed = c.sync(paused, Status::InProgress, t, dec(8, 7, 0));
     assert_eq!(resumed.due_at, clock.due_at);
@@ -430,7 +433,7 @@ fn a_target_passed_while_running_is_breached_at_the_old_due_time_on_pause() {
     let clock = started(&c, hours(4), dec(7, 10, 0));
     let paused = c.sync(clock, Status::Pending, Some(hours(4)), dec(7, 15, 0));
     assert_eq!(paused.breached_at, Some(dec(7, 14, 0)));
-    assert_eq!(paused.used_real, 5 * 3600 * 1000);
+    assert_eq!(paused.used_real, Duration::from_secs(5 * 3600));
     assert_eq!(paused.due_at, None);
 }
 

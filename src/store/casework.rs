@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use super::due::active;
 use super::{format_ms, Error, Tx};
+use crate::calendar::{ms_of, span_of_ms};
 use crate::lifecycle::Life;
 use crate::model::{CaseId, CaseType, Status, TicketNo};
 use crate::sla::{self, Target};
@@ -119,8 +120,8 @@ pub fn state_of(r: &sqlx::any::AnyRow) -> Result<CaseState, Error> {
         closed_at: r.try_get(17)?,
         clock: sla::Resolution {
             since: r.try_get(18)?,
-            used_real: r.try_get(19)?,
-            used_work: r.try_get(20)?,
+            used_real: span(r, 19)?,
+            used_work: span(r, 20)?,
             due_at: r.try_get(21)?,
             warn_at: r.try_get(22)?,
             stage: stage(r, 23)?,
@@ -141,6 +142,15 @@ pub fn state_of(r: &sqlx::any::AnyRow) -> Result<CaseState, Error> {
 /// The SLA stage in column `i`.
 fn stage(r: &sqlx::any::AnyRow, i: usize) -> Result<sla::Stage, Error> {
     sla::Stage::from_stored(r.try_get(i)?).map_err(Error::Corrupt)
+}
+
+/// A stored span in milliseconds; a negative one is corrupt.
+fn span(r: &sqlx::any::AnyRow, i: usize) -> Result<std::time::Duration, Error> {
+    let ms: i64 = r.try_get(i)?;
+    if ms < 0 {
+        return Err(Error::Corrupt(format!("a negative span of {ms} ms")));
+    }
+    Ok(span_of_ms(ms))
 }
 
 /// Reads a case's working state.
@@ -266,8 +276,8 @@ pub async fn save(tx: &mut Tx, c: &CaseState, now: i64) -> Result<(), Error> {
     .bind(c.close_at)
     .bind(c.closed_at)
     .bind(c.clock.since)
-    .bind(c.clock.used_real)
-    .bind(c.clock.used_work)
+    .bind(ms_of(c.clock.used_real))
+    .bind(ms_of(c.clock.used_work))
     .bind(c.clock.due_at)
     .bind(c.clock.warn_at)
     .bind(c.clock.stage.stored())
