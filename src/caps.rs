@@ -43,23 +43,19 @@ pub enum Capped {
         mailbox: String,
         /// Sent in the last hour.
         sent: i64,
-        /// The limit.
         limit: u32,
     },
     /// The recipient's domain had its share.
     Domain {
-        /// The domain.
         domain: String,
         /// Sent in the last hour.
         sent: i64,
-        /// The limit.
         limit: u32,
     },
     /// The help desk sent its hourly total of automatic mail.
     Global {
         /// Sent in the last hour.
         sent: i64,
-        /// The limit.
         limit: u32,
     },
 }

@@ -11,7 +11,6 @@ use crate::config::Settings;
 use crate::sla;
 use crate::store::Store;
 use crate::templates::catalog::LiveCatalog;
-use crate::templates::render::Templates;
 
 /// The actor recorded for the daemon's own events.
 pub(crate) const SYSTEM_ACTOR: &str = "helpdesk";
@@ -22,8 +21,8 @@ pub struct Pipeline {
     /// Validated configuration.
     pub settings: Arc<Settings>,
     /// Classification rules, and the mail templates (which canned replies `/template` may
-    /// send); SIGHUP replaces them. Read through [`Pipeline::rules`] and
-    /// [`Pipeline::templates`] on a [`Pipeline::pinned`] pipeline, so one batch sees one set.
+    /// send); SIGHUP replaces them. Read through [`Pipeline::rules`] (and the catalog's
+    /// `current()`) on a [`Pipeline::pinned`] pipeline, so one batch sees one set.
     pub catalog: LiveCatalog,
     /// The database.
     pub store: Store,
@@ -56,11 +55,6 @@ impl Pipeline {
     /// The classification rules.
     pub fn rules(&self) -> Arc<Rules> {
         self.catalog.current().rules.clone()
-    }
-
-    /// The mail templates.
-    pub fn templates(&self) -> Arc<Templates> {
-        self.catalog.current().templates.clone()
     }
 
     /// The calendar and warning fraction the SLA clocks are computed with.

@@ -78,7 +78,7 @@ impl Intake<'_> {
 
 /// What a run did, for `run --once` and the log.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Report {
+pub(crate) struct Report {
     /// New cases opened.
     pub created: usize,
     /// Messages added to existing cases (replies, bounces).
@@ -110,7 +110,7 @@ impl Report {
 
 /// Where the daemon reads mail.
 #[derive(Debug, Clone)]
-pub enum Source {
+pub(crate) enum Source {
     /// A local Maildir.
     Maildir(Maildir),
     /// A folder on an IMAP server.
@@ -132,7 +132,7 @@ impl Source {
 
 /// The daemon's parts.
 #[derive(Debug, Clone)]
-pub struct Daemon {
+pub(crate) struct Daemon {
     /// Ingest.
     pub pipeline: Pipeline,
     /// Outgoing mail.

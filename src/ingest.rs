@@ -23,7 +23,6 @@ use attempts::Attempt;
 pub enum Outcome {
     /// A new case was opened.
     Created {
-        /// Its ticket.
         ticket: TicketNo,
         /// Whether an acknowledgment was queued (not for auto-generated mail).
         acknowledged: bool,
@@ -154,6 +153,7 @@ impl Pipeline {
     ///
     /// # Errors
     /// Only transient database failures; the message was not stored and should be retried.
+    #[cfg(test)]
     pub async fn ingest(
         &self,
         raw: &[u8],

@@ -45,28 +45,31 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// The map above and the module docs name crate-private modules: `cargo doc
+// --document-private-items` is the developer's view.
+#![allow(rustdoc::private_intra_doc_links)]
 
-pub mod calendar;
-pub mod caps;
-pub mod casework;
+pub(crate) mod calendar;
+pub(crate) mod caps;
+pub(crate) mod casework;
 pub mod classify;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod daemon;
-pub mod files;
-pub mod import;
-pub mod ingest;
-pub mod lifecycle;
+pub(crate) mod files;
+pub(crate) mod import;
+pub(crate) mod ingest;
+pub(crate) mod lifecycle;
 pub mod mailbox;
 pub mod model;
-pub mod net;
-pub mod outbox;
+pub(crate) mod net;
+pub(crate) mod outbox;
 pub mod parse;
-pub mod scheduler;
-pub mod service;
-pub mod sla;
+pub(crate) mod scheduler;
+pub(crate) mod service;
+pub(crate) mod sla;
 pub mod store;
-pub mod telemetry;
-pub mod templates;
+pub(crate) mod telemetry;
+pub(crate) mod templates;
 pub mod thread;

@@ -42,7 +42,6 @@ pub struct Peer {
     pub protocol: Protocol,
     /// The host name (also the TLS server name).
     pub host: String,
-    /// The port.
     pub port: u16,
     /// Longest wait for each opening step.
     pub step_timeout: Duration,

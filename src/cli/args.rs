@@ -94,7 +94,7 @@ pub enum CasesCommand {
     /// target (or it was ever missed) or past the first-response target without a reply. The
     /// DUE column shows the earlier of the two deadlines (`resolve`, `respond`; `breached`, when
     /// the target was missed and the clock has stopped since), or `closes` for a resolved case's
-    /// auto-close, in the [calendar] time zone. After the overdue cases come
+    /// auto-close, in the time zone of `[calendar]`. After the overdue cases come
     /// active ones by due time, then resolved ones by when they close, then the rest; newest
     /// first among equals.
     List {
@@ -157,7 +157,7 @@ pub enum ReportCommand {
     /// and to resolution, over the cases that have one, with or without a target.
     Sla {
         /// Only cases created on or after this day (YYYY-MM-DD, from midnight in the
-        /// [calendar] time zone); default: all cases.
+        /// time zone of `[calendar]`); default: all cases.
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = report::parse_date)]
         since: Option<jiff::civil::Date>,
         /// JSON instead of a table.

@@ -16,7 +16,7 @@ mod records;
 mod report;
 mod rules;
 
-pub use app::App;
+pub(crate) use app::App;
 pub use args::*;
 
 use std::io::Write;
@@ -28,7 +28,7 @@ use crate::store;
 
 /// Exit code for "try again later" (sysexits EX_TEMPFAIL): an MTA piping into `helpdesk ingest`
 /// keeps the message queued and retries.
-pub const EXIT_TEMPFAIL: u8 = 75;
+pub(crate) const EXIT_TEMPFAIL: u8 = 75;
 
 /// Runs the parsed command line.
 ///

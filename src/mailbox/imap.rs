@@ -49,7 +49,6 @@ impl fmt::Debug for Imap {
 /// A message waiting in the folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Waiting {
-    /// Its UID.
     pub uid: u32,
     /// RFC822.SIZE.
     pub size: u32,

@@ -42,6 +42,7 @@ impl Maildir {
     }
 
     /// How many times [`Maildir::pending`] has listed `new/` (all clones count together).
+    #[cfg(test)]
     pub fn scans(&self) -> u64 {
         self.scans.load(Ordering::Relaxed)
     }

@@ -5,11 +5,11 @@
 //! no-op. stdin is read directly by `helpdesk ingest`; [`limited`] reads a message file or pipe
 //! within the size limit.
 
-pub mod batch;
-pub mod imap;
-pub mod limited;
-pub mod maildir;
+pub(crate) mod batch;
+pub(crate) mod imap;
+pub(crate) mod limited;
+pub(crate) mod maildir;
 pub mod mbox;
 
-pub use imap::Imap;
-pub use maildir::Maildir;
+pub(crate) use imap::Imap;
+pub(crate) use maildir::Maildir;

@@ -117,7 +117,7 @@ static MESSAGE_MARKER: LazyLock<Regex> = LazyLock::new(|| {
 static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| compile(r"^\s*[_\-─━=]{5,}\s*$"));
 static MOBILE: LazyLock<Regex> =
     LazyLock::new(|| compile(&format!(r"(?i)^\s*(?:{MOBILE_SIGNATURES}).{{0,80}}$")));
-/// html2text's list of link targets at the end of a converted HTML body: "[1]: https://…".
+/// html2text's list of link targets at the end of a converted HTML body: `[1]: https://…`.
 static FOOTNOTE: LazyLock<Regex> = LazyLock::new(|| compile(r"^\[(\d+)\]: \S"));
 static FOOTNOTE_REF: LazyLock<Regex> = LazyLock::new(|| compile(r"\[(\d+)\]"));
 

@@ -28,7 +28,6 @@ pub struct NewCase<'a> {
     pub category: &'a str,
     /// Priority level.
     pub priority: u8,
-    /// Team.
     pub team: Option<&'a str>,
     /// The rule that classified it.
     pub rule: Option<&'a str>,
@@ -52,9 +51,7 @@ pub struct CaseRow {
     pub id: CaseId,
     /// Ticket number.
     pub ticket: String,
-    /// Status.
     pub status: String,
-    /// Subject.
     pub subject: String,
     /// Requester address.
     pub requester: String,
@@ -67,7 +64,6 @@ pub struct CaseRow {
     /// ITIL type.
     #[serde(rename = "type")]
     pub case_type: String,
-    /// Team.
     pub team: Option<String>,
     /// The technician it is assigned to.
     pub assignee: Option<String>,
@@ -223,7 +219,6 @@ pub async fn add_participants(tx: &mut Tx, case: CaseId, addresses: &[&str]) -> 
 /// An entry of a case's log, buffered by [`super::Work`] until commit.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    /// The case.
     pub case: CaseId,
     /// When, in ms.
     pub at: i64,

@@ -17,7 +17,6 @@ use crate::sla::{self, Target};
 pub struct CaseState {
     /// The case.
     pub id: CaseId,
-    /// Its ticket.
     pub ticket: TicketNo,
     /// The customer's subject.
     pub subject: String,
@@ -25,7 +24,6 @@ pub struct CaseState {
     pub requester: String,
     /// The requester's name.
     pub requester_name: Option<String>,
-    /// Status.
     pub status: Status,
     /// Why it is pending (`vendor: part ordered`).
     pub pending_reason: Option<String>,
@@ -37,7 +35,6 @@ pub struct CaseState {
     pub priority: u8,
     /// Resolution target.
     pub target: Option<Target>,
-    /// The team.
     pub team: Option<String>,
     /// The technician it is assigned to.
     pub assignee: Option<String>,
@@ -379,7 +376,6 @@ pub struct LinkRow {
     pub ticket: String,
     /// What it is to this case: `related`, `problem` or `incident`.
     pub kind: String,
-    /// Its status.
     pub status: String,
 }
 
@@ -388,7 +384,6 @@ pub struct LinkRow {
 pub struct TaskRow {
     /// Row id.
     pub id: i64,
-    /// The team.
     pub team: String,
     /// What to do.
     pub text: String,

@@ -54,7 +54,6 @@ pub enum Event<'a> {
         via: Via,
         /// Who wrote it.
         party: Party,
-        /// Its subject.
         subject: &'a str,
         /// Why it looked automatic.
         auto_signals: &'a [AutoSignal],
@@ -82,10 +81,8 @@ pub enum Event<'a> {
     },
     /// Assigned to a team or a technician.
     Assigned {
-        /// The team.
         #[serde(skip_serializing_if = "Option::is_none")]
         team: Option<&'a str>,
-        /// The technician.
         #[serde(skip_serializing_if = "Option::is_none")]
         technician: Option<&'a str>,
     },
@@ -139,13 +136,11 @@ pub enum Event<'a> {
     },
     /// Resolved: the resolution notice went out and the reopen window runs.
     Resolved {
-        /// The resolution.
         resolution: Option<&'a str>,
         /// When the case closes by itself.
         #[serde(serialize_with = "instant")]
         close_at: Option<i64>,
     },
-    /// Reopened.
     Reopened {
         /// By the customer's reply, rather than a technician's command.
         by_customer: bool,
@@ -207,7 +202,6 @@ pub enum Event<'a> {
     ReplyRelayed {
         /// The customer.
         to: &'a str,
-        /// The template.
         template: &'a str,
         /// The outbox row.
         outbox: i64,
@@ -227,7 +221,6 @@ pub enum Event<'a> {
         to: &'a str,
         /// The outbox row.
         outbox: i64,
-        /// The template.
         template: &'a str,
     },
     /// No acknowledgment.
@@ -239,11 +232,9 @@ pub enum Event<'a> {
     AcknowledgmentQueued {
         /// The outbox row.
         outbox: i64,
-        /// The template.
         template: &'a str,
         /// The customer.
         to: &'a str,
-        /// Its Message-ID.
         message_id: &'a str,
     },
     /// A delivery-status notification about our mail.

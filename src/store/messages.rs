@@ -57,17 +57,14 @@ pub struct MessageRow {
     pub visibility: String,
     /// Sender address.
     pub from: String,
-    /// Subject.
     pub subject: String,
     /// Decoded text.
     pub body: String,
-    /// Message-ID.
     pub message_id: String,
     /// Auto-reply signals, comma-separated.
     pub auto_signals: String,
     /// Where it came from (Maildir file, stdin).
     pub origin: String,
-    /// Attachments.
     pub attachments: Vec<AttachmentRow>,
 }
 

@@ -3,18 +3,18 @@
 //! [`Store`] owns the pool and the backend choice; the submodules hold the statements, one
 //! function each, and take a `&mut Tx` so one inbound message is one transaction.
 
-pub mod attempts;
-pub mod cases;
-pub mod casework;
-pub mod due;
-pub mod events;
-pub mod imap;
-pub mod lease;
-pub mod messages;
-pub mod outbox;
-pub mod quarantine;
-pub mod queues;
-pub mod schedule;
+pub(crate) mod attempts;
+pub(crate) mod cases;
+pub(crate) mod casework;
+pub(crate) mod due;
+pub(crate) mod events;
+pub(crate) mod imap;
+pub(crate) mod lease;
+pub(crate) mod messages;
+pub(crate) mod outbox;
+pub(crate) mod quarantine;
+pub(crate) mod queues;
+pub(crate) mod schedule;
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -510,7 +510,6 @@ pub(crate) mod testing {
 
     /// A store under test, and what to drop afterwards.
     pub struct TestStore {
-        /// The store.
         pub store: Store,
         admin: Option<(AnyPool, String)>,
     }

@@ -77,7 +77,6 @@ pub struct DueMail {
     pub attempts: i64,
     /// Display name in From, overriding the help desk's.
     pub from_name: Option<String>,
-    /// Reply-To.
     pub reply_to: Option<String>,
     /// `auto_reply`, `relay`, `notification`, `command_error`.
     pub kind: String,
@@ -94,7 +93,6 @@ pub struct OutboxRow {
     pub template: String,
     /// `auto_reply`, `relay`, `notification` or `command_error`.
     pub kind: String,
-    /// Recipient.
     pub recipient: String,
     /// `pending`, `sent` or `failed`.
     pub status: String,

@@ -270,7 +270,6 @@ pub struct SlaGroup {
     pub category: String,
     /// Priority level.
     pub priority: i64,
-    /// Its figures.
     #[serde(flatten)]
     pub figures: SlaFigures,
 }

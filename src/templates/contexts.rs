@@ -74,9 +74,7 @@ pub struct StaffContext {
     pub category: String,
     /// Priority level.
     pub priority: u8,
-    /// Status.
     pub status: String,
-    /// The team.
     pub team: Option<String>,
     /// The technician it is assigned to.
     pub assignee: Option<String>,
