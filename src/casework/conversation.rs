@@ -14,7 +14,7 @@ use crate::store::casework::{self, CaseState};
 use crate::store::events::Event;
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, messages, Work};
-use crate::templates::render::{REOPENED, RESOLUTION_NOTICE};
+use crate::templates::render::{REOPENED, RESOLUTION_NOTICE, UPDATE};
 use crate::thread::{Party, Technician, Via};
 
 /// What a joining message is, once its sender is judged.
@@ -194,19 +194,9 @@ impl Pipeline {
             Ok(effects) => effects,
             Err(problem) => return self.refuse(tx, state, m, raw, body, &[problem]).await,
         };
-        let ReplyPlan {
-            template,
-            relays,
-            visibility,
-        } = reply_plan(&effects, &changes, &reply);
-        messages::insert(
-            tx,
-            state.id,
-            m,
-            raw,
-            kept(body, Role::Technician, visibility),
-        )
-        .await?;
+        let plan = reply_plan(&effects, &changes, &reply);
+        let kept = kept(body, Role::Technician, plan.visibility);
+        messages::insert(tx, state.id, m, raw, kept).await?;
         let actor = m.from.address.as_str();
         let mut links = links.into_iter();
         for change in changes {
@@ -217,23 +207,19 @@ impl Pipeline {
             let length = note.chars().count();
             cases::add_event(tx, state.id, now, actor, &Event::NoteAdded { length });
         }
-        if !reply.public.is_empty() {
-            // The SOPs: a case a technician answers is in progress.
+        if plan.answered {
             self.life_event(tx, state, &lifecycle::Event::Answered, actor, now);
         }
-        if relays {
-            // The customer hears from a technician (a note alongside stays internal).
+        if plan.stops_first_response() {
             state.first_response = sla::Clocks::answered(state.first_response, now);
         }
         // A technician's word on the case is its status note for the weekly follow-up.
         state.follow_up_at = self.next_follow_up(now);
         self.settle(tx, state, now).await?;
-        if relays {
+        if let Some(template) = &plan.relay {
             let technician = identity(m, self.settings.technician_identity);
             let relay = super::notify::Relay {
-                template: template
-                    .as_deref()
-                    .unwrap_or(crate::templates::render::UPDATE),
+                template,
                 text: &reply.public,
                 technician,
                 actor,
@@ -535,16 +521,26 @@ fn dry_run(
     Ok(effects)
 }
 
-/// What reaches the customer from a technician's reply, and how the reply is kept.
+/// What a technician's reply does beyond its commands: what reaches the customer, how the
+/// reply is kept, and which clocks and statuses it moves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ReplyPlan {
-    /// The template of the relayed mail: the resolution notice, else the last `/template`,
-    /// else `reopened` for a reopen; `None`: the plain update.
-    template: Option<String>,
-    /// Whether anything goes to the customer at all.
-    relays: bool,
+    /// The template of the mail to the customer: the resolution notice, else the last
+    /// `/template`, else `reopened` for a reopen, else the plain update when there is public
+    /// text; `None`: nothing reaches the customer.
+    relay: Option<String>,
     /// How the message is kept: public only when it relays and holds no note.
     visibility: Visibility,
+    /// Public text answers the case (the SOPs: an answered case is in progress).
+    answered: bool,
+}
+
+impl ReplyPlan {
+    /// The customer hears from a technician: the first-response clock stops. A note or
+    /// commands alone do not stop it.
+    fn stops_first_response(&self) -> bool {
+        self.relay.is_some()
+    }
 }
 
 /// The plan for a technician's reply whose commands would have `effects`. Pure.
@@ -560,17 +556,18 @@ fn reply_plan(effects: &[Effect], changes: &[Change], reply: &commands::Reply) -
         })
     }
     .or_else(|| reopens.then(|| REOPENED.to_owned()));
-    let relays = !reply.public.is_empty() || template.is_some();
+    let answered = !reply.public.is_empty();
+    let relay = template.or_else(|| answered.then(|| UPDATE.to_owned()));
     // A note makes the whole message staff-only; so do commands with nothing for the customer.
-    let visibility = if relays && reply.note.is_none() {
+    let visibility = if relay.is_some() && reply.note.is_none() {
         Visibility::Public
     } else {
         Visibility::Internal
     };
     ReplyPlan {
-        template,
-        relays,
+        relay,
         visibility,
+        answered,
     }
 }
 

@@ -6,6 +6,7 @@
 
 use super::Pipeline;
 use crate::commands::{self, Problem};
+use crate::config::Settings;
 use crate::model::{Inbound, Status};
 use crate::parse::signals;
 use crate::store::casework::CaseState;
@@ -34,6 +35,31 @@ pub(crate) struct Notice {
     /// For SLA and follow-up mail: the due time and the target, as shown.
     pub due: Option<String>,
     pub target: Option<String>,
+}
+
+/// Who of `to` a notice by `author` on `state` goes to: everyone but the author, nobody while
+/// importing. `Err` says why nobody is left, for the record. Pure.
+fn addressees<'a>(
+    to: &'a [String],
+    author: &str,
+    importing: bool,
+    state: &CaseState,
+    settings: &Settings,
+) -> Result<Vec<&'a String>, String> {
+    let to: Vec<&String> = to
+        .iter()
+        .filter(|r| !r.eq_ignore_ascii_case(author) && !importing)
+        .collect();
+    if !to.is_empty() {
+        return Ok(to);
+    }
+    Err(match (&state.assignee, &state.team) {
+        _ if importing => super::IMPORTED.to_owned(),
+        (Some(_), _) => "the case's technician did it".to_owned(),
+        (None, Some(t)) if settings.team(t).is_some() => format!("{author} is all of team `{t}`"),
+        (None, Some(t)) => format!("no [teams.{t}] is configured"),
+        (None, None) => "the case has no team or technician".to_owned(),
+    })
 }
 
 /// Mail for the customer in their conversation: a technician's reply, a canned reply, or a
@@ -72,52 +98,31 @@ impl Pipeline {
         notice: &Notice,
         now: i64,
     ) -> Result<(), store::Error> {
-        let to: Vec<&String> = to
-            .iter()
-            .filter(|r| !r.eq_ignore_ascii_case(&notice.author))
-            .filter(|_| self.import.is_none())
-            .collect();
+        let importing = self.import.is_some();
+        let mut to = addressees(to, &notice.author, importing, state, &self.settings);
         // One sender's flood of new cases or replies must not become a flood of notifications:
         // staff and the scheduler are not capped, customers and strangers are.
-        let capped = if to.is_empty()
-            || notice.author == SYSTEM_ACTOR
-            || self.settings.is_technician(&notice.author)
-        {
-            None
-        } else {
-            let caused = outbox::notifications_caused_since(
-                tx,
-                &notice.author,
-                now - crate::caps::WINDOW_MS,
-            )
-            .await?;
-            crate::caps::notifications(&notice.author, caused, self.settings.caps)
+        let author = &notice.author;
+        if to.is_ok() && author != SYSTEM_ACTOR && !self.settings.is_technician(author) {
+            let since = now - crate::caps::WINDOW_MS;
+            let caused = outbox::notifications_caused_since(tx, author, since).await?;
+            if let Some(capped) = crate::caps::notifications(author, caused, self.settings.caps) {
+                let cap = crate::telemetry::AUTO_MAIL_CAPPED;
+                tx.count(cap, "cap", "notifications".to_owned());
+                to = Err(capped);
+            }
+        }
+        let to = match to {
+            Ok(to) => to,
+            Err(why) => {
+                let skipped = Event::NotificationSkipped {
+                    headline: &notice.headline,
+                    reason: &why,
+                };
+                cases::add_event(tx, state.id, now, SYSTEM_ACTOR, &skipped);
+                return Ok(());
+            }
         };
-        if capped.is_some() {
-            tx.count(
-                crate::telemetry::AUTO_MAIL_CAPPED,
-                "cap",
-                "notifications".to_owned(),
-            );
-        }
-        if to.is_empty() || capped.is_some() {
-            let why = match (&state.assignee, &state.team) {
-                _ if self.import.is_some() => super::IMPORTED.to_owned(),
-                _ if capped.is_some() => capped.unwrap_or_default(),
-                (Some(_), _) => "the case's technician did it".to_owned(),
-                (None, Some(t)) if self.settings.team(t).is_some() => {
-                    format!("{} is all of team `{t}`", notice.author)
-                }
-                (None, Some(t)) => format!("no [teams.{t}] is configured"),
-                (None, None) => "the case has no team or technician".to_owned(),
-            };
-            let skipped = Event::NotificationSkipped {
-                headline: &notice.headline,
-                reason: &why,
-            };
-            cases::add_event(tx, state.id, now, SYSTEM_ACTOR, &skipped);
-            return Ok(());
-        }
         let s = &self.settings;
         let helpdesk_name = s.helpdesk_name();
         let requester_name = state
@@ -343,4 +348,63 @@ fn newest(ids: &[String]) -> &[String] {
 
 pub(crate) fn to_json(context: &impl serde::Serialize) -> Result<String, store::Error> {
     serde_json::to_string(context).map_err(|e| store::Error::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::casework::testing;
+
+    fn to(addresses: &[&str]) -> Vec<String> {
+        addresses.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_notice_goes_to_everyone_but_its_author_and_says_why_when_nobody_is_left() {
+        let settings = testing::settings(
+            r#"
+            [helpdesk]
+            address = "support@example.test"
+            [inbound]
+            kind = "maildir"
+            path = "Maildir"
+            [outbound]
+            kind = "file"
+            path = "outbox"
+            [teams.network]
+            members = ["ann@example.org", "bob@example.org"]
+            "#,
+        );
+        let mut state = testing::case_state(Status::Open);
+        state.team = Some("network".into());
+        let team = to(&["ann@example.org", "bob@example.org"]);
+        let sent = addressees(&team, "BOB@example.org", false, &state, &settings).unwrap();
+        assert_eq!(sent, ["ann@example.org"]);
+        let alone = to(&["ann@example.org"]);
+        let why = addressees(&alone, "ann@example.org", false, &state, &settings);
+        assert_eq!(
+            why,
+            Err("ann@example.org is all of team `network`".to_owned())
+        );
+        assert_eq!(
+            addressees(&team, "cust@example.com", true, &state, &settings),
+            Err(crate::casework::IMPORTED.to_owned())
+        );
+        state.team = Some("nosuchteam".into());
+        assert_eq!(
+            addressees(&[], "cust@example.com", false, &state, &settings),
+            Err("no [teams.nosuchteam] is configured".to_owned())
+        );
+        state.assignee = Some("ann@example.org".into());
+        assert_eq!(
+            addressees(&alone, "ann@example.org", false, &state, &settings),
+            Err("the case's technician did it".to_owned())
+        );
+        state.assignee = None;
+        state.team = None;
+        assert_eq!(
+            addressees(&[], "cust@example.com", false, &state, &settings),
+            Err("the case has no team or technician".to_owned())
+        );
+    }
 }

@@ -289,7 +289,7 @@ mod tests {
 
     use super::*;
     use crate::calendar::ClockKind;
-    use crate::model::{CaseType, Status, TicketNo};
+    use crate::model::{Status, TicketNo};
     use crate::sla;
 
     /// 2026-12-07 09:00 UTC, a Monday.
@@ -302,14 +302,8 @@ mod tests {
 
     fn case(category: &str) -> CaseState {
         CaseState {
-            id: CaseId(1),
             ticket: TicketNo::new("HD", 7),
             subject: "VPN down".into(),
-            requester: "a@customer.example.test".into(),
-            requester_name: None,
-            status: Status::Open,
-            pending_reason: None,
-            case_type: CaseType::Incident,
             category: category.into(),
             priority: 2,
             target: Some(Target {
@@ -317,11 +311,6 @@ mod tests {
                 clock: ClockKind::Always,
             }),
             team: Some("network".into()),
-            assignee: None,
-            resolution: None,
-            resolved_at: None,
-            close_at: None,
-            closed_at: None,
             clock: sla::Resolution {
                 due_at: Some(DUE),
                 ..sla::Resolution::default()
@@ -330,8 +319,7 @@ mod tests {
                 due_at: Some(DUE),
                 ..sla::FirstResponse::default()
             },
-            follow_up_at: None,
-            created_at: 0,
+            ..crate::casework::testing::case_state(Status::Open)
         }
     }
 

@@ -690,34 +690,6 @@ fn a_customer_reply_plan_follows_the_status_step() {
     assert_eq!(plan.headline, "Customer reply");
 }
 
-/// A case in `status`, for the pure plans.
-fn state_in(status: crate::model::Status) -> crate::store::casework::CaseState {
-    use crate::model::{CaseId, CaseType};
-    crate::store::casework::CaseState {
-        id: CaseId(1),
-        ticket: TicketNo::new("HD", 5),
-        subject: "Printer".into(),
-        requester: "a@customer.example.test".into(),
-        requester_name: None,
-        status,
-        pending_reason: None,
-        case_type: CaseType::Incident,
-        category: "break_fix".into(),
-        priority: 3,
-        target: None,
-        team: None,
-        assignee: None,
-        resolution: None,
-        resolved_at: None,
-        close_at: None,
-        closed_at: None,
-        clock: crate::sla::Resolution::default(),
-        first_response: crate::sla::FirstResponse::default(),
-        follow_up_at: None,
-        created_at: 0,
-    }
-}
-
 /// A technician's status commands are tried on a copy: their effects in order, or the first
 /// refused line with the case named, and nothing else.
 #[test]
@@ -733,7 +705,7 @@ fn a_dry_run_of_status_commands_gives_their_effects_or_the_refused_line() {
         Change::Reopen,
     ];
     let effects = dry_run(
-        &state_in(Status::Open),
+        &testing::case_state(Status::Open),
         &reply.commands,
         &changes,
         0,
@@ -748,7 +720,7 @@ fn a_dry_run_of_status_commands_gives_their_effects_or_the_refused_line() {
         ]
     );
     let refused = dry_run(
-        &state_in(Status::Closed),
+        &testing::case_state(Status::Closed),
         &reply.commands,
         &changes,
         0,
@@ -776,30 +748,46 @@ fn a_technician_reply_plan_picks_the_template_and_the_visibility() {
     let quiet = commands::parse("/priority 2\n");
     let noted = commands::parse("The part is on its way.\n/note vendor ticket 77\n");
     let canned = [Change::Template("password_reset".into())];
+    let answer = reply_plan(&[], &[], &text);
     assert_eq!(
-        reply_plan(&[], &[], &text),
+        answer,
         ReplyPlan {
-            template: None,
-            relays: true,
-            visibility: Visibility::Public
+            relay: Some("update".into()),
+            visibility: Visibility::Public,
+            answered: true,
         }
     );
+    assert!(answer.stops_first_response());
+    let commands_only = reply_plan(&[], &[], &quiet);
     assert_eq!(
-        reply_plan(&[], &[], &quiet),
+        commands_only,
         ReplyPlan {
-            template: None,
-            relays: false,
-            visibility: Visibility::Internal
+            relay: None,
+            visibility: Visibility::Internal,
+            answered: false,
         }
     );
+    assert!(!commands_only.stops_first_response());
     let resolved = reply_plan(&[Effect::ResolutionNotice], &canned, &quiet);
-    assert_eq!(resolved.template.as_deref(), Some("resolution_notice"));
-    assert!(resolved.relays);
+    assert_eq!(resolved.relay.as_deref(), Some("resolution_notice"));
+    // A resolution notice reaches the customer: it is a first response, though not an answer.
+    assert!(resolved.stops_first_response() && !resolved.answered);
     let canned_only = reply_plan(&[], &canned, &quiet);
-    assert_eq!(canned_only.template.as_deref(), Some("password_reset"));
+    assert_eq!(canned_only.relay.as_deref(), Some("password_reset"));
     let reopened = reply_plan(&[Effect::Reopened { by_customer: false }], &[], &quiet);
-    assert_eq!(reopened.template.as_deref(), Some("reopened"));
+    assert_eq!(reopened.relay.as_deref(), Some("reopened"));
     let with_note = reply_plan(&[], &[], &noted);
-    assert!(with_note.relays);
+    assert_eq!(with_note.relay.as_deref(), Some("update"));
     assert_eq!(with_note.visibility, Visibility::Internal);
+    assert!(with_note.stops_first_response());
+    let note_only = reply_plan(
+        &[],
+        &[],
+        &commands::parse(
+            "/note called the vendor
+",
+        ),
+    );
+    assert_eq!(note_only.relay, None);
+    assert!(!note_only.stops_first_response() && !note_only.answered);
 }
