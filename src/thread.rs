@@ -606,12 +606,6 @@ mod tests {
             {extra}
             [database]
             url = "sqlite::memory:"
-            [inbound]
-            kind = "maildir"
-            path = "Maildir"
-            [outbound]
-            kind = "file"
-            path = "outbox"
             [teams.desk]
             address = "desk@it.test"
             members = ["tech@it.test"]
@@ -619,12 +613,7 @@ mod tests {
             members = ["net@it.test"]
         "#
         );
-        crate::config::load_str(
-            std::path::Path::new("/tmp/h.toml"),
-            &text,
-            std::iter::empty(),
-        )
-        .unwrap()
+        crate::config::testing::settings(&text)
     }
 
     fn message(from: &str, headers: &str) -> Inbound {

@@ -361,16 +361,10 @@ mod tests {
 
     #[test]
     fn a_notice_goes_to_everyone_but_its_author_and_says_why_when_nobody_is_left() {
-        let settings = testing::settings(
+        let settings = crate::config::testing::settings(
             r#"
             [helpdesk]
             address = "support@example.test"
-            [inbound]
-            kind = "maildir"
-            path = "Maildir"
-            [outbound]
-            kind = "file"
-            path = "outbox"
             [teams.network]
             members = ["ann@example.org", "bob@example.org"]
             "#,

@@ -1,25 +1,17 @@
-//! Scaffolding shared by the pipeline's tests: settings from config text, a case's state for
-//! the pure plans, a pipeline from config text and rules on a test store, and one scenario run
+//! Scaffolding shared by the pipeline's tests: a case's state for the pure plans, a pipeline from config text and rules on a test store, and one scenario run
 //! on every test store (in-memory SQLite, and PostgreSQL when `HELPDESK_TEST_POSTGRES_URL` is
 //! set).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use super::Pipeline;
 use crate::classify::Rules;
-use crate::config::Settings;
 use crate::model::{CaseId, CaseType, Status, TicketNo};
 use crate::store::casework::CaseState;
 use crate::store::testing::stores;
 use crate::store::Store;
 use crate::templates::catalog::{Catalog, LiveCatalog};
 use crate::templates::render::Templates;
-
-/// The settings `config` (TOML text) gives; panics on a bad one.
-pub(crate) fn settings(config: &str) -> Settings {
-    crate::config::load_str(Path::new("/tmp/h.toml"), config, std::iter::empty()).unwrap()
-}
 
 /// An open incident HD-000005 in `break_fix` for the pure plans: no team, no technician, no
 /// target, no clocks running.
@@ -51,7 +43,7 @@ pub(crate) fn case_state(status: Status) -> CaseState {
 
 /// A pipeline on `store` with the configuration `config` (TOML text) and `rules`.
 pub(crate) fn pipeline(store: &Store, config: &str, rules: Rules) -> Pipeline {
-    let settings = settings(config);
+    let settings = crate::config::testing::load(config);
     Pipeline {
         settings: Arc::new(settings),
         catalog: LiveCatalog::new(

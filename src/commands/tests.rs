@@ -1,20 +1,12 @@
 //! Each command: how it parses, what it becomes when valid, and the error that names the line
 //! when not.
 
-use std::path::Path;
-
 use super::*;
 
 const CONFIG: &str = r#"
     [helpdesk]
     address = "support@example.test"
     technicians = ["tech@it.example.test"]
-    [inbound]
-    kind = "maildir"
-    path = "Maildir"
-    [outbound]
-    kind = "file"
-    path = "outbox"
     [teams.network]
     address = "network@it.example.test"
     [teams.service-desk]
@@ -22,7 +14,7 @@ const CONFIG: &str = r#"
 "#;
 
 fn settings() -> Settings {
-    crate::config::load_str(Path::new("/tmp/h.toml"), CONFIG, std::iter::empty()).unwrap()
+    crate::config::testing::settings(CONFIG)
 }
 
 fn one(line: &str) -> Command {

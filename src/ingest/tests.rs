@@ -1,8 +1,6 @@
 //! The ingest transaction, scenario by scenario, on every test store (SQLite always,
 //! PostgreSQL when configured).
 
-use std::path::Path;
-
 use serde_json::json;
 use sqlx::Row;
 
@@ -34,8 +32,7 @@ const CONFIG: &str = r#"
 const NOW: i64 = 1_790_000_000_000;
 
 fn pipeline(store: &Store) -> Pipeline {
-    let settings =
-        crate::config::load_str(Path::new("/tmp/h.toml"), CONFIG, std::iter::empty()).unwrap();
+    let settings = crate::config::testing::load(CONFIG);
     Pipeline {
         settings: Arc::new(settings),
         catalog: LiveCatalog::new(Catalog::load(None, None).unwrap()),
@@ -889,8 +886,7 @@ async fn corrupt_sla_columns_are_an_error_not_no_target() {
 #[test]
 fn the_acknowledgment_plan_names_the_case_and_threads_under_the_request() {
     use super::ack::{ack_plan, Opened};
-    let settings =
-        crate::config::load_str(Path::new("/tmp/h.toml"), CONFIG, std::iter::empty()).unwrap();
+    let settings = crate::config::testing::load(CONFIG);
     let rules = crate::classify::Rules::load(None).unwrap();
     let raw = "From: u@customer.example.test\r\nTo: support@example.test\r\nSubject: VPN down\r\n\
                Message-ID: <m2@customer.example.test>\r\nReferences: <m1@customer.example.test>\r\n\

@@ -17,12 +17,6 @@ const CONFIG: &str = r#"
     name = "IT Service Desk"
     technicians = ["tech@it.example.test"]
     {extra}
-    [inbound]
-    kind = "maildir"
-    path = "Maildir"
-    [outbound]
-    kind = "file"
-    path = "outbox"
     [teams.service-desk]
     address = "desk@it.example.test"
     members = ["tech@it.example.test"]
@@ -89,7 +83,7 @@ fn monday_ten() -> i64 {
 }
 
 fn pipeline(store: &Store, extra: &str) -> Pipeline {
-    let config = CONFIG.replace("{extra}", extra);
+    let config = CONFIG.replace("{extra}", extra) + crate::config::testing::MAIL;
     testing::pipeline(
         store,
         &config,

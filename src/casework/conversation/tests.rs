@@ -17,12 +17,6 @@ const CONFIG: &str = r#"
     name = "IT Service Desk"
     technicians = ["tech@it.example.test"]
     {extra}
-    [inbound]
-    kind = "maildir"
-    path = "Maildir"
-    [outbound]
-    kind = "file"
-    path = "outbox"
     [teams.service-desk]
     address = "desk@it.example.test"
     members = ["tech@it.example.test"]
@@ -35,7 +29,7 @@ const CUSTOMER: &str = "Alice <alice@customer.example.test>";
 const TECH: &str = "Terry Tech <tech@it.example.test>";
 
 fn pipeline(store: &Store, extra: &str) -> Pipeline {
-    let config = CONFIG.replace("{extra}", extra);
+    let config = CONFIG.replace("{extra}", extra) + crate::config::testing::MAIL;
     testing::pipeline(store, &config, Rules::load(None).unwrap())
 }
 
