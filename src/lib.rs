@@ -26,7 +26,8 @@
 //! - [`casework`]: the changes to a case (replies, commands, notes, the status machine, the
 //!   reopen window's end, status changes from the CLI) and the mail they queue; its
 //!   [`casework::Pipeline`] is the handle intake and the scheduler work through.
-//! - [`store`]: every SQL text, for SQLite and PostgreSQL through sqlx's Any driver.
+//! - [`store`]: every SQL text, for SQLite and PostgreSQL through sqlx's Any driver, and the
+//!   event log's kinds with their typed details (`store::events`).
 //!
 //! Mail out and time:
 //! - [`templates`]: the mail's templates and typed contexts, and the catalog that holds them with
@@ -38,10 +39,15 @@
 //! - [`daemon`]: the supervisor that runs intake, the scheduler and the outbox until told to stop.
 //! - [`service`]: running under systemd: readiness, status, the watchdog and its heartbeats.
 //! - [`telemetry`]: Prometheus metrics on a loopback port.
-//! - [`net`]: TCP and TLS underneath IMAP and SMTP.
+//! - [`net`]: TCP and TLS underneath IMAP and SMTP, and the error both clients return, naming
+//!   the step that failed (connect, TLS, greeting, STARTTLS, login, select, AUTH).
 //! - [`files`]: what helpdesk creates on disk is private (0600 in 0700) and synced.
 //! - [`import`]: a backlog (an mbox file or a Maildir backup) through ingest; no mail unless asked.
 //! - [`cli`]: the `helpdesk` subcommands.
+//!
+//! The modules form layers (`tests/it/layers.rs` lists them and checks that no path goes up a
+//! layer or closes a cycle). Instants are milliseconds since the epoch (`i64`); spans are
+//! [`std::time::Duration`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
