@@ -1,7 +1,7 @@
 //! The business calendar: working days, working hours, holidays and the time zone they are
 //! read in. SLA targets run either on it (`business`: only working time counts) or around the
-//! clock (`24x7`). Pure: every function takes the instants it works on (ms since the Unix epoch,
-//! UTC) and reads no clock. Times shown to people are formatted in the calendar's time zone.
+//! clock (`24x7`). Pure: every function takes the instants it works on ([`Millis`]) and reads
+//! no clock; inside, they are counted as bare milliseconds. Times shown to people are formatted in the calendar's time zone.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -9,6 +9,8 @@ use std::time::Duration;
 use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+
+use crate::model::{ms_of, span_of_ms, Millis};
 
 /// How an SLA target is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -158,7 +160,8 @@ impl Calendar {
     /// Read as instants, like [`working`](Self::working): on a day whose start or end
     /// falls into a DST gap or fold, the working day runs between the instants jiff's
     /// `compatible` disambiguation gives, so this agrees with `working` to the millisecond.
-    pub fn is_working(&self, at: i64) -> bool {
+    pub fn is_working(&self, at: Millis) -> bool {
+        let at = at.0;
         // The neighbouring dates too: see `dates_from`.
         let date = self.tz.to_datetime(timestamp(at)).date();
         [date.yesterday(), Ok(date), date.tomorrow()]
@@ -168,10 +171,10 @@ impl Calendar {
             .any(|(start, end)| start <= at && at < end)
     }
 
-    /// Working time in the instants (ms) `[from, to)`, to the millisecond, counted one local day
-    /// at a time; zero when `to <= from`.
-    pub fn working(&self, from: i64, to: i64) -> Duration {
-        span_of_ms(self.working_ms(from, to))
+    /// Working time in `[from, to)`, to the millisecond, counted one local day at a time; zero
+    /// when `to <= from`.
+    pub fn working(&self, from: Millis, to: Millis) -> Duration {
+        span_of_ms(self.working_ms(from.0, to.0))
     }
 
     /// [`working`](Self::working) in milliseconds.
@@ -201,15 +204,15 @@ impl Calendar {
         ms
     }
 
-    /// The instant (ms) at which `span` of working time after the instant `from` has passed. A
+    /// The instant at which `span` of working time after `from` has passed. A
     /// zero span gives `from`. A target that ends exactly at the end of a working day is due
     /// then (17:00), not at the next day's start.
     ///
     /// The inverse of [`working`](Self::working): `working(from, add_working(from, span)) ==
     /// span`, to the millisecond. A calendar with no working day in 20 years (every day a
     /// holiday) counts around the clock instead, `from + span`, rather than search forever.
-    pub fn add_working(&self, from: i64, span: Duration) -> i64 {
-        self.add_working_ms(from, ms_of(span))
+    pub fn add_working(&self, from: Millis, span: Duration) -> Millis {
+        Millis(self.add_working_ms(from.0, ms_of(span)))
     }
 
     /// [`add_working`](Self::add_working) with the span in milliseconds.
@@ -262,56 +265,55 @@ impl Calendar {
         }
     }
 
-    /// Time on clock `kind` in the instants `[from, to)`, to the millisecond: what a paused SLA
-    /// clock keeps.
-    pub fn elapsed(&self, kind: ClockKind, from: i64, to: i64) -> Duration {
+    /// Time on clock `kind` in `[from, to)`, to the millisecond: what a paused SLA clock keeps.
+    pub fn elapsed(&self, kind: ClockKind, from: Millis, to: Millis) -> Duration {
         match kind {
-            ClockKind::Always => span_of_ms(to.saturating_sub(from)),
+            ClockKind::Always => to.since(from),
             ClockKind::Business => self.working(from, to),
         }
     }
 
-    /// The instant (ms) `span` of clock `kind` after the instant `from`.
-    pub fn add(&self, kind: ClockKind, from: i64, span: Duration) -> i64 {
+    /// The instant `span` of clock `kind` after `from`.
+    pub fn add(&self, kind: ClockKind, from: Millis, span: Duration) -> Millis {
         match kind {
-            ClockKind::Always => from.saturating_add(ms_of(span)),
+            ClockKind::Always => from + span,
             ClockKind::Business => self.add_working(from, span),
         }
     }
 
     /// `at` as people read it, in the calendar's zone: `Thu 3 Dec 2026 14:00 CET`.
-    pub fn format(&self, at: i64) -> String {
-        let zoned = timestamp(at).to_zoned(self.tz.clone());
+    pub fn format(&self, at: Millis) -> String {
+        let zoned = timestamp(at.0).to_zoned(self.tz.clone());
         // Formatting a `Zoned` with these specifiers cannot fail (it has a date, a time and a
         // zone); the fallback only keeps a bug here from becoming a panic.
         jiff::fmt::strtime::format("%a %-d %b %Y %H:%M %Z", &zoned)
             .unwrap_or_else(|_| zoned.to_string())
     }
 
-    /// The start (ms) of the local hour that contains `at`, and that hour's number (0–23).
+    /// The start of the local hour that contains `at`, and that hour's number (0–23).
     ///
     /// The hour starts at local `HH:00`, also in zones offset by 30 or 45 minutes. When the
     /// offset changes inside the hour (a DST change at half past, as on Lord Howe Island), the
     /// hour in the new offset starts at the change.
-    pub fn hour_slot(&self, at: i64) -> (i64, i8) {
-        let ts = timestamp(at);
+    pub fn hour_slot(&self, at: Millis) -> (Millis, i8) {
+        let ts = timestamp(at.0);
         let at = ts.as_millisecond();
         let offset = self.tz.to_offset(ts);
         let local = offset.to_datetime(ts);
         let into_hour = ms_into_hour(local);
         let naive = at - into_hour;
         let start = self.last_offset_change(naive, at).unwrap_or(naive);
-        (start, local.hour())
+        (Millis(start), local.hour())
     }
 
-    /// The start (ms) of the first local hour after the one that contains `at`.
-    pub fn next_hour(&self, at: i64) -> i64 {
-        let (start, _) = self.hour_slot(at);
+    /// The start of the first local hour after the one that contains `at`.
+    pub fn next_hour(&self, at: Millis) -> Millis {
+        let (Millis(start), _) = self.hour_slot(at);
         let ts = timestamp(start);
         let local = self.tz.to_offset(ts).to_datetime(ts);
         let into_hour = ms_into_hour(local);
         let naive = start + 3_600_000 - into_hour;
-        self.first_offset_change(start, naive).unwrap_or(naive)
+        Millis(self.first_offset_change(start, naive).unwrap_or(naive))
     }
 
     /// The working day on `date` as instants `[start, end)` in ms, or `None` when `date` is not
@@ -373,16 +375,6 @@ impl Calendar {
     fn offset_changes_at(&self, at: i64) -> bool {
         self.tz.to_offset(timestamp(at)) != self.tz.to_offset(timestamp(at.saturating_sub(1)))
     }
-}
-
-/// A span in whole milliseconds, as instants count (saturating; spans this long do not occur).
-pub fn ms_of(span: Duration) -> i64 {
-    i64::try_from(span.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Milliseconds as a span; a negative count (`to` before `from`) is none.
-pub fn span_of_ms(ms: i64) -> Duration {
-    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 /// How many days in a row without working time [`Calendar::add_working`] looks through before it

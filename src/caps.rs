@@ -5,9 +5,10 @@
 //! skipped and recorded, the message that asked for it is stored as usual.
 
 use std::fmt;
+use std::time::Duration;
 
 /// The window every cap counts over.
-pub const WINDOW_MS: i64 = 3_600_000;
+pub const WINDOW: Duration = Duration::from_secs(3600);
 
 /// Automatic mail sent in the last hour, as the store counted it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

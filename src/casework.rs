@@ -74,11 +74,6 @@ pub fn new_message_id(own_address: &str) -> String {
     format!("hd.{}@{domain}", uuid::Uuid::new_v4().simple())
 }
 
-/// A duration in milliseconds, saturating.
-pub(crate) fn millis(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
 pub(crate) mod clocks;
 pub(crate) mod conversation;
 mod limits;

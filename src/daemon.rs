@@ -21,6 +21,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::casework::Pipeline;
 use crate::mailbox::{Imap, Maildir};
+use crate::model::Millis;
 use crate::outbox::{Delivery, Outbox};
 use crate::scheduler::{Scheduler, Tally};
 use crate::service::{self, Heartbeat, Heartbeats};
@@ -311,8 +312,7 @@ impl Worker {
             match next {
                 Ok((next, waiting)) => {
                     if let Some(at) = next {
-                        let wait = u64::try_from(at - store::now_ms()).unwrap_or(0);
-                        sleep = sleep.min(Duration::from_millis(wait));
+                        sleep = sleep.min(at.since(store::now_ms()));
                     }
                     let status = format!(
                         "watching {}; outbox {waiting} waiting, {sent} sent since start",
@@ -348,7 +348,7 @@ impl Worker {
     }
 
     /// When the next row is due, and how many wait.
-    async fn backlog(&self) -> Result<(Option<i64>, i64), store::Error> {
+    async fn backlog(&self) -> Result<(Option<Millis>, i64), store::Error> {
         let pool = &self.outbox.store.pool;
         let next = store::outbox::next_due_at(pool).await?;
         let (waiting, oldest) = store::outbox::waiting(pool).await?;

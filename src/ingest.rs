@@ -7,7 +7,7 @@
 
 use crate::casework::{conversation, notify, Pipeline, SYSTEM_ACTOR};
 use crate::classify::Classification;
-use crate::model::{AutoSignal, CaseId, Inbound, Status, TicketNo};
+use crate::model::{AutoSignal, CaseId, Inbound, Millis, Status, TicketNo};
 use crate::parse::{self, signals, Limits};
 use crate::service::Heartbeat;
 use crate::sla;
@@ -158,7 +158,7 @@ impl Pipeline {
         &self,
         raw: &[u8],
         origin: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<Outcome, store::Error> {
         let item = Item {
             raw,
@@ -176,7 +176,7 @@ impl Pipeline {
         item: &Item<'_>,
         hash: &str,
         parsed: Result<Prepared, String>,
-        now: i64,
+        now: Millis,
     ) -> Result<Outcome, store::Error> {
         let raw = &Raw {
             bytes: item.raw,
@@ -221,7 +221,7 @@ impl Pipeline {
     pub async fn ingest_batch(
         &self,
         items: &[Item<'_>],
-        now: i64,
+        now: Millis,
         checkpoint: Option<Checkpoint<'_>>,
     ) -> Result<Vec<Outcome>, store::Error> {
         self.ingest_batch_beating(items, now, checkpoint, None)
@@ -236,7 +236,7 @@ impl Pipeline {
     pub async fn ingest_batch_beating(
         &self,
         items: &[Item<'_>],
-        now: i64,
+        now: Millis,
         checkpoint: Option<Checkpoint<'_>>,
         beat: Option<&Heartbeat>,
     ) -> Result<Vec<Outcome>, store::Error> {
@@ -309,7 +309,7 @@ impl Pipeline {
         items: &[Item<'_>],
         hashes: &[String],
         groups: (&[usize], &[usize]),
-        now: i64,
+        now: Millis,
         beat: Option<&Heartbeat>,
         checkpoint: Option<Checkpoint<'_>>,
         progress: &mut Progress,
@@ -384,7 +384,7 @@ impl Pipeline {
     }
 
     /// Counts an attempt for each message (`(content_hash, origin)`) and commits it.
-    async fn begin_attempts(&self, keys: &[(&str, &str)], now: i64) -> Result<(), store::Error> {
+    async fn begin_attempts(&self, keys: &[(&str, &str)], now: Millis) -> Result<(), store::Error> {
         let mut tx = self.store.begin().await?;
         attempts_store::begin(&mut tx, keys, now).await?;
         Ok(tx.commit().await?)
@@ -404,7 +404,7 @@ impl Pipeline {
         }
     }
 
-    fn raw<'a>(&self, item: &Item<'a>, hash: &'a str, now: i64) -> Raw<'a> {
+    fn raw<'a>(&self, item: &Item<'a>, hash: &'a str, now: Millis) -> Raw<'a> {
         Raw {
             bytes: item.raw,
             content_hash: hash,
@@ -418,7 +418,7 @@ impl Pipeline {
         items: &[&Item<'_>],
         hashes: &[&str],
         parsed: &[Result<Prepared, String>],
-        now: i64,
+        now: Millis,
         checkpoint: Option<Checkpoint<'_>>,
     ) -> Result<Vec<Outcome>, store::Error> {
         let started = std::time::Instant::now();

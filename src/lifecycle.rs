@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::model::Status;
+use crate::model::{Millis, Status};
 
 /// The parts of a case the status machine reads and writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,11 +17,11 @@ pub struct Life {
     /// The resolution text.
     pub resolution: Option<String>,
     /// When it was last resolved.
-    pub resolved_at: Option<i64>,
+    pub resolved_at: Option<Millis>,
     /// When a resolved case closes by itself: the end of the reopen window.
-    pub close_at: Option<i64>,
+    pub close_at: Option<Millis>,
     /// When it closed.
-    pub closed_at: Option<i64>,
+    pub closed_at: Option<Millis>,
 }
 
 /// What happened to the case.
@@ -71,7 +71,7 @@ pub type Refusal = String;
 pub fn step(
     life: &Life,
     event: &Event,
-    now: i64,
+    now: Millis,
     window: Duration,
 ) -> Result<(Life, Vec<Effect>), Refusal> {
     use Status::{Assigned, Closed, InProgress, Open, Pending, Resolved};
@@ -131,7 +131,7 @@ pub fn step(
                 next.resolution.clone_from(text);
             }
             next.resolved_at = Some(now);
-            next.close_at = Some(now.saturating_add(millis(window)));
+            next.close_at = Some(now + window);
             effects.push(Effect::ResolutionNotice);
         }
         Event::Set(Closed, _) => {
@@ -194,10 +194,6 @@ fn reopen(next: &mut Life) {
     next.resolution = None;
     next.close_at = None;
     next.closed_at = None;
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -3,9 +3,84 @@
 //! their TEXT form for the database (the Any driver carries only ints, floats, text and blobs).
 
 use std::fmt;
+use std::ops::{Add, AddAssign, Sub};
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+/// An instant: milliseconds since the Unix epoch, UTC, as the database stores it. Spans are
+/// [`Duration`]s: an instant plus or minus a span is an instant (saturating at the ends of
+/// time), and [`Millis::since`] gives the span between two instants, so a count of seconds can
+/// never be added where milliseconds were meant.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct Millis(pub i64);
+
+impl Millis {
+    /// The span from `earlier` to this instant; zero when `earlier` is not earlier.
+    pub fn since(self, earlier: Millis) -> Duration {
+        span_of_ms(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// A span in whole milliseconds, as instants count (saturating; spans that long do not occur).
+pub fn ms_of(span: Duration) -> i64 {
+    i64::try_from(span.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Milliseconds as a span; a negative count (an end before its start) is none.
+pub fn span_of_ms(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+impl fmt::Display for Millis {
+    /// RFC 3339 in UTC to the second (`2026-12-06T12:00:00Z`), as logs and JSON show instants;
+    /// the bare count outside jiff's range.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match jiff::Timestamp::from_millisecond(self.0) {
+            Ok(t) => match t.round(jiff::Unit::Second) {
+                Ok(rounded) => rounded.fmt(f),
+                Err(_) => t.fmt(f),
+            },
+            Err(_) => self.0.fmt(f),
+        }
+    }
+}
+
+impl Add<Duration> for Millis {
+    type Output = Millis;
+    fn add(self, span: Duration) -> Millis {
+        Millis(self.0.saturating_add(ms_of(span)))
+    }
+}
+
+impl Sub<Duration> for Millis {
+    type Output = Millis;
+    fn sub(self, span: Duration) -> Millis {
+        Millis(self.0.saturating_sub(ms_of(span)))
+    }
+}
+
+impl AddAssign<Duration> for Millis {
+    fn add_assign(&mut self, span: Duration) {
+        *self = *self + span;
+    }
+}
 
 /// Row id of a case. Never shown to people: they see the [`TicketNo`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

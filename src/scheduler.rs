@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::casework::Pipeline;
 use crate::classify;
 use crate::config::Digest;
+use crate::model::Millis;
 use crate::service::Heartbeat;
 use crate::store::due;
 use crate::store::{self, casework};
@@ -60,7 +61,7 @@ impl Scheduler {
     ///
     /// # Errors
     /// Database failure; what was committed before it stays done, the rest is due again.
-    pub async fn run_due(&self, now: i64) -> Result<Tally, store::Error> {
+    pub async fn run_due(&self, now: Millis) -> Result<Tally, store::Error> {
         self.due_work(now, None).await
     }
 
@@ -68,7 +69,7 @@ impl Scheduler {
     /// many rounds, each of them progress.
     async fn due_work(
         &self,
-        now: i64,
+        now: Millis,
         heartbeat: Option<&Heartbeat>,
     ) -> Result<Tally, store::Error> {
         let mut tally = Tally::default();
@@ -103,7 +104,7 @@ impl Scheduler {
         .any(|n| *n >= full)
     }
 
-    async fn round(&self, now: i64) -> Result<Tally, store::Error> {
+    async fn round(&self, now: Millis) -> Result<Tally, store::Error> {
         // One set of rules per round, whatever a reload does meanwhile.
         let p = &self.pipeline.pinned();
         let pool = &p.store.pool;
@@ -147,7 +148,7 @@ impl Scheduler {
 
     /// The triage digest of the hour that contains `now`, when that hour is odd (and in
     /// working time, unless `sla.digest = "always"`) and no digest went out for it yet.
-    async fn digest(&self, now: i64) -> Result<usize, store::Error> {
+    async fn digest(&self, now: Millis) -> Result<usize, store::Error> {
         let p = &self.pipeline;
         let Some(slot) = digest_slot(p, now) else {
             return Ok(0);
@@ -179,7 +180,7 @@ impl Scheduler {
     ///
     /// # Errors
     /// Database failure.
-    pub async fn next_due(&self, now: i64) -> Result<Option<i64>, store::Error> {
+    pub async fn next_due(&self, now: Millis) -> Result<Option<Millis>, store::Error> {
         let p = &self.pipeline;
         let categories = p.follow_up_categories();
         let scope = due::follow_up_scope(1, categories.len());
@@ -256,7 +257,7 @@ impl Scheduler {
 /// after the round started. A due time at or before `round_at` is work the round did not
 /// claim (a bug: the next-due query and the claims disagree); sleeping 0 for it would run the
 /// queries in a loop, so it is logged and waited out as if nothing were due.
-fn sleep_until(next: Option<i64>, round_at: i64, now: i64) -> Duration {
+fn sleep_until(next: Option<Millis>, round_at: Millis, now: Millis) -> Duration {
     match next {
         Some(at) if at <= round_at => {
             tracing::warn!(
@@ -265,14 +266,14 @@ fn sleep_until(next: Option<i64>, round_at: i64, now: i64) -> Duration {
             );
             MAX_SLEEP
         }
-        Some(at) => Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(MAX_SLEEP),
+        Some(at) => at.since(now).min(MAX_SLEEP),
         None => MAX_SLEEP,
     }
 }
 
 /// The digest hour that `at` falls in, if it is one: an odd local hour, in working time unless
 /// the digest goes out around the clock.
-fn digest_slot(p: &Pipeline, at: i64) -> Option<i64> {
+fn digest_slot(p: &Pipeline, at: Millis) -> Option<Millis> {
     let cal = &p.settings.calendar;
     let (start, hour) = cal.hour_slot(at);
     let wanted = match p.settings.sla.digest {

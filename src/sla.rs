@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::calendar::{Calendar, ClockKind};
-use crate::model::Status;
+use crate::model::{Millis, Status};
 
 /// What has been sent about a clock, in order. Stored as 0, 1 and 2, which the scheduler's due
 /// conditions compare with (`sla_stage < 1`: not warned yet).
@@ -77,35 +77,35 @@ impl Target {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Resolution {
     /// When the running stretch began; `None` while stopped.
-    pub since: Option<i64>,
+    pub since: Option<Millis>,
     /// Real time used before `since` (to the millisecond: many short pauses must not each lose
     /// their fraction of a second).
     pub used_real: Duration,
     /// Working time used before `since`.
     pub used_work: Duration,
     /// When the target is reached; `None` without a target or while stopped.
-    pub due_at: Option<i64>,
+    pub due_at: Option<Millis>,
     /// When the team is warned; `None` as `due_at`, or without warnings.
-    pub warn_at: Option<i64>,
+    pub warn_at: Option<Millis>,
     /// What has been sent.
     pub stage: Stage,
     /// When the target was first missed.
-    pub breached_at: Option<i64>,
+    pub breached_at: Option<Millis>,
 }
 
 /// The first-response clock, as stored on the case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FirstResponse {
     /// When the first technician reply is due.
-    pub due_at: Option<i64>,
+    pub due_at: Option<Millis>,
     /// When the team is warned.
-    pub warn_at: Option<i64>,
+    pub warn_at: Option<Millis>,
     /// When the first technician reply went out.
-    pub at: Option<i64>,
+    pub at: Option<Millis>,
     /// What has been sent.
     pub stage: Stage,
     /// When the target was missed.
-    pub breached_at: Option<i64>,
+    pub breached_at: Option<Millis>,
 }
 
 /// Whether the resolution clock runs in `status`: pending, resolved and closed stop it.
@@ -124,7 +124,7 @@ pub struct Clocks<'a> {
 
 impl Clocks<'_> {
     /// The first-response clock of a case opened at `opened`.
-    pub fn first_response(&self, target: Target, opened: i64) -> FirstResponse {
+    pub fn first_response(&self, target: Target, opened: Millis) -> FirstResponse {
         let units = self.calendar.units(target.clock, target.duration);
         FirstResponse {
             due_at: Some(self.calendar.add(target.clock, opened, units)),
@@ -137,7 +137,7 @@ impl Clocks<'_> {
 
     /// A technician answered the customer at `now`: the first-response clock stops, and if it
     /// was already past due, it stays breached.
-    pub fn answered(fr: FirstResponse, now: i64) -> FirstResponse {
+    pub fn answered(fr: FirstResponse, now: Millis) -> FirstResponse {
         if fr.at.is_some() {
             return fr;
         }
@@ -158,7 +158,7 @@ impl Clocks<'_> {
         clock: Resolution,
         status: Status,
         target: Option<Target>,
-        now: i64,
+        now: Millis,
     ) -> Resolution {
         let mut c = clock;
         // A target that passed while the clock ran is breached, whether or not the scheduler

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 
+use crate::model::Millis;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -40,12 +41,12 @@ pub const AUTO_MAIL_CAPPED: &str = "helpdesk_auto_mail_capped_total";
 /// 1 while the global cap on automatic mail holds.
 pub const AUTO_MAIL_CAP_HOLDS: &str = "helpdesk_auto_mail_cap_holds";
 
-/// Sets the outbox gauges: `depth` mails wait, the oldest queued at `oldest` (ms).
-pub fn outbox_waiting(depth: i64, oldest: Option<i64>, now: i64) {
+/// Sets the outbox gauges: `depth` mails wait, the oldest queued at `oldest`.
+pub fn outbox_waiting(depth: i64, oldest: Option<Millis>, now: Millis) {
     #[allow(clippy::cast_precision_loss)]
     let (depth, age) = (
         depth as f64,
-        oldest.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0),
+        oldest.map_or(0.0, |at| now.since(at).as_secs_f64()),
     );
     metrics::gauge!(OUTBOX_DEPTH).set(depth);
     metrics::gauge!(OUTBOX_OLDEST).set(age);

@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use crate::config::{Settings, TechnicianAuth};
-use crate::model::{AuthResult, CaseId, Inbound, Status, TicketNo};
+use crate::model::{AuthResult, CaseId, Inbound, Millis, Status, TicketNo};
 
 /// A case that the message might belong to, as the store found it.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub struct Candidate {
     /// Addresses that took part (From/To/Cc of its messages).
     pub participants: Vec<String>,
     /// When a resolved case's reopen window ends.
-    pub close_at: Option<i64>,
+    pub close_at: Option<Millis>,
 }
 
 /// How a message was matched to its case.

@@ -2,8 +2,8 @@ use super::*;
 
 use jiff::civil::date;
 
-const HOUR: i64 = 3_600_000;
-const MIN: i64 = 60_000;
+const HOUR: Duration = Duration::from_secs(3600);
+const MIN: Duration = Duration::from_secs(60);
 
 /// `n` seconds as a span.
 fn secs(n: i64) -> Duration {
@@ -17,20 +17,20 @@ fn ms(n: i64) -> Duration {
 
 /// The calendar's spans in whole seconds or milliseconds, as these tests state them.
 trait InUnits {
-    fn working_secs(&self, from: i64, to: i64) -> i64;
-    fn elapsed_secs(&self, kind: ClockKind, from: i64, to: i64) -> i64;
-    fn elapsed_ms(&self, kind: ClockKind, from: i64, to: i64) -> i64;
+    fn working_secs(&self, from: Millis, to: Millis) -> i64;
+    fn elapsed_secs(&self, kind: ClockKind, from: Millis, to: Millis) -> i64;
+    fn elapsed_ms(&self, kind: ClockKind, from: Millis, to: Millis) -> i64;
     fn units_secs(&self, kind: ClockKind, target: Duration) -> i64;
 }
 
 impl InUnits for Calendar {
-    fn working_secs(&self, from: i64, to: i64) -> i64 {
+    fn working_secs(&self, from: Millis, to: Millis) -> i64 {
         i64::try_from(self.working(from, to).as_secs()).unwrap()
     }
-    fn elapsed_secs(&self, kind: ClockKind, from: i64, to: i64) -> i64 {
+    fn elapsed_secs(&self, kind: ClockKind, from: Millis, to: Millis) -> i64 {
         i64::try_from(self.elapsed(kind, from, to).as_secs()).unwrap()
     }
-    fn elapsed_ms(&self, kind: ClockKind, from: i64, to: i64) -> i64 {
+    fn elapsed_ms(&self, kind: ClockKind, from: Millis, to: Millis) -> i64 {
         ms_of(self.elapsed(kind, from, to))
     }
     fn units_secs(&self, kind: ClockKind, target: Duration) -> i64 {
@@ -69,27 +69,29 @@ fn every_day(tz: &str, hours: &str) -> Calendar {
 }
 
 /// Local wall time in `tz` as ms since the epoch (jiff's compatible disambiguation).
-fn at(tz: &str, y: i16, m: i8, d: i8, h: i8, min: i8) -> i64 {
+fn at(tz: &str, y: i16, m: i8, d: i8, h: i8, min: i8) -> Millis {
     at_in(&TimeZone::get(tz).unwrap(), y, m, d, h, min)
 }
 
 /// Local wall time in `tz` as ms since the epoch.
-fn at_in(tz: &TimeZone, y: i16, m: i8, d: i8, h: i8, min: i8) -> i64 {
-    date(y, m, d)
-        .at(h, min, 0, 0)
-        .to_zoned(tz.clone())
-        .unwrap()
-        .timestamp()
-        .as_millisecond()
+fn at_in(tz: &TimeZone, y: i16, m: i8, d: i8, h: i8, min: i8) -> Millis {
+    Millis(
+        date(y, m, d)
+            .at(h, min, 0, 0)
+            .to_zoned(tz.clone())
+            .unwrap()
+            .timestamp()
+            .as_millisecond(),
+    )
 }
 
 /// Berlin wall time as ms.
-fn berlin(y: i16, m: i8, d: i8, h: i8, min: i8) -> i64 {
+fn berlin(y: i16, m: i8, d: i8, h: i8, min: i8) -> Millis {
     at("Europe/Berlin", y, m, d, h, min)
 }
 
 /// A UTC wall time as ms.
-fn utc(y: i16, m: i8, d: i8, h: i8, min: i8) -> i64 {
+fn utc(y: i16, m: i8, d: i8, h: i8, min: i8) -> Millis {
     at("UTC", y, m, d, h, min)
 }
 
@@ -280,7 +282,7 @@ fn is_working_covers_start_but_not_end_weekends_and_holidays() {
     assert!(!cal.is_working(berlin(2026, 12, 3, 7, 59)));
     assert!(cal.is_working(berlin(2026, 12, 3, 8, 0)));
     assert!(cal.is_working(berlin(2026, 12, 3, 16, 59)));
-    assert!(cal.is_working(berlin(2026, 12, 3, 17, 0) - 1));
+    assert!(cal.is_working(berlin(2026, 12, 3, 17, 0) - ms(1)));
     assert!(!cal.is_working(berlin(2026, 12, 3, 17, 0)));
     // Sat 5 and Sun 6 Dec.
     assert!(!cal.is_working(berlin(2026, 12, 5, 10, 0)));
@@ -312,14 +314,14 @@ fn working_secs_within_and_around_one_day() {
 fn working_secs_counts_milliseconds_and_floors() {
     let cal = office();
     let nine = berlin(2026, 12, 3, 9, 0);
-    assert_eq!(cal.working_secs(nine, nine + 999), 0);
-    assert_eq!(cal.working_secs(nine, nine + 1000), 1);
-    assert_eq!(cal.working_secs(nine, nine + 1999), 1);
+    assert_eq!(cal.working_secs(nine, nine + ms(999)), 0);
+    assert_eq!(cal.working_secs(nine, nine + ms(1000)), 1);
+    assert_eq!(cal.working_secs(nine, nine + ms(1999)), 1);
     // Two half seconds on either side of a night add up to a whole one.
     let end = berlin(2026, 12, 3, 17, 0);
     let next = berlin(2026, 12, 4, 8, 0);
-    assert_eq!(cal.working_secs(end - 500, next + 499), 0);
-    assert_eq!(cal.working_secs(end - 500, next + 500), 1);
+    assert_eq!(cal.working_secs(end - ms(500), next + ms(499)), 0);
+    assert_eq!(cal.working_secs(end - ms(500), next + ms(500)), 1);
 }
 
 #[test]
@@ -366,14 +368,14 @@ fn add_working_within_a_day_and_to_the_end_of_it() {
     let cal = office();
     let day = |h, m| berlin(2026, 12, 3, h, m);
     assert_eq!(cal.add_working(day(9, 0), secs(3600)), day(10, 0));
-    assert_eq!(cal.add_working(day(9, 0), secs(1)), day(9, 0) + 1000);
+    assert_eq!(cal.add_working(day(9, 0), secs(1)), day(9, 0) + ms(1000));
     // Used up exactly at the end of the day: due at 17:00, not the next morning.
     assert_eq!(cal.add_working(day(9, 0), secs(8 * 3600)), day(17, 0));
     assert_eq!(cal.add_working(day(8, 0), secs(32_400)), day(17, 0));
     // One second more runs into Friday morning.
     assert_eq!(
         cal.add_working(day(9, 0), secs(8 * 3600 + 1)),
-        berlin(2026, 12, 4, 8, 0) + 1000
+        berlin(2026, 12, 4, 8, 0) + ms(1000)
     );
     // Nothing to add.
     assert_eq!(cal.add_working(day(9, 0), secs(0)), day(9, 0));
@@ -458,7 +460,10 @@ fn add_working_gives_up_on_a_calendar_without_working_days() {
     let cal = Calendar::new(Some("UTC"), &strings(&["mon"]), "08:00-17:00", &holidays).unwrap();
     let from = utc(2026, 6, 1, 9, 0);
     assert_eq!(cal.add_working(from, secs(3600)), from + HOUR);
-    assert_eq!(cal.add(ClockKind::Business, from, secs(90)), from + 90_000);
+    assert_eq!(
+        cal.add(ClockKind::Business, from, secs(90)),
+        from + ms(90_000)
+    );
 }
 
 #[test]
@@ -513,13 +518,13 @@ fn add_working_is_the_inverse_of_working_secs() {
                         cal.tz_name()
                     );
                     // The earliest such instant: a millisecond earlier is a second short.
-                    assert_eq!(cal.working_secs(from, due - 1), s - 1, "{from} {s}");
+                    assert_eq!(cal.working_secs(from, due - ms(1)), s - 1, "{from} {s}");
                     checked += 1;
                 }
                 // `is_working` agrees: the hours are whole minutes, `from` is a few ms past one.
-                let works = cal.add_working(from, secs(1)) == from + 1000;
+                let works = cal.add_working(from, secs(1)) == from + ms(1000);
                 assert_eq!(cal.is_working(from), works, "{} {from}", cal.tz_name());
-                from += 97 * MIN + 7;
+                from += 97 * MIN + ms(7);
             }
         }
     }
@@ -551,7 +556,7 @@ fn dst_spring_forward_shortens_a_day_that_spans_the_gap() {
         berlin(2026, 3, 29, 4, 0)
     );
     assert_eq!(
-        berlin(2026, 3, 29, 4, 0) - berlin(2026, 3, 29, 1, 0),
+        berlin(2026, 3, 29, 4, 0).since(berlin(2026, 3, 29, 1, 0)),
         2 * HOUR
     );
     // Same in 2027 (28 March).
@@ -719,9 +724,9 @@ fn elapsed_and_add_follow_the_clock() {
     assert_eq!(cal.elapsed_secs(ClockKind::Business, fri, mon), 7200);
     assert_eq!(
         cal.elapsed_secs(ClockKind::Always, fri, mon),
-        (mon - fri) / 1000
+        i64::try_from(mon.since(fri).as_secs()).unwrap()
     );
-    assert_eq!(cal.elapsed_secs(ClockKind::Always, fri, fri + 1999), 1);
+    assert_eq!(cal.elapsed_secs(ClockKind::Always, fri, fri + ms(1999)), 1);
     assert_eq!(cal.elapsed_secs(ClockKind::Always, mon, fri), 0);
     assert_eq!(cal.elapsed_secs(ClockKind::Business, mon, fri), 0);
 
@@ -758,7 +763,7 @@ fn format_uses_the_zone_and_its_abbreviation() {
 #[test]
 fn hour_slot_in_whole_and_half_hour_zones() {
     let cal = office();
-    let t = berlin(2026, 12, 3, 14, 37) + 12_345;
+    let t = berlin(2026, 12, 3, 14, 37) + ms(12_345);
     assert_eq!(cal.hour_slot(t), (berlin(2026, 12, 3, 14, 0), 14));
     assert_eq!(
         cal.hour_slot(berlin(2026, 12, 3, 14, 0)),
@@ -844,15 +849,15 @@ fn walk_hours_of(cal: &Calendar, y: i16, m: i8, d: i8) -> Vec<i64> {
         assert_eq!(cal.hour_slot(next).0, next, "{tz} {next}");
         let mut t = start;
         while t < next {
-            let local = Timestamp::from_millisecond(t)
+            let local = Timestamp::from_millisecond(t.0)
                 .unwrap()
                 .to_zoned(cal.tz.clone());
             assert_eq!(cal.hour_slot(t), (start, local.hour()), "{tz} {t}");
             assert_eq!(cal.next_hour(t), next, "{tz} {t}");
             t += 5 * MIN;
         }
-        assert_eq!(cal.hour_slot(next - 1).0, start, "{tz} {next}");
-        lengths.push((next - start) / MIN);
+        assert_eq!(cal.hour_slot(next - ms(1)).0, start, "{tz} {next}");
+        lengths.push(i64::try_from(next.since(start).as_secs() / 60).unwrap());
         start = next;
     }
     assert_eq!(start, end, "{tz}: the slots end at the next midnight");
@@ -924,11 +929,14 @@ fn hour_slots_ignore_a_change_of_abbreviation_only() {
 #[test]
 fn instants_beyond_jiffs_range_do_not_panic() {
     let cal = office();
-    assert_eq!(cal.working_secs(i64::MAX - 10, i64::MAX), 0);
-    assert!(cal.hour_slot(i64::MIN).0 <= 0);
-    assert!(!cal.format(i64::MAX).is_empty());
-    assert_eq!(cal.add_working(0, secs(0)), 0);
-    assert_eq!(cal.add(ClockKind::Always, i64::MAX, secs(10)), i64::MAX);
+    assert_eq!(cal.working_secs(Millis(i64::MAX - 10), Millis(i64::MAX)), 0);
+    assert!(cal.hour_slot(Millis(i64::MIN)).0 <= Millis(0));
+    assert!(!cal.format(Millis(i64::MAX)).is_empty());
+    assert_eq!(cal.add_working(Millis(0), secs(0)), Millis(0));
+    assert_eq!(
+        cal.add(ClockKind::Always, Millis(i64::MAX), secs(10)),
+        Millis(i64::MAX)
+    );
 }
 
 #[test]
@@ -982,13 +990,16 @@ fn dst_changes_across_midnight_move_hours_into_the_neighbouring_date() {
 fn working_ms_keeps_fractions_and_add_working_ms_inverts_it() {
     let cal = office();
     // Monday 16:59:59.250 to Tuesday 08:00:00.500: 750 ms before 17:00, 500 ms after 08:00.
-    let from = berlin(2026, 12, 7, 16, 59) + 59_250;
-    let to = berlin(2026, 12, 8, 8, 0) + 500;
-    assert_eq!(cal.working_ms(from, to), 1_250);
+    let from = berlin(2026, 12, 7, 16, 59) + ms(59_250);
+    let to = berlin(2026, 12, 8, 8, 0) + ms(500);
+    assert_eq!(cal.working_ms(from.0, to.0), 1_250);
     assert_eq!(cal.working_secs(from, to), 1);
     assert_eq!(cal.add_working(from, ms(1_250)), to);
     assert_eq!(cal.elapsed_ms(ClockKind::Business, from, to), 1_250);
-    assert_eq!(cal.elapsed_ms(ClockKind::Always, from, to), to - from);
+    assert_eq!(cal.elapsed_ms(ClockKind::Always, from, to), to.0 - from.0);
     assert_eq!(cal.add(ClockKind::Business, from, ms(1_250)), to);
-    assert_eq!(cal.add(ClockKind::Always, from, ms(1_250)), from + 1_250);
+    assert_eq!(
+        cal.add(ClockKind::Always, from, ms(1_250)),
+        from + ms(1_250)
+    );
 }

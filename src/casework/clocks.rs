@@ -5,7 +5,7 @@
 use super::notify::Relay;
 use super::{Pipeline, SYSTEM_ACTOR};
 use crate::lifecycle::{self, Effect};
-use crate::model::{CaseId, Status};
+use crate::model::{CaseId, Millis, Status};
 use crate::store::casework::{self, CaseState};
 use crate::store::due::{self, claim};
 use crate::store::{self, Work};
@@ -18,7 +18,7 @@ impl Pipeline {
         &self,
         tx: &mut Work,
         case: CaseId,
-        now: i64,
+        now: Millis,
     ) -> Result<bool, store::Error> {
         if !claim(tx, case, due::CLOSE, &[], now).await? {
             let state = casework::state(tx, case).await?;
@@ -47,8 +47,8 @@ impl Pipeline {
 
     /// When a case whose technician wrote (or was reminded) at `now` is next due its weekly
     /// status note.
-    pub(crate) fn next_follow_up(&self, now: i64) -> Option<i64> {
-        Some(now.saturating_add(super::millis(self.settings.sla.follow_up)))
+    pub(crate) fn next_follow_up(&self, now: Millis) -> Option<Millis> {
+        Some(now + self.settings.sla.follow_up)
     }
 
     /// Brings the resolution clock in line with the status and saves the case.
@@ -56,7 +56,7 @@ impl Pipeline {
         &self,
         tx: &mut Work,
         state: &mut CaseState,
-        now: i64,
+        now: Millis,
     ) -> Result<(), store::Error> {
         state.clock = self
             .clocks()

@@ -7,7 +7,7 @@ use super::Pipeline;
 use crate::commands::{self, CaseNow, Change, Context, Problem};
 use crate::config::TechnicianIdentity;
 use crate::lifecycle::{self, Effect};
-use crate::model::{CaseId, CaseType, Inbound, Role, Status, Visibility};
+use crate::model::{CaseId, CaseType, Inbound, Millis, Role, Status, Visibility};
 use crate::parse::{quote, thanks};
 use crate::sla;
 use crate::store::casework::{self, CaseState};
@@ -255,7 +255,7 @@ impl Pipeline {
         change: Change,
         actor: &str,
         links: &mut impl Iterator<Item = CaseId>,
-        now: i64,
+        now: Millis,
     ) -> Result<(), store::Error> {
         let case = state.id;
         if let Some(event) = event_of(&change) {
@@ -362,7 +362,7 @@ impl Pipeline {
         state: &mut CaseState,
         event: &lifecycle::Event,
         actor: &str,
-        now: i64,
+        now: Millis,
     ) -> Vec<Effect> {
         let (next, effects) =
             match lifecycle::step(&state.life(), event, now, self.settings.reopen_window) {
@@ -409,7 +409,7 @@ impl Pipeline {
         state: &mut CaseState,
         (team, technician): (Option<&str>, Option<&str>),
         actor: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<(), store::Error> {
         let assigned = Event::Assigned { team, technician };
         cases::add_event(tx, state.id, now, actor, &assigned);
@@ -438,7 +438,7 @@ impl Pipeline {
         tx: &mut Work,
         incident: &CaseState,
         actor: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<(), store::Error> {
         let ticket = cases::next_ticket(tx, &self.settings.ticket_prefix).await?;
         let subject = format!("Problem: {}", incident.subject);
@@ -496,7 +496,7 @@ fn dry_run(
     state: &CaseState,
     lines: &[commands::Line],
     changes: &[Change],
-    now: i64,
+    now: Millis,
     window: std::time::Duration,
 ) -> Result<Vec<Effect>, Problem> {
     let mut life = state.life();

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Pipeline;
 use crate::caps;
+use crate::model::Millis;
 use crate::parse::signals;
 use crate::store::{self, outbox, Work};
 use crate::telemetry;
@@ -23,9 +24,9 @@ impl Pipeline {
         &self,
         tx: &mut Work,
         to: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<Option<String>, store::Error> {
-        let recent = outbox::automatic_since(tx, to, now - caps::WINDOW_MS).await?;
+        let recent = outbox::automatic_since(tx, to, now - caps::WINDOW).await?;
         let own_domain = signals::domain_of(&self.settings.address.address);
         let verdict = caps::automatic(to, &own_domain, recent, self.settings.caps);
         let global = matches!(verdict, Err(caps::Capped::Global { .. }));

@@ -5,7 +5,7 @@
 use super::notify::Relay;
 use super::Pipeline;
 use crate::lifecycle::{self, Effect};
-use crate::model::{Status, TicketNo};
+use crate::model::{Millis, Status, TicketNo};
 use crate::sla;
 use crate::store::{self, casework};
 use crate::templates::render::{REOPENED, RESOLUTION_NOTICE};
@@ -36,7 +36,7 @@ impl Pipeline {
         ticket: &TicketNo,
         event: &lifecycle::Event,
         actor: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<Manual, store::Error> {
         let mut tx = self.store.work().await?;
         let Some(id) = casework::id_of(&mut tx, ticket).await? else {

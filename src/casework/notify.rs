@@ -7,7 +7,7 @@
 use super::Pipeline;
 use crate::commands::{self, Problem};
 use crate::config::Settings;
-use crate::model::{Inbound, Status};
+use crate::model::{Inbound, Millis, Status};
 use crate::parse::signals;
 use crate::store::casework::CaseState;
 use crate::store::events::Event;
@@ -96,7 +96,7 @@ impl Pipeline {
         state: &CaseState,
         to: &[String],
         notice: &Notice,
-        now: i64,
+        now: Millis,
     ) -> Result<(), store::Error> {
         let importing = self.import.is_some();
         let mut to = addressees(to, &notice.author, importing, state, &self.settings);
@@ -104,7 +104,7 @@ impl Pipeline {
         // staff and the scheduler are not capped, customers and strangers are.
         let author = &notice.author;
         if to.is_ok() && author != SYSTEM_ACTOR && !self.settings.is_technician(author) {
-            let since = now - crate::caps::WINDOW_MS;
+            let since = now - crate::caps::WINDOW;
             let caused = outbox::notifications_caused_since(tx, author, since).await?;
             if let Some(capped) = crate::caps::notifications(author, caused, self.settings.caps) {
                 let cap = crate::telemetry::AUTO_MAIL_CAPPED;
@@ -184,7 +184,7 @@ impl Pipeline {
         tx: &mut Work,
         state: &CaseState,
         relay: &Relay<'_>,
-        now: i64,
+        now: Millis,
     ) -> Result<(), store::Error> {
         let to = &state.requester;
         let unreachable = signals::is_system_address(to)
@@ -260,7 +260,7 @@ impl Pipeline {
         state: &CaseState,
         m: &Inbound,
         problems: &[Problem],
-        now: i64,
+        now: Millis,
     ) -> Result<(), store::Error> {
         self.answer_technician(tx, state, m, (COMMAND_ERROR, problems), now)
             .await
@@ -274,7 +274,7 @@ impl Pipeline {
         state: &CaseState,
         m: &Inbound,
         why: &str,
-        now: i64,
+        now: Millis,
     ) -> Result<(), store::Error> {
         let problem = Problem {
             line: format!("From: {}", m.from.address),
@@ -290,7 +290,7 @@ impl Pipeline {
         state: &CaseState,
         m: &Inbound,
         (template, problems): (&str, &[Problem]),
-        now: i64,
+        now: Millis,
     ) -> Result<(), store::Error> {
         let to = &m.from.address;
         let why_not = match self.import {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::Pipeline;
 use crate::classify::Rules;
-use crate::model::{CaseId, CaseType, Status, TicketNo};
+use crate::model::{CaseId, CaseType, Millis, Status, TicketNo};
 use crate::store::casework::CaseState;
 use crate::store::testing::stores;
 use crate::store::Store;
@@ -37,7 +37,7 @@ pub(crate) fn case_state(status: Status) -> CaseState {
         clock: crate::sla::Resolution::default(),
         first_response: crate::sla::FirstResponse::default(),
         follow_up_at: None,
-        created_at: 0,
+        created_at: Millis(0),
     }
 }
 

@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 
 use super::App;
 use crate::calendar::Calendar;
-use crate::model::Status;
+use crate::model::{Millis, Status};
 use crate::store::format_ms;
 use crate::store::queues::{self, SlaFigures, SlaReport, SlaState};
 
@@ -31,7 +31,7 @@ pub(super) fn parse_date(s: &str) -> Result<Date, String> {
 }
 
 /// Midnight starting `date` in the calendar's zone, in ms.
-fn start_of(date: Date, calendar: &Calendar) -> anyhow::Result<i64> {
+fn start_of(date: Date, calendar: &Calendar) -> anyhow::Result<Millis> {
     // A zone the calendar names but the database cannot resolve is the system's own.
     let tz = TimeZone::get(calendar.tz_name()).unwrap_or_else(|_| TimeZone::system());
     let start = date.to_zoned(tz).with_context(|| {
@@ -40,7 +40,7 @@ fn start_of(date: Date, calendar: &Calendar) -> anyhow::Result<i64> {
             calendar.tz_name()
         )
     })?;
-    Ok(start.timestamp().as_millisecond())
+    Ok(Millis(start.timestamp().as_millisecond()))
 }
 
 pub(super) async fn sla_command(
@@ -152,10 +152,10 @@ pub(super) fn write_sla(
     calendar: &Calendar,
     status: Status,
     sla: &SlaState,
-    now: i64,
+    now: Millis,
 ) -> anyhow::Result<()> {
-    let at = |ms: i64| calendar.format(ms);
-    let late = |ms: i64| if ms <= now { "  OVERDUE" } else { "" };
+    let at = |ms: Millis| calendar.format(ms);
+    let late = |ms: Millis| if ms <= now { "  OVERDUE" } else { "" };
     match sla.target_secs {
         None => writeln!(out, "  sla        no SLA")?,
         Some(secs) => {

@@ -45,8 +45,7 @@ impl IntakeLease {
     /// and when it is lost; a database failure counts as not holding it.
     pub async fn hold(&self) -> bool {
         let now = store::now_ms();
-        let ttl = i64::try_from(TTL.as_millis()).unwrap_or(i64::MAX);
-        let held = match lease::acquire(&self.store.pool, &self.name, &self.holder, now, ttl).await
+        let held = match lease::acquire(&self.store.pool, &self.name, &self.holder, now, TTL).await
         {
             Ok(held) => held,
             Err(error) => {

@@ -6,7 +6,7 @@
 use crate::casework::{new_message_id, Pipeline, IMPORTED, SYSTEM_ACTOR};
 use crate::classify::{self, Classification};
 use crate::config::Settings;
-use crate::model::{CaseId, Inbound, TicketNo};
+use crate::model::{CaseId, Inbound, Millis, TicketNo};
 use crate::parse::signals;
 use crate::store::events::Event;
 use crate::store::{self, cases, outbox, Work};
@@ -20,7 +20,7 @@ impl Pipeline {
         opened: Opened<'_>,
         m: &Inbound,
         c: &Classification,
-        now: i64,
+        now: Millis,
     ) -> Result<bool, store::Error> {
         let case = opened.id;
         let to = m.reply_address();
@@ -86,7 +86,7 @@ pub(super) fn ack_plan(
     opened: Opened<'_>,
     m: &Inbound,
     c: &Classification,
-    now: i64,
+    now: Millis,
 ) -> AckPlan {
     let mut references = m.references.clone();
     references.extend(m.message_id.clone());

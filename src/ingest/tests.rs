@@ -5,6 +5,7 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::*;
+use crate::model::Millis;
 use std::sync::Arc;
 
 use crate::store::testing::stores;
@@ -29,7 +30,12 @@ const CONFIG: &str = r#"
     path = "outbox"
 "#;
 
-const NOW: i64 = 1_790_000_000_000;
+const NOW: Millis = Millis(1_790_000_000_000);
+
+/// `n` milliseconds.
+fn ms(n: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::try_from(n).unwrap())
+}
 
 fn pipeline(store: &Store) -> Pipeline {
     let settings = crate::config::testing::load(CONFIG);
@@ -155,7 +161,7 @@ async fn the_same_message_twice_is_one_case_and_one_acknowledgment() {
     on_each_store(|p| async move {
         let raw = mail("alice@customer.example.test", "Printer not working", "", "x");
         assert_eq!(ticket(&p, &raw).await, "HD-000001");
-        let again = p.ingest(&raw, "test", NOW + 5).await.unwrap();
+        let again = p.ingest(&raw, "test", NOW + ms(5)).await.unwrap();
         assert_eq!(again, Outcome::Duplicate { ticket: TicketNo::new("HD", 1) });
         // Delivered a second time through another route: new trace fields, same message.
         let mut traced = b"Received: from mx2.example.test by mx.example.test\r\nDelivered-To: support@example.test\r\n".to_vec();
@@ -315,7 +321,7 @@ async fn acknowledgments_per_sender_are_capped_per_hour() {
                 "x",
             );
             let acknowledged = matches!(
-                p.ingest(&m, "t", NOW + i).await.unwrap(),
+                p.ingest(&m, "t", NOW + ms(i)).await.unwrap(),
                 Outcome::Created {
                     acknowledged: true,
                     ..
@@ -324,7 +330,7 @@ async fn acknowledgments_per_sender_are_capped_per_hour() {
             assert_eq!(acknowledged, i < 3, "message {i}");
         }
         let later = mail("alice@customer.example.test", "Printer 6 broken", "", "x");
-        let outcome = p.ingest(&later, "t", NOW + 3_600_001).await.unwrap();
+        let outcome = p.ingest(&later, "t", NOW + ms(3_600_001)).await.unwrap();
         assert!(
             matches!(
                 outcome,
@@ -378,7 +384,7 @@ async fn strangers_cannot_aim_acknowledgments_at_a_third_party() {
                 &format!("Reply-To: victim+{i}@victim.test\r\n"),
                 "x",
             );
-            p.ingest(&m, "t", NOW + i).await.unwrap();
+            p.ingest(&m, "t", NOW + ms(i)).await.unwrap();
         }
         let to = acknowledged(&p.store).await;
         assert_eq!(to.len(), 10);
@@ -398,7 +404,7 @@ async fn strangers_cannot_aim_acknowledgments_at_a_third_party() {
         // Forged Froms with +tags are one mailbox: capped at auto_reply_limit (3 here).
         for i in 0..10 {
             let m = mail(&format!("Victim+{i}@victim.test"), &format!("Hi {i}"), "", "x");
-            p.ingest(&m, "t", NOW + 100 + i).await.unwrap();
+            p.ingest(&m, "t", NOW + ms(100 + i)).await.unwrap();
         }
         let to_victim = acknowledged(&p.store)
             .await
@@ -427,7 +433,7 @@ async fn the_domain_and_global_caps_hold_and_record_why() {
                 "",
                 "x",
             );
-            p.ingest(&m, "t", NOW + i).await.unwrap();
+            p.ingest(&m, "t", NOW + ms(i)).await.unwrap();
         }
         assert_eq!(acknowledged(&p.store).await.len(), 4);
         assert!(suppressed(&p.store).await[0].contains("helpdesk.auto_reply_domain_limit = 4"));
@@ -439,12 +445,12 @@ async fn the_domain_and_global_caps_hold_and_record_why() {
                 "",
                 "x",
             );
-            p.ingest(&m, "t", NOW + 10 + i).await.unwrap();
+            p.ingest(&m, "t", NOW + ms(10 + i)).await.unwrap();
         }
         assert_eq!(acknowledged(&p.store).await.len(), 7);
         // …but everything together is.
         let m = mail("someone@else.test", "Phone", "", "x");
-        p.ingest(&m, "t", NOW + 20).await.unwrap();
+        p.ingest(&m, "t", NOW + ms(20)).await.unwrap();
         assert_eq!(acknowledged(&p.store).await.len(), 7);
         assert!(suppressed(&p.store)
             .await

@@ -2,19 +2,22 @@ use super::*;
 
 use Status::{Assigned, Closed, InProgress, Open, Pending, Resolved};
 
-const HOUR: i64 = 3_600_000;
-const DAY: i64 = 24 * HOUR;
+/// One millisecond.
+const MS: Duration = Duration::from_millis(1);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// The reopen window every test runs with: a week.
 const WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
-const WINDOW_MS: i64 = 7 * DAY;
 
-/// When the resolved and closed fixtures were resolved (2026-12-07 10:00 UTC).
-const RESOLVED_AT: i64 = 1_796_637_600_000;
+/// When the resolved and closed fixtures were resolved (2026-12-07 10:00 UTC), in ms.
+const RESOLVED_MS: i64 = 1_796_637_600_000;
+/// When the resolved and closed fixtures were resolved.
+const RESOLVED_AT: Millis = Millis(RESOLVED_MS);
 /// The end of the resolved fixture's reopen window.
-const CLOSE_AT: i64 = RESOLVED_AT + WINDOW_MS;
+const CLOSE_AT: Millis = Millis(RESOLVED_MS + 7 * 86_400_000);
 /// A moment well inside the resolved fixture's reopen window.
-const INSIDE: i64 = RESOLVED_AT + HOUR;
+const INSIDE: Millis = Millis(RESOLVED_MS + 3_600_000);
 
 const OLD_REASON: &str = "vendor: part ordered";
 const NEW_REASON: &str = "customer: awaiting reply";
@@ -83,11 +86,11 @@ const NOT_OVER: Want = Want::No(&["window"]);
 /// One event, when it happens, and what it should give in each status of [`COLUMNS`].
 struct Row {
     event: Event,
-    now: i64,
+    now: Millis,
     want: [Want; 6],
 }
 
-fn row(event: Event, now: i64, want: [Want; 6]) -> Row {
+fn row(event: Event, now: Millis, want: [Want; 6]) -> Row {
     Row { event, now, want }
 }
 
@@ -122,13 +125,13 @@ fn table() -> Vec<Row> {
         row(Event::Assigned, INSIDE,             [TO_ASSIGNED,    TO_ASSIGNED,    SAME,           TO_ASSIGNED,    rf,               rf]),
         row(Event::Answered, INSIDE,             [TO_IN_PROGRESS, SAME,           SAME,           SAME,           SAME,             SAME]),
         row(replied(false), INSIDE,              [SAME,           SAME,           SAME,           SAME,           DISPUTED,         SAME]),
-        row(replied(false), CLOSE_AT - 1,        [SAME,           SAME,           SAME,           SAME,           DISPUTED,         SAME]),
+        row(replied(false), CLOSE_AT - MS,        [SAME,           SAME,           SAME,           SAME,           DISPUTED,         SAME]),
         row(replied(false), CLOSE_AT,            [SAME,           SAME,           SAME,           SAME,           SAME,             SAME]),
         row(replied(false), CLOSE_AT + DAY,      [SAME,           SAME,           SAME,           SAME,           SAME,             SAME]),
         row(replied(true), INSIDE,               [SAME,           SAME,           SAME,           SAME,           SAME,             SAME]),
         row(replied(true), CLOSE_AT + DAY,       [SAME,           SAME,           SAME,           SAME,           SAME,             SAME]),
         row(Event::WindowElapsed, INSIDE,        [NOT_OVER,       NOT_OVER,       NOT_OVER,       NOT_OVER,       NOT_OVER,         NOT_OVER]),
-        row(Event::WindowElapsed, CLOSE_AT - 1,  [NOT_OVER,       NOT_OVER,       NOT_OVER,       NOT_OVER,       NOT_OVER,         NOT_OVER]),
+        row(Event::WindowElapsed, CLOSE_AT - MS,  [NOT_OVER,       NOT_OVER,       NOT_OVER,       NOT_OVER,       NOT_OVER,         NOT_OVER]),
         row(Event::WindowElapsed, CLOSE_AT,      [NOT_OVER,       NOT_OVER,       NOT_OVER,       NOT_OVER,       CLOSED_NOTICE,    NOT_OVER]),
         row(Event::WindowElapsed, CLOSE_AT + DAY, [NOT_OVER,       NOT_OVER,       NOT_OVER,       NOT_OVER,       CLOSED_NOTICE,    NOT_OVER]),
     ];
@@ -137,7 +140,7 @@ fn table() -> Vec<Row> {
 
 /// The case after an accepted transition to `to`, by the contract's rules for each kind of
 /// transition (not by calling `step`).
-fn expected(life: &Life, event: &Event, now: i64, to: Status, effects: &[Effect]) -> Life {
+fn expected(life: &Life, event: &Event, now: Millis, to: Status, effects: &[Effect]) -> Life {
     let mut want = life.clone();
     want.status = to;
     // Only `/status pending <reason>` sets a reason; any other status clears it.
@@ -152,7 +155,7 @@ fn expected(life: &Life, event: &Event, now: i64, to: Status, effects: &[Effect]
                 want.resolution.clone_from(text);
             }
             want.resolved_at = Some(now);
-            want.close_at = Some(now + WINDOW_MS);
+            want.close_at = Some(now + WINDOW);
         }
         Closed => {
             want.close_at = None;
@@ -177,7 +180,11 @@ fn names_command_or_status(message: &str) -> bool {
 fn check(from: Status, row: &Row, want: Want) -> Option<String> {
     let life = fixture(from);
     let got = step(&life, &row.event, row.now, WINDOW);
-    let cell = format!("{from} + {:?} at {}", row.event, row.now - RESOLVED_AT);
+    let cell = format!(
+        "{from} + {:?} at {}",
+        row.event,
+        row.now.since(RESOLVED_AT).as_millis()
+    );
     match (want, got) {
         (Want::Same, Ok((next, effects))) if next == life && effects.is_empty() => None,
         (Want::To(to, want_effects), Ok((next, effects)))
@@ -325,7 +332,7 @@ fn status_resolved_resolves_without_text() {
     assert_eq!(life.status, Resolved);
     assert_eq!(life.resolution, None);
     assert_eq!(life.resolved_at, Some(INSIDE));
-    assert_eq!(life.close_at, Some(INSIDE + WINDOW_MS));
+    assert_eq!(life.close_at, Some(INSIDE + WINDOW));
     assert_eq!(effects, [Effect::ResolutionNotice]);
 }
 
@@ -351,10 +358,10 @@ fn a_zero_window_can_close_at_once() {
 #[test]
 fn a_huge_window_saturates_instead_of_overflowing() {
     let (life, _) = step(&fixture(Open), &Event::Resolve(None), INSIDE, Duration::MAX).unwrap();
-    assert_eq!(life.close_at, Some(i64::MAX));
-    let late = i64::MAX - 1;
+    assert_eq!(life.close_at, Some(Millis(i64::MAX)));
+    let late = Millis(i64::MAX - 1);
     let (life, _) = step(&fixture(Open), &Event::Resolve(None), late, WINDOW).unwrap();
-    assert_eq!(life.close_at, Some(i64::MAX));
+    assert_eq!(life.close_at, Some(Millis(i64::MAX)));
 }
 
 #[test]
@@ -442,14 +449,14 @@ fn same_status_is_a_no_op() {
 fn customer_reply_reopens_only_until_the_window_ends() {
     let dispute = Event::CustomerReplied { thanks: false };
     let life = fixture(Resolved);
-    let (inside, effects) = step(&life, &dispute, CLOSE_AT - 1, WINDOW).unwrap();
+    let (inside, effects) = step(&life, &dispute, CLOSE_AT - MS, WINDOW).unwrap();
     assert_eq!(inside.status, InProgress);
     assert_eq!(inside.resolution, None);
     assert_eq!(inside.close_at, None);
     assert_eq!(effects, [Effect::Reopened { by_customer: true }]);
-    for now in [CLOSE_AT, CLOSE_AT + 1, CLOSE_AT + 30 * DAY] {
+    for now in [CLOSE_AT, CLOSE_AT + MS, CLOSE_AT + 30 * DAY] {
         let (next, effects) = step(&life, &dispute, now, WINDOW).unwrap();
-        assert_eq!(next, life, "at close_at + {}", now - CLOSE_AT);
+        assert_eq!(next, life, "at close_at + {:?}", now.since(CLOSE_AT));
         assert!(effects.is_empty());
     }
 }
@@ -470,7 +477,7 @@ fn thanks_never_reopens() {
 #[test]
 fn window_elapsed_closes_only_a_resolved_case_whose_window_is_over() {
     let life = fixture(Resolved);
-    let message = step(&life, &Event::WindowElapsed, CLOSE_AT - 1, WINDOW).unwrap_err();
+    let message = step(&life, &Event::WindowElapsed, CLOSE_AT - MS, WINDOW).unwrap_err();
     assert!(message.contains("window"), "{message}");
     let now = CLOSE_AT + HOUR;
     let (closed, effects) = step(&life, &Event::WindowElapsed, now, WINDOW).unwrap();
@@ -500,7 +507,7 @@ fn answering_starts_work_on_an_open_case_only() {
 }
 
 /// Steps `life` through `event` at `now`, expecting it to be accepted.
-fn go(life: &Life, event: Event, now: i64) -> (Life, Vec<Effect>) {
+fn go(life: &Life, event: Event, now: Millis) -> (Life, Vec<Effect>) {
     step(life, &event, now, WINDOW)
         .unwrap_or_else(|why| panic!("{} + {event:?} refused: {why}", life.status))
 }
@@ -527,7 +534,7 @@ fn a_case_from_open_to_closed_and_back() {
     let (life, fx) = go(&life, Event::Resolve(Some("new fuser".into())), t1);
     assert_eq!(life.status, Resolved);
     assert_eq!(life.resolution.as_deref(), Some("new fuser"));
-    assert_eq!(life.close_at, Some(t1 + WINDOW_MS));
+    assert_eq!(life.close_at, Some(t1 + WINDOW));
     assert_eq!(fx, [Effect::ResolutionNotice]);
 
     // The customer disputes the resolution.
@@ -541,14 +548,14 @@ fn a_case_from_open_to_closed_and_back() {
     let (life, fx) = go(&life, Event::Resolve(Some("new drum too".into())), t2);
     assert_eq!(life.status, Resolved);
     assert_eq!(life.resolved_at, Some(t2));
-    assert_eq!(life.close_at, Some(t2 + WINDOW_MS));
+    assert_eq!(life.close_at, Some(t2 + WINDOW));
     assert_eq!(fx, [Effect::ResolutionNotice]);
 
     let (same, fx) = go(&life, Event::CustomerReplied { thanks: true }, t2 + DAY);
     assert_eq!((&same, fx.as_slice()), (&life, [].as_slice()));
-    assert!(step(&life, &Event::WindowElapsed, t2 + WINDOW_MS - 1, WINDOW).is_err());
+    assert!(step(&life, &Event::WindowElapsed, t2 + WINDOW - MS, WINDOW).is_err());
 
-    let t3 = t2 + WINDOW_MS;
+    let t3 = t2 + WINDOW;
     let (life, fx) = go(&life, Event::WindowElapsed, t3);
     assert_eq!(life.status, Closed);
     assert_eq!(life.closed_at, Some(t3));

@@ -140,7 +140,7 @@ impl Outbox {
             }
             Err(e) if e.transient => {
                 let delay = backoff(mail.attempts);
-                let next = store::now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                let next = store::now_ms() + delay;
                 tracing::warn!(outbox = mail.id, error = %e, retry_in = ?delay, "sending failed; will retry");
                 store::outbox::mark_retry(pool, mail.id, &e.message, next).await?;
                 Ok(Outcome::Retry)

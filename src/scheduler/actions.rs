@@ -10,7 +10,7 @@ use crate::calendar::Calendar;
 use crate::casework::notify::{to_json, Notice};
 use crate::casework::{Pipeline, SYSTEM_ACTOR};
 use crate::classify;
-use crate::model::CaseId;
+use crate::model::{CaseId, Millis};
 use crate::sla::{Stage, Target};
 use crate::store::casework::{self, CaseState};
 use crate::store::due::{self, claim};
@@ -39,7 +39,7 @@ impl Pipeline {
         tx: &mut Work,
         case: CaseId,
         alert: Alert,
-        now: i64,
+        now: Millis,
     ) -> Result<bool, store::Error> {
         let condition = match alert {
             Alert::FirstResponseWarning => due::FIRST_RESPONSE_WARNING,
@@ -71,7 +71,7 @@ impl Pipeline {
         &self,
         tx: &mut Work,
         case: CaseId,
-        now: i64,
+        now: Millis,
     ) -> Result<bool, store::Error> {
         let (condition, categories) = self.follow_up_due();
         if !claim(tx, case, &condition, &categories, now).await? {
@@ -79,9 +79,7 @@ impl Pipeline {
         }
         let mut state = casework::state(tx, case).await?;
         let week = self.settings.sla.follow_up;
-        let last = state
-            .follow_up_at
-            .map(|at| at.saturating_sub(crate::casework::millis(week)));
+        let last = state.follow_up_at.map(|at| at - week);
         state.follow_up_at = self.next_follow_up(now);
         casework::save(tx, &state, now).await?;
         let reminded = Event::FollowUpReminded { last_note: last };
@@ -109,9 +107,9 @@ impl Pipeline {
     pub(crate) async fn triage_digest(
         &self,
         tx: &mut Work,
-        slot: i64,
+        slot: Millis,
         waiting: &[CaseState],
-        now: i64,
+        now: Millis,
     ) -> Result<usize, store::Error> {
         let cal = &self.settings.calendar;
         let rules = self.rules();
@@ -213,7 +211,7 @@ pub(crate) fn alert_plan(
 ) -> AlertPlan {
     let breach = matches!(alert, Alert::FirstResponseBreach | Alert::ResolutionBreach);
     // The clock's stage moves on; a breach keeps the first time the clock ran out.
-    let advance = |stage: &mut Stage, breached_at: &mut Option<i64>, due: Option<i64>| {
+    let advance = |stage: &mut Stage, breached_at: &mut Option<Millis>, due: Option<Millis>| {
         *stage = if breach {
             Stage::Breached
         } else {
@@ -293,7 +291,9 @@ mod tests {
     use crate::sla;
 
     /// 2026-12-07 09:00 UTC, a Monday.
-    const DUE: i64 = 1_796_634_000_000;
+    const DUE: Millis = Millis(1_796_634_000_000);
+    /// One millisecond.
+    const MS: Duration = Duration::from_millis(1);
 
     fn calendar() -> Calendar {
         let days: Vec<String> = ["mon", "tue", "wed", "thu", "fri"].map(String::from).into();
@@ -367,7 +367,7 @@ mod tests {
     #[test]
     fn a_resolution_breach_keeps_the_first_miss_and_names_categorization_when_uncategorized() {
         let mut state = case(classify::UNCATEGORIZED);
-        state.clock.breached_at = Some(DUE - 1);
+        state.clock.breached_at = Some(DUE - MS);
         let plan = alert_plan(
             &mut state,
             Alert::ResolutionBreach,
@@ -377,7 +377,7 @@ mod tests {
         assert_eq!(state.clock.stage, Stage::Breached);
         assert_eq!(
             state.clock.breached_at,
-            Some(DUE - 1),
+            Some(DUE - MS),
             "the first miss stays"
         );
         assert_eq!(state.first_response.stage, Stage::None);

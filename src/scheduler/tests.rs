@@ -3,12 +3,15 @@
 //! the triage digest at odd hours, the weekly follow-up, and that nothing fires twice or is
 //! lost across a restart. No test sleeps.
 
+use std::time::Duration;
+
 use sqlx::Row;
 
 use super::{Scheduler, Tally};
 use crate::casework::{testing, Pipeline};
 use crate::classify::Rules;
 use crate::ingest::Outcome;
+use crate::model::Millis;
 use crate::store::Store;
 
 const CONFIG: &str = r#"
@@ -64,21 +67,25 @@ const RULES: &str = r#"
     subject = 'broken'
 "#;
 
-const HOUR: i64 = 3_600_000;
-const DAY: i64 = 24 * HOUR;
+/// One millisecond.
+const MS: Duration = Duration::from_millis(1);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(24 * 3600);
 
-/// Berlin local time on a December 2026 day (CET, UTC+1), as ms.
-fn at(day: i8, hour: i8, minute: i8) -> i64 {
-    jiff::civil::date(2026, 12, day)
-        .at(hour, minute, 0, 0)
-        .to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
-        .unwrap()
-        .timestamp()
-        .as_millisecond()
+/// Berlin local time on a December 2026 day (CET, UTC+1).
+fn at(day: i8, hour: i8, minute: i8) -> Millis {
+    Millis(
+        jiff::civil::date(2026, 12, day)
+            .at(hour, minute, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
+            .unwrap()
+            .timestamp()
+            .as_millisecond(),
+    )
 }
 
 /// Monday 7 December 2026, 10:00 in Berlin.
-fn monday_ten() -> i64 {
+fn monday_ten() -> Millis {
     at(7, 10, 0)
 }
 
@@ -104,7 +111,7 @@ const TECH: &str = "Terry <tech@it.example.test>";
 
 /// The technician answers case number `n`'s newest mail to their team (their proof) with
 /// `body` at `now`.
-async fn tech(p: &Pipeline, n: u32, body: &str, now: i64) -> Outcome {
+async fn tech(p: &Pipeline, n: u32, body: &str, now: Millis) -> Outcome {
     let ticket = format!("HD-{n:06}");
     let notice: String = sqlx::query(
         "SELECT o.message_id FROM outbox o JOIN cases c ON c.id = o.case_id
@@ -128,18 +135,18 @@ async fn tech(p: &Pipeline, n: u32, body: &str, now: i64) -> Outcome {
 }
 
 /// The customer replies `body` to case number `n` at `now`.
-async fn reply(p: &Pipeline, n: u32, body: &str, now: i64) -> Outcome {
+async fn reply(p: &Pipeline, n: u32, body: &str, now: Millis) -> Outcome {
     send(p, CUSTOMER, &format!("Re: [HD-{n:06}] the case"), body, now).await
 }
 
-async fn send(p: &Pipeline, from: &str, subject: &str, body: &str, now: i64) -> Outcome {
+async fn send(p: &Pipeline, from: &str, subject: &str, body: &str, now: Millis) -> Outcome {
     p.ingest(&mail(from, subject, body), "test", now)
         .await
         .unwrap()
 }
 
 /// The case's status and its clock columns as text.
-async fn case(s: &Store, ticket: &str) -> Vec<Option<i64>> {
+async fn case(s: &Store, ticket: &str) -> Vec<Option<Millis>> {
     let r = sqlx::query(
         r#"SELECT due_at, warn_at, sla_stage, breached_at, close_at, closed_at,
                   first_response_at, first_response_stage, follow_up_at, first_response_breached_at
@@ -150,7 +157,7 @@ async fn case(s: &Store, ticket: &str) -> Vec<Option<i64>> {
     .await
     .unwrap();
     (0..r.len())
-        .map(|i| r.try_get::<Option<i64>, _>(i).unwrap())
+        .map(|i| r.try_get::<Option<Millis>, _>(i).unwrap())
         .collect()
 }
 
@@ -213,7 +220,7 @@ async fn resolution_notice_window_and_auto_close_once() {
         assert_eq!(notice[0].1["reopen_window"], "3 days");
         let s = scheduler(&p);
         let window = 3 * DAY;
-        assert_eq!(s.run_due(resolved + window - 1).await.unwrap().closed, 0);
+        assert_eq!(s.run_due(resolved + window - MS).await.unwrap().closed, 0);
         let next = s.next_due(resolved).await.unwrap().unwrap();
         assert!(next <= resolved + window, "wakes in time for the deadline");
         let done = s.run_due(resolved + window).await.unwrap();
@@ -227,7 +234,7 @@ async fn resolution_notice_window_and_auto_close_once() {
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0].0, "alice@customer.example.test");
         // Again, and from a second scheduler (a restart, or another instance): nothing twice.
-        assert_eq!(s.run_due(resolved + window + 1).await.unwrap().closed, 0);
+        assert_eq!(s.run_due(resolved + window + MS).await.unwrap().closed, 0);
         let restarted = scheduler(&pipeline(&p.store, ""));
         assert_eq!(
             restarted
@@ -271,7 +278,7 @@ async fn a_dispute_reopens_thanks_do_not_and_a_late_reply_opens_a_linked_case() 
         assert_eq!(mails(&p.store, "resolution_notice").await.len(), 2);
         // A reply after the deadline, before the scheduler ran: the case closes, and the reply
         // opens a new case linked to it, whose acknowledgment says so.
-        let late = resolved + 3 * DAY + 1;
+        let late = resolved + 3 * DAY + MS;
         let outcome = reply(&p, 1, "Jams again.", late).await;
         assert!(matches!(outcome, Outcome::Created { .. }), "{outcome:?}");
         assert_eq!(status(&p.store, "HD-000001").await, "closed");
@@ -288,7 +295,7 @@ async fn a_dispute_reopens_thanks_do_not_and_a_late_reply_opens_a_linked_case() 
         .try_get(0)
         .unwrap();
         assert_eq!(link, "previous");
-        assert_eq!(scheduler(&p).run_due(late + 1).await.unwrap().closed, 0);
+        assert_eq!(scheduler(&p).run_due(late + MS).await.unwrap().closed, 0);
     })
     .await;
 }
@@ -334,7 +341,7 @@ async fn sla_warning_then_breach_and_pending_pauses_the_clock() {
         tech(&p, 1, "Looking into it.", t0 + HOUR / 2).await;
         let s = scheduler(&p);
         assert_eq!(
-            s.run_due(t0 + 3 * HOUR - 1).await.unwrap(),
+            s.run_due(t0 + 3 * HOUR - MS).await.unwrap(),
             Tally::default()
         );
         let warned = s.run_due(t0 + 3 * HOUR).await.unwrap();
@@ -358,7 +365,7 @@ async fn sla_warning_then_breach_and_pending_pauses_the_clock() {
         let due = t0 + 6 * HOUR;
         assert_eq!(case(&p.store, "HD-000001").await[0], Some(due));
         assert_eq!(
-            s.run_due(due - 1).await.unwrap(),
+            s.run_due(due - MS).await.unwrap(),
             Tally::default(),
             "no second warning"
         );
@@ -369,7 +376,7 @@ async fn sla_warning_then_breach_and_pending_pauses_the_clock() {
         assert_eq!(breach.len(), 1);
         assert_eq!(breach[0].1["due"], "Mon 7 Dec 2026 16:00 CET");
         let c = case(&p.store, "HD-000001").await;
-        assert_eq!((c[2], c[3]), (Some(2), Some(due)));
+        assert_eq!((c[2].map(|stage| stage.0), c[3]), (Some(2), Some(due)));
         // Resolving after the breach keeps it on the record.
         tech(&p, 1, "/resolve Switch replaced.", due + 2 * HOUR).await;
         assert_eq!(case(&p.store, "HD-000001").await[3], Some(due));
@@ -384,7 +391,13 @@ async fn first_response_warns_and_breaches_unless_a_technician_answers() {
         send(&p, CUSTOMER, "Printer broken", "It jams.", t0).await;
         let s = scheduler(&p);
         // 2 hours, 24x7: warned at 1.5 h, breached at 2 h; the 1-day target is far away.
-        assert_eq!(s.run_due(t0 + 90 * 60_000).await.unwrap().warnings, 1);
+        assert_eq!(
+            s.run_due(t0 + Duration::from_secs(90 * 60))
+                .await
+                .unwrap()
+                .warnings,
+            1
+        );
         let fr = s.run_due(t0 + 2 * HOUR).await.unwrap();
         assert_eq!((fr.warnings, fr.breaches), (0, 1));
         let breach = mails(&p.store, "sla_breach").await;
@@ -493,7 +506,7 @@ async fn weekly_follow_up_for_pending_cases_without_a_note() {
         tech(&p, 1, "/status pending vendor part ordered", pending).await;
         let s = scheduler(&p);
         let week = 7 * DAY;
-        assert_eq!(s.run_due(pending + week - 1).await.unwrap().reminders, 0);
+        assert_eq!(s.run_due(pending + week - MS).await.unwrap().reminders, 0);
         assert_eq!(s.run_due(pending + week).await.unwrap().reminders, 1);
         assert_eq!(s.run_due(pending + week + HOUR).await.unwrap().reminders, 0);
         let reminder = mails(&p.store, "follow_up_reminder").await;
@@ -574,25 +587,25 @@ async fn next_due_ignores_follow_ups_the_scheduler_never_claims() {
 
 #[test]
 fn the_scheduler_never_sleeps_zero_for_work_its_round_left() {
-    use std::time::Duration;
-    let (round, now) = (1_000_000, 1_000_050);
+    let ms = Duration::from_millis;
+    let (round, now) = (Millis(1_000_000), Millis(1_000_050));
     assert_eq!(super::sleep_until(None, round, now), super::MAX_SLEEP);
     assert_eq!(
-        super::sleep_until(Some(now + 2_000), round, now),
+        super::sleep_until(Some(now + ms(2_000)), round, now),
         Duration::from_secs(2)
     );
     assert_eq!(
-        super::sleep_until(Some(now + 3_600_000), round, now),
+        super::sleep_until(Some(now + ms(3_600_000)), round, now),
         super::MAX_SLEEP
     );
     // Came due after the round started: at once.
     assert_eq!(
-        super::sleep_until(Some(round + 10), round, now),
+        super::sleep_until(Some(round + ms(10)), round, now),
         Duration::ZERO
     );
     // Due before the round and still there: the round will not take it; no busy loop.
     assert_eq!(
-        super::sleep_until(Some(round - 1), round, now),
+        super::sleep_until(Some(round - ms(1)), round, now),
         super::MAX_SLEEP
     );
 }

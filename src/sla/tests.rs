@@ -3,7 +3,7 @@ use super::*;
 use jiff::civil::date;
 use jiff::tz::TimeZone;
 
-const MIN: i64 = 60_000;
+const MIN: Duration = Duration::from_secs(60);
 
 /// Monday to Friday, 08:00-17:00 UTC: a working day of 9 hours.
 fn office() -> Calendar {
@@ -15,13 +15,15 @@ fn office() -> Calendar {
 }
 
 /// December 2026 in UTC, as ms; the 7th and the 14th are Mondays, the 11th a Friday.
-fn dec(day: i8, hour: i8, minute: i8) -> i64 {
-    date(2026, 12, day)
-        .at(hour, minute, 0, 0)
-        .to_zoned(TimeZone::UTC)
-        .unwrap()
-        .timestamp()
-        .as_millisecond()
+fn dec(day: i8, hour: i8, minute: i8) -> Millis {
+    Millis(
+        date(2026, 12, day)
+            .at(hour, minute, 0, 0)
+            .to_zoned(TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+            .as_millisecond(),
+    )
 }
 
 fn hours(n: u64) -> Target {
@@ -47,7 +49,7 @@ fn clocks(calendar: &Calendar) -> Clocks<'_> {
 }
 
 /// A resolution clock started at `start` with `target` (a new case, open).
-fn started(c: &Clocks<'_>, target: Target, start: i64) -> Resolution {
+fn started(c: &Clocks<'_>, target: Target, start: Millis) -> Resolution {
     c.sync(Resolution::default(), Status::Open, Some(target), start)
 }
 
@@ -298,9 +300,9 @@ fn short_pauses_keep_their_milliseconds() {
     let mut clock = started(&c, hours(4), start);
     let mut now = start;
     for _ in 0..10 {
-        now += 1_500;
+        now += Duration::from_millis(1_500);
         clock = c.sync(clock, Status::Pending, t, now);
-        now += 60_000;
+        now += Duration::from_secs(60);
         clock = c.sync(clock, Status::InProgress, t, now);
     }
     assert_eq!(
@@ -308,7 +310,10 @@ fn short_pauses_keep_their_milliseconds() {
         (Duration::from_secs(15), Duration::from_secs(15))
     );
     // Four hours from the last resume, less the 15 s used.
-    assert_eq!(clock.due_at, Some(now + 4 * 3_600_000 - 15_000));
+    assert_eq!(
+        clock.due_at,
+        Some(now + Duration::from_secs(4 * 3600) - Duration::from_secs(15))
+    );
 }
 
 #[test]
@@ -457,7 +462,12 @@ fn a_breach_is_recorded_at_the_due_time_not_before() {
     let c = clocks(&cal);
     let t = Some(hours(4));
     let clock = started(&c, hours(4), dec(7, 10, 0));
-    let before = c.sync(clock, Status::InProgress, t, dec(7, 14, 0) - 1);
+    let before = c.sync(
+        clock,
+        Status::InProgress,
+        t,
+        dec(7, 14, 0) - Duration::from_millis(1),
+    );
     assert_eq!(before.breached_at, None);
     let on_the_dot = c.sync(clock, Status::InProgress, t, dec(7, 14, 0));
     assert_eq!(on_the_dot.breached_at, Some(dec(7, 14, 0)));
@@ -520,7 +530,10 @@ fn the_stage_stays_when_both_times_have_passed() {
     };
     let changed = c.sync(clock, Status::InProgress, Some(target), dec(7, 15, 0));
     assert_eq!(changed.due_at, Some(dec(7, 14, 30)));
-    assert_eq!(changed.warn_at, Some(dec(7, 13, 0) + 22 * MIN + 30_000));
+    assert_eq!(
+        changed.warn_at,
+        Some(dec(7, 13, 0) + 22 * MIN + Duration::from_secs(30))
+    );
     assert_eq!(changed.stage, Stage::Breached);
     // The old due time (14:00) was missed first.
     assert_eq!(changed.breached_at, Some(dec(7, 14, 0)));

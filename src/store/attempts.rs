@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::Row;
 
 use super::{Error, Store, Tx};
+use crate::model::Millis;
 
 /// The unfinished attempts of each of these messages (by content hash) that has any.
 ///
@@ -39,7 +40,7 @@ pub async fn unfinished(tx: &mut Tx, hashes: &[&str]) -> Result<HashMap<String, 
 ///
 /// # Errors
 /// Database failure.
-pub async fn begin(tx: &mut Tx, messages: &[(&str, &str)], now: i64) -> Result<(), Error> {
+pub async fn begin(tx: &mut Tx, messages: &[(&str, &str)], now: Millis) -> Result<(), Error> {
     let mut seen = HashSet::new();
     let unique: Vec<&(&str, &str)> = messages.iter().filter(|(h, _)| seen.insert(*h)).collect();
     if unique.is_empty() {
@@ -159,7 +160,7 @@ mod tests {
             let s = &t.store;
             let begin = |messages: Vec<(&'static str, &'static str)>| async move {
                 let mut tx = s.begin().await.unwrap();
-                super::begin(&mut tx, &messages, 5).await.unwrap();
+                super::begin(&mut tx, &messages, Millis(5)).await.unwrap();
                 let hashes: Vec<&str> = messages.iter().map(|(h, _)| *h).collect();
                 let counts = unfinished(&mut tx, &hashes).await.unwrap();
                 tx.commit().await.unwrap();

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::events::Event;
 use super::{format_ms, Error, Tx};
-use crate::model::{CaseId, CaseType, Status, TicketNo};
+use crate::model::{CaseId, CaseType, Millis, Status, TicketNo};
 use crate::sla::{self, Target};
 use crate::thread::Candidate;
 
@@ -40,7 +40,7 @@ pub struct NewCase<'a> {
     /// Its first-response clock.
     pub first_response: sla::FirstResponse,
     /// When the first weekly status note is due.
-    pub follow_up_at: Option<i64>,
+    pub follow_up_at: Option<Millis>,
 }
 
 /// A case as listed and shown.
@@ -138,7 +138,7 @@ pub async fn save_ticket_counter(tx: &mut Tx, last: i64) -> Result<(), Error> {
 ///
 /// # Errors
 /// Database failure (a duplicate ticket is a bug: tickets come from [`next_ticket`]).
-pub async fn insert(tx: &mut Tx, c: &NewCase<'_>, now: i64) -> Result<CaseId, Error> {
+pub async fn insert(tx: &mut Tx, c: &NewCase<'_>, now: Millis) -> Result<CaseId, Error> {
     let id: i64 = sqlx::query(
         r#"INSERT INTO cases (ticket, subject, requester, requester_name, status, case_type,
                category, priority, team, rule, target_secs, previous_case, created_at, updated_at,
@@ -178,7 +178,7 @@ pub async fn insert(tx: &mut Tx, c: &NewCase<'_>, now: i64) -> Result<CaseId, Er
 ///
 /// # Errors
 /// Database failure.
-pub async fn touch(tx: &mut Tx, case: CaseId, now: i64) -> Result<(), Error> {
+pub async fn touch(tx: &mut Tx, case: CaseId, now: Millis) -> Result<(), Error> {
     sqlx::query(r#"UPDATE cases SET updated_at = $2 WHERE id = $1"#)
         .bind(case.0)
         .bind(now)
@@ -221,7 +221,7 @@ pub async fn add_participants(tx: &mut Tx, case: CaseId, addresses: &[&str]) -> 
 pub struct NewEvent {
     pub case: CaseId,
     /// When, in ms.
-    pub at: i64,
+    pub at: Millis,
     /// Who: an address, or `helpdesk`.
     pub actor: String,
     /// What, e.g. `created`.
@@ -232,7 +232,13 @@ pub struct NewEvent {
 
 /// Records `event` on `case` (written with the transaction), and counts it in the metrics that
 /// count events, with the labels its fields carry.
-pub fn add_event(work: &mut super::Work, case: CaseId, now: i64, actor: &str, event: &Event<'_>) {
+pub fn add_event(
+    work: &mut super::Work,
+    case: CaseId,
+    now: Millis,
+    actor: &str,
+    event: &Event<'_>,
+) {
     use crate::telemetry;
     match event {
         Event::Created { category, .. } | Event::ProblemCreated { category, .. } => {

@@ -7,9 +7,9 @@ use sqlx::Row;
 
 use super::due::active;
 use super::{format_ms, Error, Tx};
-use crate::calendar::{ms_of, span_of_ms};
 use crate::lifecycle::Life;
-use crate::model::{CaseId, CaseType, Status, TicketNo};
+use crate::model::{ms_of, span_of_ms};
+use crate::model::{CaseId, CaseType, Millis, Status, TicketNo};
 use crate::sla::{self, Target};
 
 /// The working state of a case.
@@ -41,19 +41,19 @@ pub struct CaseState {
     /// The resolution text.
     pub resolution: Option<String>,
     /// When it was last resolved.
-    pub resolved_at: Option<i64>,
+    pub resolved_at: Option<Millis>,
     /// When a resolved case closes by itself.
-    pub close_at: Option<i64>,
+    pub close_at: Option<Millis>,
     /// When it closed.
-    pub closed_at: Option<i64>,
+    pub closed_at: Option<Millis>,
     /// The resolution clock.
     pub clock: sla::Resolution,
     /// The first-response clock.
     pub first_response: sla::FirstResponse,
     /// When the next weekly status note is due.
-    pub follow_up_at: Option<i64>,
+    pub follow_up_at: Option<Millis>,
     /// When it was opened.
-    pub created_at: i64,
+    pub created_at: Millis,
 }
 
 impl CaseState {
@@ -173,7 +173,7 @@ pub async fn due(
     pool: &sqlx::AnyPool,
     condition: &str,
     binds: &[&str],
-    now: i64,
+    now: Millis,
     limit: i64,
 ) -> Result<Vec<CaseState>, Error> {
     let sql =
@@ -214,7 +214,7 @@ pub async fn next_due(
     pool: &sqlx::AnyPool,
     follow_up_scope: &str,
     binds: &[&str],
-) -> Result<Option<i64>, Error> {
+) -> Result<Option<Millis>, Error> {
     let sql = format!(
         r#"SELECT
              (SELECT MIN(close_at) FROM cases WHERE status = 'resolved'),
@@ -232,9 +232,9 @@ pub async fn next_due(
         q = q.bind(*b);
     }
     let r = q.fetch_one(pool).await?;
-    let mut next: Option<i64> = None;
+    let mut next: Option<Millis> = None;
     for i in 0..6 {
-        if let Some(at) = r.try_get::<Option<i64>, _>(i)? {
+        if let Some(at) = r.try_get::<Option<Millis>, _>(i)? {
             next = Some(next.map_or(at, |n| n.min(at)));
         }
     }
@@ -245,7 +245,7 @@ pub async fn next_due(
 ///
 /// # Errors
 /// Database failure.
-pub async fn save(tx: &mut Tx, c: &CaseState, now: i64) -> Result<(), Error> {
+pub async fn save(tx: &mut Tx, c: &CaseState, now: Millis) -> Result<(), Error> {
     sqlx::query(
         r#"UPDATE cases SET status = $2, pending_reason = $3, case_type = $4, category = $5,
                priority = $6, target_secs = $7, team = $8, assignee = $9, resolution = $10,
@@ -325,7 +325,7 @@ pub async fn link(
     tx: &mut Tx,
     (a, a_kind): (CaseId, &str),
     (b, b_kind): (CaseId, &str),
-    now: i64,
+    now: Millis,
 ) -> Result<(), Error> {
     // Each row says what the linked case is to this one.
     for (case, linked, kind) in [(a, b, b_kind), (b, a, a_kind)] {
@@ -353,7 +353,7 @@ pub async fn add_task(
     team: &str,
     text: &str,
     by: &str,
-    now: i64,
+    now: Millis,
 ) -> Result<i64, Error> {
     Ok(sqlx::query(
         r#"INSERT INTO tasks (case_id, team, text, status, created_by, created_at)

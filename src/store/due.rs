@@ -4,7 +4,7 @@
 //! [`crate::sla::Stage`] stores (`< 1`: not warned yet; `< 2`: no breach notice yet).
 
 use super::{Error, Work};
-use crate::model::CaseId;
+use crate::model::{CaseId, Millis};
 
 /// The statuses whose clocks run or wait, as an SQL condition on `cases`; a macro, so that
 /// `concat!` can build the constant conditions from it.
@@ -65,7 +65,7 @@ pub async fn claim(
     case: CaseId,
     condition: &str,
     binds: &[&str],
-    now: i64,
+    now: Millis,
 ) -> Result<bool, Error> {
     let id_mark = binds.len() + 2;
     let sql =

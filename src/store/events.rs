@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 
 use crate::classify::Evidence;
 use crate::commands::Problem;
-use crate::model::{AutoSignal, Capped, CaseType, Status, TicketNo};
+use crate::model::{AutoSignal, Capped, CaseType, Millis, Status, TicketNo};
 use crate::thread::{Party, Via};
 
 /// One entry of a case's event log.
@@ -139,7 +139,7 @@ pub enum Event<'a> {
         resolution: Option<&'a str>,
         /// When the case closes by itself.
         #[serde(serialize_with = "instant")]
-        close_at: Option<i64>,
+        close_at: Option<Millis>,
     },
     Reopened {
         /// By the customer's reply, rather than a technician's command.
@@ -161,7 +161,7 @@ pub enum Event<'a> {
         clock: &'a str,
         /// When it is due.
         #[serde(serialize_with = "instant")]
-        due: Option<i64>,
+        due: Option<Millis>,
     },
     /// An SLA clock passed its target.
     SlaBreached {
@@ -169,13 +169,13 @@ pub enum Event<'a> {
         clock: &'a str,
         /// When it was due.
         #[serde(serialize_with = "instant")]
-        due: Option<i64>,
+        due: Option<Millis>,
     },
     /// A week without a status note; the technician was reminded.
     FollowUpReminded {
         /// The last note, if any.
         #[serde(serialize_with = "instant")]
-        last_note: Option<i64>,
+        last_note: Option<Millis>,
     },
     /// A team notification was not sent.
     NotificationSkipped {
@@ -295,7 +295,7 @@ impl Event<'_> {
 }
 
 /// An instant in ms as the log shows it (RFC 3339, whole seconds), or null.
-fn instant<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+fn instant<S: Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
     match ms {
         Some(ms) => s.serialize_str(&super::format_ms(*ms)),
         None => s.serialize_none(),
@@ -359,7 +359,7 @@ mod tests {
         );
         let e = Event::Resolved {
             resolution: Some("fixed"),
-            close_at: Some(1_796_558_400_000),
+            close_at: Some(Millis(1_796_558_400_000)),
         };
         assert_eq!(
             e.detail(),

@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use super::{Error, Tx};
+use crate::model::Millis;
 
 /// Where intake stands in one mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +40,7 @@ pub async fn position(pool: &sqlx::AnyPool, mailbox: &str) -> Result<Option<Posi
 ///
 /// # Errors
 /// Database failure.
-pub async fn save(tx: &mut Tx, mailbox: &str, p: Position, now: i64) -> Result<(), Error> {
+pub async fn save(tx: &mut Tx, mailbox: &str, p: Position, now: Millis) -> Result<(), Error> {
     sqlx::query(
         r#"INSERT INTO imap_mailboxes (mailbox, uid_validity, last_uid, updated_at)
            VALUES ($1, $2, $3, $4)
@@ -72,7 +73,7 @@ mod tests {
                     last_uid: u,
                 };
                 let mut tx = s.begin().await.unwrap();
-                save(&mut tx, "a@h:1/INBOX", p, 1).await.unwrap();
+                save(&mut tx, "a@h:1/INBOX", p, Millis(1)).await.unwrap();
                 tx.commit().await.unwrap();
                 assert_eq!(position(&s.pool, "a@h:1/INBOX").await.unwrap(), Some(p));
             }

@@ -6,8 +6,9 @@
 use sqlx::Row;
 
 use super::Error;
+use crate::model::Millis;
 
-/// Takes or renews lease `name` for `holder` until `now + ttl_ms`: true when `holder` holds it
+/// Takes or renews lease `name` for `holder` until `now + ttl`: true when `holder` holds it
 /// now. One statement, so two instances asking at once cannot both get it.
 ///
 /// # Errors
@@ -16,8 +17,8 @@ pub async fn acquire(
     pool: &sqlx::AnyPool,
     name: &str,
     holder: &str,
-    now: i64,
-    ttl_ms: i64,
+    now: Millis,
+    ttl: std::time::Duration,
 ) -> Result<bool, Error> {
     let row = sqlx::query(
         r#"INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
@@ -27,7 +28,7 @@ pub async fn acquire(
     )
     .bind(name)
     .bind(holder)
-    .bind(now.saturating_add(ttl_ms))
+    .bind(now + ttl)
     .bind(now)
     .fetch_optional(pool)
     .await?;
@@ -44,8 +45,8 @@ pub async fn acquire(
 pub async fn holder(
     pool: &sqlx::AnyPool,
     name: &str,
-    now: i64,
-) -> Result<Option<(String, i64)>, Error> {
+    now: Millis,
+) -> Result<Option<(String, Millis)>, Error> {
     sqlx::query(r#"SELECT holder, expires_at FROM leases WHERE name = $1 AND expires_at > $2"#)
         .bind(name)
         .bind(now)
@@ -73,37 +74,56 @@ mod tests {
     use super::*;
     use crate::store::testing::stores;
 
+    /// Half a second.
+    const TTL: std::time::Duration = std::time::Duration::from_millis(500);
+
     #[tokio::test]
     async fn one_holder_at_a_time_until_it_expires_or_is_released() {
         for ts in stores().await {
             let pool = &ts.store.pool;
             let (a, b) = ("host-a:1", "host-b:2");
-            assert!(acquire(pool, "intake", a, 1_000, 500).await.unwrap());
+            assert!(acquire(pool, "intake", a, Millis(1_000), TTL)
+                .await
+                .unwrap());
             assert!(
-                !acquire(pool, "intake", b, 1_100, 500).await.unwrap(),
+                !acquire(pool, "intake", b, Millis(1_100), TTL)
+                    .await
+                    .unwrap(),
                 "held by a"
             );
             assert_eq!(
-                holder(pool, "intake", 1_100).await.unwrap(),
-                Some((a.into(), 1_500))
+                holder(pool, "intake", Millis(1_100)).await.unwrap(),
+                Some((a.into(), Millis(1_500)))
             );
             // The holder renews; the other still cannot take it.
-            assert!(acquire(pool, "intake", a, 1_400, 500).await.unwrap());
+            assert!(acquire(pool, "intake", a, Millis(1_400), TTL)
+                .await
+                .unwrap());
             assert!(
-                !acquire(pool, "intake", b, 1_500, 500).await.unwrap(),
+                !acquire(pool, "intake", b, Millis(1_500), TTL)
+                    .await
+                    .unwrap(),
                 "renewed to 1900"
             );
             // a dies: once expired, b takes over, and a cannot come back while b renews.
-            assert!(acquire(pool, "intake", b, 1_900, 500).await.unwrap());
-            assert!(!acquire(pool, "intake", a, 2_000, 500).await.unwrap());
+            assert!(acquire(pool, "intake", b, Millis(1_900), TTL)
+                .await
+                .unwrap());
+            assert!(!acquire(pool, "intake", a, Millis(2_000), TTL)
+                .await
+                .unwrap());
             // Another lease is independent.
-            assert!(acquire(pool, "other", a, 2_000, 500).await.unwrap());
+            assert!(acquire(pool, "other", a, Millis(2_000), TTL).await.unwrap());
             // A clean stop hands over at once; releasing someone else's lease does nothing.
             release(pool, "intake", a).await.unwrap();
-            assert!(!acquire(pool, "intake", a, 2_100, 500).await.unwrap());
+            assert!(!acquire(pool, "intake", a, Millis(2_100), TTL)
+                .await
+                .unwrap());
             release(pool, "intake", b).await.unwrap();
-            assert_eq!(holder(pool, "intake", 2_100).await.unwrap(), None);
-            assert!(acquire(pool, "intake", a, 2_100, 500).await.unwrap());
+            assert_eq!(holder(pool, "intake", Millis(2_100)).await.unwrap(), None);
+            assert!(acquire(pool, "intake", a, Millis(2_100), TTL)
+                .await
+                .unwrap());
             ts.cleanup().await;
         }
     }

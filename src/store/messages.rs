@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{format_ms, Error, Tx};
-use crate::model::{CaseId, Inbound, Role, TicketNo, Visibility};
+use crate::model::{CaseId, Inbound, Millis, Role, TicketNo, Visibility};
 
 /// How a message is kept on its case: the text stored (a reply without its quote) and who may
 /// see it.
@@ -41,7 +41,7 @@ pub struct Raw<'a> {
     /// Where it came from: `maildir:FILE`, `stdin`, `file:PATH`.
     pub origin: &'a str,
     /// When it arrived, in ms since the epoch.
-    pub received_at: i64,
+    pub received_at: Millis,
 }
 
 /// An inbound message as shown in `cases show`.

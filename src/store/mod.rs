@@ -21,6 +21,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::model::Millis;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 
@@ -394,19 +395,13 @@ pub(crate) fn placeholders(n: usize) -> String {
 }
 
 /// Milliseconds since the Unix epoch, the unit of every stored timestamp.
-pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+pub fn now_ms() -> Millis {
+    Millis(jiff::Timestamp::now().as_millisecond())
 }
 
 /// Formats a stored timestamp as RFC 3339 UTC for people and JSON.
-pub fn format_ms(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(
-        |_| ms.to_string(),
-        |t| {
-            t.round(jiff::Unit::Second)
-                .map_or_else(|_| t.to_string(), |t| t.to_string())
-        },
-    )
+pub fn format_ms(at: Millis) -> String {
+    at.to_string()
 }
 
 #[cfg(test)]

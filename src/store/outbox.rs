@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use super::{format_ms, Error, Tx};
 use crate::caps;
-use crate::model::CaseId;
+use crate::model::{CaseId, Millis};
 use crate::parse::signals::{base_mailbox, domain_of};
 use crate::thread::Answered;
 
@@ -118,7 +118,7 @@ pub struct OutboxRow {
 ///
 /// # Errors
 /// Database failure.
-pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: i64) -> Result<i64, Error> {
+pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<i64, Error> {
     let id: i64 = sqlx::query(
         r#"INSERT INTO outbox (case_id, kind, template, context, recipient, recipient_name,
                message_id, in_reply_to, reference_ids, status, attempts, next_attempt_at, created_at,
@@ -156,7 +156,7 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: i64) -> Result<i64, Erro
 pub async fn automatic_since(
     tx: &mut Tx,
     recipient: &str,
-    since: i64,
+    since: Millis,
 ) -> Result<caps::Recent, Error> {
     let row = sqlx::query(
         r#"SELECT
@@ -187,7 +187,7 @@ pub async fn automatic_since(
 pub async fn notifications_caused_since(
     tx: &mut Tx,
     sender: &str,
-    since: i64,
+    since: Millis,
 ) -> Result<i64, Error> {
     Ok(sqlx::query(
         r#"SELECT COUNT(*) FROM outbox WHERE cause_key = $1 AND kind = $2 AND created_at >= $3"#,
@@ -234,19 +234,23 @@ pub async fn answered(tx: &mut Tx, ids: &[String]) -> Result<Vec<Answered>, Erro
 /// send can take (connect and SMTP timeouts), so a live worker never loses its claim. A worker
 /// that dies with a claim (kill -9 mid-send) loses it after this long, and another sends the
 /// mail, with the same Message-ID: at least once.
-pub const CLAIM_MS: i64 = 2 * 60 * 1000;
+pub const CLAIM: std::time::Duration = std::time::Duration::from_secs(2 * 60);
 
 /// The pending rows whose time has come, oldest first, for this worker to send;
 /// `mark_sent`/`mark_retry`/`mark_failed` settle each. The backend-specific statement of the
 /// store. On PostgreSQL, where several instances share the outbox, it claims one row at a time:
-/// the row's next attempt moves `CLAIM_MS` ahead, rows another worker is claiming are skipped
+/// the row's next attempt moves [`CLAIM`] ahead, rows another worker is claiming are skipped
 /// (`FOR UPDATE SKIP LOCKED`) and the condition is re-checked on the row updated, so no two
 /// workers send the same mail. On SQLite (one instance per database) it returns up to `limit`
 /// rows unclaimed, and mail a killed daemon did not mark as sent goes out on restart at once.
 ///
 /// # Errors
 /// Database failure.
-pub async fn claim_due(store: &super::Store, now: i64, limit: i64) -> Result<Vec<DueMail>, Error> {
+pub async fn claim_due(
+    store: &super::Store,
+    now: Millis,
+    limit: i64,
+) -> Result<Vec<DueMail>, Error> {
     let ids: Vec<i64> = match store.backend {
         super::Backend::Postgres => sqlx::query(
             r#"UPDATE outbox SET next_attempt_at = $2
@@ -256,7 +260,7 @@ pub async fn claim_due(store: &super::Store, now: i64, limit: i64) -> Result<Vec
                RETURNING id"#,
         )
         .bind(now)
-        .bind(now.saturating_add(CLAIM_MS)),
+        .bind(now + CLAIM),
         super::Backend::Sqlite => sqlx::query(
             r#"SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
                ORDER BY next_attempt_at, id LIMIT $2"#,
@@ -312,7 +316,7 @@ pub async fn claim_due(store: &super::Store, now: i64, limit: i64) -> Result<Vec
 ///
 /// # Errors
 /// Database failure.
-pub async fn waiting(pool: &sqlx::AnyPool) -> Result<(i64, Option<i64>), Error> {
+pub async fn waiting(pool: &sqlx::AnyPool) -> Result<(i64, Option<Millis>), Error> {
     let r = sqlx::query(r#"SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'"#)
         .fetch_one(pool)
         .await?;
@@ -323,7 +327,7 @@ pub async fn waiting(pool: &sqlx::AnyPool) -> Result<(i64, Option<i64>), Error> 
 ///
 /// # Errors
 /// Database failure.
-pub async fn release(pool: &sqlx::AnyPool, ids: &[i64], now: i64) -> Result<(), Error> {
+pub async fn release(pool: &sqlx::AnyPool, ids: &[i64], now: Millis) -> Result<(), Error> {
     for id in ids {
         sqlx::query(
             r#"UPDATE outbox SET next_attempt_at = $2 WHERE id = $1 AND status = 'pending'"#,
@@ -340,7 +344,7 @@ pub async fn release(pool: &sqlx::AnyPool, ids: &[i64], now: i64) -> Result<(), 
 ///
 /// # Errors
 /// Database failure.
-pub async fn next_due_at(pool: &sqlx::AnyPool) -> Result<Option<i64>, Error> {
+pub async fn next_due_at(pool: &sqlx::AnyPool) -> Result<Option<Millis>, Error> {
     Ok(
         sqlx::query(r#"SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"#)
             .fetch_one(pool)
@@ -358,7 +362,7 @@ pub async fn mark_sent(
     id: i64,
     subject: &str,
     body: &str,
-    now: i64,
+    now: Millis,
 ) -> Result<(), Error> {
     sqlx::query(
         r#"UPDATE outbox SET status = 'sent', subject = $2, body = $3, sent_at = $4,
@@ -382,7 +386,7 @@ pub async fn mark_retry(
     pool: &sqlx::AnyPool,
     id: i64,
     error: &str,
-    next_at: i64,
+    next_at: Millis,
 ) -> Result<(), Error> {
     sqlx::query(
         r#"UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
@@ -429,10 +433,10 @@ fn outbox_row(r: &AnyRow) -> Result<OutboxRow, Error> {
         body: r.try_get(8)?,
         message_id: r.try_get(9)?,
         created_at: format_ms(r.try_get(10)?),
-        sent_at: r.try_get::<Option<i64>, _>(11)?.map(format_ms),
+        sent_at: r.try_get::<Option<Millis>, _>(11)?.map(format_ms),
         next_attempt_at: {
             let status: String = r.try_get(4)?;
-            let at: i64 = r.try_get(12)?;
+            let at: Millis = r.try_get(12)?;
             (status == "pending").then(|| format_ms(at))
         },
     })
@@ -486,7 +490,7 @@ pub enum Requeue {
 ///
 /// # Errors
 /// Database failure.
-pub async fn requeue(pool: &sqlx::AnyPool, which: Requeue, now: i64) -> Result<Vec<i64>, Error> {
+pub async fn requeue(pool: &sqlx::AnyPool, which: Requeue, now: Millis) -> Result<Vec<i64>, Error> {
     let (filter, id) = match which {
         Requeue::One(id) => ("id = $2 AND status IN ('pending', 'failed')", id),
         Requeue::AllFailed => ("status = 'failed' AND $2 = $2", 0),

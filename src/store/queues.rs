@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use super::cases::{self, CaseRow};
 use super::{format_ms, Error};
-use crate::model::{CaseId, Status};
+use crate::model::{CaseId, Millis, Status};
 
 /// Which cases the queue shows.
 #[derive(Debug, Clone, Copy, Default)]
@@ -52,22 +52,22 @@ pub struct QueueRow {
     pub due: Option<DueKind>,
     /// The deadline, ms (UTC); serialized as RFC 3339.
     #[serde(serialize_with = "rfc3339")]
-    pub due_at: Option<i64>,
+    pub due_at: Option<Millis>,
 }
 
 /// The clock columns a queue row is judged by, in ms.
 #[derive(Debug, Clone, Copy, Default)]
 struct Clocks {
-    due_at: Option<i64>,
-    breached_at: Option<i64>,
-    first_response_due_at: Option<i64>,
-    first_response_at: Option<i64>,
-    close_at: Option<i64>,
+    due_at: Option<Millis>,
+    breached_at: Option<Millis>,
+    first_response_due_at: Option<Millis>,
+    first_response_at: Option<Millis>,
+    close_at: Option<Millis>,
 }
 
 impl Clocks {
     /// Whether a case in `status` is overdue at `now` (the definition in [`QueueRow::overdue`]).
-    fn overdue(&self, status: Status, now: i64) -> bool {
+    fn overdue(&self, status: Status, now: Millis) -> bool {
         is_active(status)
             && (self.due_at.is_some_and(|d| d <= now)
                 || self.breached_at.is_some()
@@ -75,7 +75,7 @@ impl Clocks {
     }
 
     /// The first-response deadline while no technician has answered.
-    fn awaited_response(&self) -> Option<i64> {
+    fn awaited_response(&self) -> Option<Millis> {
         self.first_response_due_at
             .filter(|_| self.first_response_at.is_none())
     }
@@ -83,7 +83,7 @@ impl Clocks {
     /// The deadline to show: the earlier of the resolution and the awaited first response for
     /// an active case (when it was missed, if both clocks are stopped but it is overdue), the
     /// auto-close for a resolved one.
-    fn next_due(&self, status: Status, overdue: bool) -> Option<(DueKind, i64)> {
+    fn next_due(&self, status: Status, overdue: bool) -> Option<(DueKind, Millis)> {
         if status == Status::Resolved {
             return self.close_at.map(|at| (DueKind::Closes, at));
         }
@@ -118,7 +118,7 @@ fn is_active(status: Status) -> bool {
 const CLOCK_COLUMNS: &str =
     "c.due_at, c.breached_at, c.first_response_due_at, c.first_response_at, c.close_at";
 
-fn queue_row(r: &AnyRow, now: i64) -> Result<QueueRow, Error> {
+fn queue_row(r: &AnyRow, now: Millis) -> Result<QueueRow, Error> {
     let case = cases::case_row(r)?;
     let clocks = Clocks {
         due_at: r.try_get(18)?,
@@ -144,7 +144,11 @@ fn queue_row(r: &AnyRow, now: i64) -> Result<QueueRow, Error> {
 ///
 /// # Errors
 /// Database failure, or a row with an unknown status.
-pub async fn queue(pool: &sqlx::AnyPool, f: Filter<'_>, now: i64) -> Result<Vec<QueueRow>, Error> {
+pub async fn queue(
+    pool: &sqlx::AnyPool,
+    f: Filter<'_>,
+    now: Millis,
+) -> Result<Vec<QueueRow>, Error> {
     // The column list is a constant; only values are bound.
     let sql = format!(
         "SELECT {}, {CLOCK_COLUMNS} FROM cases c
@@ -167,7 +171,7 @@ pub async fn queue(pool: &sqlx::AnyPool, f: Filter<'_>, now: i64) -> Result<Vec<
             (false, Some(_)) => 1,
             (false, None) => 3,
         };
-        (rank, r.due_at.unwrap_or(0), Reverse(r.case.id.0))
+        (rank, r.due_at.unwrap_or_default(), Reverse(r.case.id.0))
     });
     Ok(rows)
 }
@@ -181,31 +185,31 @@ pub struct SlaState {
     pub target_clock: Option<String>,
     /// When the resolution target is reached; `None` while the clock is stopped.
     #[serde(serialize_with = "rfc3339")]
-    pub due_at: Option<i64>,
+    pub due_at: Option<Millis>,
     /// When the team is warned.
     #[serde(serialize_with = "rfc3339")]
-    pub warn_at: Option<i64>,
+    pub warn_at: Option<Millis>,
     /// When the resolution target was first missed (kept after resolving).
     #[serde(serialize_with = "rfc3339")]
-    pub breached_at: Option<i64>,
+    pub breached_at: Option<Millis>,
     /// When a technician's first public reply is due.
     #[serde(serialize_with = "rfc3339")]
-    pub first_response_due_at: Option<i64>,
+    pub first_response_due_at: Option<Millis>,
     /// When it came; `None` while awaited.
     #[serde(serialize_with = "rfc3339")]
-    pub first_response_at: Option<i64>,
+    pub first_response_at: Option<Millis>,
     /// When the first response was missed.
     #[serde(serialize_with = "rfc3339")]
-    pub first_response_breached_at: Option<i64>,
+    pub first_response_breached_at: Option<Millis>,
     /// When the case was resolved.
     #[serde(serialize_with = "rfc3339")]
-    pub resolved_at: Option<i64>,
+    pub resolved_at: Option<Millis>,
     /// When a resolved case closes by itself.
     #[serde(serialize_with = "rfc3339")]
-    pub close_at: Option<i64>,
+    pub close_at: Option<Millis>,
     /// When it closed.
     #[serde(serialize_with = "rfc3339")]
-    pub closed_at: Option<i64>,
+    pub closed_at: Option<Millis>,
 }
 
 /// The SLA clocks of one case; `None` when there is no such case.
@@ -300,14 +304,14 @@ struct Outcome {
 ///
 /// # Errors
 /// Database failure.
-pub async fn sla_report(pool: &sqlx::AnyPool, since: Option<i64>) -> Result<SlaReport, Error> {
+pub async fn sla_report(pool: &sqlx::AnyPool, since: Option<Millis>) -> Result<SlaReport, Error> {
     let outcomes = sqlx::query(
         r#"SELECT category, priority, target_secs, status, breached_at,
                   first_response_breached_at, first_response_at - created_at,
                   resolved_at - created_at
            FROM cases WHERE created_at >= $1"#,
     )
-    .bind(since.unwrap_or(i64::MIN))
+    .bind(since.unwrap_or(Millis(i64::MIN)))
     .fetch_all(pool)
     .await?
     .iter()
@@ -401,7 +405,7 @@ fn secs(ms: i64) -> i64 {
 }
 
 /// Serializes an optional ms timestamp as RFC 3339, like every other time in the JSON output.
-fn rfc3339<S: Serializer>(at: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+fn rfc3339<S: Serializer>(at: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
     match at {
         Some(ms) => s.serialize_some(&format_ms(*ms)),
         None => s.serialize_none(),
@@ -438,7 +442,7 @@ mod tests {
         }
     }
 
-    const NOW: i64 = 100_000;
+    const NOW: Millis = Millis(100_000);
 
     /// Inserted in this order, so a later letter is a newer case.
     async fn seed_queue(s: &Store) {
@@ -486,15 +490,15 @@ mod tests {
             let by = |t: &str| rows.iter().find(|r| r.case.ticket == t).unwrap();
             assert_eq!(
                 (by("C").overdue, by("C").due, by("C").due_at),
-                (true, Some(DueKind::Breached), Some(10_000))
+                (true, Some(DueKind::Breached), Some(Millis(10_000)))
             );
             assert_eq!(
                 (by("D").overdue, by("D").due, by("D").due_at),
-                (true, Some(DueKind::FirstResponse), Some(95_000))
+                (true, Some(DueKind::FirstResponse), Some(Millis(95_000)))
             );
             assert_eq!(
                 (by("F").overdue, by("F").due, by("F").due_at),
-                (false, Some(DueKind::Resolution), Some(300_000)),
+                (false, Some(DueKind::Resolution), Some(Millis(300_000))),
                 "an answered first response is no deadline"
             );
             assert_eq!(
@@ -630,10 +634,14 @@ mod tests {
                 "medians over all cases, not of the groups"
             );
 
-            let recent = sla_report(&s.pool, Some(9_000_000_000)).await.unwrap();
+            let recent = sla_report(&s.pool, Some(Millis(9_000_000_000)))
+                .await
+                .unwrap();
             assert_eq!(recent.groups.len(), 1);
             assert_eq!((recent.total.cases, recent.total.open), (1, 1));
-            let none = sla_report(&s.pool, Some(9_000_000_001)).await.unwrap();
+            let none = sla_report(&s.pool, Some(Millis(9_000_000_001)))
+                .await
+                .unwrap();
             assert_eq!((none.groups.len(), none.total), (0, SlaFigures::default()));
             t.cleanup().await;
         }
@@ -658,7 +666,7 @@ mod tests {
             assert_eq!(state.target_clock.as_deref(), Some("24x7"));
             assert_eq!(
                 (state.resolved_at, state.close_at, state.due_at),
-                (Some(7), Some(9), None)
+                (Some(Millis(7)), Some(Millis(9)), None)
             );
             assert!(sla_state(&s.pool, CaseId(case.0 + 1))
                 .await

@@ -408,7 +408,7 @@ fn cases_list_puts_overdue_cases_first_and_filters_them() {
         "conference.eml",
         "attachments.eml",
     ]);
-    let now = helpdesk::store::now_ms();
+    let now = helpdesk::store::now_ms().0;
     sql(
         &desk,
         &[
@@ -487,7 +487,7 @@ fn cases_list_puts_overdue_cases_first_and_filters_them() {
 #[test]
 fn cases_show_prints_the_sla_clocks() {
     let desk = desk_with_cases(&["plain.eml", "network_outage.eml"]);
-    let now = helpdesk::store::now_ms();
+    let now = helpdesk::store::now_ms().0;
     sql(
         &desk,
         &[

@@ -7,7 +7,7 @@ use sqlx::Row;
 use crate::casework::{testing, Pipeline};
 use crate::classify::Rules;
 use crate::ingest::Outcome;
-use crate::model::TicketNo;
+use crate::model::{Millis, TicketNo};
 use crate::store::Store;
 use crate::templates::render::Templates;
 
@@ -24,7 +24,7 @@ const CONFIG: &str = r#"
     members = ["net1@it.example.test", "net2@it.example.test"]
 "#;
 
-const NOW: i64 = 1_790_000_000_000;
+const NOW: Millis = Millis(1_790_000_000_000);
 const CUSTOMER: &str = "Alice <alice@customer.example.test>";
 const TECH: &str = "Terry Tech <tech@it.example.test>";
 
@@ -702,7 +702,7 @@ fn a_dry_run_of_status_commands_gives_their_effects_or_the_refused_line() {
         &testing::case_state(Status::Open),
         &reply.commands,
         &changes,
-        0,
+        Millis(0),
         window,
     )
     .unwrap();
@@ -717,7 +717,7 @@ fn a_dry_run_of_status_commands_gives_their_effects_or_the_refused_line() {
         &testing::case_state(Status::Closed),
         &reply.commands,
         &changes,
-        0,
+        Millis(0),
         window,
     )
     .unwrap_err();
