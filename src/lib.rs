@@ -46,8 +46,8 @@
 //! - [`cli`]: the `helpdesk` subcommands.
 //!
 //! The modules form layers (`tests/it/layers.rs` lists them and checks that no path goes up a
-//! layer or closes a cycle). Instants are milliseconds since the epoch (`i64`); spans are
-//! [`std::time::Duration`].
+//! layer or closes a cycle). Instants are [`model::Millis`] (milliseconds since the epoch, as
+//! stored); spans are [`std::time::Duration`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
