@@ -167,13 +167,8 @@ impl Imap {
     /// # Errors
     /// Any step failing, with the server and the step.
     pub async fn open(&self) -> Result<ImapSession, ServerError> {
-        let LoggedIn {
-            mut session,
-            can_idle,
-            can_move,
-            can_uid_expunge,
-            ..
-        } = self.login().await?;
+        let mut inner = self.login().await?;
+        let session = &mut inner.session;
         if let Some(pf) = &self.settings.processed_folder {
             let created = self
                 .timed(Step::Select, "CREATE", session.create(pf))
@@ -197,12 +192,8 @@ impl Imap {
             self.peer.fail(Step::Select, &select, missing)
         })?;
         Ok(ImapSession {
-            imap: self.clone(),
-            session,
+            inner,
             uid_validity,
-            can_idle,
-            can_move,
-            can_uid_expunge,
         })
     }
 
@@ -309,20 +300,16 @@ fn server_text(e: &async_imap::error::Error) -> String {
 
 /// One logged-in connection with the folder selected.
 pub struct ImapSession {
-    imap: Imap,
-    session: Session<Stream>,
+    inner: LoggedIn,
     uid_validity: u32,
-    can_idle: bool,
-    can_move: bool,
-    can_uid_expunge: bool,
 }
 
 impl fmt::Debug for ImapSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ImapSession")
-            .field("key", &self.imap.key)
+            .field("key", &self.inner.imap.key)
             .field("uid_validity", &self.uid_validity)
-            .field("can_idle", &self.can_idle)
+            .field("can_idle", &self.inner.can_idle)
             .finish_non_exhaustive()
     }
 }
@@ -335,7 +322,7 @@ impl ImapSession {
 
     /// Whether [`ImapSession::wait`] uses IDLE (offered by the server and not disabled).
     pub fn uses_idle(&self) -> bool {
-        self.can_idle && self.imap.settings.idle
+        self.inner.can_idle && self.inner.imap.settings.idle
     }
 
     /// Messages with a UID above `after`, in UID order, with their sizes.
@@ -369,10 +356,11 @@ impl ImapSession {
         };
         // NOOP makes the server bring the session up to date (Dovecot does not for SEARCH), so
         // a poll sees mail delivered a moment ago.
-        self.imap
-            .timed(Step::Command, "NOOP", self.session.noop())
+        self.inner
+            .imap
+            .timed(Step::Command, "NOOP", self.inner.session.noop())
             .await?
-            .map_err(|e| self.imap.command("NOOP", e))?;
+            .map_err(|e| self.inner.imap.command("NOOP", e))?;
         // `n:*` also matches the highest UID when it is below n: filter.
         let uids = self
             .search(&format!("UID {from}:*{also}"), |u| u > after)
@@ -445,10 +433,15 @@ impl ImapSession {
         keep: impl Fn(u32) -> bool,
     ) -> Result<Vec<u32>, ServerError> {
         let found = self
+            .inner
             .imap
-            .timed(Step::Command, "UID SEARCH", self.session.uid_search(query))
+            .timed(
+                Step::Command,
+                "UID SEARCH",
+                self.inner.session.uid_search(query),
+            )
             .await?
-            .map_err(|e| self.imap.command("UID SEARCH", e))?;
+            .map_err(|e| self.inner.imap.command("UID SEARCH", e))?;
         let mut uids: Vec<u32> = found.into_iter().filter(|&u| keep(u)).collect();
         uids.sort_unstable();
         Ok(uids)
@@ -459,8 +452,8 @@ impl ImapSession {
         set: &str,
         query: &str,
     ) -> Result<Vec<async_imap::types::Fetch>, ServerError> {
-        let imap = &self.imap;
-        let session = &mut self.session;
+        let imap = &self.inner.imap;
+        let session = &mut self.inner.session;
         imap.timed(Step::Command, "UID FETCH", async {
             session.uid_fetch(set, query).await?.try_collect().await
         })
@@ -479,10 +472,10 @@ impl ImapSession {
             return Ok(());
         }
         let set = uid_set(uids);
-        let imap = &self.imap;
-        let session = &mut self.session;
+        let imap = &self.inner.imap;
+        let session = &mut self.inner.session;
         match imap.settings.processed_folder.as_deref() {
-            Some(pf) if self.can_move => imap
+            Some(pf) if self.inner.can_move => imap
                 .timed(Step::Command, "UID MOVE", session.uid_mv(&set, pf))
                 .await?
                 .map_err(|e| imap.command(&format!("UID MOVE to {pf}"), e)),
@@ -497,7 +490,7 @@ impl ImapSession {
                     })
                     .await?;
                 stored.map_err(|e| imap.command("UID STORE \\Deleted", e))?;
-                let expunged = if self.can_uid_expunge {
+                let expunged = if self.inner.can_uid_expunge {
                     imap.timed(Step::Command, "UID EXPUNGE", async {
                         let s = session.uid_expunge(&set).await?;
                         s.try_collect::<Vec<_>>().await
@@ -535,7 +528,7 @@ impl ImapSession {
         if upto == 0 {
             return Ok(0);
         }
-        let query = if self.imap.settings.processed_folder.is_some() {
+        let query = if self.inner.imap.settings.processed_folder.is_some() {
             format!("UID 1:{upto}")
         } else {
             format!("UNSEEN UID 1:{upto}")
@@ -564,8 +557,8 @@ impl ImapSession {
             };
             return Ok((self, woken));
         }
-        let imap = self.imap.clone();
-        let mut idle = self.session.idle();
+        let imap = self.inner.imap.clone();
+        let mut idle = self.inner.session.idle();
         imap.timed(Step::Command, "IDLE", idle.init())
             .await?
             .map_err(|e| imap.command("IDLE", e))?;
@@ -581,7 +574,7 @@ impl ImapSession {
             }
             // `_stop` drops here, which ends the wait if it is still running.
         }?;
-        self.session = imap
+        self.inner.session = imap
             .timed(Step::Command, "DONE", idle.done())
             .await?
             .map_err(|e| imap.command("IDLE DONE", e))?;
@@ -590,7 +583,7 @@ impl ImapSession {
 
     /// Logs out politely; errors are irrelevant at this point.
     pub async fn logout(mut self) {
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.inner.session.logout()).await;
     }
 }
 
