@@ -3,19 +3,18 @@ use std::path::Path;
 
 use super::*;
 
-const MINIMAL: &str = r#"
+/// The smallest valid configuration: technicians, a database, and the mail sections every test
+/// configuration has ([`super::testing::MAIL`]).
+fn minimal() -> String {
+    let head = r#"
     [helpdesk]
     address = "Support@Example.test"
     technicians = ["tech@example.test", "@it.example.test"]
     [database]
     url = "sqlite:data/helpdesk.db"
-    [inbound]
-    kind = "maildir"
-    path = "Maildir"
-    [outbound]
-    kind = "file"
-    path = "outbox"
 "#;
+    format!("{head}{}", super::testing::MAIL)
+}
 
 fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, Error> {
     let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
@@ -24,7 +23,7 @@ fn load(text: &str, env: &[(&str, &str)]) -> Result<Settings, Error> {
 
 #[test]
 fn minimal_file_gets_defaults_and_absolute_paths() {
-    let s = load(MINIMAL, &[]).unwrap();
+    let s = load(&minimal(), &[]).unwrap();
     assert_eq!(s.address.address, "support@example.test");
     assert_eq!(s.ticket_prefix, "HD");
     assert_eq!(s.reopen_window, Duration::from_secs(3 * 86400));
@@ -33,7 +32,7 @@ fn minimal_file_gets_defaults_and_absolute_paths() {
     );
     assert_eq!(s.poll_interval, Duration::from_secs(5));
     let up = load(
-        &MINIMAL.replace("path = \"outbox\"", "path = \"../var/./outbox\""),
+        &minimal().replace("path = \"outbox\"", "path = \"../var/./outbox\""),
         &[],
     )
     .unwrap();
@@ -50,7 +49,7 @@ fn minimal_file_gets_defaults_and_absolute_paths() {
 #[test]
 fn env_overrides_file_values() {
     let s = load(
-        MINIMAL,
+        &minimal(),
         &[
             ("HELPDESK_HELPDESK__TICKET_PREFIX", "it"),
             ("HELPDESK_HELPDESK__AUTO_REPLY_LIMIT", "2"),
@@ -65,7 +64,7 @@ fn env_overrides_file_values() {
 
 #[test]
 fn bad_duration_names_key_value_and_expectation() {
-    let text = MINIMAL.replace("[database]", "reopen_window = \"3 dayz\"\n[database]");
+    let text = minimal().replace("[database]", "reopen_window = \"3 dayz\"\n[database]");
     let err = load(&text, &[]).unwrap_err().to_string();
     assert!(err.contains("helpdesk.reopen_window = \"3 dayz\""), "{err}");
     assert!(err.contains("expected a duration"), "{err}");
@@ -73,10 +72,10 @@ fn bad_duration_names_key_value_and_expectation() {
 
 #[test]
 fn unknown_key_and_wrong_type_are_named() {
-    let text = MINIMAL.replace("[database]", "colour = \"blue\"\n[database]");
+    let text = minimal().replace("[database]", "colour = \"blue\"\n[database]");
     let err = load(&text, &[]).unwrap_err().to_string();
     assert!(err.contains("helpdesk") && err.contains("colour"), "{err}");
-    let text = MINIMAL.replace("[database]", "auto_reply_limit = \"many\"\n[database]");
+    let text = minimal().replace("[database]", "auto_reply_limit = \"many\"\n[database]");
     let err = load(&text, &[]).unwrap_err().to_string();
     assert!(err.contains("helpdesk.auto_reply_limit"), "{err}");
     assert!(err.contains("\"many\""), "{err}");
@@ -84,7 +83,7 @@ fn unknown_key_and_wrong_type_are_named() {
 
 #[test]
 fn unsupported_kind_lists_supported_ones() {
-    let text = MINIMAL.replace("kind = \"maildir\"", "kind = \"pop3\"");
+    let text = minimal().replace("kind = \"maildir\"", "kind = \"pop3\"");
     let err = load(&text, &[]).unwrap_err().to_string();
     assert!(
         err.contains("inbound.kind") && err.contains("maildir"),
@@ -99,7 +98,7 @@ fn invalid_values_are_rejected() {
         ("@it.example.test", "it-team", "helpdesk.technicians"),
         ("sqlite:data/helpdesk.db", "mysql://db", "database.url"),
     ] {
-        let err = load(&MINIMAL.replace(from, to), &[])
+        let err = load(&minimal().replace(from, to), &[])
             .unwrap_err()
             .to_string();
         assert!(err.contains(key), "{key}: {err}");
@@ -116,7 +115,7 @@ fn sizes_and_durations_parse() {
 
 #[test]
 fn secrets_are_redacted_in_debug() {
-    let s = load(&MINIMAL.replace("sqlite:data", "sqlite:secret"), &[]).unwrap();
+    let s = load(&minimal().replace("sqlite:data", "sqlite:secret"), &[]).unwrap();
     assert!(!format!("{s:?}").contains("secret"));
 }
 
@@ -232,7 +231,7 @@ fn keys_of_the_wrong_kind_or_missing_are_named() {
         assert!(err.contains(needle), "{needle}: {err}");
     }
     let err = load(
-        &MINIMAL.replace("path = \"Maildir\"", "path = \"Maildir\"\n    host = \"x\""),
+        &minimal().replace("path = \"Maildir\"", "path = \"Maildir\"\n    host = \"x\""),
         &[],
     )
     .unwrap_err()
@@ -245,8 +244,8 @@ fn keys_of_the_wrong_kind_or_missing_are_named() {
 
 #[test]
 fn no_secret_reaches_a_config_error() {
-    let imap = MINIMAL.replace(
-        "kind = \"maildir\"\n    path = \"Maildir\"",
+    let imap = minimal().replace(
+        "kind = \"maildir\"\npath = \"Maildir\"",
         "kind = \"imap\"\n    host = \"imap.example.test\"\n    username = \"u\"\n    password = PW",
     );
     for (written, secret) in [
@@ -261,7 +260,7 @@ fn no_secret_reaches_a_config_error() {
         assert!(!err.contains(secret), "{written}: {err}");
         assert!(err.contains("helpdesk.toml"), "{err}");
     }
-    let bad_url = MINIMAL.replace("sqlite:data/helpdesk.db", "mysql://hunter2");
+    let bad_url = minimal().replace("sqlite:data/helpdesk.db", "mysql://hunter2");
     let err = load(&bad_url, &[]).unwrap_err().to_string();
     assert!(!err.contains("hunter2"), "{err}");
     assert!(err.contains("database.url = \"mysql://…\""), "{err}");
@@ -282,10 +281,7 @@ fn no_secret_reaches_a_config_error() {
 
 #[test]
 fn stdin_intake_has_no_mailbox_and_refuses_mailbox_keys() {
-    let text = MINIMAL.replace(
-        "kind = \"maildir\"\n    path = \"Maildir\"",
-        "kind = \"stdin\"",
-    );
+    let text = minimal().replace("kind = \"maildir\"\npath = \"Maildir\"", "kind = \"stdin\"");
     assert!(text.contains("kind = \"stdin\""), "{text}");
     let s = load(&text, &[]).unwrap();
     assert!(matches!(s.source, SourceSettings::Stdin), "{:?}", s.source);
