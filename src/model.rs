@@ -426,6 +426,27 @@ pub fn parse_address(s: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Instants and spans meet only through the types: a span moves an instant (saturating at
+    /// the ends of time), two instants give a span (never negative), and an instant reads as
+    /// RFC 3339 in logs and JSON but is stored and serialized as its count.
+    #[test]
+    fn instants_move_by_spans_and_read_as_rfc3339() {
+        let noon = Millis(1_796_558_400_000);
+        let hour = Duration::from_secs(3600);
+        assert_eq!(noon + hour, Millis(1_796_562_000_000));
+        assert_eq!(noon - hour, Millis(1_796_554_800_000));
+        assert_eq!((noon + hour).since(noon), hour);
+        assert_eq!(noon.since(noon + hour), Duration::ZERO);
+        assert_eq!(Millis(i64::MAX) + hour, Millis(i64::MAX));
+        assert_eq!(Millis(i64::MIN) - hour, Millis(i64::MIN));
+        assert_eq!(Millis(0) + Duration::MAX, Millis(i64::MAX));
+        let mut t = noon;
+        t += Duration::from_millis(1_499);
+        assert_eq!(t.to_string(), "2026-12-06T12:00:01Z");
+        assert_eq!(Millis(i64::MAX).to_string(), i64::MAX.to_string());
+        assert_eq!(serde_json::to_string(&noon).unwrap(), "1796558400000");
+    }
+
     #[test]
     fn ticket_is_zero_padded_and_tagged() {
         let t = TicketNo::new("HD", 123);
