@@ -4,7 +4,6 @@
 //! and AUTH) with a short timeout each, so a failure names the step and comes with a hint
 //! about which setting to change. Reports every check; exits non-zero when any fails.
 
-use std::error::Error as _;
 use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -313,7 +312,7 @@ fn problem(server: &ServerSettings, e: &ServerError) -> Problem {
             format!("no TLS handshake within {} s", wait.as_secs()),
             tls_hint(protocol, server),
         ),
-        (Step::Tls, _) => tls_problem(protocol, server, e.source().unwrap_or(e)),
+        (Step::Tls, _) => tls_problem(protocol, server, e.underlying().unwrap_or(e)),
         (Step::Greeting, Cause::Timeout(wait)) => Problem::new(
             format!("no greeting within {} s", wait.as_secs()),
             tls_hint(protocol, server),

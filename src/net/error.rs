@@ -132,9 +132,20 @@ impl ServerError {
         }
     }
 
+    /// The error underneath, when there is one (an I/O or TLS failure, lettre's error), for
+    /// the caller that sorts it. Not [`Error::source`]: the message already says it, and a
+    /// chain printer (anyhow's `{:#}`) would say it twice.
+    pub fn underlying(&self) -> Option<&(dyn Error + 'static)> {
+        match &self.cause {
+            Cause::Io(e) => Some(e),
+            Cause::Smtp(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// The io::Error somewhere in the cause, for its kind.
     pub fn io_error(&self) -> Option<&io::Error> {
-        let mut next: Option<&(dyn Error + 'static)> = self.source();
+        let mut next = self.underlying();
         while let Some(e) = next {
             if let Some(io) = e.downcast_ref::<io::Error>() {
                 return Some(io);
@@ -159,15 +170,7 @@ impl fmt::Display for ServerError {
     }
 }
 
-impl Error for ServerError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match &self.cause {
-            Cause::Io(e) => Some(e),
-            Cause::Smtp(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+impl Error for ServerError {}
 
 #[cfg(test)]
 mod tests {
@@ -226,5 +229,12 @@ mod tests {
             Some(io::ErrorKind::ConnectionRefused)
         );
         assert!(e.to_string().starts_with("x:25: connect failed: "));
+        // The log's chain printer says the cause once.
+        assert_eq!(
+            format!("{:#}", anyhow::Error::from(e))
+                .matches("refused")
+                .count(),
+            1
+        );
     }
 }
