@@ -348,6 +348,7 @@ pub fn describe(d: Duration) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
+pub(crate) mod eval;
 mod load;
 
 #[cfg(test)]

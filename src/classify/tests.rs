@@ -3,7 +3,8 @@
 use super::*;
 use crate::model::Mailbox;
 
-fn msg(subject: &str, body: &str) -> Inbound {
+/// A message from a customer with `subject` and `body`.
+pub(super) fn msg(subject: &str, body: &str) -> Inbound {
     Inbound {
         from: Mailbox {
             name: None,

@@ -92,6 +92,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rules::test_command(config, &file, rules.as_deref(), json, out)
         }
         Command::Rules(RulesCommand::Default) => rules::default_command(out),
+        Command::Rules(RulesCommand::Eval {
+            corpus,
+            rules,
+            json,
+            min_accuracy,
+        }) => rules::eval_command(config, &corpus, rules.as_deref(), json, min_accuracy, out),
         Command::Import(cmd) => intake::import_command(config, cmd, out).await,
         Command::Check => check::check_command(config, out).await,
         Command::Migrate => migrate_command(config, out).await,

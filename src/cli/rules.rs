@@ -1,5 +1,6 @@
 //! `helpdesk rules test FILE.eml`: parse a message and show what the rules decide and why,
-//! without touching the database; `helpdesk rules default`: print the shipped chart.
+//! without touching the database; `helpdesk rules eval CORPUS`: the same for a labelled corpus,
+//! scored; `helpdesk rules default`: print the shipped chart.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::json;
 
+use crate::classify::eval::{self, Judged, Label, Report};
 use crate::classify::{self, Rules};
 use crate::config;
 use crate::parse::{self, Limits};
@@ -25,29 +27,7 @@ pub(super) fn test_command(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let raw = std::fs::read(file).with_context(|| format!("while reading {}", file.display()))?;
-    let (rules, own, limits) = match rules_path {
-        Some(p) => (
-            Rules::load(Some(p))?,
-            String::new(),
-            Limits {
-                max_message_size: u64::MAX,
-                max_attachment_size: u64::MAX,
-            },
-        ),
-        None => {
-            let s = config::load(config_path)
-                .context("while loading the configuration (or give --rules FILE)")?;
-            let limits = Limits {
-                max_message_size: s.max_message_size,
-                max_attachment_size: s.max_attachment_size,
-            };
-            (
-                Rules::load(s.rules_path.as_deref()).context("while loading the rules")?,
-                s.address.address,
-                limits,
-            )
-        }
-    };
+    let (rules, own, limits) = load_rules(config_path, rules_path)?;
     let m = match parse::parse(&raw, limits, &own) {
         Ok(m) => m,
         Err(e) => {
@@ -123,6 +103,205 @@ pub(super) fn test_command(
     writeln!(out, "team       {}", c.team.as_deref().unwrap_or("-"))?;
     writeln!(out, "template   {}", c.template)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a labelled corpus through the rules and prints the score; exits 1 below
+/// `min_accuracy` (a percentage).
+pub(super) fn eval_command(
+    config_path: &Path,
+    corpus: &Path,
+    rules_path: Option<&Path>,
+    as_json: bool,
+    min_accuracy: Option<f64>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    if let Some(min) = min_accuracy.filter(|m| !(0.0..=100.0).contains(m)) {
+        anyhow::bail!("--min-accuracy {min}: expected a percentage from 0 to 100");
+    }
+    let (rules, own, limits) = load_rules(config_path, rules_path)?;
+    let mut judged = Vec::new();
+    for (source, label, raw) in read_corpus(corpus)? {
+        let m = parse::parse(&raw, limits, &own)
+            .with_context(|| format!("{source}: the message does not parse"))?;
+        if rules.category(&label.category).is_none() {
+            anyhow::bail!("{source}: no category {:?} in the rules", label.category);
+        }
+        judged.push(Judged {
+            source,
+            subject: m.subject.clone(),
+            category: label.category,
+            priority: label.priority,
+            got: rules.classify(&m),
+        });
+    }
+    if judged.is_empty() {
+        anyhow::bail!("{}: no labelled requests", corpus.display());
+    }
+    let report = eval::evaluate(&judged);
+    if as_json {
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        print_report(corpus, &report, out)?;
+    }
+    let accuracy = report.accuracy * 100.0;
+    Ok(match min_accuracy {
+        Some(min) if accuracy < min => {
+            writeln!(
+                std::io::stderr(),
+                "helpdesk: accuracy {accuracy:.1}% is below --min-accuracy {min}%"
+            )?;
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// The corpus's requests, each with where it came from, its label and its raw mail: the lines
+/// of a TSV file, or the `.eml` files of a directory with a `.label` beside each.
+fn read_corpus(corpus: &Path) -> anyhow::Result<Vec<(String, Label, Vec<u8>)>> {
+    let what = corpus.display();
+    let mut found = Vec::new();
+    if corpus.is_dir() {
+        let mut files: Vec<_> = std::fs::read_dir(corpus)
+            .with_context(|| format!("while reading {what}"))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        for eml in files {
+            let label_file = eml.with_extension("label");
+            let text = std::fs::read_to_string(&label_file).with_context(|| {
+                format!(
+                    "{}: no label beside it ({})",
+                    eml.display(),
+                    label_file.display()
+                )
+            })?;
+            let label = eval::parse_label(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", label_file.display()))?;
+            let raw =
+                std::fs::read(&eml).with_context(|| format!("while reading {}", eml.display()))?;
+            found.push((eml.display().to_string(), label, raw));
+        }
+        return Ok(found);
+    }
+    let text = std::fs::read_to_string(corpus).with_context(|| format!("while reading {what}"))?;
+    for (n, line) in text.lines().enumerate() {
+        let source = format!("{what}:{}", n + 1);
+        match eval::parse_tsv_line(line) {
+            Ok(Some((label, subject, body))) => {
+                found.push((source, label, eval::as_mail(&subject, &body)));
+            }
+            Ok(None) => {}
+            Err(e) => anyhow::bail!("{source}: {e}"),
+        }
+    }
+    Ok(found)
+}
+
+/// The score as a table, the confusion, and each miss.
+fn print_report(corpus: &Path, r: &Report, out: &mut impl Write) -> std::io::Result<()> {
+    let pct = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |x| format!("{:.1}%", x * 100.0));
+    writeln!(out, "corpus     {}: {} requests", corpus.display(), r.total)?;
+    writeln!(
+        out,
+        "category   {}/{} right ({})",
+        r.correct,
+        r.total,
+        pct(Some(r.accuracy))
+    )?;
+    if r.with_priority > 0 {
+        writeln!(
+            out,
+            "priority   {}/{} right where the corpus gives one; emergencies {}/{} real ({})",
+            r.priority_correct,
+            r.with_priority,
+            r.emergencies_correct,
+            r.emergencies_predicted,
+            pct(r.emergency_precision())
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "  {:<22} {:>8} {:>9} {:>8} {:>10} {:>8}",
+        "CATEGORY", "LABELLED", "PREDICTED", "CORRECT", "PRECISION", "RECALL"
+    )?;
+    for c in &r.categories {
+        writeln!(
+            out,
+            "  {:<22} {:>8} {:>9} {:>8} {:>10} {:>8}",
+            c.category,
+            c.labelled,
+            c.predicted,
+            c.correct,
+            pct(c.precision),
+            pct(c.recall)
+        )?;
+    }
+    if !r.confusion.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "confused (labelled -> decided):")?;
+        for (want, got, n) in &r.confusion {
+            writeln!(out, "  {n:>4}  {want} -> {got}")?;
+        }
+    }
+    if !r.misses.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "misses:")?;
+        for m in &r.misses {
+            let want = match m.expected.1 {
+                Some(p) => format!("{} {p}", m.expected.0),
+                None => m.expected.0.clone(),
+            };
+            let why = match &m.rule {
+                Some(rule) => format!("rule {rule}: {}", m.evidence.join(", ")),
+                None => "no rule matched".to_owned(),
+            };
+            writeln!(
+                out,
+                "  {}  {:?}\n        expected {want}, got {} {} ({why})",
+                m.source,
+                cut(&m.subject, 70),
+                m.got.0,
+                m.got.1
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The rules to try (`--rules FILE`, else the configured ones), our own address and the size
+/// limits, as the daemon would parse with.
+fn load_rules(
+    config_path: &Path,
+    rules_path: Option<&Path>,
+) -> anyhow::Result<(Rules, String, Limits)> {
+    Ok(match rules_path {
+        Some(p) => (
+            Rules::load(Some(p))?,
+            String::new(),
+            Limits {
+                max_message_size: u64::MAX,
+                max_attachment_size: u64::MAX,
+            },
+        ),
+        None => {
+            let s = config::load(config_path)
+                .context("while loading the configuration (or give --rules FILE)")?;
+            let limits = Limits {
+                max_message_size: s.max_message_size,
+                max_attachment_size: s.max_attachment_size,
+            };
+            (
+                Rules::load(s.rules_path.as_deref()).context("while loading the rules")?,
+                s.address.address,
+                limits,
+            )
+        }
+    })
 }
 
 fn cut(s: &str, max: usize) -> String {

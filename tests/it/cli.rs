@@ -243,6 +243,70 @@ fn rules_test_says_which_rule_matched_which_text() {
     assert!(default.contains("[[category]]") && default.contains("id = \"inventory\""));
 }
 
+/// `rules eval` scores a labelled corpus (a TSV file or a directory of .eml files with labels)
+/// against the rules, lists each miss with the rule that decided it, gates on
+/// `--min-accuracy`, and names a bad line or an unknown category.
+#[test]
+fn rules_eval_scores_a_labelled_corpus_and_gates_on_accuracy() {
+    let desk = Desk::new("");
+    let tsv = desk.path("corpus.tsv");
+    std::fs::write(
+        &tsv,
+        "category\tpriority\tsubject\tbody\n\
+         # the whole district is offline: an emergency\n\
+         break_fix\t1\tNetwork is down\tThe network is down in every school.\n\
+         break_fix\t\tPrinter broken\tThe printer on floor 2 jams.\\nPlease help.\n\
+         uncategorized\t\tLunch menu\tWhat is for lunch on Friday?\n\
+         conference_support\t\tProjector for the parent evening\tThe printer room projector is broken.\n",
+    )
+    .unwrap();
+    let corpus = tsv.to_str().unwrap();
+    let out = desk.ok(&["rules", "eval", corpus]);
+    assert!(out.contains("category   3/4 right (75.0%)"), "{out}");
+    assert!(out.contains("emergencies 1/1 real (100.0%)"), "{out}");
+    assert!(out.contains("conference_support -> break_fix"), "{out}");
+    assert!(
+        out.contains("corpus.tsv:6") && out.contains("expected conference_support, got break_fix"),
+        "{out}"
+    );
+    let json = desk.ok(&["rules", "eval", corpus, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        (v["total"].as_u64(), v["correct"].as_u64()),
+        (Some(4), Some(3))
+    );
+    assert_eq!(v["misses"].as_array().map(Vec::len), Some(1));
+    let gated = desk.run(&["rules", "eval", corpus, "--min-accuracy", "80"]);
+    assert!(!gated.status.success());
+    assert!(String::from_utf8_lossy(&gated.stderr)
+        .contains("accuracy 75.0% is below --min-accuracy 80%"));
+    assert!(desk
+        .run(&["rules", "eval", corpus, "--min-accuracy", "75"])
+        .status
+        .success());
+
+    // A directory of .eml files, each with its label beside it.
+    let dir = desk.path("mail");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("outage.eml"), fixture("network_outage.eml")).unwrap();
+    std::fs::write(dir.join("outage.label"), "break_fix 1\n").unwrap();
+    let out = desk.ok(&["rules", "eval", dir.to_str().unwrap()]);
+    assert!(
+        out.contains("1/1 right (100.0%)") && !out.contains("misses"),
+        "{out}"
+    );
+    std::fs::remove_file(dir.join("outage.label")).unwrap();
+    let err = desk.run(&["rules", "eval", dir.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&err.stderr).contains("outage.eml: no label beside it"));
+
+    std::fs::write(&tsv, "break_fix\t1\tno body\n").unwrap();
+    let err = desk.run(&["rules", "eval", corpus]);
+    assert!(String::from_utf8_lossy(&err.stderr).contains("corpus.tsv:1: 3 field(s)"));
+    std::fs::write(&tsv, "printing\t\ts\tb\n").unwrap();
+    let err = desk.run(&["rules", "eval", corpus]);
+    assert!(String::from_utf8_lossy(&err.stderr).contains("no category \"printing\" in the rules"));
+}
+
 #[test]
 fn check_passes_on_a_good_setup_and_names_what_is_wrong() {
     let desk = Desk::new("");

@@ -1,0 +1,440 @@
+//! How well the rules categorize a labelled corpus: accuracy, precision and recall per
+//! category, the confusion between categories, how often the priority is right and how often an
+//! emergency (priority 1) really is one, and every miss with the rule and the text that decided
+//! it. Pure: it takes what the rules decided for each labelled message and counts.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Classification;
+
+/// One labelled message and what the rules decided for it.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    /// Where it came from (`corpus.tsv:12`, `mail/0042.eml`).
+    pub source: String,
+    /// Its subject, for the list of misses.
+    pub subject: String,
+    /// The category it belongs to.
+    pub category: String,
+    /// The priority it should get, when the label gives one.
+    pub priority: Option<u8>,
+    /// What the rules decided.
+    pub got: Classification,
+}
+
+/// Precision and recall of one category.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CategoryScore {
+    /// The category.
+    pub category: String,
+    /// Messages labelled with it.
+    pub labelled: usize,
+    /// Messages the rules put in it.
+    pub predicted: usize,
+    /// Both.
+    pub correct: usize,
+    /// `correct / predicted`; `None` when nothing was put in it.
+    pub precision: Option<f64>,
+    /// `correct / labelled`; `None` when nothing is labelled with it.
+    pub recall: Option<f64>,
+}
+
+/// A message the rules got wrong (category, or the priority where the label gives one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Miss {
+    /// Where it came from.
+    pub source: String,
+    /// Its subject.
+    pub subject: String,
+    /// The labelled category and priority.
+    pub expected: (String, Option<u8>),
+    /// What the rules decided.
+    pub got: (String, u8),
+    /// The rule that decided it; none for `uncategorized`.
+    pub rule: Option<String>,
+    /// The text each of its conditions matched, as `subject 'projector'`.
+    pub evidence: Vec<String>,
+}
+
+/// The evaluation of a corpus.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Messages evaluated.
+    pub total: usize,
+    /// In the labelled category.
+    pub correct: usize,
+    /// `correct / total`.
+    pub accuracy: f64,
+    /// Messages whose label gives a priority.
+    pub with_priority: usize,
+    /// Of those, the ones with that priority.
+    pub priority_correct: usize,
+    /// Of the messages whose label gives a priority, those the rules made priority 1.
+    pub emergencies_predicted: usize,
+    /// Of those, the ones labelled priority 1.
+    pub emergencies_correct: usize,
+    /// Per category, in name order: every labelled or predicted one.
+    pub categories: Vec<CategoryScore>,
+    /// (labelled, predicted) → count, for the pairs that differ.
+    pub confusion: Vec<(String, String, usize)>,
+    /// Every miss, in corpus order.
+    pub misses: Vec<Miss>,
+}
+
+impl Report {
+    /// Priority 1 precision over the messages whose label gives a priority; `None` when the
+    /// rules made none of them an emergency.
+    pub fn emergency_precision(&self) -> Option<f64> {
+        ratio(self.emergencies_correct, self.emergencies_predicted)
+    }
+}
+
+/// Counts what the rules decided for `judged`.
+pub fn evaluate(judged: &[Judged]) -> Report {
+    let mut per: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    let mut confusion: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut misses = Vec::new();
+    let (mut correct, mut with_priority, mut priority_correct) = (0, 0, 0);
+    let (mut emergencies_predicted, mut emergencies_correct) = (0, 0);
+    for j in judged {
+        let got = j.got.category.as_str();
+        let hit = got == j.category;
+        per.entry(&j.category).or_default().0 += 1;
+        per.entry(got).or_default().1 += 1;
+        if hit {
+            correct += 1;
+            per.entry(got).or_default().2 += 1;
+        } else {
+            *confusion.entry((&j.category, got)).or_default() += 1;
+        }
+        let level = j.got.priority.level;
+        let priority_hit = match j.priority {
+            Some(want) => {
+                with_priority += 1;
+                if level == 1 {
+                    emergencies_predicted += 1;
+                    emergencies_correct += usize::from(want == 1);
+                }
+                priority_correct += usize::from(want == level);
+                want == level
+            }
+            None => true,
+        };
+        if !hit || !priority_hit {
+            misses.push(Miss {
+                source: j.source.clone(),
+                subject: j.subject.clone(),
+                expected: (j.category.clone(), j.priority),
+                got: (j.got.category.clone(), level),
+                rule: j.got.rule.clone(),
+                evidence: j
+                    .got
+                    .evidence
+                    .iter()
+                    .map(|e| format!("{} {:?}", e.field, e.matched))
+                    .collect(),
+            });
+        }
+    }
+    let categories = per
+        .into_iter()
+        .map(|(category, (labelled, predicted, correct))| CategoryScore {
+            category: category.to_owned(),
+            labelled,
+            predicted,
+            correct,
+            precision: ratio(correct, predicted),
+            recall: ratio(correct, labelled),
+        })
+        .collect();
+    Report {
+        total: judged.len(),
+        correct,
+        accuracy: ratio(correct, judged.len()).unwrap_or(0.0),
+        with_priority,
+        priority_correct,
+        emergencies_predicted,
+        emergencies_correct,
+        categories,
+        confusion: confusion
+            .into_iter()
+            .map(|((want, got), n)| (want.to_owned(), got.to_owned(), n))
+            .collect(),
+        misses,
+    }
+}
+
+/// What a corpus says a request is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    /// Its category.
+    pub category: String,
+    /// Its priority, when the corpus gives one.
+    pub priority: Option<u8>,
+}
+
+/// A label as written beside an `.eml` file: `category` or `category priority`.
+///
+/// # Errors
+/// No category, a priority that is not a number from 0 to 9, or more words.
+pub fn parse_label(text: &str) -> Result<Label, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.as_slice() {
+        [category] => Ok(Label {
+            category: (*category).to_owned(),
+            priority: None,
+        }),
+        [category, priority] => Ok(Label {
+            category: (*category).to_owned(),
+            priority: Some(parse_priority(priority)?),
+        }),
+        [] => Err("no category".into()),
+        _ => Err(format!(
+            "{text:?}: expected a category and optionally a priority"
+        )),
+    }
+}
+
+fn parse_priority(text: &str) -> Result<u8, String> {
+    text.parse::<u8>()
+        .ok()
+        .filter(|p| *p <= 9)
+        .ok_or_else(|| format!("priority {text:?} is not a number from 0 to 9"))
+}
+
+/// One line of a TSV corpus: `category<TAB>priority<TAB>subject<TAB>body`, the priority
+/// possibly empty, `\n`, `\t` and `\\` in the body standing for a line break, a tab and a
+/// backslash. `None` for a blank line, a `#` comment and the header line (`category` first).
+///
+/// # Errors
+/// Fewer than four fields, no category, or a bad priority.
+pub fn parse_tsv_line(line: &str) -> Result<Option<(Label, String, String)>, String> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.trim().is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let fields: Vec<&str> = line.splitn(4, '\t').collect();
+    let [category, priority, subject, body] = fields.as_slice() else {
+        return Err(format!(
+            "{} field(s); expected category, priority (may be empty), subject and body, \
+             separated by tabs",
+            fields.len()
+        ));
+    };
+    let category = category.trim();
+    if category == "category" {
+        return Ok(None);
+    }
+    if category.is_empty() {
+        return Err("no category".into());
+    }
+    let priority = match priority.trim() {
+        "" => None,
+        p => Some(parse_priority(p)?),
+    };
+    let label = Label {
+        category: category.to_owned(),
+        priority,
+    };
+    Ok(Some((label, subject.trim().to_owned(), unescape(body))))
+}
+
+/// `\n`, `\t` and `\\` in a TSV body.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some('n')) => {
+                out.push('\n');
+                chars.next();
+            }
+            ('\\', Some('t')) => {
+                out.push('\t');
+                chars.next();
+            }
+            ('\\', Some('\\')) => {
+                out.push('\\');
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A corpus request as a plain-text mail from a person, for the parser, so the rules see it as
+/// they see real mail.
+pub fn as_mail(subject: &str, body: &str) -> Vec<u8> {
+    let subject: String = subject.chars().filter(|c| !c.is_control()).collect();
+    format!(
+        "From: Corpus <corpus@example.invalid>\r\nTo: support@example.invalid\r\n\
+         Subject: {subject}\r\nMessage-ID: <corpus@example.invalid>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+        body.replace('\n', "\r\n")
+    )
+    .into_bytes()
+}
+
+/// `part / whole`, or `None` for an empty whole.
+#[allow(clippy::cast_precision_loss)]
+fn ratio(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::Rules;
+
+    fn judged(rules: &Rules, category: &str, priority: Option<u8>, subject: &str) -> Judged {
+        let m = crate::classify::tests::msg(subject, "");
+        Judged {
+            source: format!("test:{subject}"),
+            subject: subject.into(),
+            category: category.into(),
+            priority,
+            got: rules.classify(&m),
+        }
+    }
+
+    /// Accuracy, precision and recall, the confusion and the misses are counted from what the
+    /// rules decided, and a wrong priority is a miss even in the right category.
+    #[test]
+    fn the_report_counts_hits_misses_and_emergencies() {
+        let rules = Rules::from_toml(
+            "eval",
+            r#"
+            first_response = "2h"
+            [[category]]
+            id = "break_fix"
+            name = "Break/fix"
+            type = "incident"
+            default_priority = 3
+            priorities = [
+              { level = 1, name = "Emergency", target = "4h" },
+              { level = 3, name = "Normal", target = "1d" },
+            ]
+            [[category]]
+            id = "uncategorized"
+            name = "Uncategorized"
+            type = "request"
+            default_priority = 4
+            priorities = [{ level = 4, name = "Not yet categorized" }]
+            [[rule]]
+            name = "outage"
+            category = "break_fix"
+            priority = 1
+            subject = 'down'
+            [[rule]]
+            name = "broken"
+            category = "break_fix"
+            subject = 'broken'
+            "#,
+        )
+        .unwrap();
+        let corpus = [
+            judged(&rules, "break_fix", Some(1), "The whole network is down"),
+            judged(&rules, "break_fix", None, "Printer broken"),
+            judged(&rules, "break_fix", Some(3), "One laptop is down"),
+            judged(&rules, "uncategorized", None, "Lunch menu"),
+            judged(
+                &rules,
+                "conference_support",
+                None,
+                "Broken link on the summit page",
+            ),
+        ];
+        let r = evaluate(&corpus);
+        assert_eq!((r.total, r.correct), (5, 4));
+        assert!((r.accuracy - 0.8).abs() < 1e-9);
+        assert_eq!((r.with_priority, r.priority_correct), (2, 1));
+        assert_eq!((r.emergencies_predicted, r.emergencies_correct), (2, 1));
+        assert_eq!(r.emergency_precision(), Some(0.5));
+        let bf = r
+            .categories
+            .iter()
+            .find(|c| c.category == "break_fix")
+            .unwrap();
+        assert_eq!((bf.labelled, bf.predicted, bf.correct), (3, 4, 3));
+        assert_eq!(bf.precision, Some(0.75));
+        assert_eq!(bf.recall, Some(1.0));
+        let conf = r
+            .categories
+            .iter()
+            .find(|c| c.category == "conference_support")
+            .unwrap();
+        assert_eq!((conf.precision, conf.recall), (None, Some(0.0)));
+        assert_eq!(
+            r.confusion,
+            [("conference_support".into(), "break_fix".into(), 1)]
+        );
+        let misses: Vec<&str> = r.misses.iter().map(|m| m.subject.as_str()).collect();
+        assert_eq!(
+            misses,
+            ["One laptop is down", "Broken link on the summit page"]
+        );
+        let laptop = &r.misses[0];
+        assert_eq!(laptop.got, ("break_fix".to_owned(), 1));
+        assert_eq!(laptop.rule.as_deref(), Some("outage"));
+        assert_eq!(laptop.evidence, ["subject \"down\""]);
+    }
+
+    #[test]
+    fn corpus_lines_and_labels_parse_or_say_what_is_wrong() {
+        let line = "break_fix\t1\tNetwork down\tAll schools are offline.\\nSince 8:00.";
+        let (label, subject, body) = parse_tsv_line(line).unwrap().unwrap();
+        assert_eq!(
+            label,
+            Label {
+                category: "break_fix".into(),
+                priority: Some(1)
+            }
+        );
+        assert_eq!(subject, "Network down");
+        assert_eq!(body, "All schools are offline.\nSince 8:00.");
+        let (label, _, body) = parse_tsv_line("process\t\tLoan\ta\\\\b\\tc")
+            .unwrap()
+            .unwrap();
+        assert_eq!(label.priority, None);
+        assert_eq!(body, "a\\b\tc");
+        for skipped in ["", "# comment", "category\tpriority\tsubject\tbody"] {
+            assert_eq!(parse_tsv_line(skipped), Ok(None), "{skipped:?}");
+        }
+        assert!(parse_tsv_line("break_fix\t1\tno body")
+            .unwrap_err()
+            .contains("3 field(s)"));
+        assert!(parse_tsv_line("\t1\ts\tb")
+            .unwrap_err()
+            .contains("no category"));
+        assert!(parse_tsv_line("x\t12\ts\tb")
+            .unwrap_err()
+            .contains("0 to 9"));
+        assert_eq!(parse_label(" process 3\n").unwrap().priority, Some(3));
+        assert_eq!(parse_label("process").unwrap().category, "process");
+        assert!(parse_label("").is_err() && parse_label("a 1 b").is_err());
+    }
+
+    #[test]
+    fn a_corpus_request_reads_as_mail_from_a_person() {
+        let raw = as_mail("Projector for parent night", "Hello,\nwe need one.");
+        let limits = crate::parse::Limits {
+            max_message_size: u64::MAX,
+            max_attachment_size: u64::MAX,
+        };
+        let m = crate::parse::parse(&raw, limits, "").unwrap();
+        assert_eq!(m.subject, "Projector for parent night");
+        assert!(m.text.contains("we need one."));
+        assert!(m.auto_signals.is_empty(), "{:?}", m.auto_signals);
+    }
+
+    #[test]
+    fn an_empty_corpus_scores_nothing() {
+        let r = evaluate(&[]);
+        assert_eq!((r.total, r.accuracy), (0, 0.0));
+        assert_eq!(r.emergency_precision(), None);
+        assert!(r.categories.is_empty() && r.misses.is_empty());
+    }
+}
