@@ -307,6 +307,20 @@ fn rules_eval_scores_a_labelled_corpus_and_gates_on_accuracy() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("no category \"printing\" in the rules"));
 }
 
+/// The repository's corpus stays valid: every line of both splits parses, names a category of
+/// the shipped rules, and the splits keep their sizes.
+#[test]
+fn the_shipped_corpus_evaluates() {
+    let desk = Desk::new("");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
+    for (file, n) in [("tune.tsv", 310), ("holdout.tsv", 133)] {
+        let path = root.join(file);
+        let json = desk.ok(&["rules", "eval", path.to_str().unwrap(), "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["total"].as_u64(), Some(n), "{file}");
+    }
+}
+
 #[test]
 fn check_passes_on_a_good_setup_and_names_what_is_wrong() {
     let desk = Desk::new("");
