@@ -62,6 +62,18 @@ impl fmt::Display for Millis {
     }
 }
 
+/// Serializes an optional instant as RFC 3339 (`null` when absent), as the JSON output and the
+/// event log show times; for `#[serde(serialize_with = "…")]`.
+///
+/// # Errors
+/// The serializer's.
+pub fn rfc3339<S: serde::Serializer>(at: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => s.serialize_str(&at.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
 impl Add<Duration> for Millis {
     type Output = Millis;
     fn add(self, span: Duration) -> Millis {

@@ -14,7 +14,7 @@ use tokio_rustls::rustls::{self, CertificateError};
 use crate::config::{ImapSettings, Security, ServerSettings, SourceSettings, TransportSettings};
 use crate::mailbox::{Imap, Maildir};
 use crate::net::{Cause, Protocol, ServerError, Step};
-use crate::outbox::transport::{features, Transport};
+use crate::outbox::transport::{features, smtp_client};
 
 use super::App;
 
@@ -200,7 +200,7 @@ async fn imap(settings: &ImapSettings) -> Result<String, Problem> {
         "imap://{user}@{}:{} ({})",
         server.host,
         server.port,
-        security_name(server.security)
+        server.security.label()
     );
     let at = |p: Problem| p.at(&label);
     let failed = |e: ServerError| at(problem(server, &e));
@@ -246,14 +246,10 @@ async fn imap(settings: &ImapSettings) -> Result<String, Problem> {
 /// STARTTLS when configured, AUTH when a username is set) and QUITs without sending.
 async fn smtp(server: &ServerSettings) -> Result<String, Problem> {
     let failed = |label: &str, e: ServerError| problem(server, &e).at(label);
-    let settings = TransportSettings::Smtp(server.clone());
-    let transport = Transport::build(&settings)
-        .map_err(|e| failed(&format!("smtp://{}:{}", server.host, server.port), e))?;
-    let label = transport.describe();
-    let Transport::Smtp(client) = transport else {
-        unreachable!("SMTP settings build an SMTP transport")
-    };
-    let client = client.with_step_timeout(STEP_TIMEOUT);
+    let client = smtp_client(server)
+        .map_err(|e| failed(&format!("smtp://{}:{}", server.host, server.port), e))?
+        .with_step_timeout(STEP_TIMEOUT);
+    let label = client.describe().to_owned();
     let mut conn = client.open().await.map_err(|e| failed(&label, e))?;
     let mut found = format!("server {}", conn.server_info().name());
     if server.security == Security::Starttls {
@@ -452,12 +448,4 @@ fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rust
         next = e.source();
     }
     None
-}
-
-fn security_name(security: Security) -> &'static str {
-    match security {
-        Security::None => "no TLS",
-        Security::Starttls => "STARTTLS",
-        Security::Tls => "TLS",
-    }
 }

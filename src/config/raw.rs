@@ -243,6 +243,17 @@ pub enum Security {
     Tls,
 }
 
+impl Security {
+    /// How people name it in a server's description: `no TLS`, `STARTTLS`, `TLS`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Security::None => "no TLS",
+            Security::Starttls => "STARTTLS",
+            Security::Tls => "TLS",
+        }
+    }
+}
+
 /// `[outbound]` as written. `kind` decides which of the keys apply.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -84,7 +84,7 @@ impl Transport {
     pub fn build(settings: &TransportSettings) -> Result<Transport, ServerError> {
         match settings {
             TransportSettings::File { dir } => Ok(Transport::File { dir: dir.clone() }),
-            TransportSettings::Smtp(server) => smtp(server),
+            TransportSettings::Smtp(server) => Ok(Transport::Smtp(Arc::new(smtp_client(server)?))),
         }
     }
 
@@ -92,7 +92,7 @@ impl Transport {
     pub fn describe(&self) -> String {
         match self {
             Transport::File { dir } => format!("file transport into {}", dir.display()),
-            Transport::Smtp(client) => client.describe.clone(),
+            Transport::Smtp(client) => client.describe().to_owned(),
         }
     }
 }
@@ -112,7 +112,12 @@ pub struct Outgoing<'a> {
     pub bytes: &'a [u8],
 }
 
-fn smtp(server: &ServerSettings) -> Result<Transport, ServerError> {
+/// An SMTP client for `server`, not yet connected: TLS prepared (the bundled roots plus
+/// `ca_file`), the login and the description for logs and `check`.
+///
+/// # Errors
+/// The CA file cannot be read or TLS cannot be set up ([`Step::Setup`]).
+pub fn smtp_client(server: &ServerSettings) -> Result<SmtpClient, ServerError> {
     let peer = Peer {
         protocol: Protocol::Smtp,
         host: server.host.clone(),
@@ -132,17 +137,13 @@ fn smtp(server: &ServerSettings) -> Result<Transport, ServerError> {
     }
     let starttls = tls.build_rustls().map_err(|e| ca_problem(e.to_string()))?;
     let config = net::client_config(server.ca_file.as_deref()).map_err(ca_problem)?;
-    let mode = match server.security {
-        Security::None => "no TLS",
-        Security::Starttls => "STARTTLS",
-        Security::Tls => "TLS",
-    };
+    let mode = server.security.label();
     let mut describe = format!("smtp://{}:{} ({mode}", server.host, server.port);
     if let Some((user, _)) = &server.login {
         describe.push_str(&format!(", as {user}"));
     }
     describe.push(')');
-    Ok(Transport::Smtp(Arc::new(SmtpClient {
+    Ok(SmtpClient {
         peer,
         security: server.security,
         credentials: server
@@ -154,7 +155,7 @@ fn smtp(server: &ServerSettings) -> Result<Transport, ServerError> {
         hello: ClientId::default(),
         describe,
         connection: Mutex::new(None),
-    })))
+    })
 }
 
 /// An SMTP client that keeps one connection open between mails (the outbox worker sends one
@@ -231,6 +232,11 @@ impl SmtpClient {
                 transient,
             }
         })
+    }
+
+    /// `smtp://host:port (STARTTLS, as user)`, for logs and `check`.
+    pub fn describe(&self) -> &str {
+        &self.describe
     }
 
     /// The same client with another limit on each opening step (`check` waits less).

@@ -3,7 +3,7 @@
 //! fields as a JSON object (keys sorted, as stored before the types existed); the metrics that
 //! count events read their labels from the fields, never back out of the JSON.
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::classify::Evidence;
 use crate::commands::Problem;
@@ -138,7 +138,7 @@ pub enum Event<'a> {
     Resolved {
         resolution: Option<&'a str>,
         /// When the case closes by itself.
-        #[serde(serialize_with = "instant")]
+        #[serde(serialize_with = "crate::model::rfc3339")]
         close_at: Option<Millis>,
     },
     Reopened {
@@ -160,7 +160,7 @@ pub enum Event<'a> {
         /// `first_response` or `resolution`.
         clock: &'a str,
         /// When it is due.
-        #[serde(serialize_with = "instant")]
+        #[serde(serialize_with = "crate::model::rfc3339")]
         due: Option<Millis>,
     },
     /// An SLA clock passed its target.
@@ -168,13 +168,13 @@ pub enum Event<'a> {
         /// `first_response` or `resolution` (the metric's label).
         clock: &'a str,
         /// When it was due.
-        #[serde(serialize_with = "instant")]
+        #[serde(serialize_with = "crate::model::rfc3339")]
         due: Option<Millis>,
     },
     /// A week without a status note; the technician was reminded.
     FollowUpReminded {
         /// The last note, if any.
-        #[serde(serialize_with = "instant")]
+        #[serde(serialize_with = "crate::model::rfc3339")]
         last_note: Option<Millis>,
     },
     /// A team notification was not sent.
@@ -291,14 +291,6 @@ impl Event<'_> {
             |e| format!("{{\"error\":{:?}}}", e.to_string()),
             |v| v.to_string(),
         )
-    }
-}
-
-/// An instant in ms as the log shows it (RFC 3339, whole seconds), or null.
-fn instant<S: Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
-    match ms {
-        Some(ms) => s.serialize_str(&super::format_ms(*ms)),
-        None => s.serialize_none(),
     }
 }
 

@@ -6,12 +6,12 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::cases::{self, CaseRow};
-use super::{format_ms, Error};
+use super::Error;
 use crate::model::{CaseId, Millis, Status};
 
 /// Which cases the queue shows.
@@ -51,7 +51,7 @@ pub struct QueueRow {
     /// Which deadline `due_at` is; `None`: nothing is due (closed, or no targets).
     pub due: Option<DueKind>,
     /// The deadline, ms (UTC); serialized as RFC 3339.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "crate::model::rfc3339")]
     pub due_at: Option<Millis>,
 }
 
@@ -184,31 +184,31 @@ pub struct SlaState {
     /// `24x7` or `business`.
     pub target_clock: Option<String>,
     /// When the resolution target is reached; `None` while the clock is stopped.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "crate::model::rfc3339")]
     pub due_at: Option<Millis>,
     /// When the team is warned.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "crate::model::rfc3339")]
     pub warn_at: Option<Millis>,
     /// When the resolution target was first missed (kept after resolving).
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "crate::model::rfc3339")]
     pub breached_at: Option<Millis>,
     /// When a technician's first public reply is due.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "crate::model::rfc3339")]
     pub first_response_due_at: Option<Millis>,
     /// When it came; `None` while awaited.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "crate::model::rfc3339")]
     pub first_response_at: Option<Millis>,
     /// When the first response was missed.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "crate::model::rfc3339")]
     pub first_response_breached_at: Option<Millis>,
     /// When the case was resolved.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "crate::model::rfc3339")]
     pub resolved_at: Option<Millis>,
     /// When a resolved case closes by itself.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "crate::model::rfc3339")]
     pub close_at: Option<Millis>,
     /// When it closed.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "crate::model::rfc3339")]
     pub closed_at: Option<Millis>,
 }
 
@@ -402,14 +402,6 @@ fn median(values: &mut [i64]) -> Option<i64> {
 
 fn secs(ms: i64) -> i64 {
     ms / 1000
-}
-
-/// Serializes an optional ms timestamp as RFC 3339, like every other time in the JSON output.
-fn rfc3339<S: Serializer>(at: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
-    match at {
-        Some(ms) => s.serialize_some(&format_ms(*ms)),
-        None => s.serialize_none(),
-    }
 }
 
 #[cfg(test)]
