@@ -123,6 +123,8 @@ struct Rule {
     team: Option<String>,
     template: Option<String>,
     conditions: Vec<(Field, Regex)>,
+    /// Any of these matching the subject or body keeps the rule from matching.
+    unless: Vec<Regex>,
 }
 
 /// Evidence for a decision: the text each condition of the winning rule matched.
@@ -323,7 +325,11 @@ fn rule_matches(rule: &Rule, m: &Inbound) -> Option<Vec<Evidence>> {
             matched: found.as_str().to_owned(),
         });
     }
-    Some(evidence)
+    let vetoed = rule
+        .unless
+        .iter()
+        .any(|re| re.is_match(subject) || re.is_match(body));
+    (!vetoed).then_some(evidence)
 }
 
 /// The first `max` bytes of `s`, or fewer to end on a character boundary.

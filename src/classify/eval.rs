@@ -89,6 +89,74 @@ impl Report {
     pub fn emergency_precision(&self) -> Option<f64> {
         ratio(self.emergencies_correct, self.emergencies_predicted)
     }
+
+    /// Each way the report falls short of `gate`, as a sentence; empty when it passes. A
+    /// category nobody labelled has no recall to miss, and rules that made no emergency made
+    /// no false one.
+    pub fn shortfalls(&self, gate: &Gate) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(min) = gate.accuracy.filter(|&min| self.accuracy * 100.0 < min) {
+            out.push(format!(
+                "accuracy {:.1}% is below --min-accuracy {min}%",
+                self.accuracy * 100.0
+            ));
+        }
+        if let Some(min) = gate.recall {
+            for c in &self.categories {
+                if let Some(recall) = c.recall.filter(|r| r * 100.0 < min) {
+                    out.push(format!(
+                        "recall of {} {:.1}% ({} of {}) is below --min-recall {min}%",
+                        c.category,
+                        recall * 100.0,
+                        c.correct,
+                        c.labelled
+                    ));
+                }
+            }
+        }
+        if let (Some(min), Some(precision)) = (gate.emergency_precision, self.emergency_precision())
+        {
+            if precision * 100.0 < min {
+                out.push(format!(
+                    "emergency precision {:.1}% ({} of {}) is below --min-emergency-precision {min}%",
+                    precision * 100.0,
+                    self.emergencies_correct,
+                    self.emergencies_predicted
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// The least a corpus must score, in percent; `None` leaves a measure ungated.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Gate {
+    /// Share of requests in their labelled category.
+    pub accuracy: Option<f64>,
+    /// Recall of every labelled category.
+    pub recall: Option<f64>,
+    /// Share of priority-1 decisions that are labelled priority 1.
+    pub emergency_precision: Option<f64>,
+}
+
+impl Gate {
+    /// Checks that each threshold is a percentage.
+    ///
+    /// # Errors
+    /// The option and value outside 0–100.
+    pub fn validate(&self) -> Result<(), String> {
+        for (option, value) in [
+            ("--min-accuracy", self.accuracy),
+            ("--min-recall", self.recall),
+            ("--min-emergency-precision", self.emergency_precision),
+        ] {
+            if let Some(v) = value.filter(|v| !(0.0..=100.0).contains(v)) {
+                return Err(format!("{option} {v}: expected a percentage from 0 to 100"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Counts what the rules decided for `judged`.
@@ -380,6 +448,46 @@ mod tests {
         assert_eq!(laptop.got, ("break_fix".to_owned(), 1));
         assert_eq!(laptop.rule.as_deref(), Some("outage"));
         assert_eq!(laptop.evidence, ["subject \"down\""]);
+
+        // The gate names each shortfall: accuracy 80%, conference recall 0%, emergencies 50%.
+        assert!(r.shortfalls(&Gate::default()).is_empty());
+        let lenient = Gate {
+            accuracy: Some(80.0),
+            recall: None,
+            emergency_precision: Some(50.0),
+        };
+        assert!(r.shortfalls(&lenient).is_empty());
+        let strict = Gate {
+            accuracy: Some(95.0),
+            recall: Some(85.0),
+            emergency_precision: Some(95.0),
+        };
+        assert_eq!(
+            r.shortfalls(&strict),
+            [
+                "accuracy 80.0% is below --min-accuracy 95%",
+                "recall of conference_support 0.0% (0 of 1) is below --min-recall 85%",
+                "emergency precision 50.0% (1 of 2) is below --min-emergency-precision 95%",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_gate_takes_percentages_only() {
+        let ok = Gate {
+            accuracy: Some(0.0),
+            recall: Some(100.0),
+            emergency_precision: None,
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        let bad = Gate {
+            recall: Some(185.0),
+            ..Gate::default()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err("--min-recall 185: expected a percentage from 0 to 100".to_owned())
+        );
     }
 
     #[test]

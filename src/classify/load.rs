@@ -66,9 +66,12 @@ pub(super) struct RawRule {
     pub(super) text: Patterns,
     #[serde(default)]
     pub(super) sender: Patterns,
+    /// Patterns over subject or body any of which keeps the rule from matching.
+    #[serde(default)]
+    pub(super) unless: Patterns,
 }
 
-/// One pattern or several that must all match.
+/// One pattern or several.
 #[derive(Debug, Default, Deserialize)]
 #[serde(untagged)]
 pub(super) enum Patterns {
@@ -76,6 +79,16 @@ pub(super) enum Patterns {
     None,
     One(String),
     All(Vec<String>),
+}
+
+impl Patterns {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Patterns::None => vec![],
+            Patterns::One(p) => vec![p],
+            Patterns::All(v) => v,
+        }
+    }
 }
 
 pub(super) fn category(c: RawCategory) -> Result<Category, String> {
@@ -154,12 +167,7 @@ pub(super) fn rule(
         (Field::Text, r.text),
         (Field::Sender, r.sender),
     ] {
-        let list = match pats {
-            Patterns::None => vec![],
-            Patterns::One(p) => vec![p],
-            Patterns::All(v) => v,
-        };
-        for p in list {
+        for p in pats.into_vec() {
             let expanded = expand(&p, patterns).map_err(&at)?;
             let re = RegexBuilder::new(&expanded)
                 .case_insensitive(!r.case_sensitive)
@@ -171,6 +179,18 @@ pub(super) fn rule(
     if conditions.is_empty() {
         return Err(at("no condition: give subject, body, text or sender".into()));
     }
+    let unless = r
+        .unless
+        .into_vec()
+        .into_iter()
+        .map(|p| {
+            let expanded = expand(&p, patterns).map_err(&at)?;
+            RegexBuilder::new(&expanded)
+                .case_insensitive(!r.case_sensitive)
+                .build()
+                .map_err(|e| at(format!("unless = {p:?}: invalid regex: {e}")))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     Ok(Rule {
         name: r.name,
         category,
@@ -179,6 +199,7 @@ pub(super) fn rule(
         team: r.team,
         template: r.template,
         conditions,
+        unless,
     })
 }
 

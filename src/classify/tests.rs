@@ -270,6 +270,49 @@ fn sender_condition_and_all_of_list() {
 }
 
 #[test]
+fn unless_keeps_a_rule_from_matching() {
+    let rules = Rules::from_toml(
+        "t",
+        r#"
+        first_response = "24h"
+        [patterns]
+        here = 'just (us|our building)'
+        [[category]]
+        id = "uncategorized"
+        name = "U"
+        type = "request"
+        default_priority = 1
+        priorities = [{ level = 1, name = "P" }, { level = 2, name = "Q" }]
+        [[rule]]
+        name = "everywhere"
+        category = "uncategorized"
+        text = 'down'
+        unless = ['@{here}', '(?-i)Test']
+        [[rule]]
+        name = "somewhere"
+        category = "uncategorized"
+        priority = 2
+        text = 'down'
+        "#,
+    )
+    .unwrap();
+    let decide = |subject: &str, body: &str| rules.classify(&msg(subject, body)).rule;
+    assert_eq!(decide("Network down", "").as_deref(), Some("everywhere"));
+    // A veto in the subject or the body hands the message to the next rule.
+    assert_eq!(
+        decide("Network down", "Seems to be just us.").as_deref(),
+        Some("somewhere")
+    );
+    assert_eq!(
+        decide("Just our building: down", "").as_deref(),
+        Some("somewhere")
+    );
+    // Vetoes follow the rule's case sensitivity, and inline flags work.
+    assert_eq!(decide("down", "a test").as_deref(), Some("everywhere"));
+    assert_eq!(decide("down", "a Test").as_deref(), Some("somewhere"));
+}
+
+#[test]
 fn load_errors_name_the_rule_and_problem() {
     let base = r#"
         first_response = "24h"
@@ -300,6 +343,10 @@ fn load_errors_name_the_rule_and_problem() {
         (
             "[[rule]]\nname = \"r\"\ncategory = \"uncategorized\"\ntext = '@{nope}'",
             "unknown pattern",
+        ),
+        (
+            "[[rule]]\nname = \"r\"\ncategory = \"uncategorized\"\ntext = 'x'\nunless = '(y'",
+            "unless = \"(y\": invalid regex",
         ),
     ];
     for (extra, expected) in cases {

@@ -252,9 +252,20 @@ pub enum RulesCommand {
         /// JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Print the score and the confusion but not the misses: for a held-out split that
+        /// must not be tuned on.
+        #[arg(long)]
+        summary: bool,
         /// Exit 1 when fewer than this percentage of the requests land in their category.
         #[arg(long, value_name = "PERCENT")]
         min_accuracy: Option<f64>,
+        /// Exit 1 when any labelled category has a lower recall than this percentage.
+        #[arg(long, value_name = "PERCENT")]
+        min_recall: Option<f64>,
+        /// Exit 1 when fewer than this percentage of the priority-1 decisions are real
+        /// emergencies (over the requests whose label gives a priority).
+        #[arg(long, value_name = "PERCENT")]
+        min_emergency_precision: Option<f64>,
     },
 }
 

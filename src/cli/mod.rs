@@ -96,8 +96,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             corpus,
             rules,
             json,
+            summary,
             min_accuracy,
-        }) => rules::eval_command(config, &corpus, rules.as_deref(), json, min_accuracy, out),
+            min_recall,
+            min_emergency_precision,
+        }) => {
+            let options = rules::EvalOptions {
+                json,
+                summary,
+                gate: crate::classify::eval::Gate {
+                    accuracy: min_accuracy,
+                    recall: min_recall,
+                    emergency_precision: min_emergency_precision,
+                },
+            };
+            rules::eval_command(config, &corpus, rules.as_deref(), &options, out)
+        }
         Command::Import(cmd) => intake::import_command(config, cmd, out).await,
         Command::Check => check::check_command(config, out).await,
         Command::Migrate => migrate_command(config, out).await,

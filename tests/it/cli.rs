@@ -244,8 +244,8 @@ fn rules_test_says_which_rule_matched_which_text() {
 }
 
 /// `rules eval` scores a labelled corpus (a TSV file or a directory of .eml files with labels)
-/// against the rules, lists each miss with the rule that decided it, gates on
-/// `--min-accuracy`, and names a bad line or an unknown category.
+/// against the rules, lists each miss with the rule that decided it, gates on accuracy, recall
+/// and emergency precision, and names a bad line or an unknown category.
 #[test]
 fn rules_eval_scores_a_labelled_corpus_and_gates_on_accuracy() {
     let desk = Desk::new("");
@@ -284,6 +284,34 @@ fn rules_eval_scores_a_labelled_corpus_and_gates_on_accuracy() {
         .run(&["rules", "eval", corpus, "--min-accuracy", "75"])
         .status
         .success());
+    // Every category's recall and the emergencies can be gated too, each shortfall named.
+    let gated = desk.run(&[
+        "rules",
+        "eval",
+        corpus,
+        "--min-recall",
+        "50",
+        "--min-emergency-precision",
+        "100",
+    ]);
+    assert!(!gated.status.success());
+    let stderr = String::from_utf8_lossy(&gated.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "helpdesk: recall of conference_support 0.0% (0 of 1) is below --min-recall 50%",
+        "{stderr}"
+    );
+    let bad = desk.run(&["rules", "eval", corpus, "--min-recall", "150"]);
+    assert!(String::from_utf8_lossy(&bad.stderr)
+        .contains("--min-recall 150: expected a percentage from 0 to 100"));
+    // --summary keeps the misses of a held-out split out of sight.
+    let out = desk.ok(&["rules", "eval", corpus, "--summary"]);
+    assert!(out.contains("category   3/4 right (75.0%)"), "{out}");
+    assert!(out.contains("conference_support -> break_fix"), "{out}");
+    assert!(
+        !out.contains("misses") && !out.contains("corpus.tsv:6"),
+        "{out}"
+    );
 
     // A directory of .eml files, each with its label beside it.
     let dir = desk.path("mail");
