@@ -1,6 +1,6 @@
 //! How well the rules categorize a labelled corpus: accuracy, precision and recall per
 //! category, the confusion between categories, how often the priority is right and how often an
-//! emergency (priority 1) really is one, and every miss with the rule and the text that decided
+//! emergency (the priority the chart names Emergency) really is one, and every miss with the rule and the text that decided
 //! it. Pure: it takes what the rules decided for each labelled message and counts.
 
 use std::collections::BTreeMap;
@@ -71,9 +71,10 @@ pub struct Report {
     pub with_priority: usize,
     /// Of those, the ones with that priority.
     pub priority_correct: usize,
-    /// Of the messages whose label gives a priority, those the rules made priority 1.
+    /// Of the messages whose label gives a priority, those the rules made an emergency (the
+    /// priority the chart names Emergency).
     pub emergencies_predicted: usize,
-    /// Of those, the ones labelled priority 1.
+    /// Of those, the ones labelled with that category and priority.
     pub emergencies_correct: usize,
     /// Per category, in name order: every labelled or predicted one.
     pub categories: Vec<CategoryScore>,
@@ -84,7 +85,7 @@ pub struct Report {
 }
 
 impl Report {
-    /// Priority 1 precision over the messages whose label gives a priority; `None` when the
+    /// Emergency precision over the messages whose label gives a priority; `None` when the
     /// rules made none of them an emergency.
     pub fn emergency_precision(&self) -> Option<f64> {
         ratio(self.emergencies_correct, self.emergencies_predicted)
@@ -136,7 +137,7 @@ pub struct Gate {
     pub accuracy: Option<f64>,
     /// Recall of every labelled category.
     pub recall: Option<f64>,
-    /// Share of priority-1 decisions that are labelled priority 1.
+    /// Share of emergency decisions that are labelled with that category and priority.
     pub emergency_precision: Option<f64>,
 }
 
@@ -181,9 +182,9 @@ pub fn evaluate(judged: &[Judged]) -> Report {
         let priority_hit = match j.priority {
             Some(want) => {
                 with_priority += 1;
-                if level == 1 {
+                if is_emergency(&j.got) {
                     emergencies_predicted += 1;
-                    emergencies_correct += usize::from(want == 1);
+                    emergencies_correct += usize::from(hit && want == level);
                 }
                 priority_correct += usize::from(want == level);
                 want == level
@@ -232,6 +233,12 @@ pub fn evaluate(judged: &[Judged]) -> Report {
             .collect(),
         misses,
     }
+}
+
+/// Whether a decision is an emergency: its priority is the one the chart names Emergency
+/// (priority 1 of break/fix and of acquisition; inventory's priority 1 is an information query).
+fn is_emergency(c: &Classification) -> bool {
+    c.priority.name.eq_ignore_ascii_case("emergency")
 }
 
 /// What a corpus says a request is.

@@ -262,8 +262,9 @@ pub enum RulesCommand {
         /// Exit 1 when any labelled category has a lower recall than this percentage.
         #[arg(long, value_name = "PERCENT")]
         min_recall: Option<f64>,
-        /// Exit 1 when fewer than this percentage of the priority-1 decisions are real
-        /// emergencies (over the requests whose label gives a priority).
+        /// Exit 1 when fewer than this percentage of the emergencies the rules declare (the
+        /// priority the chart names Emergency) are real, over the requests whose label gives a
+        /// priority.
         #[arg(long, value_name = "PERCENT")]
         min_emergency_precision: Option<f64>,
     },
