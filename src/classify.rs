@@ -231,7 +231,10 @@ impl Rules {
             if !names.insert(r.name.clone()) {
                 return Err(err(format!("rule `{}` is defined twice", r.name)));
             }
-            rules.push(load::rule(r, &categories, &raw.patterns).map_err(&err)?);
+            rules.push(
+                load::rule(r, &categories, &raw.patterns, raw.ascii_word_boundaries)
+                    .map_err(&err)?,
+            );
         }
         Ok(Rules {
             first_response,

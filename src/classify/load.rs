@@ -15,6 +15,10 @@ use crate::model::CaseType;
 pub(super) struct RawRules {
     pub(super) first_response: String,
     pub(super) first_response_clock: Option<String>,
+    /// `\b` in every pattern is an ASCII word boundary: the regex engine keeps its fast path on
+    /// text in any script (a Unicode `\b` sends it to a slower one on non-ASCII text).
+    #[serde(default)]
+    pub(super) ascii_word_boundaries: bool,
     #[serde(default)]
     pub(super) patterns: BTreeMap<String, String>,
     #[serde(rename = "category")]
@@ -144,6 +148,7 @@ pub(super) fn rule(
     r: RawRule,
     cats: &[Category],
     patterns: &BTreeMap<String, String>,
+    ascii_word_boundaries: bool,
 ) -> Result<Rule, String> {
     let at = |msg: String| format!("rule `{}`: {msg}", r.name);
     let category = cats
@@ -168,7 +173,7 @@ pub(super) fn rule(
         (Field::Sender, r.sender),
     ] {
         for p in pats.into_vec() {
-            let expanded = expand(&p, patterns).map_err(&at)?;
+            let expanded = expand(&p, patterns, ascii_word_boundaries).map_err(&at)?;
             let re = RegexBuilder::new(&expanded)
                 .case_insensitive(!r.case_sensitive)
                 .build()
@@ -184,7 +189,7 @@ pub(super) fn rule(
         .into_vec()
         .into_iter()
         .map(|p| {
-            let expanded = expand(&p, patterns).map_err(&at)?;
+            let expanded = expand(&p, patterns, ascii_word_boundaries).map_err(&at)?;
             RegexBuilder::new(&expanded)
                 .case_insensitive(!r.case_sensitive)
                 .build()
@@ -203,8 +208,13 @@ pub(super) fn rule(
     })
 }
 
-/// Replaces `@{name}` with the named pattern from `[patterns]`, as a non-capturing group.
-fn expand(p: &str, patterns: &BTreeMap<String, String>) -> Result<String, String> {
+/// Replaces `@{name}` with the named pattern from `[patterns]`, as a non-capturing group, and
+/// with `ascii_word_boundaries` every `\b` with the ASCII word boundary `(?-u:\b)`.
+fn expand(
+    p: &str,
+    patterns: &BTreeMap<String, String>,
+    ascii_word_boundaries: bool,
+) -> Result<String, String> {
     let mut out = String::with_capacity(p.len());
     let mut rest = p;
     while let Some(start) = rest.find("@{") {
@@ -221,5 +231,79 @@ fn expand(p: &str, patterns: &BTreeMap<String, String>) -> Result<String, String
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(if ascii_word_boundaries {
+        ascii_boundaries(&out)
+    } else {
+        out
+    })
+}
+
+/// `\b` as `(?-u:\b)`; other escapes, `\\b` (a backslash, then b) among them, stay as written.
+fn ascii_boundaries(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    let mut chars = p.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some(escaped) => {
+                out.push(c);
+                out.push(escaped);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_boundaries;
+    use crate::classify::tests::msg;
+    use crate::classify::Rules;
+
+    #[test]
+    fn the_setting_decides_which_word_boundary_a_rules_file_means() {
+        let file = |ascii: bool| {
+            Rules::from_toml(
+                "t",
+                &format!(
+                    r#"
+                    first_response = "24h"
+                    ascii_word_boundaries = {ascii}
+                    [[category]]
+                    id = "uncategorized"
+                    name = "U"
+                    type = "request"
+                    default_priority = 1
+                    priorities = [{{ level = 1, name = "P" }}]
+                    [[rule]]
+                    name = "jam"
+                    category = "uncategorized"
+                    text = '\bjam\b'
+                    "#
+                ),
+            )
+            .unwrap()
+        };
+        let (ascii, unicode) = (file(true), file(false));
+        for rules in [&ascii, &unicode] {
+            assert!(rules.classify(&msg("Paper jam", "")).rule.is_some());
+            assert!(rules.classify(&msg("Jammed", "")).rule.is_none());
+        }
+        // A Cyrillic letter is a word character to Unicode, not to ASCII.
+        assert!(ascii.classify(&msg("бумагаjam", "")).rule.is_some());
+        assert!(unicode.classify(&msg("бумагаjam", "")).rule.is_none());
+    }
+
+    #[test]
+    fn word_boundaries_become_ascii_and_other_escapes_stay() {
+        assert_eq!(ascii_boundaries(r"\bjam\b"), r"(?-u:\b)jam(?-u:\b)");
+        assert_eq!(ascii_boundaries(r"a\\b\d\B"), r"a\\b\d\B");
+        assert_eq!(ascii_boundaries(r"end\"), r"end\");
+        assert_eq!(ascii_boundaries("écran"), "écran");
+    }
 }
