@@ -224,7 +224,8 @@ fn rules_test_says_which_rule_matched_which_text() {
     std::fs::write(&path, fixture("network_outage.eml")).unwrap();
     let out = desk.ok(&["rules", "test", path.to_str().unwrap()]);
     assert!(out.contains("rule       emergency-outage"), "{out}");
-    assert!(out.contains("text matched \"network is down\""), "{out}");
+    assert!(out.contains("text matched \"the whole district\""), "{out}");
+    assert!(out.contains("text matched \"is down\""), "{out}");
     assert!(
         out.contains("priority   1 Emergency (target 4 hours)"),
         "{out}"
