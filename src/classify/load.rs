@@ -262,32 +262,20 @@ fn ascii_boundaries(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::ascii_boundaries;
-    use crate::classify::tests::msg;
-    use crate::classify::Rules;
+    use crate::classify::tests::{minimal_rules, msg};
 
     #[test]
     fn the_setting_decides_which_word_boundary_a_rules_file_means() {
         let file = |ascii: bool| {
-            Rules::from_toml(
-                "t",
-                &format!(
-                    r#"
-                    first_response = "24h"
-                    ascii_word_boundaries = {ascii}
-                    [[category]]
-                    id = "uncategorized"
-                    name = "U"
-                    type = "request"
-                    default_priority = 1
-                    priorities = [{{ level = 1, name = "P" }}]
-                    [[rule]]
-                    name = "jam"
-                    category = "uncategorized"
-                    text = '\bjam\b'
-                    "#
-                ),
+            minimal_rules(
+                &format!("ascii_word_boundaries = {ascii}"),
+                r"
+                [[rule]]
+                name = 'jam'
+                category = 'uncategorized'
+                text = '\bjam\b'
+                ",
             )
-            .unwrap()
         };
         let (ascii, unicode) = (file(true), file(false));
         for rules in [&ascii, &unicode] {

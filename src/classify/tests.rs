@@ -202,26 +202,37 @@ fn rules_see_only_a_prefix_of_subject_and_body() {
     assert_eq!(prefix("ab", 64), "ab");
 }
 
-#[test]
-fn sender_condition_and_all_of_list() {
-    let rules = Rules::from_toml(
-        "t",
+/// Rules with one category, `uncategorized` (priorities 1 and 2), top-level `settings` and
+/// `tables` (`[[rule]]`s, `[patterns]`) after it.
+pub(super) fn minimal_rules(settings: &str, tables: &str) -> Rules {
+    let text = format!(
         r#"
         first_response = "24h"
+        {settings}
         [[category]]
         id = "uncategorized"
         name = "U"
         type = "request"
         default_priority = 1
-        priorities = [{ level = 1, name = "P" }]
+        priorities = [{{ level = 1, name = "P" }}, {{ level = 2, name = "Q" }}]
+        {tables}
+        "#
+    );
+    Rules::from_toml("t", &text).unwrap()
+}
+
+#[test]
+fn sender_condition_and_all_of_list() {
+    let rules = minimal_rules(
+        "",
+        r#"
         [[rule]]
         name = "vip"
         category = "uncategorized"
         sender = '@vip\.example\.test$'
         subject = ['help', 'now']
         "#,
-    )
-    .unwrap();
+    );
     let mut m = msg("help me now", "");
     assert_eq!(rules.classify(&m).rule, None);
     m.from.address = "boss@vip.example.test".into();
@@ -232,18 +243,9 @@ fn sender_condition_and_all_of_list() {
 
 #[test]
 fn unless_keeps_a_rule_from_matching() {
-    let rules = Rules::from_toml(
-        "t",
+    let rules = minimal_rules(
+        "",
         r#"
-        first_response = "24h"
-        [patterns]
-        here = 'just (us|our building)'
-        [[category]]
-        id = "uncategorized"
-        name = "U"
-        type = "request"
-        default_priority = 1
-        priorities = [{ level = 1, name = "P" }, { level = 2, name = "Q" }]
         [[rule]]
         name = "everywhere"
         category = "uncategorized"
@@ -254,9 +256,10 @@ fn unless_keeps_a_rule_from_matching() {
         category = "uncategorized"
         priority = 2
         text = 'down'
+        [patterns]
+        here = 'just (us|our building)'
         "#,
-    )
-    .unwrap();
+    );
     let decide = |subject: &str, body: &str| rules.classify(&msg(subject, body)).rule;
     assert_eq!(decide("Network down", "").as_deref(), Some("everywhere"));
     // A veto in the subject or the body hands the message to the next rule.
