@@ -6,7 +6,7 @@
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::live::{append_requests, assert_one_ack_per_case, LiveDesk, Options};
+use crate::live::{append_requests, assert_one_ack_per_case, wait_for_acks, LiveDesk, Options};
 use crate::postgres::Database;
 use crate::stack;
 use crate::util::wait_until;
@@ -94,9 +94,7 @@ async fn two_daemons_one_mailbox_each_case_and_each_mail_once_through_a_kill_9()
     );
     // Every case acknowledged once; a send the kill interrupted goes out again with the same
     // Message-ID once its claim expires (two minutes).
-    let acks = stack
-        .wait_for(customer, "INBOX", N, Duration::from_secs(200))
-        .await;
+    let acks = wait_for_acks(stack, customer, N, Duration::from_secs(200)).await;
     assert_one_ack_per_case(&acks, N);
     crate::live::signal(survivor, "TERM");
     survivor.wait().unwrap();

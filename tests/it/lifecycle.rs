@@ -237,7 +237,7 @@ async fn sla_warning_then_breach_notice_reach_the_team() {
         support,
         "sla-1",
         "Network outage",
-        "The network is down in building B.",
+        "The network is down in every school of the district.",
     );
     stack.send(&at(customer), &at(support), &raw).await;
     let got = stack
