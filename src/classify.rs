@@ -227,14 +227,12 @@ impl Rules {
         }
         let mut names = HashSet::new();
         let mut rules = Vec::with_capacity(raw.rules.len());
+        let mut compiler = load::Compiler::new(&raw.patterns, raw.ascii_word_boundaries);
         for r in raw.rules {
             if !names.insert(r.name.clone()) {
                 return Err(err(format!("rule `{}` is defined twice", r.name)));
             }
-            rules.push(
-                load::rule(r, &categories, &raw.patterns, raw.ascii_word_boundaries)
-                    .map_err(&err)?,
-            );
+            rules.push(load::rule(r, &categories, &mut compiler).map_err(&err)?);
         }
         Ok(Rules {
             first_response,

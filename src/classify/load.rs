@@ -1,9 +1,9 @@
 //! Loading a rules file: the serde types that mirror it and their validation into
 //! [`Category`] and compiled rules. Every error names the rule or category and the key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use regex::RegexBuilder;
+use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use super::{Category, Field, Priority, Rule};
@@ -144,12 +144,56 @@ pub(super) fn category(c: RawCategory) -> Result<Category, String> {
     })
 }
 
-pub(super) fn rule(
-    r: RawRule,
-    cats: &[Category],
-    patterns: &BTreeMap<String, String>,
+/// Compiles the rules' patterns, each distinct one once: rules that share a named pattern
+/// share its compiled regex and the regex's caches.
+pub(super) struct Compiler<'a> {
+    patterns: &'a BTreeMap<String, String>,
     ascii_word_boundaries: bool,
-) -> Result<Rule, String> {
+    compiled: HashMap<(String, bool), Regex>,
+}
+
+impl<'a> Compiler<'a> {
+    pub(super) fn new(patterns: &'a BTreeMap<String, String>, ascii_word_boundaries: bool) -> Self {
+        Compiler {
+            patterns,
+            ascii_word_boundaries,
+            compiled: HashMap::new(),
+        }
+    }
+
+    /// `p` with its `@{name}`s expanded, compiled (or the same regex compiled before).
+    fn compile(&mut self, p: &str, case_sensitive: bool) -> Result<Regex, CompileError> {
+        let expanded =
+            expand(p, self.patterns, self.ascii_word_boundaries).map_err(CompileError::Expand)?;
+        let key = (expanded, case_sensitive);
+        if let Some(re) = self.compiled.get(&key) {
+            return Ok(re.clone());
+        }
+        let re = RegexBuilder::new(&key.0)
+            .case_insensitive(!case_sensitive)
+            .build()
+            .map_err(CompileError::Regex)?;
+        self.compiled.insert(key, re.clone());
+        Ok(re)
+    }
+}
+
+enum CompileError {
+    Expand(String),
+    Regex(regex::Error),
+}
+
+impl CompileError {
+    /// The error as said about the key `key` holding pattern `p`.
+    fn say(self, key: &str, p: &str) -> String {
+        match self {
+            CompileError::Expand(e) => e,
+            CompileError::Regex(e) => format!("{key} = {p:?}: invalid regex: {e}"),
+        }
+    }
+}
+
+pub(super) fn rule(r: RawRule, cats: &[Category], compiler: &mut Compiler) -> Result<Rule, String> {
     let at = |msg: String| format!("rule `{}`: {msg}", r.name);
     let category = cats
         .iter()
@@ -173,11 +217,9 @@ pub(super) fn rule(
         (Field::Sender, r.sender),
     ] {
         for p in pats.into_vec() {
-            let expanded = expand(&p, patterns, ascii_word_boundaries).map_err(&at)?;
-            let re = RegexBuilder::new(&expanded)
-                .case_insensitive(!r.case_sensitive)
-                .build()
-                .map_err(|e| at(format!("{field} = {p:?}: invalid regex: {e}")))?;
+            let re = compiler
+                .compile(&p, r.case_sensitive)
+                .map_err(|e| at(e.say(&field.to_string(), &p)))?;
             conditions.push((field, re));
         }
     }
@@ -189,11 +231,9 @@ pub(super) fn rule(
         .into_vec()
         .into_iter()
         .map(|p| {
-            let expanded = expand(&p, patterns, ascii_word_boundaries).map_err(&at)?;
-            RegexBuilder::new(&expanded)
-                .case_insensitive(!r.case_sensitive)
-                .build()
-                .map_err(|e| at(format!("unless = {p:?}: invalid regex: {e}")))
+            compiler
+                .compile(&p, r.case_sensitive)
+                .map_err(|e| at(e.say("unless", &p)))
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(Rule {
