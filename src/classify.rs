@@ -359,4 +359,4 @@ pub(crate) mod eval;
 mod load;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

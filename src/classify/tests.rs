@@ -204,7 +204,7 @@ fn rules_see_only_a_prefix_of_subject_and_body() {
 
 /// Rules with one category, `uncategorized` (priorities 1 and 2), top-level `settings` and
 /// `tables` (`[[rule]]`s, `[patterns]`) after it.
-pub(super) fn minimal_rules(settings: &str, tables: &str) -> Rules {
+pub(crate) fn minimal_rules(settings: &str, tables: &str) -> Rules {
     let text = format!(
         r#"
         first_response = "24h"

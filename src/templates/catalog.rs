@@ -114,24 +114,16 @@ mod tests {
 
     #[test]
     fn a_rule_naming_a_missing_template_is_refused() {
-        let rules = Rules::from_toml(
-            "test",
+        let rules = crate::classify::tests::minimal_rules(
+            "",
             r#"
-            first_response = "1d"
-            [[category]]
-            id = "uncategorized"
-            name = "Uncategorized"
-            type = "request"
-            default_priority = 4
-            priorities = [{ level = 4, name = "Not yet categorized" }]
             [[rule]]
             name = "printer"
             category = "uncategorized"
             subject = 'printer'
             template = "nonesuch"
             "#,
-        )
-        .unwrap();
+        );
         let templates = Templates::load(None).unwrap();
         let e = Catalog::new(Arc::new(rules), Arc::new(templates)).unwrap_err();
         assert!(e.to_string().contains("`nonesuch`"), "{e}");
