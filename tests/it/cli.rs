@@ -341,8 +341,8 @@ fn rules_eval_scores_a_labelled_corpus_and_gates_on_accuracy() {
 #[test]
 fn the_shipped_corpus_evaluates() {
     let desk = Desk::new("");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
-    for (file, n) in [("tune.tsv", 1036), ("holdout.tsv", 467)] {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    for (file, n) in [("tune.tsv", 1636), ("holdout.tsv", 667)] {
         let path = root.join(file);
         let json = desk.ok(&["rules", "eval", path.to_str().unwrap(), "--json"]);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
