@@ -76,6 +76,8 @@ pub struct Category {
     pub case_type: CaseType,
     /// Team given to cases unless the rule says otherwise.
     pub team: Option<String>,
+    /// Acknowledgment template unless the rule says otherwise.
+    pub template: Option<String>,
     /// Priority used when a rule names none.
     pub default_priority: u8,
     /// Allowed priorities, in chart order.
@@ -122,6 +124,8 @@ struct Rule {
     case_type: Option<CaseType>,
     team: Option<String>,
     template: Option<String>,
+    /// Decides on its own: the model is not asked.
+    is_final: bool,
     conditions: Vec<(Field, Regex)>,
     /// Any of these matching the subject or body keeps the rule from matching.
     unless: Vec<Regex>,
@@ -138,8 +142,41 @@ pub struct Evidence {
     pub matched: String,
 }
 
+/// What the model said about a message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelNote {
+    /// The category it chose, counting the first matching rule's vote.
+    pub category: String,
+    /// The next best category.
+    pub runner_up: String,
+    /// By how much the choice beat the runner-up (a log likelihood ratio).
+    pub margin: f64,
+    /// The category of the first matching rule (`uncategorized` when none matched), when the
+    /// model overruled it.
+    pub overruled: Option<String>,
+    /// The words that spoke most for the choice over the runner-up.
+    pub words: Vec<String>,
+}
+
+impl fmt::Display for ModelNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} over {} by {:.1}",
+            self.category, self.runner_up, self.margin
+        )?;
+        if let Some(rule) = &self.overruled {
+            write!(f, ", overruling the rules' {rule}")?;
+        }
+        if !self.words.is_empty() {
+            write!(f, "; words: {}", self.words.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 /// What the rules decided for one message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Classification {
     /// The winning rule; `None` when the message went to `uncategorized`.
     pub rule: Option<String>,
@@ -157,6 +194,20 @@ pub struct Classification {
     pub template: String,
     /// Why the rule matched.
     pub evidence: Vec<Evidence>,
+    /// What the model said, when the rules have one and it was asked.
+    pub model: Option<ModelNote>,
+}
+
+/// The model a rules file uses, with how its categories map onto the rules' categories.
+#[derive(Debug)]
+struct Learned {
+    model: std::sync::Arc<model::Model>,
+    /// For each category of the rules, its index in the model, if the corpus had any of it.
+    of_category: Vec<Option<usize>>,
+    /// What the first matching rule's category adds to its score.
+    weight: f64,
+    /// The corpus it was trained on, as the rules file names it.
+    corpus: String,
 }
 
 /// A loaded, validated rules file.
@@ -168,6 +219,7 @@ pub struct Rules {
     pub first_response_clock: ClockKind,
     categories: Vec<Category>,
     rules: Vec<Rule>,
+    model: Option<Learned>,
 }
 
 impl Rules {
@@ -183,7 +235,7 @@ impl Rules {
                     source_name: p.display().to_string(),
                     message: format!("cannot read: {e}"),
                 })?;
-                Rules::from_toml(&p.display().to_string(), &text)
+                Rules::parse(&p.display().to_string(), &text, p.parent())
             }
         }
     }
@@ -193,6 +245,11 @@ impl Rules {
     /// # Errors
     /// As [`Rules::load`].
     pub fn from_toml(source_name: &str, text: &str) -> Result<Rules, Error> {
+        Rules::parse(source_name, text, None)
+    }
+
+    /// [`Rules::from_toml`] with the folder a model's corpus path is relative to.
+    fn parse(source_name: &str, text: &str, base: Option<&Path>) -> Result<Rules, Error> {
         let err = |message: String| Error {
             source_name: source_name.to_owned(),
             message,
@@ -234,11 +291,16 @@ impl Rules {
             }
             rules.push(load::rule(r, &categories, &mut compiler).map_err(&err)?);
         }
+        let model = raw
+            .model
+            .map(|m| load::learned(m, base, &categories).map_err(&err))
+            .transpose()?;
         Ok(Rules {
             first_response,
             first_response_clock,
             categories,
             rules,
+            model,
         })
     }
 
@@ -252,6 +314,7 @@ impl Rules {
         self.rules
             .iter()
             .map(|r| r.template.as_deref().unwrap_or(DEFAULT_TEMPLATE))
+            .chain(self.categories.iter().filter_map(|c| c.template.as_deref()))
     }
 
     /// The teams the categories and rules route cases to.
@@ -268,18 +331,104 @@ impl Rules {
         self.categories.iter().find(|c| c.id == id)
     }
 
+    /// The corpus the model was trained on and how many distinct features it holds, when the
+    /// rules have a model.
+    pub fn model(&self) -> Option<(&str, usize)> {
+        self.model
+            .as_ref()
+            .map(|l| (l.corpus.as_str(), l.model.vocabulary()))
+    }
+
     /// Decides category, priority, type, team and template for a new case.
+    ///
+    /// Without a model the first matching rule decides. With one, the model scores each
+    /// category by the message's words and the first matching rule's category (or
+    /// `uncategorized`) gets the rule weight on top; the best score picks the category, and the
+    /// first matching rule of that category, if any, sets the rest. A `final` rule, or one
+    /// whose category the model never saw, decides alone.
     pub fn classify(&self, m: &Inbound) -> Classification {
-        for rule in &self.rules {
-            if let Some(evidence) = rule_matches(rule, m) {
-                let cat = &self.categories[rule.category];
-                return self.decide(cat, Some(rule), evidence);
+        let first = self.first_match(m, 0, None);
+        let uncategorized = || {
+            self.categories
+                .iter()
+                .position(|c| c.id == UNCATEGORIZED)
+                .expect("validated at load: the uncategorized category exists")
+        };
+        let rule_category = first
+            .as_ref()
+            .map_or_else(uncategorized, |(i, _)| self.rules[*i].category);
+        let by_rule = |first: Option<(usize, Vec<Evidence>)>, note| match first {
+            Some((i, evidence)) => {
+                let rule = &self.rules[i];
+                self.decide(&self.categories[rule.category], Some(rule), evidence, note)
             }
+            None => self.decide(&self.categories[rule_category], None, Vec::new(), note),
+        };
+        let Some(learned) = &self.model else {
+            return by_rule(first, None);
+        };
+        if first.as_ref().is_some_and(|(i, _)| self.rules[*i].is_final)
+            || learned.of_category[rule_category].is_none()
+        {
+            return by_rule(first, None);
         }
-        let cat = self
-            .category(UNCATEGORIZED)
-            .expect("validated at load: the uncategorized category exists");
-        self.decide(cat, None, Vec::new())
+        let subject = prefix(&m.subject, SUBJECT_SCAN);
+        let body = prefix(&m.text, BODY_SCAN);
+        let scores = learned.model.scores(subject, body);
+        let mut ranked: Vec<(usize, f64)> = learned
+            .of_category
+            .iter()
+            .enumerate()
+            .filter_map(|(c, k)| {
+                let vote = if c == rule_category {
+                    learned.weight
+                } else {
+                    0.0
+                };
+                k.map(|k| (c, scores[k] + vote))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let (chosen, best) = ranked[0];
+        let (runner_up, second) = ranked.get(1).copied().unwrap_or((chosen, best));
+        let words = match (learned.of_category[chosen], learned.of_category[runner_up]) {
+            (Some(a), Some(b)) if a != b => learned.model.explain(subject, body, a, b, 5),
+            _ => Vec::new(),
+        };
+        let note = ModelNote {
+            category: self.categories[chosen].id.clone(),
+            runner_up: self.categories[runner_up].id.clone(),
+            margin: best - second,
+            overruled: (chosen != rule_category).then(|| self.categories[rule_category].id.clone()),
+            words,
+        };
+        if chosen == rule_category {
+            return by_rule(first, Some(note));
+        }
+        let after = first.map_or(0, |(i, _)| i + 1);
+        match self.first_match(m, after, Some(chosen)) {
+            Some((i, evidence)) => {
+                let rule = &self.rules[i];
+                self.decide(&self.categories[chosen], Some(rule), evidence, Some(note))
+            }
+            None => self.decide(&self.categories[chosen], None, Vec::new(), Some(note)),
+        }
+    }
+
+    /// The first rule from `from` on (of `category`, when given) that matches, with its
+    /// evidence.
+    fn first_match(
+        &self,
+        m: &Inbound,
+        from: usize,
+        category: Option<usize>,
+    ) -> Option<(usize, Vec<Evidence>)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .skip(from)
+            .filter(|(_, r)| category.is_none_or(|c| r.category == c))
+            .find_map(|(i, r)| rule_matches(r, m).map(|e| (i, e)))
     }
 
     fn decide(
@@ -287,6 +436,7 @@ impl Rules {
         cat: &Category,
         rule: Option<&Rule>,
         evidence: Vec<Evidence>,
+        model: Option<ModelNote>,
     ) -> Classification {
         let level = rule.map_or(cat.default_priority, |r| r.priority);
         Classification {
@@ -303,8 +453,10 @@ impl Rules {
                 .or_else(|| cat.team.clone()),
             template: rule
                 .and_then(|r| r.template.clone())
+                .or_else(|| cat.template.clone())
                 .unwrap_or_else(|| DEFAULT_TEMPLATE.to_owned()),
             evidence,
+            model,
         }
     }
 }
@@ -355,8 +507,10 @@ pub fn describe(d: Duration) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
+pub(crate) mod corpus;
 pub(crate) mod eval;
 mod load;
+mod model;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -2,11 +2,14 @@
 //! [`Category`] and compiled rules. Every error names the rule or category and the key.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
-use super::{Category, Field, Priority, Rule};
+use super::model::{self, Model};
+use super::{corpus, Category, Field, Learned, Priority, Rule};
 use crate::calendar::ClockKind;
 use crate::model::CaseType;
 
@@ -25,6 +28,17 @@ pub(super) struct RawRules {
     pub(super) categories: Vec<RawCategory>,
     #[serde(default, rename = "rule")]
     pub(super) rules: Vec<RawRule>,
+    /// The learned model, when the rules file asks for one.
+    pub(super) model: Option<RawModel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawModel {
+    /// `builtin` (the corpus shipped with helpdesk) or the path of a labelled corpus.
+    pub(super) corpus: String,
+    pub(super) rule_weight: Option<f64>,
+    pub(super) smoothing: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -36,6 +50,7 @@ pub(super) struct RawCategory {
     #[serde(rename = "type")]
     pub(super) case_type: CaseType,
     pub(super) team: Option<String>,
+    pub(super) template: Option<String>,
     pub(super) default_priority: u8,
     pub(super) priorities: Vec<RawPriority>,
 }
@@ -60,6 +75,9 @@ pub(super) struct RawRule {
     pub(super) case_type: Option<CaseType>,
     pub(super) team: Option<String>,
     pub(super) template: Option<String>,
+    /// The rule decides on its own: the model is not asked.
+    #[serde(default, rename = "final")]
+    pub(super) is_final: bool,
     #[serde(default)]
     pub(super) case_sensitive: bool,
     #[serde(default)]
@@ -139,6 +157,7 @@ pub(super) fn category(c: RawCategory) -> Result<Category, String> {
         name: c.name,
         case_type: c.case_type,
         team: c.team,
+        template: c.template,
         default_priority: c.default_priority,
         priorities,
     })
@@ -243,9 +262,100 @@ pub(super) fn rule(r: RawRule, cats: &[Category], compiler: &mut Compiler) -> Re
         case_type: r.case_type,
         team: r.team,
         template: r.template,
+        is_final: r.is_final,
         conditions,
         unless,
     })
+}
+
+/// The model a rules file asks for, trained on its corpus: `builtin` or a path, relative to
+/// `base` (the rules file's folder). Every category the corpus names must be one of `cats`.
+pub(super) fn learned(
+    raw: RawModel,
+    base: Option<&Path>,
+    cats: &[Category],
+) -> Result<Learned, String> {
+    let weight = raw.rule_weight.unwrap_or(model::DEFAULT_RULE_WEIGHT);
+    if !(weight.is_finite() && weight >= 0.0) {
+        return Err(format!(
+            "[model] rule_weight = {weight}: expected a number from 0 up"
+        ));
+    }
+    let smoothing = raw.smoothing.unwrap_or(model::DEFAULT_SMOOTHING);
+    if !(smoothing.is_finite() && smoothing > 0.0) {
+        return Err(format!(
+            "[model] smoothing = {smoothing}: expected a number above 0"
+        ));
+    }
+    let trained = if raw.corpus == "builtin" && raw.smoothing.is_none() {
+        static BUILTIN: OnceLock<Arc<Model>> = OnceLock::new();
+        if let Some(m) = BUILTIN.get() {
+            Arc::clone(m)
+        } else {
+            let m = Arc::new(train(builtin_corpus()?, smoothing)?);
+            Arc::clone(BUILTIN.get_or_init(|| m))
+        }
+    } else if raw.corpus == "builtin" {
+        Arc::new(train(builtin_corpus()?, smoothing)?)
+    } else {
+        let path = base.map_or_else(|| PathBuf::from(&raw.corpus), |b| b.join(&raw.corpus));
+        let found = corpus::read(&path).map_err(|e| format!("[model] corpus: {e}"))?;
+        Arc::new(train(found, smoothing)?)
+    };
+    for c in trained.categories() {
+        if !cats.iter().any(|k| &k.id == c) {
+            return Err(format!(
+                "[model] corpus {:?}: category `{c}` is not a category of these rules",
+                raw.corpus
+            ));
+        }
+    }
+    let of_category = cats
+        .iter()
+        .map(|c| trained.categories().iter().position(|k| *k == c.id))
+        .collect();
+    Ok(Learned {
+        model: trained,
+        of_category,
+        weight,
+        corpus: raw.corpus,
+    })
+}
+
+/// The corpus shipped with helpdesk: the tuning split of `corpus/` (the held-out split is only
+/// ever evaluated).
+fn builtin_corpus() -> Result<Vec<corpus::Labelled>, String> {
+    corpus::from_tsv("corpus/tune.tsv", BUILTIN_CORPUS)
+        .map_err(|e| format!("[model] built-in corpus: {e}"))
+}
+
+const BUILTIN_CORPUS: &str = include_str!("../../corpus/tune.tsv");
+
+/// Trains a model on a corpus's requests, each read as the parser reads mail.
+fn train(found: Vec<corpus::Labelled>, smoothing: f64) -> Result<Model, String> {
+    if found.is_empty() {
+        return Err("[model] corpus: no labelled requests".into());
+    }
+    let limits = crate::parse::Limits {
+        max_message_size: u64::MAX,
+        max_attachment_size: u64::MAX,
+    };
+    let mut texts = Vec::with_capacity(found.len());
+    for l in found {
+        let m = crate::parse::parse(&l.raw, limits, "").map_err(|e| {
+            format!(
+                "[model] corpus {}: the message does not parse: {e}",
+                l.source
+            )
+        })?;
+        texts.push((l.label.category, m.subject, m.text));
+    }
+    Ok(Model::train(
+        texts
+            .iter()
+            .map(|(c, s, b)| (c.as_str(), s.as_str(), b.as_str())),
+        smoothing,
+    ))
 }
 
 /// Replaces `@{name}` with the named pattern from `[patterns]`, as a non-capturing group, and

@@ -96,7 +96,9 @@ fn every_shipped_rule_is_reachable() {
         ("Imprimante en panne", "", "break-fix", "break_fix", 4),
         ("WLAN Problem", "unser WLAN funktioniert nicht", "break-fix", "break_fix", 4),
     ];
-    let rules = shipped();
+    // The rules alone: each one's conditions reach it (the model is tested on its own below).
+    let mut rules = shipped();
+    rules.model = None;
     let mut seen = HashSet::new();
     for (subject, body, rule, category, priority) in cases {
         let c = rules.classify(&msg(subject, body));
@@ -139,6 +141,8 @@ fn intent_wins_over_device_and_scope_decides_the_emergency() {
         ("Site", "Students found a game site during class. Please block this site.", "security_access", 3),
         ("Outage", "The whole school has no internet. Other schools are fine.", "break_fix", 2),
         ("Outage", "No one in the district can reach email; every school is calling.", "break_fix", 1),
+        ("Office", "The whole district office is down; I called Lakeview and they're fine.", "break_fix", 2),
+        ("Resolved", "The internet outage affecting all campuses has been resolved.", "uncategorized", 4),
         ("Printer", "The printer in room 12 says paper jam but nothing is stuck.", "break_fix", 3),
         ("Monitor", "Question about my monitor", "uncategorized", 4),
     ];
@@ -322,4 +326,194 @@ fn load_errors_name_the_rule_and_problem() {
     let no_uncat = base.replace("\"uncategorized\"", "\"other\"");
     let msg = Rules::from_toml("x", &no_uncat).unwrap_err().to_string();
     assert!(msg.contains("no category `uncategorized`"), "{msg}");
+}
+
+/// A rules file with a model trained on `corpus.tsv` beside it: categories `uncategorized`,
+/// `fault`, `howto` (with its own template) and `payroll` (which the corpus never names).
+fn with_model(dir: &Path, model: &str, rules: &str) -> Result<Rules, Error> {
+    let corpus = "category\tpriority\tsubject\tbody\n\
+        fault\t\tPrinter jammed\tThe printer is jammed and shows an error.\n\
+        fault\t\tScreen broken\tMy screen is cracked and flickers, it is broken.\n\
+        fault\t\tNo sound\tThe speakers stopped working, there is an error.\n\
+        howto\t\tHow do I\tCould you show us how to use the new board? We want to learn.\n\
+        howto\t\tTraining\tPlease teach our staff how to use it, a short lesson.\n\
+        howto\t\tShow me\tShow me how to learn the gradebook, please teach me.\n\
+        uncategorized\t\tLunch menu\tThe lunch menu for next week is attached.\n";
+    std::fs::write(dir.join("corpus.tsv"), corpus).unwrap();
+    let text = format!(
+        r#"
+        first_response = "24h"
+        {model}
+        [[category]]
+        id = "uncategorized"
+        name = "U"
+        type = "request"
+        default_priority = 1
+        priorities = [{{ level = 1, name = "P" }}]
+        [[category]]
+        id = "fault"
+        name = "F"
+        type = "incident"
+        default_priority = 4
+        priorities = [{{ level = 3, name = "High" }}, {{ level = 4, name = "Normal" }}]
+        [[category]]
+        id = "howto"
+        name = "H"
+        type = "request"
+        template = "howto_ack"
+        default_priority = 5
+        priorities = [{{ level = 5, name = "Low" }}, {{ level = 6, name = "Lower" }}]
+        [[category]]
+        id = "payroll"
+        name = "P"
+        type = "request"
+        default_priority = 2
+        priorities = [{{ level = 2, name = "Pay" }}]
+        {rules}
+        "#
+    );
+    let path = dir.join("rules.toml");
+    std::fs::write(&path, text).unwrap();
+    Rules::load(Some(&path))
+}
+
+const MODEL_RULES: &str = r#"
+    [[rule]]
+    name = "boss"
+    category = "fault"
+    final = true
+    sender = '^boss@'
+    [[rule]]
+    name = "device"
+    category = "fault"
+    priority = 3
+    text = 'printer|board'
+    [[rule]]
+    name = "pay"
+    category = "payroll"
+    text = 'paycheck'
+    [[rule]]
+    name = "teach-quickly"
+    category = "howto"
+    priority = 6
+    text = 'quickly'
+"#;
+
+#[test]
+fn the_model_and_the_first_rule_decide_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = with_model(
+        dir.path(),
+        "[model]\ncorpus = \"corpus.tsv\"\nrule_weight = 1",
+        MODEL_RULES,
+    )
+    .unwrap();
+    assert_eq!(rules.model().map(|(c, _)| c), Some("corpus.tsv"));
+    // A fault the rules and the words agree on: the rule decides, the model says why.
+    let c = rules.classify(&msg("Printer jammed", "It is broken, error on screen."));
+    assert_eq!(
+        (c.category.as_str(), c.rule.as_deref()),
+        ("fault", Some("device"))
+    );
+    let note = c.model.expect("the model was asked");
+    assert_eq!((note.category.as_str(), &note.overruled), ("fault", &None));
+    assert!(note.margin > 0.0 && !note.words.is_empty(), "{note:?}");
+    // A device word in a request to be taught: the words overrule the device rule, and the
+    // first matching rule of the chosen category sets the rest.
+    let teach = msg(
+        "Board",
+        "Please show us how to use the board, teach us quickly.",
+    );
+    let c = rules.classify(&teach);
+    assert_eq!(
+        (c.category.as_str(), c.rule.as_deref(), c.priority.level),
+        ("howto", Some("teach-quickly"), 6)
+    );
+    let note = c.model.unwrap();
+    assert_eq!(note.overruled.as_deref(), Some("fault"));
+    assert!(note.to_string().starts_with("howto over "), "{note}");
+    assert!(
+        note.to_string().contains("overruling the rules' fault"),
+        "{note}"
+    );
+    // With no rule of that category matching, the category's defaults and template apply.
+    let c = rules.classify(&msg(
+        "Board",
+        "Please show us how to use the board, teach us.",
+    ));
+    assert_eq!(
+        (
+            c.category.as_str(),
+            c.rule,
+            c.priority.level,
+            c.template.as_str()
+        ),
+        ("howto", None, 5, "howto_ack")
+    );
+    // A final rule decides alone; so does a rule of a category the corpus never names.
+    let mut boss = teach.clone();
+    boss.from.address = "boss@customer.example.test".into();
+    let c = rules.classify(&boss);
+    assert_eq!((c.category.as_str(), c.model), ("fault", None));
+    let c = rules.classify(&msg(
+        "My paycheck",
+        "Please show us how to learn the paycheck screen.",
+    ));
+    assert_eq!((c.category.as_str(), c.model), ("payroll", None));
+    // Mail no rule matches is uncategorized unless the words say otherwise.
+    let c = rules.classify(&msg(
+        "Question",
+        "Could you teach me how to learn this, show me?",
+    ));
+    assert_eq!(c.category, "howto");
+    // A heavy rule weight lets the rules decide; without [model] the first rule always does.
+    let heavy = with_model(
+        dir.path(),
+        "[model]\ncorpus = \"corpus.tsv\"\nrule_weight = 1000",
+        MODEL_RULES,
+    )
+    .unwrap();
+    assert_eq!(heavy.classify(&teach).category, "fault");
+    let plain = with_model(dir.path(), "", MODEL_RULES).unwrap();
+    assert_eq!(plain.classify(&teach).category, "fault");
+    assert!(plain.model().is_none() && plain.classify(&teach).model.is_none());
+    // The category template counts among the templates `check` verifies.
+    assert!(plain.templates().any(|t| t == "howto_ack"));
+}
+
+#[test]
+fn model_errors_name_the_setting_and_the_corpus_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = |model: &str| {
+        with_model(dir.path(), model, MODEL_RULES)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(err("[model]\ncorpus = \"missing.tsv\"").contains("[model] corpus: cannot read"));
+    assert!(err("[model]\ncorpus = \"corpus.tsv\"\nrule_weight = -1").contains("rule_weight = -1"));
+    assert!(err("[model]\ncorpus = \"corpus.tsv\"\nsmoothing = 0").contains("smoothing = 0"));
+    assert!(err("[model]\ncorpus = \"corpus.tsv\"\nweight = 1").contains("unknown field `weight`"));
+    std::fs::write(dir.path().join("other.tsv"), "printing\t\ts\tb\n").unwrap();
+    let msg = err("[model]\ncorpus = \"other.tsv\"");
+    assert!(
+        msg.contains("category `printing` is not a category of these rules"),
+        "{msg}"
+    );
+    std::fs::write(dir.path().join("bad.tsv"), "fault\t1\tno body\n").unwrap();
+    assert!(err("[model]\ncorpus = \"bad.tsv\"").contains("bad.tsv:1: 3 field(s)"));
+}
+
+#[test]
+fn the_shipped_model_knows_every_category_and_says_why() {
+    let rules = shipped();
+    let (corpus, vocabulary) = rules.model().expect("the shipped rules have a model");
+    assert_eq!(corpus, "builtin");
+    assert!(vocabulary > 10_000, "{vocabulary}");
+    let c = rules.classify(&msg(
+        "projector for parent night",
+        "Hi, could I borrow a projector for parent night on Thursday? Thanks, Ana",
+    ));
+    assert_eq!(c.category, "process");
+    let note = c.model.expect("the model was asked");
+    assert!(!note.words.is_empty(), "{note:?}");
 }

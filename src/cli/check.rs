@@ -51,8 +51,13 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
         out,
         "rules",
         Ok(format!(
-            "{where_rules}: {} categories",
-            rules.categories().len()
+            "{where_rules}: {} categories{}",
+            rules.categories().len(),
+            rules
+                .model()
+                .map_or(String::new(), |(corpus, features)| format!(
+                    ", a model trained on corpus {corpus} ({features} features)"
+                ))
         )),
     )?;
     let unreached: Vec<&str> = rules

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::classify::eval::{self, Judged, Label, Report};
+use crate::classify::corpus;
+use crate::classify::eval::{self, Judged, Report};
 use crate::classify::{self, Rules};
 use crate::config;
 use crate::parse::{self, Limits};
@@ -75,10 +76,17 @@ pub(super) fn test_command(
                 )?;
             }
         }
+        None if c.category != classify::UNCATEGORIZED => writeln!(
+            out,
+            "rule       none of the category matched: its defaults apply"
+        )?,
         None => writeln!(
             out,
             "rule       none matched: the case goes to the uncategorized queue"
         )?,
+    }
+    if let Some(note) = &c.model {
+        writeln!(out, "model      {note}")?;
     }
     let number = rules
         .category(&c.category)
@@ -127,7 +135,9 @@ pub(super) fn eval_command(
     options.gate.validate().map_err(anyhow::Error::msg)?;
     let (rules, own, limits) = load_rules(config_path, rules_path)?;
     let mut judged = Vec::new();
-    for (source, label, raw) in read_corpus(corpus)? {
+    for corpus::Labelled { source, label, raw } in
+        corpus::read(corpus).map_err(anyhow::Error::msg)?
+    {
         let m = parse::parse(&raw, limits, &own)
             .with_context(|| format!("{source}: the message does not parse"))?;
         if rules.category(&label.category).is_none() {
@@ -163,50 +173,6 @@ pub(super) fn eval_command(
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// The corpus's requests, each with where it came from, its label and its raw mail: the lines
-/// of a TSV file, or the `.eml` files of a directory with a `.label` beside each.
-fn read_corpus(corpus: &Path) -> anyhow::Result<Vec<(String, Label, Vec<u8>)>> {
-    let what = corpus.display();
-    let mut found = Vec::new();
-    if corpus.is_dir() {
-        let mut files: Vec<_> = std::fs::read_dir(corpus)
-            .with_context(|| format!("while reading {what}"))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-        files.sort();
-        for eml in files {
-            let label_file = eml.with_extension("label");
-            let text = std::fs::read_to_string(&label_file).with_context(|| {
-                format!(
-                    "{}: no label beside it ({})",
-                    eml.display(),
-                    label_file.display()
-                )
-            })?;
-            let label = eval::parse_label(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", label_file.display()))?;
-            let raw =
-                std::fs::read(&eml).with_context(|| format!("while reading {}", eml.display()))?;
-            found.push((eml.display().to_string(), label, raw));
-        }
-        return Ok(found);
-    }
-    let text = std::fs::read_to_string(corpus).with_context(|| format!("while reading {what}"))?;
-    for (n, line) in text.lines().enumerate() {
-        let source = format!("{what}:{}", n + 1);
-        match eval::parse_tsv_line(line) {
-            Ok(Some((label, subject, body))) => {
-                found.push((source, label, eval::as_mail(&subject, &body)));
-            }
-            Ok(None) => {}
-            Err(e) => anyhow::bail!("{source}: {e}"),
-        }
-    }
-    Ok(found)
 }
 
 /// The score as a table, the confusion, and each miss.
@@ -264,10 +230,13 @@ fn print_report(corpus: &Path, r: &Report, out: &mut impl Write) -> std::io::Res
                 Some(p) => format!("{} {p}", m.expected.0),
                 None => m.expected.0.clone(),
             };
-            let why = match &m.rule {
+            let mut why = match &m.rule {
                 Some(rule) => format!("rule {rule}: {}", m.evidence.join(", ")),
-                None => "no rule matched".to_owned(),
+                None => "no rule of it matched".to_owned(),
             };
+            if let Some(model) = &m.model {
+                why = format!("{why}; model: {model}");
+            }
             writeln!(
                 out,
                 "  {}  {:?}\n        expected {want}, got {} {} ({why})",
