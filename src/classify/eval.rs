@@ -73,8 +73,8 @@ pub struct Report {
     pub with_priority: usize,
     /// Of those, the ones with that priority.
     pub priority_correct: usize,
-    /// Of the messages whose label gives a priority, those the rules made an emergency (the
-    /// priority the chart names Emergency).
+    /// The messages the rules made an emergency (the priority the chart names Emergency),
+    /// leaving out those labelled with the same category but no priority (nobody can say).
     pub emergencies_predicted: usize,
     /// Of those, the ones labelled with that category and priority.
     pub emergencies_correct: usize,
@@ -87,8 +87,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// Emergency precision over the messages whose label gives a priority; `None` when the
-    /// rules made none of them an emergency.
+    /// Emergency precision: of the emergencies the rules declared, the share labelled with that
+    /// category and priority; `None` when they declared none. A message labelled with another
+    /// category is a false emergency whether or not its label gives a priority.
     pub fn emergency_precision(&self) -> Option<f64> {
         ratio(self.emergencies_correct, self.emergencies_predicted)
     }
@@ -181,13 +182,13 @@ pub fn evaluate(judged: &[Judged]) -> Report {
             *confusion.entry((&j.category, got)).or_default() += 1;
         }
         let level = j.got.priority.level;
+        if is_emergency(&j.got) && (j.priority.is_some() || !hit) {
+            emergencies_predicted += 1;
+            emergencies_correct += usize::from(hit && j.priority == Some(level));
+        }
         let priority_hit = match j.priority {
             Some(want) => {
                 with_priority += 1;
-                if is_emergency(&j.got) {
-                    emergencies_predicted += 1;
-                    emergencies_correct += usize::from(hit && want == level);
-                }
                 priority_correct += usize::from(want == level);
                 want == level
             }
@@ -308,24 +309,33 @@ mod tests {
             judged(&rules, "uncategorized", None, "Lunch menu"),
             judged(
                 &rules,
+                "uncategorized",
+                None,
+                "All clear: the network was down",
+            ),
+            judged(&rules, "break_fix", None, "Is it down?"),
+            judged(
+                &rules,
                 "conference_support",
                 None,
                 "Broken link on the summit page",
             ),
         ];
         let r = evaluate(&corpus);
-        assert_eq!((r.total, r.correct), (5, 4));
-        assert!((r.accuracy - 0.8).abs() < 1e-9);
+        assert_eq!((r.total, r.correct), (7, 5));
+        assert!((r.accuracy - 5.0 / 7.0).abs() < 1e-9);
         assert_eq!((r.with_priority, r.priority_correct), (2, 1));
-        assert_eq!((r.emergencies_predicted, r.emergencies_correct), (2, 1));
-        assert_eq!(r.emergency_precision(), Some(0.5));
+        // The wrong priority and the all-clear are false emergencies; a break/fix emergency
+        // whose label gives no priority is left out.
+        assert_eq!((r.emergencies_predicted, r.emergencies_correct), (3, 1));
+        assert_eq!(r.emergency_precision(), Some(1.0 / 3.0));
         let bf = r
             .categories
             .iter()
             .find(|c| c.category == "break_fix")
             .unwrap();
-        assert_eq!((bf.labelled, bf.predicted, bf.correct), (3, 4, 3));
-        assert_eq!(bf.precision, Some(0.75));
+        assert_eq!((bf.labelled, bf.predicted, bf.correct), (4, 6, 4));
+        assert_eq!(bf.precision, Some(4.0 / 6.0));
         assert_eq!(bf.recall, Some(1.0));
         let conf = r
             .categories
@@ -335,24 +345,32 @@ mod tests {
         assert_eq!((conf.precision, conf.recall), (None, Some(0.0)));
         assert_eq!(
             r.confusion,
-            [("conference_support".into(), "break_fix".into(), 1)]
+            [
+                ("conference_support".into(), "break_fix".into(), 1),
+                ("uncategorized".into(), "break_fix".into(), 1)
+            ]
         );
         let misses: Vec<&str> = r.misses.iter().map(|m| m.subject.as_str()).collect();
         assert_eq!(
             misses,
-            ["One laptop is down", "Broken link on the summit page"]
+            [
+                "One laptop is down",
+                "All clear: the network was down",
+                "Broken link on the summit page"
+            ]
         );
         let laptop = &r.misses[0];
         assert_eq!(laptop.got, ("break_fix".to_owned(), 1));
         assert_eq!(laptop.rule.as_deref(), Some("outage"));
         assert_eq!(laptop.evidence, ["subject \"down\""]);
 
-        // The gate names each shortfall: accuracy 80%, conference recall 0%, emergencies 50%.
+        // The gate names each shortfall: accuracy 71%, conference recall 0%, uncategorized
+        // recall 50%, emergencies 33%.
         assert!(r.shortfalls(&Gate::default()).is_empty());
         let lenient = Gate {
-            accuracy: Some(80.0),
+            accuracy: Some(70.0),
             recall: None,
-            emergency_precision: Some(50.0),
+            emergency_precision: Some(33.0),
         };
         assert!(r.shortfalls(&lenient).is_empty());
         let strict = Gate {
@@ -363,9 +381,10 @@ mod tests {
         assert_eq!(
             r.shortfalls(&strict),
             [
-                "accuracy 80.0% is below --min-accuracy 95%",
+                "accuracy 71.4% is below --min-accuracy 95%",
                 "recall of conference_support 0.0% (0 of 1) is below --min-recall 85%",
-                "emergency precision 50.0% (1 of 2) is below --min-emergency-precision 95%",
+                "recall of uncategorized 50.0% (1 of 2) is below --min-recall 85%",
+                "emergency precision 33.3% (1 of 3) is below --min-emergency-precision 95%",
             ]
         );
     }
