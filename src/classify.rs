@@ -126,6 +126,8 @@ struct Rule {
     template: Option<String>,
     /// Decides on its own: the model is not asked.
     is_final: bool,
+    /// Stands only when the words agree with its category and priority.
+    confirm: bool,
     conditions: Vec<(Field, Regex)>,
     /// Any of these matching the subject or body keeps the rule from matching.
     unless: Vec<Regex>,
@@ -156,6 +158,9 @@ pub struct ModelNote {
     pub overruled: Option<String>,
     /// The words that spoke most for the choice over the runner-up.
     pub words: Vec<String>,
+    /// Rules with `confirm = true` that matched but were passed over: the words did not agree
+    /// with their category and priority.
+    pub unconfirmed: Vec<String>,
 }
 
 impl fmt::Display for ModelNote {
@@ -170,6 +175,9 @@ impl fmt::Display for ModelNote {
         }
         if !self.words.is_empty() {
             write!(f, "; words: {}", self.words.join(", "))?;
+        }
+        if !self.unconfirmed.is_empty() {
+            write!(f, "; not confirmed: {}", self.unconfirmed.join(", "))?;
         }
         Ok(())
     }
@@ -206,6 +214,10 @@ struct Learned {
     of_category: Vec<Option<usize>>,
     /// What the first matching rule's category adds to its score.
     weight: f64,
+    /// For each (category, priority) of a `confirm = true` rule: that against the rest.
+    confirmers: std::collections::HashMap<(usize, u8), std::sync::Arc<model::Model>>,
+    /// How far the words may lean against a confirm rule before it is passed over.
+    confirm_margin: f64,
     /// The corpus it was trained on, as the rules file names it.
     corpus: String,
 }
@@ -293,8 +305,14 @@ impl Rules {
         }
         let model = raw
             .model
-            .map(|m| load::learned(m, base, &categories).map_err(&err))
+            .map(|m| load::learned(m, base, &categories, &rules).map_err(&err))
             .transpose()?;
+        if let (None, Some(r)) = (&model, rules.iter().find(|r| r.confirm)) {
+            return Err(err(format!(
+                "rule `{}`: confirm = true needs a [model] to confirm it",
+                r.name
+            )));
+        }
         Ok(Rules {
             first_response,
             first_response_clock,
@@ -336,7 +354,7 @@ impl Rules {
     pub fn model(&self) -> Option<(&str, usize)> {
         self.model
             .as_ref()
-            .map(|l| (l.corpus.as_str(), l.model.vocabulary()))
+            .map(|l| (l.corpus.as_str(), l.model.vocabulary().size()))
     }
 
     /// Decides category, priority, type, team and template for a new case.
@@ -345,9 +363,19 @@ impl Rules {
     /// category by the message's words and the first matching rule's category (or
     /// `uncategorized`) gets the rule weight on top; the best score picks the category, and the
     /// first matching rule of that category, if any, sets the rest. A `final` rule, or one
-    /// whose category the model never saw, decides alone.
+    /// whose category the model never saw, decides alone. A `confirm` rule counts as matching
+    /// only when the words do not lean against its category and priority by more than the
+    /// confirm margin.
     pub fn classify(&self, m: &Inbound) -> Classification {
-        let first = self.first_match(m, 0, None);
+        let subject = prefix(&m.subject, SUBJECT_SCAN);
+        let body = prefix(&m.text, BODY_SCAN);
+        let features = self
+            .model
+            .as_ref()
+            .map(|l| l.model.vocabulary().features(subject, body));
+        let features = features.as_deref();
+        let mut unconfirmed = Vec::new();
+        let first = self.first_match(m, 0, None, features, &mut unconfirmed);
         let uncategorized = || {
             self.categories
                 .iter()
@@ -357,24 +385,23 @@ impl Rules {
         let rule_category = first
             .as_ref()
             .map_or_else(uncategorized, |(i, _)| self.rules[*i].category);
-        let by_rule = |first: Option<(usize, Vec<Evidence>)>, note| match first {
-            Some((i, evidence)) => {
-                let rule = &self.rules[i];
-                self.decide(&self.categories[rule.category], Some(rule), evidence, note)
-            }
-            None => self.decide(&self.categories[rule_category], None, Vec::new(), note),
-        };
         let Some(learned) = &self.model else {
-            return by_rule(first, None);
+            return self.decide_by(rule_category, first, None);
+        };
+        let mut note = ModelNote {
+            category: self.categories[rule_category].id.clone(),
+            runner_up: String::new(),
+            margin: 0.0,
+            overruled: None,
+            words: Vec::new(),
+            unconfirmed,
         };
         if first.as_ref().is_some_and(|(i, _)| self.rules[*i].is_final)
             || learned.of_category[rule_category].is_none()
         {
-            return by_rule(first, None);
+            return self.decide_by(rule_category, first, None);
         }
-        let subject = prefix(&m.subject, SUBJECT_SCAN);
-        let body = prefix(&m.text, BODY_SCAN);
-        let scores = learned.model.scores(subject, body);
+        let scores = learned.model.scores(features.unwrap_or_default());
         let mut ranked: Vec<(usize, f64)> = learned
             .of_category
             .iter()
@@ -391,44 +418,83 @@ impl Rules {
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let (chosen, best) = ranked[0];
         let (runner_up, second) = ranked.get(1).copied().unwrap_or((chosen, best));
-        let words = match (learned.of_category[chosen], learned.of_category[runner_up]) {
+        note.category = self.categories[chosen].id.clone();
+        note.runner_up = self.categories[runner_up].id.clone();
+        note.margin = best - second;
+        note.words = match (learned.of_category[chosen], learned.of_category[runner_up]) {
             (Some(a), Some(b)) if a != b => learned.model.explain(subject, body, a, b, 5),
             _ => Vec::new(),
         };
-        let note = ModelNote {
-            category: self.categories[chosen].id.clone(),
-            runner_up: self.categories[runner_up].id.clone(),
-            margin: best - second,
-            overruled: (chosen != rule_category).then(|| self.categories[rule_category].id.clone()),
-            words,
-        };
         if chosen == rule_category {
-            return by_rule(first, Some(note));
+            return self.decide_by(chosen, first, Some(note));
         }
+        note.overruled = Some(self.categories[rule_category].id.clone());
         let after = first.map_or(0, |(i, _)| i + 1);
-        match self.first_match(m, after, Some(chosen)) {
-            Some((i, evidence)) => {
-                let rule = &self.rules[i];
-                self.decide(&self.categories[chosen], Some(rule), evidence, Some(note))
-            }
-            None => self.decide(&self.categories[chosen], None, Vec::new(), Some(note)),
+        let then = self.first_match(m, after, Some(chosen), features, &mut note.unconfirmed);
+        self.decide_by(chosen, then, Some(note))
+    }
+
+    /// The decision for `category` by its matching rule, or by its defaults when none matched.
+    fn decide_by(
+        &self,
+        category: usize,
+        rule: Option<(usize, Vec<Evidence>)>,
+        note: Option<ModelNote>,
+    ) -> Classification {
+        let cat = &self.categories[category];
+        match rule {
+            Some((i, evidence)) => self.decide(cat, Some(&self.rules[i]), evidence, note),
+            None => self.decide(cat, None, Vec::new(), note),
         }
     }
 
     /// The first rule from `from` on (of `category`, when given) that matches, with its
-    /// evidence.
+    /// evidence. A `confirm` rule the words lean against is passed over and named in
+    /// `unconfirmed`.
     fn first_match(
         &self,
         m: &Inbound,
         from: usize,
         category: Option<usize>,
+        features: Option<&[u32]>,
+        unconfirmed: &mut Vec<String>,
     ) -> Option<(usize, Vec<Evidence>)> {
-        self.rules
-            .iter()
-            .enumerate()
-            .skip(from)
-            .filter(|(_, r)| category.is_none_or(|c| r.category == c))
-            .find_map(|(i, r)| rule_matches(r, m).map(|e| (i, e)))
+        for (i, rule) in self.rules.iter().enumerate().skip(from) {
+            if category.is_some_and(|c| rule.category != c) {
+                continue;
+            }
+            let Some(evidence) = rule_matches(rule, m) else {
+                continue;
+            };
+            if rule.confirm && !self.confirmed(rule, features.unwrap_or_default()) {
+                if !unconfirmed.contains(&rule.name) {
+                    unconfirmed.push(rule.name.clone());
+                }
+                continue;
+            }
+            return Some((i, evidence));
+        }
+        None
+    }
+
+    /// Whether the words do not lean against `rule`'s category and priority by more than the
+    /// confirm margin.
+    fn confirmed(&self, rule: &Rule, features: &[u32]) -> bool {
+        let Some(learned) = &self.model else {
+            return true;
+        };
+        let Some(model) = learned.confirmers.get(&(rule.category, rule.priority)) else {
+            return true;
+        };
+        let scores = model.scores(features);
+        let side = |name: &str| {
+            model
+                .categories()
+                .iter()
+                .position(|c| c == name)
+                .map_or(f64::NEG_INFINITY, |i| scores[i])
+        };
+        side(load::CONFIRMED) - side(load::OTHER) >= -learned.confirm_margin
     }
 
     fn decide(

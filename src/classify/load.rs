@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
-use super::model::{self, Model};
+use super::model::{self, Model, Vocabulary};
 use super::{corpus, Category, Field, Learned, Priority, Rule};
 use crate::calendar::ClockKind;
 use crate::model::CaseType;
@@ -38,6 +38,7 @@ pub(super) struct RawModel {
     /// `builtin` (the corpus shipped with helpdesk) or the path of a labelled corpus.
     pub(super) corpus: String,
     pub(super) rule_weight: Option<f64>,
+    pub(super) confirm_margin: Option<f64>,
     pub(super) smoothing: Option<f64>,
 }
 
@@ -78,6 +79,9 @@ pub(super) struct RawRule {
     /// The rule decides on its own: the model is not asked.
     #[serde(default, rename = "final")]
     pub(super) is_final: bool,
+    /// The rule's priority stands only when the model's words agree.
+    #[serde(default)]
+    pub(super) confirm: bool,
     #[serde(default)]
     pub(super) case_sensitive: bool,
     #[serde(default)]
@@ -263,22 +267,31 @@ pub(super) fn rule(r: RawRule, cats: &[Category], compiler: &mut Compiler) -> Re
         team: r.team,
         template: r.template,
         is_final: r.is_final,
+        confirm: r.confirm,
         conditions,
         unless,
     })
 }
 
 /// The model a rules file asks for, trained on its corpus: `builtin` or a path, relative to
-/// `base` (the rules file's folder). Every category the corpus names must be one of `cats`.
+/// `base` (the rules file's folder). Every category the corpus names must be one of `cats`, and
+/// each rule with `confirm = true` gets a model of its category and priority against the rest.
 pub(super) fn learned(
     raw: RawModel,
     base: Option<&Path>,
     cats: &[Category],
+    rules: &[Rule],
 ) -> Result<Learned, String> {
     let weight = raw.rule_weight.unwrap_or(model::DEFAULT_RULE_WEIGHT);
     if !(weight.is_finite() && weight >= 0.0) {
         return Err(format!(
             "[model] rule_weight = {weight}: expected a number from 0 up"
+        ));
+    }
+    let confirm_margin = raw.confirm_margin.unwrap_or(model::DEFAULT_CONFIRM_MARGIN);
+    if !(confirm_margin.is_finite() && confirm_margin >= 0.0) {
+        return Err(format!(
+            "[model] confirm_margin = {confirm_margin}: expected a number from 0 up"
         ));
     }
     let smoothing = raw.smoothing.unwrap_or(model::DEFAULT_SMOOTHING);
@@ -287,21 +300,30 @@ pub(super) fn learned(
             "[model] smoothing = {smoothing}: expected a number above 0"
         ));
     }
-    let trained = if raw.corpus == "builtin" && raw.smoothing.is_none() {
-        static BUILTIN: OnceLock<Arc<Model>> = OnceLock::new();
-        if let Some(m) = BUILTIN.get() {
-            Arc::clone(m)
-        } else {
-            let m = Arc::new(train(builtin_corpus()?, smoothing)?);
-            Arc::clone(BUILTIN.get_or_init(|| m))
+    // The built-in corpus at the default smoothing is read and trained once per process.
+    let shared = raw.corpus == "builtin" && raw.smoothing.is_none();
+    let read = if raw.corpus == "builtin" {
+        static BUILTIN: OnceLock<Arc<Read>> = OnceLock::new();
+        match BUILTIN.get() {
+            Some(t) => Arc::clone(t),
+            None => {
+                let t = Arc::new(read_texts(builtin_corpus()?)?);
+                Arc::clone(BUILTIN.get_or_init(|| t))
+            }
         }
-    } else if raw.corpus == "builtin" {
-        Arc::new(train(builtin_corpus()?, smoothing)?)
     } else {
         let path = base.map_or_else(|| PathBuf::from(&raw.corpus), |b| b.join(&raw.corpus));
         let found = corpus::read(&path).map_err(|e| format!("[model] corpus: {e}"))?;
-        Arc::new(train(found, smoothing)?)
+        Arc::new(read_texts(found)?)
     };
+    let trained = cached(shared, "category", || {
+        Model::train(
+            &read.vocabulary,
+            &read.docs,
+            read.labels.iter().map(|l| l.category.as_str()),
+            smoothing,
+        )
+    });
     for c in trained.categories() {
         if !cats.iter().any(|k| &k.id == c) {
             return Err(format!(
@@ -309,6 +331,32 @@ pub(super) fn learned(
                 raw.corpus
             ));
         }
+    }
+    let mut confirmers = HashMap::new();
+    for r in rules.iter().filter(|r| r.confirm) {
+        let cat = &cats[r.category].id;
+        let key = (r.category, r.priority);
+        if confirmers.contains_key(&key) {
+            continue;
+        }
+        let at = |l: &corpus::Label| l.category == *cat && l.priority == Some(r.priority);
+        if !read.labels.iter().any(at) {
+            return Err(format!(
+                "rule `{}`: confirm = true, but the corpus has no request labelled {cat} {}",
+                r.name, r.priority
+            ));
+        }
+        let m = cached(shared, &format!("{cat} {}", r.priority), || {
+            Model::train(
+                &read.vocabulary,
+                &read.docs,
+                read.labels
+                    .iter()
+                    .map(|l| if at(l) { CONFIRMED } else { OTHER }),
+                smoothing,
+            )
+        });
+        confirmers.insert(key, m);
     }
     let of_category = cats
         .iter()
@@ -318,8 +366,37 @@ pub(super) fn learned(
         model: trained,
         of_category,
         weight,
+        confirmers,
+        confirm_margin,
         corpus: raw.corpus,
     })
+}
+
+/// The two sides of a confirming model: the rule's category and priority, and the rest.
+pub(super) const CONFIRMED: &str = "confirmed";
+pub(super) const OTHER: &str = "other";
+
+/// A corpus as the models read it: each request's label and features, and their vocabulary.
+struct Read {
+    labels: Vec<corpus::Label>,
+    vocabulary: Arc<Vocabulary>,
+    docs: Vec<model::Features>,
+}
+
+/// `train()`, or with `shared` the model trained before under `key` in this process.
+fn cached(shared: bool, key: &str, train: impl FnOnce() -> Model) -> Arc<Model> {
+    static MODELS: Mutex<BTreeMap<String, Arc<Model>>> = Mutex::new(BTreeMap::new());
+    if !shared {
+        return Arc::new(train());
+    }
+    let mut models = MODELS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(
+        models
+            .entry(key.to_owned())
+            .or_insert_with(|| Arc::new(train())),
+    )
 }
 
 /// The corpus shipped with helpdesk: the tuning split of `corpus/` (the held-out split is only
@@ -331,8 +408,8 @@ fn builtin_corpus() -> Result<Vec<corpus::Labelled>, String> {
 
 const BUILTIN_CORPUS: &str = include_str!("../../corpus/tune.tsv");
 
-/// Trains a model on a corpus's requests, each read as the parser reads mail.
-fn train(found: Vec<corpus::Labelled>, smoothing: f64) -> Result<Model, String> {
+/// A corpus's requests, each read as the parser reads mail, and their features.
+fn read_texts(found: Vec<corpus::Labelled>) -> Result<Read, String> {
     if found.is_empty() {
         return Err("[model] corpus: no labelled requests".into());
     }
@@ -340,6 +417,7 @@ fn train(found: Vec<corpus::Labelled>, smoothing: f64) -> Result<Model, String> 
         max_message_size: u64::MAX,
         max_attachment_size: u64::MAX,
     };
+    let mut labels = Vec::with_capacity(found.len());
     let mut texts = Vec::with_capacity(found.len());
     for l in found {
         let m = crate::parse::parse(&l.raw, limits, "").map_err(|e| {
@@ -348,14 +426,15 @@ fn train(found: Vec<corpus::Labelled>, smoothing: f64) -> Result<Model, String> 
                 l.source
             )
         })?;
-        texts.push((l.label.category, m.subject, m.text));
+        labels.push(l.label);
+        texts.push((m.subject, m.text));
     }
-    Ok(Model::train(
-        texts
-            .iter()
-            .map(|(c, s, b)| (c.as_str(), s.as_str(), b.as_str())),
-        smoothing,
-    ))
+    let (vocabulary, docs) = Vocabulary::build(texts.iter().map(|(s, b)| (s.as_str(), b.as_str())));
+    Ok(Read {
+        labels,
+        vocabulary,
+        docs,
+    })
 }
 
 /// Replaces `@{name}` with the named pattern from `[patterns]`, as a non-capturing group, and

@@ -11,88 +11,126 @@
 //! [`DEFAULT_RULE_WEIGHT`] added to its score) 96.3 %.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How much the category of the first matching rule adds to the model's score of it (a log
 /// likelihood ratio): the model overrules a rule only when the words say so by more than this.
 pub const DEFAULT_RULE_WEIGHT: f64 = 12.0;
 
+/// How far the words may lean against a `confirm = true` rule's category and priority before
+/// the rule is passed over (a log likelihood ratio).
+pub const DEFAULT_CONFIRM_MARGIN: f64 = 10.0;
+
 /// The additive smoothing of word counts.
 pub const DEFAULT_SMOOTHING: f64 = 0.1;
 
-/// A trained model: for each feature seen in training, its log likelihood in each category.
+/// The features a corpus has, each with a number; the models trained on one corpus share it.
+#[derive(Debug, Default)]
+pub struct Vocabulary {
+    ids: HashMap<Box<str>, u32>,
+}
+
+/// A request's features that the vocabulary knows, as its numbers, each once.
+pub type Features = Vec<u32>;
+
+impl Vocabulary {
+    /// The vocabulary of `(subject, body)` texts, and each text's features.
+    pub fn build<'a>(
+        texts: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> (Arc<Self>, Vec<Features>) {
+        let mut ids: HashMap<Box<str>, u32> = HashMap::new();
+        let docs = texts
+            .into_iter()
+            .map(|(subject, body)| {
+                features_of(subject, body)
+                    .into_iter()
+                    .map(|f| {
+                        let next = u32::try_from(ids.len()).expect("fewer than 2^32 features");
+                        *ids.entry(f.into_boxed_str()).or_insert(next)
+                    })
+                    .collect()
+            })
+            .collect();
+        (Arc::new(Vocabulary { ids }), docs)
+    }
+
+    /// The known features of a request.
+    pub fn features(&self, subject: &str, body: &str) -> Features {
+        features_of(subject, body)
+            .iter()
+            .filter_map(|f| self.ids.get(f.as_str()).copied())
+            .collect()
+    }
+
+    /// How many distinct features it holds.
+    pub fn size(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// A trained model: for each feature of its vocabulary, its log likelihood in each category.
 #[derive(Debug)]
 pub struct Model {
+    vocabulary: Arc<Vocabulary>,
     /// The categories it was trained on, in first-seen order.
     categories: Vec<String>,
     /// Log prior of each category.
     prior: Vec<f64>,
-    /// Feature → row in `weights`.
-    features: HashMap<Box<str>, u32>,
-    /// `features.len() × categories.len()` log likelihoods, row by row.
+    /// `vocabulary.len() × categories.len()` log likelihoods, feature by feature.
     weights: Vec<f32>,
 }
 
 impl Model {
-    /// Trains on `(category, subject, body)` examples with additive `smoothing`.
+    /// Trains on documents (their features in `vocabulary`) labelled with `labels`, one label per
+    /// document, with additive `smoothing`.
     pub fn train<'a>(
-        examples: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+        vocabulary: &Arc<Vocabulary>,
+        docs: &[Features],
+        labels: impl IntoIterator<Item = &'a str>,
         smoothing: f64,
     ) -> Model {
         let mut categories: Vec<String> = Vec::new();
-        let mut docs = Vec::new();
-        let mut features: HashMap<Box<str>, u32> = HashMap::new();
-        let mut counts: Vec<Vec<u32>> = Vec::new();
-        for (category, subject, body) in examples {
-            let c = match categories.iter().position(|k| k == category) {
-                Some(c) => c,
-                None => {
-                    categories.push(category.to_owned());
-                    docs.push(0u32);
+        let mut of_doc = Vec::with_capacity(docs.len());
+        for label in labels {
+            let c = categories
+                .iter()
+                .position(|k| k == label)
+                .unwrap_or_else(|| {
+                    categories.push(label.to_owned());
                     categories.len() - 1
-                }
-            };
-            docs[c] += 1;
-            for f in features_of(subject, body) {
-                let next = u32::try_from(features.len()).unwrap_or(u32::MAX);
-                let row = *features.entry(f.into_boxed_str()).or_insert(next) as usize;
-                if row == counts.len() {
-                    counts.push(Vec::new());
-                }
-                let r = &mut counts[row];
-                if r.len() <= c {
-                    r.resize(c + 1, 0);
-                }
-                r[c] += 1;
-            }
+                });
+            of_doc.push(c);
         }
         let k = categories.len();
-        let total_docs: u32 = docs.iter().sum();
-        let prior = docs
-            .iter()
-            .map(|&d| (f64::from(d) / f64::from(total_docs.max(1))).ln())
-            .collect();
-        let mut per_category = vec![0u64; k];
-        for r in &counts {
-            for (c, &n) in r.iter().enumerate() {
-                per_category[c] += u64::from(n);
+        let v = vocabulary.size();
+        let mut counts = vec![0u32; v * k];
+        let mut docs_in = vec![0u32; k];
+        let mut features_in = vec![0u64; k];
+        for (features, &c) in docs.iter().zip(&of_doc) {
+            docs_in[c] += 1;
+            features_in[c] += features.len() as u64;
+            for &f in features {
+                counts[f as usize * k + c] += 1;
             }
         }
-        let vocabulary = counts.len() as f64;
-        let denominators: Vec<f64> = per_category
+        let total: u32 = docs_in.iter().sum();
+        let prior = docs_in
             .iter()
-            .map(|&n| n as f64 + smoothing * vocabulary)
+            .map(|&d| (f64::from(d) / f64::from(total.max(1))).ln())
             .collect();
-        let mut weights = Vec::with_capacity(counts.len() * k);
-        for r in &counts {
-            for (c, denominator) in denominators.iter().enumerate() {
-                let n = f64::from(r.get(c).copied().unwrap_or(0));
-                weights.push(((n + smoothing) / denominator).ln() as f32);
-            }
-        }
+        let denominators: Vec<f64> = features_in
+            .iter()
+            .map(|&n| n as f64 + smoothing * v as f64)
+            .collect();
+        let weights = counts
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| ((f64::from(n) + smoothing) / denominators[i % k]).ln() as f32)
+            .collect();
         Model {
+            vocabulary: Arc::clone(vocabulary),
             categories,
             prior,
-            features,
             weights,
         }
     }
@@ -102,16 +140,19 @@ impl Model {
         &self.categories
     }
 
-    /// The log score of each category for a request; higher is likelier.
-    pub fn scores(&self, subject: &str, body: &str) -> Vec<f64> {
+    /// The vocabulary it was trained with.
+    pub fn vocabulary(&self) -> &Arc<Vocabulary> {
+        &self.vocabulary
+    }
+
+    /// The log score of each category for a request's features; higher is likelier.
+    pub fn scores(&self, features: &[u32]) -> Vec<f64> {
         let k = self.categories.len();
         let mut scores = self.prior.clone();
-        for f in features_of(subject, body) {
-            if let Some(&row) = self.features.get(f.as_str()) {
-                let row = &self.weights[row as usize * k..(row as usize + 1) * k];
-                for (s, w) in scores.iter_mut().zip(row) {
-                    *s += f64::from(*w);
-                }
+        for &f in features {
+            let row = &self.weights[f as usize * k..(f as usize + 1) * k];
+            for (s, w) in scores.iter_mut().zip(row) {
+                *s += f64::from(*w);
             }
         }
         scores
@@ -125,7 +166,7 @@ impl Model {
         let mut found: Vec<(f32, String)> = features_of(subject, body)
             .into_iter()
             .filter_map(|f| {
-                let row = *self.features.get(f.as_str())? as usize * k;
+                let row = *self.vocabulary.ids.get(f.as_str())? as usize * k;
                 let lead = self.weights[row + a] - self.weights[row + b];
                 (lead > 0.0).then_some((lead, f))
             })
@@ -136,11 +177,6 @@ impl Model {
             .take(n)
             .map(|(_, f)| readable(&f))
             .collect()
-    }
-
-    /// How many distinct features the model holds.
-    pub fn vocabulary(&self) -> usize {
-        self.features.len()
     }
 }
 
@@ -195,31 +231,39 @@ mod tests {
     use super::*;
 
     fn model() -> Model {
+        let examples = [
+            (
+                "break_fix",
+                "Printer jammed",
+                "The printer in room 12 is jammed again.",
+            ),
+            (
+                "break_fix",
+                "Projector dead",
+                "Our projector will not turn on.",
+            ),
+            (
+                "training",
+                "Training on the projector",
+                "Could someone show us how to use the new projector?",
+            ),
+            (
+                "training",
+                "Smartboard training",
+                "Please train our staff on the smartboards.",
+            ),
+        ];
+        let (vocabulary, docs) = Vocabulary::build(examples.iter().map(|(_, s, b)| (*s, *b)));
         Model::train(
-            [
-                (
-                    "break_fix",
-                    "Printer jammed",
-                    "The printer in room 12 is jammed again.",
-                ),
-                (
-                    "break_fix",
-                    "Projector dead",
-                    "Our projector will not turn on.",
-                ),
-                (
-                    "training",
-                    "Training on the projector",
-                    "Could someone show us how to use the new projector?",
-                ),
-                (
-                    "training",
-                    "Smartboard training",
-                    "Please train our staff on the smartboards.",
-                ),
-            ],
+            &vocabulary,
+            &docs,
+            examples.iter().map(|(c, _, _)| *c),
             DEFAULT_SMOOTHING,
         )
+    }
+
+    fn score(m: &Model, subject: &str, body: &str) -> Vec<f64> {
+        m.scores(&m.vocabulary().features(subject, body))
     }
 
     #[test]
@@ -256,7 +300,7 @@ mod tests {
     #[test]
     fn the_words_decide_and_say_why() {
         let m = model();
-        let scores = m.scores("projector", "can you show us how to use it");
+        let scores = score(&m, "projector", "can you show us how to use it");
         let t = m.categories().iter().position(|c| c == "training").unwrap();
         let b = m
             .categories()
@@ -266,7 +310,7 @@ mod tests {
         assert!(scores[t] > scores[b], "{scores:?}");
         let why = m.explain("projector", "can you show us how to use it", t, b, 3);
         assert!(why.iter().any(|w| w.contains("show")), "{why:?}");
-        let scores = m.scores("printer", "it is jammed");
+        let scores = score(&m, "printer", "it is jammed");
         assert!(scores[b] > scores[t], "{scores:?}");
         assert!(m.explain("printer", "it is jammed", t, b, 3).is_empty());
     }
@@ -274,6 +318,7 @@ mod tests {
     #[test]
     fn unseen_words_change_nothing() {
         let m = model();
-        assert_eq!(m.scores("zzz", "qqq"), m.scores("", ""));
+        assert!(m.vocabulary().features("zzz", "qqq").is_empty());
+        assert_eq!(score(&m, "zzz", "qqq"), score(&m, "", ""));
     }
 }

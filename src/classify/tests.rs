@@ -338,6 +338,8 @@ fn with_model(dir: &Path, model: &str, rules: &str) -> Result<Rules, Error> {
         howto\t\tHow do I\tCould you show us how to use the new board? We want to learn.\n\
         howto\t\tTraining\tPlease teach our staff how to use it, a short lesson.\n\
         howto\t\tShow me\tShow me how to learn the gradebook, please teach me.\n\
+        fault\t3\tSite down\tThe whole site is down, nothing works anywhere, everyone is out.\n\
+        fault\t3\tAll down\tEveryone at the site is out, the whole site is down.\n\
         uncategorized\t\tLunch menu\tThe lunch menu for next week is attached.\n";
     std::fs::write(dir.join("corpus.tsv"), corpus).unwrap();
     let text = format!(
@@ -482,6 +484,70 @@ fn the_model_and_the_first_rule_decide_together() {
 }
 
 #[test]
+fn a_confirm_rule_stands_only_when_the_words_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = r#"
+        [[rule]]
+        name = "site-down"
+        category = "fault"
+        priority = 3
+        confirm = true
+        text = 'down'
+        [[rule]]
+        name = "any-fault"
+        category = "fault"
+        text = 'down|broken'
+    "#;
+    let model = "[model]\ncorpus = \"corpus.tsv\"\nconfirm_margin = 0";
+    let r = with_model(dir.path(), model, rules).unwrap();
+    let c = r.classify(&msg("All down", "The whole site is down, everyone is out."));
+    assert_eq!(
+        (c.rule.as_deref(), c.priority.level),
+        (Some("site-down"), 3)
+    );
+    assert!(c.model.unwrap().unconfirmed.is_empty());
+    // The same keyword in words that speak of one broken screen: the next rule decides.
+    let c = r.classify(&msg(
+        "Screen",
+        "My screen is cracked and down, it flickers, broken.",
+    ));
+    assert_eq!(
+        (c.rule.as_deref(), c.priority.level),
+        (Some("any-fault"), 4)
+    );
+    let note = c.model.unwrap();
+    assert_eq!(note.unconfirmed, ["site-down"]);
+    assert!(
+        note.to_string().ends_with("not confirmed: site-down"),
+        "{note}"
+    );
+    // A wide margin lets the rule stand.
+    let wide = "[model]\ncorpus = \"corpus.tsv\"\nconfirm_margin = 1000";
+    let r = with_model(dir.path(), wide, rules).unwrap();
+    let c = r.classify(&msg(
+        "Screen",
+        "My screen is cracked and down, it flickers, broken.",
+    ));
+    assert_eq!(c.rule.as_deref(), Some("site-down"));
+    // Without a model, or with a corpus that has no request at the rule's priority, the rules
+    // file is refused.
+    let msg = with_model(dir.path(), "", rules).unwrap_err().to_string();
+    assert!(
+        msg.contains("rule `site-down`: confirm = true needs a [model]"),
+        "{msg}"
+    );
+    let p4 = rules.replace(
+        "priority = 3\n        confirm",
+        "priority = 4\n        confirm",
+    );
+    let msg = with_model(dir.path(), model, &p4).unwrap_err().to_string();
+    assert!(
+        msg.contains("the corpus has no request labelled fault 4"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn model_errors_name_the_setting_and_the_corpus_line() {
     let dir = tempfile::tempdir().unwrap();
     let err = |model: &str| {
@@ -492,6 +558,8 @@ fn model_errors_name_the_setting_and_the_corpus_line() {
     assert!(err("[model]\ncorpus = \"missing.tsv\"").contains("[model] corpus: cannot read"));
     assert!(err("[model]\ncorpus = \"corpus.tsv\"\nrule_weight = -1").contains("rule_weight = -1"));
     assert!(err("[model]\ncorpus = \"corpus.tsv\"\nsmoothing = 0").contains("smoothing = 0"));
+    assert!(err("[model]\ncorpus = \"corpus.tsv\"\nconfirm_margin = -2")
+        .contains("confirm_margin = -2"));
     assert!(err("[model]\ncorpus = \"corpus.tsv\"\nweight = 1").contains("unknown field `weight`"));
     std::fs::write(dir.path().join("other.tsv"), "printing\t\ts\tb\n").unwrap();
     let msg = err("[model]\ncorpus = \"other.tsv\"");
