@@ -1,8 +1,10 @@
-//! Keyword rules: an ordered list of regex rules over subject, body and sender, first match wins,
-//! plus the categorization chart (categories, their priorities and resolution targets) as data.
-//! A message no rule matches goes to the `uncategorized` category. Pure: [`Rules::classify`] takes
-//! the message and returns the decision with the evidence (which rule matched which text), which
-//! `helpdesk rules test` prints.
+//! Categorization: the chart (categories, their priorities and resolution targets) as data, an
+//! ordered list of regex rules over subject, body and sender, and optionally a model trained on
+//! a labelled corpus (`model.rs`). Without a model the first matching rule wins and a message no
+//! rule matches goes to the `uncategorized` category; with one, the model's score of each
+//! category and the first matching rule's vote decide together ([`Rules::classify`]). Pure:
+//! `classify` takes the message and returns the decision with the evidence (which rule matched
+//! which text, and which words spoke for the model's choice), which `helpdesk rules test` prints.
 //!
 //! The rules see a bounded prefix of the text: the first [`SUBJECT_SCAN`] bytes of the subject
 //! and [`BODY_SCAN`] of the body. Regexes run in linear time, but a rules file's dozens of
@@ -186,7 +188,8 @@ impl fmt::Display for ModelNote {
 /// What the rules decided for one message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Classification {
-    /// The winning rule; `None` when the message went to `uncategorized`.
+    /// The rule that set priority, type, team and template; `None` when no rule of the category
+    /// matched (the category's defaults apply).
     pub rule: Option<String>,
     /// Category id.
     pub category: String,
@@ -388,14 +391,6 @@ impl Rules {
         let Some(learned) = &self.model else {
             return self.decide_by(rule_category, first, None);
         };
-        let mut note = ModelNote {
-            category: self.categories[rule_category].id.clone(),
-            runner_up: String::new(),
-            margin: 0.0,
-            overruled: None,
-            words: Vec::new(),
-            unconfirmed,
-        };
         if first.as_ref().is_some_and(|(i, _)| self.rules[*i].is_final)
             || learned.of_category[rule_category].is_none()
         {
@@ -418,12 +413,16 @@ impl Rules {
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let (chosen, best) = ranked[0];
         let (runner_up, second) = ranked.get(1).copied().unwrap_or((chosen, best));
-        note.category = self.categories[chosen].id.clone();
-        note.runner_up = self.categories[runner_up].id.clone();
-        note.margin = best - second;
-        note.words = match (learned.of_category[chosen], learned.of_category[runner_up]) {
-            (Some(a), Some(b)) if a != b => learned.model.explain(subject, body, a, b, 5),
-            _ => Vec::new(),
+        let mut note = ModelNote {
+            category: self.categories[chosen].id.clone(),
+            runner_up: self.categories[runner_up].id.clone(),
+            margin: best - second,
+            overruled: None,
+            words: match (learned.of_category[chosen], learned.of_category[runner_up]) {
+                (Some(a), Some(b)) if a != b => learned.model.explain(subject, body, a, b, 5),
+                _ => Vec::new(),
+            },
+            unconfirmed,
         };
         if chosen == rule_category {
             return self.decide_by(chosen, first, Some(note));

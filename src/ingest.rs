@@ -689,6 +689,7 @@ impl Pipeline {
             case_type: c.case_type,
             team: c.team.as_deref(),
             evidence: &c.evidence,
+            model: c.model.as_ref(),
             auto_signals: &m.auto_signals,
             refused_thread: refused.as_ref(),
             follows_up: previous.map(|p| p.0),

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::classify::Evidence;
+use crate::classify::{Evidence, ModelNote};
 use crate::commands::Problem;
 use crate::model::{AutoSignal, Capped, CaseType, Millis, Status, TicketNo};
 use crate::thread::{Party, Via};
@@ -29,6 +29,9 @@ pub enum Event<'a> {
         team: Option<&'a str>,
         /// Why the rule matched.
         evidence: &'a [Evidence],
+        /// What the model said: its choice, the runner-up, the margin and the words.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        model: Option<&'a ModelNote>,
         /// Why the message looked automatic.
         auto_signals: &'a [AutoSignal],
         /// The ticket a stranger wrote to, which they may not join.
