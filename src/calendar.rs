@@ -290,6 +290,14 @@ impl Calendar {
             .unwrap_or_else(|_| zoned.to_string())
     }
 
+    /// `at` as a customer reads a promise, in the calendar's zone: `Thursday 10 December, 17:00
+    /// CET`.
+    pub fn format_day(&self, at: Millis) -> String {
+        let zoned = timestamp(at.0).to_zoned(self.tz.clone());
+        jiff::fmt::strtime::format("%A %-d %B, %H:%M %Z", &zoned)
+            .unwrap_or_else(|_| zoned.to_string())
+    }
+
     /// The start of the local hour that contains `at`, and that hour's number (0–23).
     ///
     /// The hour starts at local `HH:00`, also in zones offset by 30 or 45 minutes. When the

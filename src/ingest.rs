@@ -701,6 +701,8 @@ impl Pipeline {
             ticket: &ticket,
             subject: &subject,
             previous: previous_ticket.as_ref(),
+            first_response_due: new.first_response.due_at,
+            resolution_due: new.clock.due_at,
         };
         let acknowledged = self.acknowledge(tx, opened, m, c, now).await?;
         let state = casework::CaseState {

@@ -739,6 +739,19 @@ fn elapsed_and_add_follow_the_clock() {
 // Showing times and hourly slots
 
 #[test]
+fn a_promise_names_weekday_day_month_time_and_zone() {
+    let cal = office();
+    assert_eq!(
+        cal.format_day(berlin(2026, 12, 10, 17, 0)),
+        "Thursday 10 December, 17:00 CET"
+    );
+    assert_eq!(
+        cal.format_day(berlin(2026, 6, 1, 9, 5)),
+        "Monday 1 June, 09:05 CEST"
+    );
+}
+
+#[test]
 fn format_uses_the_zone_and_its_abbreviation() {
     let cal = office();
     assert_eq!(

@@ -113,6 +113,10 @@ pub(super) fn ack_plan(
         first_response: classify::describe(first_response),
         resolution_target: c.priority.target.map(classify::describe),
         received_at: s.calendar.format(now),
+        first_response_due: opened
+            .first_response_due
+            .map(|at| s.calendar.format_day(at)),
+        resolution_due: opened.resolution_due.map(|at| s.calendar.format_day(at)),
         previous_ticket: opened.previous.map(ToString::to_string),
     };
     AckPlan {
@@ -130,6 +134,10 @@ pub(super) struct Opened<'a> {
     pub subject: &'a str,
     /// The closed case it follows up.
     pub previous: Option<&'a TicketNo>,
+    /// When the first response is due, if it has a target.
+    pub first_response_due: Option<Millis>,
+    /// When the resolution is due, if it has a target.
+    pub resolution_due: Option<Millis>,
 }
 
 /// Why no automatic answer may go to the message at all, if so: mail loops are never allowed.

@@ -910,6 +910,8 @@ fn the_acknowledgment_plan_names_the_case_and_threads_under_the_request() {
         ticket: &ticket,
         subject: "",
         previous: Some(&previous),
+        first_response_due: Some(NOW + std::time::Duration::from_secs(86_400)),
+        resolution_due: None,
     };
     let plan = ack_plan(&settings, rules.first_response, opened, &m, &c, NOW);
     let ctx = &plan.context;
@@ -923,6 +925,16 @@ fn the_acknowledgment_plan_names_the_case_and_threads_under_the_request() {
     assert_eq!(ctx.priority, c.priority.level);
     assert_eq!(ctx.previous_ticket.as_deref(), Some("HD-000003"));
     assert_eq!(ctx.received_at, settings.calendar.format(NOW));
+    // Due times as a customer reads them, in the calendar's zone; none without a target.
+    let due = settings
+        .calendar
+        .format_day(NOW + std::time::Duration::from_secs(86_400));
+    assert_eq!(ctx.first_response_due.as_deref(), Some(due.as_str()));
+    assert!(
+        due.contains(", ") && !due.contains("20"),
+        "weekday day month, time zone: {due}"
+    );
+    assert_eq!(ctx.resolution_due, None);
     assert_eq!(
         plan.references,
         ["m1@customer.example.test", "m2@customer.example.test"]

@@ -210,6 +210,11 @@ pub struct AckContext {
     pub resolution_target: Option<String>,
     /// When the request was received, in the calendar's zone, e.g. `Sun 22 Nov 2026 06:30 UTC`.
     pub received_at: String,
+    /// When a technician's first response is due, e.g. `Monday 23 November, 14:30 UTC`.
+    pub first_response_due: Option<String>,
+    /// When the resolution is due, e.g. `Thursday 26 November, 17:00 UTC`; `None` without a
+    /// target.
+    pub resolution_due: Option<String>,
     /// The closed case the customer replied to, when this case follows it up.
     pub previous_ticket: Option<String>,
 }
@@ -232,6 +237,8 @@ impl AckContext {
             first_response: "24 hours".into(),
             resolution_target: Some("4 days".into()),
             received_at: "Sun 22 Nov 2026 06:30 UTC".into(),
+            first_response_due: Some("Monday 23 November, 14:30 UTC".into()),
+            resolution_due: Some("Thursday 26 November, 17:00 UTC".into()),
             previous_ticket: None,
         }
     }
