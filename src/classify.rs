@@ -376,7 +376,7 @@ impl Rules {
             .model
             .as_ref()
             .map(|l| l.model.vocabulary().features(subject, body));
-        let features = features.as_deref();
+        let features = features.as_ref();
         let mut unconfirmed = Vec::new();
         let first = self.first_match(m, 0, None, features, &mut unconfirmed);
         let uncategorized = || {
@@ -388,7 +388,7 @@ impl Rules {
         let rule_category = first
             .as_ref()
             .map_or_else(uncategorized, |(i, _)| self.rules[*i].category);
-        let Some(learned) = &self.model else {
+        let (Some(learned), Some(features)) = (&self.model, features) else {
             return self.decide_by(rule_category, first, None);
         };
         if first.as_ref().is_some_and(|(i, _)| self.rules[*i].is_final)
@@ -396,7 +396,7 @@ impl Rules {
         {
             return self.decide_by(rule_category, first, None);
         }
-        let scores = learned.model.scores(features.unwrap_or_default());
+        let scores = learned.model.scores(features);
         let mut ranked: Vec<(usize, f64)> = learned
             .of_category
             .iter()
@@ -419,7 +419,7 @@ impl Rules {
             margin: best - second,
             overruled: None,
             words: match (learned.of_category[chosen], learned.of_category[runner_up]) {
-                (Some(a), Some(b)) if a != b => learned.model.explain(subject, body, a, b, 5),
+                (Some(a), Some(b)) if a != b => learned.model.explain(features, a, b, 5),
                 _ => Vec::new(),
             },
             unconfirmed,
@@ -428,8 +428,17 @@ impl Rules {
             return self.decide_by(chosen, first, Some(note));
         }
         note.overruled = Some(self.categories[rule_category].id.clone());
-        let after = first.map_or(0, |(i, _)| i + 1);
-        let then = self.first_match(m, after, Some(chosen), features, &mut note.unconfirmed);
+        // The rules after the first match may hold one of the chosen category; with no first
+        // match, none matched at all.
+        let then = first.and_then(|(i, _)| {
+            self.first_match(
+                m,
+                i + 1,
+                Some(chosen),
+                Some(features),
+                &mut note.unconfirmed,
+            )
+        });
         self.decide_by(chosen, then, Some(note))
     }
 
@@ -455,7 +464,7 @@ impl Rules {
         m: &Inbound,
         from: usize,
         category: Option<usize>,
-        features: Option<&[u32]>,
+        features: Option<&model::Features>,
         unconfirmed: &mut Vec<String>,
     ) -> Option<(usize, Vec<Evidence>)> {
         for (i, rule) in self.rules.iter().enumerate().skip(from) {
@@ -465,10 +474,8 @@ impl Rules {
             let Some(evidence) = rule_matches(rule, m) else {
                 continue;
             };
-            if rule.confirm && !self.confirmed(rule, features.unwrap_or_default()) {
-                if !unconfirmed.contains(&rule.name) {
-                    unconfirmed.push(rule.name.clone());
-                }
+            if rule.confirm && features.is_some_and(|f| !self.confirmed(rule, f)) {
+                unconfirmed.push(rule.name.clone());
                 continue;
             }
             return Some((i, evidence));
@@ -478,7 +485,7 @@ impl Rules {
 
     /// Whether the words do not lean against `rule`'s category and priority by more than the
     /// confirm margin.
-    fn confirmed(&self, rule: &Rule, features: &[u32]) -> bool {
+    fn confirmed(&self, rule: &Rule, features: &model::Features) -> bool {
         let Some(learned) = &self.model else {
             return true;
         };

@@ -380,7 +380,7 @@ pub(super) const OTHER: &str = "other";
 struct Read {
     labels: Vec<corpus::Label>,
     vocabulary: Arc<Vocabulary>,
-    docs: Vec<model::Features>,
+    docs: Vec<model::Ids>,
 }
 
 /// `train()`, or with `shared` the model trained before under `key` in this process.

@@ -30,14 +30,17 @@ pub struct Vocabulary {
     ids: HashMap<Box<str>, u32>,
 }
 
-/// A request's features that the vocabulary knows, as its numbers, each once.
-pub type Features = Vec<u32>;
+/// A text's features as numbers of its vocabulary, each once.
+pub type Ids = Vec<u32>;
+
+/// A request's features that the vocabulary knows, each once: its number, for scoring, and its
+/// text, for saying why. The request is read once for both.
+#[derive(Debug, Default)]
+pub struct Features(Vec<(u32, String)>);
 
 impl Vocabulary {
     /// The vocabulary of `(subject, body)` texts, and each text's features.
-    pub fn build<'a>(
-        texts: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> (Arc<Self>, Vec<Features>) {
+    pub fn build<'a>(texts: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Arc<Self>, Vec<Ids>) {
         let mut ids: HashMap<Box<str>, u32> = HashMap::new();
         let docs = texts
             .into_iter()
@@ -56,10 +59,12 @@ impl Vocabulary {
 
     /// The known features of a request.
     pub fn features(&self, subject: &str, body: &str) -> Features {
-        features_of(subject, body)
-            .iter()
-            .filter_map(|f| self.ids.get(f.as_str()).copied())
-            .collect()
+        Features(
+            features_of(subject, body)
+                .into_iter()
+                .filter_map(|f| Some((*self.ids.get(f.as_str())?, f)))
+                .collect(),
+        )
     }
 
     /// How many distinct features it holds.
@@ -85,7 +90,7 @@ impl Model {
     /// document, with additive `smoothing`.
     pub fn train<'a>(
         vocabulary: &Arc<Vocabulary>,
-        docs: &[Features],
+        docs: &[Ids],
         labels: impl IntoIterator<Item = &'a str>,
         smoothing: f64,
     ) -> Model {
@@ -146,10 +151,10 @@ impl Model {
     }
 
     /// The log score of each category for a request's features; higher is likelier.
-    pub fn scores(&self, features: &[u32]) -> Vec<f64> {
+    pub fn scores(&self, features: &Features) -> Vec<f64> {
         let k = self.categories.len();
         let mut scores = self.prior.clone();
-        for &f in features {
+        for &(f, _) in &features.0 {
             let row = &self.weights[f as usize * k..(f as usize + 1) * k];
             for (s, w) in scores.iter_mut().zip(row) {
                 *s += f64::from(*w);
@@ -161,21 +166,22 @@ impl Model {
     /// The request's features that speak most for category `a` over category `b` (indices into
     /// [`Model::categories`]), strongest first, as words a person reads: `printer`, `paper jam`,
     /// `subject: password`.
-    pub fn explain(&self, subject: &str, body: &str, a: usize, b: usize, n: usize) -> Vec<String> {
+    pub fn explain(&self, features: &Features, a: usize, b: usize, n: usize) -> Vec<String> {
         let k = self.categories.len();
-        let mut found: Vec<(f32, String)> = features_of(subject, body)
-            .into_iter()
-            .filter_map(|f| {
-                let row = *self.vocabulary.ids.get(f.as_str())? as usize * k;
+        let mut found: Vec<(f32, &str)> = features
+            .0
+            .iter()
+            .filter_map(|(id, f)| {
+                let row = *id as usize * k;
                 let lead = self.weights[row + a] - self.weights[row + b];
-                (lead > 0.0).then_some((lead, f))
+                (lead > 0.0).then_some((lead, f.as_str()))
             })
             .collect();
-        found.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
+        found.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(y.1)));
         found
             .into_iter()
             .take(n)
-            .map(|(_, f)| readable(&f))
+            .map(|(_, f)| readable(f))
             .collect()
     }
 }
@@ -308,17 +314,25 @@ mod tests {
             .position(|c| c == "break_fix")
             .unwrap();
         assert!(scores[t] > scores[b], "{scores:?}");
-        let why = m.explain("projector", "can you show us how to use it", t, b, 3);
+        let why = m.explain(
+            &m.vocabulary()
+                .features("projector", "can you show us how to use it"),
+            t,
+            b,
+            3,
+        );
         assert!(why.iter().any(|w| w.contains("show")), "{why:?}");
         let scores = score(&m, "printer", "it is jammed");
         assert!(scores[b] > scores[t], "{scores:?}");
-        assert!(m.explain("printer", "it is jammed", t, b, 3).is_empty());
+        assert!(m
+            .explain(&m.vocabulary().features("printer", "it is jammed"), t, b, 3)
+            .is_empty());
     }
 
     #[test]
     fn unseen_words_change_nothing() {
         let m = model();
-        assert!(m.vocabulary().features("zzz", "qqq").is_empty());
+        assert!(m.vocabulary().features("zzz", "qqq").0.is_empty());
         assert_eq!(score(&m, "zzz", "qqq"), score(&m, "", ""));
     }
 }
