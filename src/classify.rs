@@ -218,11 +218,22 @@ struct Learned {
     /// What the first matching rule's category adds to its score.
     weight: f64,
     /// For each (category, priority) of a `confirm = true` rule: that against the rest.
-    confirmers: std::collections::HashMap<(usize, u8), std::sync::Arc<model::Model>>,
+    confirmers: std::collections::HashMap<(usize, u8), Confirmer>,
     /// How far the words may lean against a confirm rule before it is passed over.
     confirm_margin: f64,
     /// The corpus it was trained on, as the rules file names it.
     corpus: String,
+}
+
+/// A model of the requests labelled with one category and priority against all the others, for
+/// the rules with `confirm = true` of that category and priority.
+#[derive(Debug)]
+struct Confirmer {
+    model: std::sync::Arc<model::Model>,
+    /// The confirmed side's index in the model's categories.
+    confirmed: usize,
+    /// The other side's, when the corpus has any other request.
+    other: Option<usize>,
 }
 
 /// A loaded, validated rules file.
@@ -489,18 +500,12 @@ impl Rules {
         let Some(learned) = &self.model else {
             return true;
         };
-        let Some(model) = learned.confirmers.get(&(rule.category, rule.priority)) else {
+        let Some(c) = learned.confirmers.get(&(rule.category, rule.priority)) else {
             return true;
         };
-        let scores = model.scores(features);
-        let side = |name: &str| {
-            model
-                .categories()
-                .iter()
-                .position(|c| c == name)
-                .map_or(f64::NEG_INFINITY, |i| scores[i])
-        };
-        side(load::CONFIRMED) - side(load::OTHER) >= -learned.confirm_margin
+        let scores = c.model.scores(features);
+        let other = c.other.map_or(f64::NEG_INFINITY, |o| scores[o]);
+        scores[c.confirmed] - other >= -learned.confirm_margin
     }
 
     fn decide(

@@ -23,17 +23,16 @@ pub struct Labelled {
 /// An unreadable file, a malformed line or label (naming where), an `.eml` without its label.
 pub fn read(corpus: &Path) -> Result<Vec<Labelled>, String> {
     let what = corpus.display();
-    if !corpus.is_dir() && !corpus.is_file() {
-        let why = match std::fs::metadata(corpus) {
-            Ok(_) => "not a file or a folder".to_owned(),
-            Err(e) => e.to_string(),
-        };
-        return Err(format!("cannot read {what}: {why}"));
-    }
-    if !corpus.is_dir() {
+    let kind = std::fs::metadata(corpus)
+        .map_err(|e| format!("cannot read {what}: {e}"))?
+        .file_type();
+    if kind.is_file() {
         let text =
             std::fs::read_to_string(corpus).map_err(|e| format!("cannot read {what}: {e}"))?;
         return from_tsv(&what.to_string(), &text);
+    }
+    if !kind.is_dir() {
+        return Err(format!("cannot read {what}: not a file or a folder"));
     }
     let mut files: Vec<_> = std::fs::read_dir(corpus)
         .map_err(|e| format!("cannot read {what}: {e}"))?

@@ -9,7 +9,7 @@ use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use super::model::{self, Model, Vocabulary};
-use super::{corpus, Category, Field, Learned, Priority, Rule};
+use super::{corpus, Category, Confirmer, Field, Learned, Priority, Rule};
 use crate::calendar::ClockKind;
 use crate::model::CaseType;
 
@@ -346,7 +346,7 @@ pub(super) fn learned(
                 r.name, r.priority
             ));
         }
-        let m = cached(shared, &format!("{cat} {}", r.priority), || {
+        let model = cached(shared, &format!("{cat} {}", r.priority), || {
             Model::train(
                 &read.vocabulary,
                 &read.docs,
@@ -356,7 +356,17 @@ pub(super) fn learned(
                 smoothing,
             )
         });
-        confirmers.insert(key, m);
+        let side = |name: &str| model.categories().iter().position(|c| c == name);
+        let confirmed = side(CONFIRMED).expect("the corpus has a request of the confirmed side");
+        let other = side(OTHER);
+        confirmers.insert(
+            key,
+            Confirmer {
+                model,
+                confirmed,
+                other,
+            },
+        );
     }
     let of_category = cats
         .iter()
@@ -373,8 +383,8 @@ pub(super) fn learned(
 }
 
 /// The two sides of a confirming model: the rule's category and priority, and the rest.
-pub(super) const CONFIRMED: &str = "confirmed";
-pub(super) const OTHER: &str = "other";
+const CONFIRMED: &str = "confirmed";
+const OTHER: &str = "other";
 
 /// A corpus as the models read it: each request's label and features, and their vocabulary.
 struct Read {
