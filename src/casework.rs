@@ -79,6 +79,7 @@ pub(crate) mod conversation;
 mod limits;
 mod manual;
 pub(crate) mod notify;
+mod redirect;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::calendar::ClockKind;
 use crate::model::{CaseType, Inbound};
+pub use matrix::{Level, Matrix};
 
 /// The rules shipped with the binary: the SLA seed's categorization chart.
 pub const DEFAULT_RULES: &str = include_str!("default_rules.toml");
@@ -84,6 +85,8 @@ pub struct Category {
     pub default_priority: u8,
     /// Allowed priorities, in chart order.
     pub priorities: Vec<Priority>,
+    /// The priority of each impact and urgency.
+    pub matrix: Matrix,
 }
 
 impl Category {
@@ -130,6 +133,13 @@ struct Rule {
     is_final: bool,
     /// Stands only when the words agree with its category and priority.
     confirm: bool,
+    /// The impact and urgency it sets.
+    impact: Option<Level>,
+    urgency: Option<Level>,
+    /// The other help desk its cases belong to (`[desks.NAME]` of the configuration).
+    redirect: Option<String>,
+    /// Addresses copied on its new cases.
+    notify: Vec<String>,
     conditions: Vec<(Field, Regex)>,
     /// Any of these matching the subject or body keeps the rule from matching.
     unless: Vec<Regex>,
@@ -207,6 +217,18 @@ pub struct Classification {
     pub evidence: Vec<Evidence>,
     /// What the model said, when the rules have one and it was asked.
     pub model: Option<ModelNote>,
+    /// The impact the rule set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Level>,
+    /// The urgency the rule set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<Level>,
+    /// The desk (`[desks.NAME]`) the rule sends the request to instead of working it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<String>,
+    /// Who else hears of the new case (a manager), by the rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<String>,
 }
 
 /// The model a rules file uses, with how its categories map onto the rules' categories.
@@ -347,6 +369,17 @@ impl Rules {
             .iter()
             .map(|r| r.template.as_deref().unwrap_or(DEFAULT_TEMPLATE))
             .chain(self.categories.iter().filter_map(|c| c.template.as_deref()))
+    }
+
+    /// The desks rules redirect to, each with the first rule naming it.
+    pub fn desks(&self) -> std::collections::BTreeMap<&str, &str> {
+        let mut desks = std::collections::BTreeMap::new();
+        for r in &self.rules {
+            if let Some(d) = &r.redirect {
+                desks.entry(d.as_str()).or_insert(r.name.as_str());
+            }
+        }
+        desks
     }
 
     /// The teams the categories and rules route cases to.
@@ -534,6 +567,10 @@ impl Rules {
                 .unwrap_or_else(|| DEFAULT_TEMPLATE.to_owned()),
             evidence,
             model,
+            impact: rule.and_then(|r| r.impact),
+            urgency: rule.and_then(|r| r.urgency),
+            redirect: rule.and_then(|r| r.redirect.clone()),
+            notify: rule.map(|r| r.notify.clone()).unwrap_or_default(),
         }
     }
 }
@@ -587,6 +624,7 @@ pub fn describe(d: Duration) -> String {
 pub(crate) mod corpus;
 pub(crate) mod eval;
 mod load;
+pub mod matrix;
 mod model;
 
 #[cfg(test)]

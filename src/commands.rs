@@ -4,7 +4,7 @@
 //! the rules and the case, all or nothing, into [`Change`]s for the ingest step to apply. Pure:
 //! unknown or malformed lines become [`Problem`]s that name the line, never a partial change.
 
-use crate::classify::Rules;
+use crate::classify::{Level, Rules};
 use crate::config::Settings;
 use crate::model::{CaseType, Status, TicketNo};
 use crate::sla::Target;
@@ -19,7 +19,18 @@ pub const VALID: &[(&str, &str)] = &[
         "set the status; reasons: vendor, customer, district, scheduled",
     ),
     ("/assign <team-or-technician-address>", "hand the case over"),
-    ("/priority <n>", "a priority of the case's category"),
+    (
+        "/priority <n>",
+        "a priority of the case's category; it stands over impact and urgency",
+    ),
+    (
+        "/impact high|medium|low",
+        "how many it affects; with the urgency it sets the priority",
+    ),
+    (
+        "/urgency high|medium|low",
+        "how soon it hurts; with the impact it sets the priority",
+    ),
     ("/category <name-or-number>", "recategorize"),
     ("/type request|incident|problem", "set the ITIL type"),
     (
@@ -27,6 +38,10 @@ pub const VALID: &[(&str, &str)] = &[
         "resolve, with the resolution for the customer",
     ),
     ("/reopen", "reopen a resolved or closed case"),
+    (
+        "/redirect <desk> [text]",
+        "it belongs to another help desk: resolve it and tell the customer how to reach that desk",
+    ),
     (
         "/note [text]",
         "the rest of the mail is internal, never sent to the customer",
@@ -49,6 +64,12 @@ pub enum Command {
     Assign(String),
     /// `/priority n`.
     Priority(u8),
+    /// `/impact LEVEL`.
+    Impact(Level),
+    /// `/urgency LEVEL`.
+    Urgency(Level),
+    /// `/redirect DESK [text]`, the desk lower-cased.
+    Redirect(String, Option<String>),
     /// `/category …`.
     Category(String),
     /// `/type …`.
@@ -107,8 +128,22 @@ pub enum Change {
     AssignTeam(String),
     /// Hand the case to a technician.
     AssignTechnician(String),
-    /// New priority with its resolution target.
+    /// New priority with its resolution target, chosen by hand: it stands over impact and
+    /// urgency.
     Priority(u8, Option<Target>),
+    /// New impact.
+    Impact(Assessed),
+    /// New urgency.
+    Urgency(Assessed),
+    /// Resolve the case as belonging to the desk of this name; the text goes to the customer.
+    Redirect {
+        /// The desk's key in the configuration.
+        desk: String,
+        /// The resolution: "Redirected to …".
+        resolution: String,
+        /// What the technician wrote on the command line, for the customer.
+        text: Option<String>,
+    },
     /// New category, its priority and target, and the team when the case follows the
     /// category's default team.
     Category {
@@ -135,6 +170,20 @@ pub enum Change {
     Task(String, String),
     /// Send the customer this canned template.
     Template(String),
+}
+
+/// A new impact or urgency, with what it does to the priority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessed {
+    /// The old level.
+    pub from: Option<Level>,
+    /// The new level.
+    pub to: Level,
+    /// The priority the category's matrix gives now, with its target, when it moves the case's
+    /// priority; `None` when the priority stays (the same, or chosen by hand).
+    pub priority: Option<(u8, Option<Target>)>,
+    /// The priority that the matrix would give but a hand-chosen priority stands over.
+    pub overridden: Option<u8>,
 }
 
 /// Splits a (quote-stripped) technician reply into commands, public text and note. Commands are
@@ -224,6 +273,20 @@ fn command(name: &str, rest: &str) -> Command {
             Ok(n) => Command::Priority(n),
             Err(_) => needs("a priority number, e.g. /priority 2"),
         },
+        "impact" | "urgency" => match rest.parse::<Level>() {
+            Ok(l) if name == "impact" => Command::Impact(l),
+            Ok(l) => Command::Urgency(l),
+            Err(e) => Command::Invalid(format!("/{name} {e}")),
+        },
+        "redirect" if rest.is_empty() => needs("a desk, e.g. /redirect hr"),
+        "redirect" => {
+            let (desk, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let text = text.trim();
+            Command::Redirect(
+                desk.to_ascii_lowercase(),
+                (!text.is_empty()).then(|| text.to_owned()),
+            )
+        }
         "category" if rest.is_empty() => needs("a category name or number"),
         "category" => Command::Category(rest.to_ascii_lowercase()),
         "type" => rest.parse().map_or_else(Command::Invalid, Command::Type),
@@ -318,6 +381,12 @@ pub struct CaseNow<'a> {
     pub priority: u8,
     /// Team.
     pub team: Option<&'a str>,
+    /// Impact.
+    pub impact: Option<Level>,
+    /// Urgency.
+    pub urgency: Option<Level>,
+    /// Whether the priority was chosen by hand (`/priority`).
+    pub priority_override: bool,
 }
 
 /// Validates every command; any problem means no change at all.
@@ -327,9 +396,15 @@ pub struct CaseNow<'a> {
 pub fn check(commands: &[Line], ctx: &Context<'_>) -> Result<Vec<Change>, Vec<Problem>> {
     let mut changes = Vec::with_capacity(commands.len());
     let mut problems = Vec::new();
+    // Each command sees the case as the ones before it left it: `/impact high` then
+    // `/urgency high` gives the priority of both.
+    let mut ctx = *ctx;
     for line in commands {
-        match change(&line.command, ctx) {
-            Ok(c) => changes.push(c),
+        match change(&line.command, &ctx) {
+            Ok(c) => {
+                ctx.case.follow(&c);
+                changes.push(c);
+            }
             Err(error) => problems.push(Problem {
                 line: line.text.clone(),
                 error,
@@ -341,6 +416,58 @@ pub fn check(commands: &[Line], ctx: &Context<'_>) -> Result<Vec<Change>, Vec<Pr
     } else {
         Err(problems)
     }
+}
+
+impl CaseNow<'_> {
+    /// The case as it is after `change` (the parts later commands depend on).
+    fn follow(&mut self, change: &Change) {
+        match change {
+            Change::Priority(level, _) => {
+                self.priority = *level;
+                self.priority_override = true;
+            }
+            Change::Impact(a) => {
+                self.impact = Some(a.to);
+                self.priority = a.priority.map_or(self.priority, |p| p.0);
+            }
+            Change::Urgency(a) => {
+                self.urgency = Some(a.to);
+                self.priority = a.priority.map_or(self.priority, |p| p.0);
+            }
+            Change::Category { priority, .. } => self.priority = *priority,
+            Change::Type(t) => self.case_type = *t,
+            _ => {}
+        }
+    }
+}
+
+/// A new impact or urgency of `case` in `category`: `impact`/`urgency` are the levels after
+/// the change. Pure.
+fn assess(
+    case: &CaseNow<'_>,
+    category: Option<&crate::classify::Category>,
+    (from, to): (Option<Level>, Level),
+    (impact, urgency): (Option<Level>, Option<Level>),
+) -> Result<Assessed, String> {
+    let category = category.ok_or("the case's category is not in the rules")?;
+    let level = category.matrix.priority(impact, urgency);
+    let moved = (level != case.priority).then_some(level);
+    let (priority, overridden) = match moved {
+        Some(_) if case.priority_override => (None, Some(level)),
+        Some(level) => {
+            let p = category
+                .priority(level)
+                .ok_or("the category's matrix names a priority it lacks")?;
+            (Some((level, target(p))), None)
+        }
+        None => (None, None),
+    };
+    Ok(Assessed {
+        from,
+        to,
+        priority,
+        overridden,
+    })
 }
 
 fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
@@ -366,6 +493,36 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
             })?;
             Change::Priority(p.level, target(p))
         }
+        Command::Impact(l) => Change::Impact(assess(
+            case,
+            category,
+            (case.impact, *l),
+            (Some(*l), case.urgency),
+        )?),
+        Command::Urgency(l) => Change::Urgency(assess(
+            case,
+            category,
+            (case.urgency, *l),
+            (case.impact, Some(*l)),
+        )?),
+        Command::Redirect(desk, text) => {
+            let Some(found) = ctx.settings.desk(desk) else {
+                let desks: Vec<&str> = ctx.settings.desks.keys().map(String::as_str).collect();
+                return Err(if desks.is_empty() {
+                    format!("no desk `{desk}`: no [desks.*] are configured")
+                } else {
+                    format!("no desk `{desk}`; desks: {}", desks.join(", "))
+                });
+            };
+            Change::Redirect {
+                desk: desk.clone(),
+                resolution: match text {
+                    Some(t) => format!("Redirected to {}: {t}", found.name),
+                    None => format!("Redirected to {}", found.name),
+                },
+                text: text.clone(),
+            }
+        }
         Command::Category(name) => {
             let new = ctx
                 .rules
@@ -381,8 +538,17 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
                         .collect();
                     format!("no category `{name}`; categories: {}", ids.join(", "))
                 })?;
+            // Impact and urgency carry over: the new category's matrix gives the priority,
+            // unless it was chosen by hand.
+            let assessed =
+                (case.impact.is_some() || case.urgency.is_some()) && !case.priority_override;
+            let level = if assessed {
+                new.matrix.priority(case.impact, case.urgency)
+            } else {
+                case.priority
+            };
             let p = new
-                .priority(case.priority)
+                .priority(level)
                 .or_else(|| new.priority(new.default_priority))
                 .ok_or("the new category has no default priority")?;
             let follows_default =

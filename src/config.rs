@@ -65,9 +65,29 @@ pub use load::{load, load_str};
 pub use validate::{parse_duration, parse_size};
 
 pub use raw::{
-    InboundKind, OutboundKind, RawConfig, RawDatabase, RawHelpdesk, RawInbound, RawOutbound,
-    RawTeam, Security, TechnicianIdentity,
+    InboundKind, OutboundKind, RawConfig, RawDatabase, RawDesk, RawHelpdesk, RawInbound,
+    RawOutbound, RawTeam, Security, TechnicianIdentity,
 };
+
+/// Another help desk a request may belong to (`[desks.NAME]`): how the customer reaches it,
+/// and whether the original is forwarded to it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Desk {
+    /// Its name as customers know it.
+    pub name: String,
+    /// Its mail address, lower-cased.
+    pub address: Option<String>,
+    /// Its phone number.
+    pub phone: Option<String>,
+    /// Its opening hours.
+    pub hours: Option<String>,
+    /// Its web page.
+    pub url: Option<String>,
+    /// Anything else the customer should know.
+    pub note: Option<String>,
+    /// Whether the original message is forwarded to `address`.
+    pub forward: bool,
+}
 
 /// A string that must not reach logs: `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
@@ -181,6 +201,8 @@ pub struct Settings {
     pub from: Mailbox,
     /// Teams by name (lower-case).
     pub teams: std::collections::BTreeMap<String, Team>,
+    /// Other help desks by name (lower-case).
+    pub desks: std::collections::BTreeMap<String, Desk>,
     /// What a technician's mail must prove.
     pub technician_auth: TechnicianAuth,
     /// What customers see of the technician who answered.
@@ -288,6 +310,11 @@ impl Settings {
             .name
             .clone()
             .unwrap_or_else(|| "Service Desk".into())
+    }
+
+    /// The desk of this name, if configured.
+    pub fn desk(&self, name: &str) -> Option<&Desk> {
+        self.desks.get(&name.to_ascii_lowercase())
     }
 
     /// The team of this name, if configured.

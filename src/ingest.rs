@@ -15,6 +15,7 @@ use crate::store::attempts as attempts_store;
 use crate::store::events::Event;
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, casework, messages, outbox, quarantine, Work};
+use crate::templates::contexts::RedirectContext;
 use crate::thread::{self, Pointers, Thread};
 use attempts::Attempt;
 
@@ -660,18 +661,27 @@ impl Pipeline {
         };
         let mut new = new_case(&ticket, m, c, previous);
         new.subject = &subject;
+        // A rule may send the request to another help desk: it is resolved at once and no SLA
+        // runs. A desk the configuration lacks is recorded, and the case is worked here.
+        let desk = c
+            .redirect
+            .as_deref()
+            .and_then(|d| self.settings.desk(d).map(|found| (d, found)));
+        if desk.is_some() {
+            new.target = None;
+        }
         let clocks = self.clocks();
         new.clock = clocks.sync(sla::Resolution::default(), Status::Open, new.target, now);
         // Nobody can answer automatic or system mail: no first-response clock for it.
         let answerable = ack::suppression(m, &self.settings).is_none();
-        if answerable {
+        if answerable && desk.is_none() {
             let target = sla::Target {
                 duration: rules.first_response,
                 clock: rules.first_response_clock,
             };
             new.first_response = clocks.first_response(target, now);
         }
-        new.follow_up_at = self.next_follow_up(now);
+        new.follow_up_at = self.next_follow_up(now).filter(|_| desk.is_none());
         let case = cases::insert(tx, &new, now).await?;
         let previous_ticket = match previous {
             Some(previous) => {
@@ -696,16 +706,15 @@ impl Pipeline {
             capped: &m.capped,
         };
         cases::add_event(tx, case, now, &m.from.address, &created);
-        let opened = ack::Opened {
-            id: case,
-            ticket: &ticket,
-            subject: &subject,
-            previous: previous_ticket.as_ref(),
-            first_response_due: new.first_response.due_at,
-            resolution_due: new.clock.due_at,
-        };
-        let acknowledged = self.acknowledge(tx, opened, m, c, now).await?;
-        let state = casework::CaseState {
+        if let (Some(named), None) = (&c.redirect, desk) {
+            let reason = format!("no [desks.{named}] is configured; the case is worked here");
+            let skipped = Event::RedirectSkipped {
+                desk: named,
+                reason: &reason,
+            };
+            cases::add_event(tx, case, now, SYSTEM_ACTOR, &skipped);
+        }
+        let mut state = casework::CaseState {
             id: case,
             ticket: ticket.clone(),
             subject: subject.clone(),
@@ -727,7 +736,31 @@ impl Pipeline {
             first_response: new.first_response,
             follow_up_at: new.follow_up_at,
             created_at: now,
+            impact: c.impact,
+            urgency: c.urgency,
+            priority_override: false,
         };
+        let mut redirect = None;
+        if let Some((key, found)) = desk {
+            let resolution = format!("Redirected to {}", found.name);
+            let rule = c.rule.as_deref();
+            self.redirected(tx, &mut state, (key, &resolution), rule, SYSTEM_ACTOR, now);
+            self.settle(tx, &mut state, now).await?;
+            redirect = Some(RedirectContext {
+                update: self.update_context(&state, "", None),
+                desk: found.into(),
+            });
+        }
+        let opened = ack::Opened {
+            id: case,
+            ticket: &ticket,
+            subject: &subject,
+            previous: previous_ticket.as_ref(),
+            first_response_due: new.first_response.due_at,
+            resolution_due: new.clock.due_at,
+            redirect: redirect.as_ref(),
+        };
+        let acknowledged = self.acknowledge(tx, opened, m, c, now).await?;
         let notice = notify::Notice {
             author: m.from.address.clone(),
             headline: "New case".into(),
@@ -735,8 +768,32 @@ impl Pipeline {
             attachments: m.attachment_names(),
             ..Default::default()
         };
-        let to = self.staff_of(&state);
-        self.notify(tx, &state, &to, &notice, now).await?;
+        let staff = self.staff_of(&state);
+        match desk {
+            // The case is another desk's: its team need not hear of it, that desk may.
+            Some((key, _)) => {
+                self.forward_to_desk(tx, &state, key, &m.from.address, now)
+                    .await?;
+            }
+            None => self.notify(tx, &state, &staff, &notice, now).await?,
+        }
+        // A rule's `notify`: a copy of the new case, to whoever is not told already.
+        let copied: Vec<String> = c
+            .notify
+            .iter()
+            .filter(|a| desk.is_some() || !staff.iter().any(|s| s.eq_ignore_ascii_case(a)))
+            .cloned()
+            .collect();
+        if !copied.is_empty() {
+            let copy = notify::Notice {
+                headline: format!(
+                    "New case (copy by rule {})",
+                    c.rule.as_deref().unwrap_or("-")
+                ),
+                ..notice
+            };
+            self.notify(tx, &state, &copied, &copy, now).await?;
+        }
         Ok(Outcome::Created {
             ticket,
             acknowledged,
@@ -781,6 +838,8 @@ fn new_case<'a>(
         clock: sla::Resolution::default(),
         first_response: sla::FirstResponse::default(),
         follow_up_at: None,
+        impact: c.impact,
+        urgency: c.urgency,
     }
 }
 

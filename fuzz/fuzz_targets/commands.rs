@@ -3,6 +3,7 @@
 
 #![no_main]
 
+use helpdesk::classify::Level;
 use helpdesk::commands::{self, CaseNow, Context};
 use helpdesk::model::{CaseType, Status, TicketNo};
 use helpdesk_fuzz::{rules, settings, PREFIX};
@@ -12,7 +13,9 @@ fuzz_target!(|text: &str| {
     let reply = commands::parse(text);
     let ticket = TicketNo::new(PREFIX, 5);
     let canned = vec!["remote_assistance".to_owned()];
-    for status in Status::ALL {
+    for (i, status) in Status::ALL.iter().enumerate() {
+        // Every status, with and without impact and urgency and a hand-chosen priority.
+        let assessed = i % 2 == 1;
         let ctx = Context {
             settings: settings(),
             rules: rules(),
@@ -24,6 +27,9 @@ fuzz_target!(|text: &str| {
                 category: "break_fix",
                 priority: 4,
                 team: Some("service-desk"),
+                impact: assessed.then_some(Level::High),
+                urgency: None,
+                priority_override: i % 3 == 0,
             },
         };
         match commands::check(&reply.commands, &ctx) {

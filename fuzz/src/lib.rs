@@ -42,6 +42,10 @@ address = "network@it.example.test"
 members = ["tech@it.example.test"]
 [teams.service-desk]
 members = ["sam@it.example.test"]
+[desks.hr]
+name = "HR Service Center"
+address = "hr@example.test"
+forward = true
 "#;
 
 /// The configuration: loaded once from [`CONFIG`], without the process environment.

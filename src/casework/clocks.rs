@@ -39,6 +39,7 @@ impl Pipeline {
                 text: "",
                 technician: None,
                 actor: SYSTEM_ACTOR,
+                desk: None,
             };
             self.relay(tx, &state, &relay, now).await?;
         }

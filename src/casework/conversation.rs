@@ -14,7 +14,7 @@ use crate::store::casework::{self, CaseState};
 use crate::store::events::Event;
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, messages, Work};
-use crate::templates::render::{REOPENED, RESOLUTION_NOTICE, UPDATE};
+use crate::templates::render::{REDIRECT, REOPENED, RESOLUTION_NOTICE, UPDATE};
 use crate::thread::{Party, Technician, Via};
 
 /// What a joining message is, once its sender is judged.
@@ -127,6 +127,7 @@ impl Pipeline {
                 text: "",
                 technician: None,
                 actor: super::SYSTEM_ACTOR,
+                desk: None,
             };
             self.relay(tx, state, &relay, now).await?;
         }
@@ -167,6 +168,9 @@ impl Pipeline {
                 category: &state.category,
                 priority: state.priority,
                 team: state.team.as_deref(),
+                impact: state.impact,
+                urgency: state.urgency,
+                priority_override: state.priority_override,
             },
         };
         let changes = match commands::check(&reply.commands, &ctx) {
@@ -218,13 +222,24 @@ impl Pipeline {
         self.settle(tx, state, now).await?;
         if let Some(template) = &plan.relay {
             let technician = identity(m, self.settings.technician_identity);
+            // `/redirect hr text`: the words on the line come first, then the reply's text.
+            let said = plan.desk.as_ref().and_then(|(_, t)| t.as_deref());
+            let text = match said {
+                Some(t) if reply.public.is_empty() => t.to_owned(),
+                Some(t) => format!("{t}\n\n{}", reply.public),
+                None => reply.public.clone(),
+            };
             let relay = super::notify::Relay {
                 template,
-                text: &reply.public,
+                text: &text,
                 technician,
                 actor,
+                desk: plan.desk.as_ref().and_then(|(d, _)| self.settings.desk(d)),
             };
             self.relay(tx, state, &relay, now).await?;
+        }
+        if let Some((desk, _)) = &plan.desk {
+            self.forward_to_desk(tx, state, desk, actor, now).await?;
         }
         Ok(())
     }
@@ -258,6 +273,14 @@ impl Pipeline {
         now: Millis,
     ) -> Result<(), store::Error> {
         let case = state.id;
+        if let Change::Redirect {
+            desk, resolution, ..
+        } = &change
+        {
+            // Checked against the status machine before anything was applied.
+            self.redirected(tx, state, (desk, resolution), None, actor, now);
+            return Ok(());
+        }
         if let Some(event) = event_of(&change) {
             if !matches!(event, lifecycle::Event::Assigned) {
                 // Checked against the status machine before anything was applied.
@@ -279,14 +302,45 @@ impl Pipeline {
                 self.assigned(tx, state, to, actor, now).await?;
             }
             Change::Priority(level, target) => {
+                let assessed = state.impact.is_some() || state.urgency.is_some();
+                let rules = self.rules();
+                let matrix = rules.category(&state.category).map(|c| &c.matrix);
                 let changed = Event::PriorityChanged {
                     from: state.priority,
                     to: level,
+                    over_matrix: matrix
+                        .filter(|_| assessed)
+                        .map(|m| m.priority(state.impact, state.urgency)),
                 };
                 state.priority = level;
                 state.target = target;
+                state.priority_override = true;
                 cases::add_event(tx, case, now, actor, &changed);
             }
+            Change::Impact(a) => {
+                let changed = Event::ImpactChanged {
+                    from: a.from,
+                    to: a.to,
+                    priority: a.priority.map(|p| p.0),
+                    overridden: a.overridden,
+                };
+                cases::add_event(tx, case, now, actor, &changed);
+                state.impact = Some(a.to);
+                state.assessed(a.priority);
+            }
+            Change::Urgency(a) => {
+                let changed = Event::UrgencyChanged {
+                    from: a.from,
+                    to: a.to,
+                    priority: a.priority.map(|p| p.0),
+                    overridden: a.overridden,
+                };
+                cases::add_event(tx, case, now, actor, &changed);
+                state.urgency = Some(a.to);
+                state.assessed(a.priority);
+            }
+            // Handled above.
+            Change::Redirect { .. } => {}
             Change::Category {
                 id,
                 priority,
@@ -462,6 +516,8 @@ impl Pipeline {
             ),
             first_response: sla::FirstResponse::default(),
             follow_up_at: self.next_follow_up(now),
+            impact: incident.impact,
+            urgency: incident.urgency,
         };
         let problem = cases::insert(tx, &new, now).await?;
         casework::link(tx, (incident.id, "incident"), (problem, "problem"), now).await?;
@@ -533,6 +589,10 @@ struct ReplyPlan {
     visibility: Visibility,
     /// Public text answers the case (the SOPs: an answered case is in progress).
     answered: bool,
+    /// The desk the case was redirected to, with what the technician wrote on the command line:
+    /// the customer's mail names it (with the words), and the original is forwarded there when
+    /// the desk asks for that.
+    desk: Option<(String, Option<String>)>,
 }
 
 impl ReplyPlan {
@@ -547,7 +607,18 @@ impl ReplyPlan {
 fn reply_plan(effects: &[Effect], changes: &[Change], reply: &commands::Reply) -> ReplyPlan {
     let resolves = effects.contains(&Effect::ResolutionNotice);
     let reopens = effects.contains(&Effect::Reopened { by_customer: false });
-    let template = if resolves {
+    // The last redirect stands, unless a later command reopened the case.
+    let desk = changes
+        .iter()
+        .rev()
+        .find_map(|c| match c {
+            Change::Redirect { desk, text, .. } => Some((desk.clone(), text.clone())),
+            _ => None,
+        })
+        .filter(|_| resolves);
+    let template = if desk.is_some() {
+        Some(REDIRECT.to_owned())
+    } else if resolves {
         Some(RESOLUTION_NOTICE.to_owned())
     } else {
         changes.iter().rev().find_map(|c| match c {
@@ -568,6 +639,7 @@ fn reply_plan(effects: &[Effect], changes: &[Change], reply: &commands::Reply) -
         relay,
         visibility,
         answered,
+        desk,
     }
 }
 
@@ -632,6 +704,7 @@ fn event_of(change: &Change) -> Option<lifecycle::Event> {
         Change::Status(s, reason) => lifecycle::Event::Set(*s, reason.clone()),
         Change::Resolve(text) => lifecycle::Event::Resolve(text.clone()),
         Change::Reopen => lifecycle::Event::Reopen,
+        Change::Redirect { resolution, .. } => lifecycle::Event::Resolve(Some(resolution.clone())),
         Change::AssignTeam(_) | Change::AssignTechnician(_) => lifecycle::Event::Assigned,
         _ => return None,
     })

@@ -65,6 +65,7 @@ impl Pipeline {
                 text: "",
                 technician: None,
                 actor,
+                desk: None,
             };
             self.relay(&mut tx, &state, &relay, now).await?;
         }

@@ -13,7 +13,9 @@ use crate::store::casework::CaseState;
 use crate::store::events::Event;
 use crate::store::outbox::{self, Audience, NewMail};
 use crate::store::{self, cases, Work};
-use crate::templates::contexts::{CommandErrorContext, StaffContext, UpdateContext};
+use crate::templates::contexts::{
+    CommandErrorContext, RedirectContext, StaffContext, UpdateContext,
+};
 use crate::templates::render::{COMMAND_ERROR, TEAM_NOTIFICATION, UNVERIFIED_TECHNICIAN};
 
 /// The actor recorded for the daemon's own events.
@@ -35,6 +37,10 @@ pub(crate) struct Notice {
     /// For SLA and follow-up mail: the due time and the target, as shown.
     pub due: Option<String>,
     pub target: Option<String>,
+    /// A stored inbound message (its row) to attach whole: the original of a redirected case.
+    pub attach_message: Option<i64>,
+    /// Where answers go instead of the support address (a forward: to the customer).
+    pub reply_to: Option<String>,
 }
 
 /// Who of `to` a notice by `author` on `state` goes to: everyone but the author, nobody while
@@ -69,6 +75,8 @@ pub(crate) struct Relay<'a> {
     pub text: &'a str,
     pub technician: Option<String>,
     pub actor: &'a str,
+    /// The desk a `redirect` mail names.
+    pub desk: Option<&'a crate::config::Desk>,
 }
 
 impl Pipeline {
@@ -164,8 +172,9 @@ impl Pipeline {
                 in_reply_to: thread.last().map(String::as_str),
                 references: newest(&thread),
                 from_name: Some(&from_name),
-                reply_to: Some(&s.address.address),
+                reply_to: Some(notice.reply_to.as_deref().unwrap_or(&s.address.address)),
                 cause: Some(&notice.author),
+                attach_message: notice.attach_message,
             };
             let row = outbox::enqueue(tx, &mail, now).await?;
             let queued = Event::NotificationQueued {
@@ -202,27 +211,13 @@ impl Pipeline {
             return Ok(());
         }
         let s = &self.settings;
-        let context = UpdateContext {
-            helpdesk_name: s.helpdesk_name(),
-            helpdesk_address: s.address.address.clone(),
-            ticket: state.ticket.to_string(),
-            subject: state.subject.clone(),
-            requester_name: state
-                .requester_name
-                .clone()
-                .unwrap_or_else(|| state.requester.clone()),
-            text: relay.text.to_owned(),
-            technician: relay.technician.clone(),
-            status: state.status.to_string(),
-            resolution: state
-                .resolution
-                .clone()
-                .filter(|_| matches!(state.status, Status::Resolved | Status::Closed)),
-            reopen_deadline: state
-                .close_at
-                .filter(|_| state.status == Status::Resolved)
-                .map(|at| s.calendar.format(at)),
-            reopen_window: crate::classify::describe(s.reopen_window),
+        let update = self.update_context(state, relay.text, relay.technician.clone());
+        let context = match relay.desk {
+            Some(desk) => to_json(&RedirectContext {
+                update,
+                desk: desk.into(),
+            })?,
+            None => to_json(&update)?,
         };
         let thread = outbox::thread_ids(tx, state.id, Audience::Customer).await?;
         let message_id = super::new_message_id(&s.address.address);
@@ -230,7 +225,7 @@ impl Pipeline {
             case: Some(state.id),
             kind: outbox::KIND_RELAY,
             template: relay.template,
-            context: to_json(&context)?,
+            context,
             recipient: to,
             recipient_name: state.requester_name.as_deref(),
             message_id: &message_id,
@@ -239,6 +234,7 @@ impl Pipeline {
             from_name: None,
             reply_to: None,
             cause: None,
+            attach_message: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
         let relayed = Event::ReplyRelayed {
@@ -249,6 +245,53 @@ impl Pipeline {
         };
         cases::add_event(tx, state.id, now, relay.actor, &relayed);
         Ok(())
+    }
+
+    /// What the customer's mail about `state` says: `text` from `technician`.
+    pub(crate) fn update_context(
+        &self,
+        state: &CaseState,
+        text: &str,
+        technician: Option<String>,
+    ) -> UpdateContext {
+        let s = &self.settings;
+        UpdateContext {
+            helpdesk_name: s.helpdesk_name(),
+            helpdesk_address: s.address.address.clone(),
+            ticket: state.ticket.to_string(),
+            subject: state.subject.clone(),
+            requester_name: state
+                .requester_name
+                .clone()
+                .unwrap_or_else(|| state.requester.clone()),
+            text: text.to_owned(),
+            technician,
+            status: state.status.to_string(),
+            resolution: state
+                .resolution
+                .clone()
+                .filter(|_| matches!(state.status, Status::Resolved | Status::Closed)),
+            reopen_deadline: state
+                .close_at
+                .filter(|_| state.status == Status::Resolved)
+                .map(|at| s.calendar.format(at)),
+            reopen_window: crate::classify::describe(s.reopen_window),
+            resolution_due: state
+                .clock
+                .due_at
+                .filter(|_| {
+                    state.target.is_some()
+                        && matches!(
+                            state.status,
+                            Status::Open | Status::InProgress | Status::Assigned
+                        )
+                })
+                .map(|at| s.calendar.format_day(at)),
+            paused: state
+                .pending_reason
+                .clone()
+                .filter(|_| state.target.is_some() && state.status == Status::Pending),
+        }
     }
 
     /// Queues the error reply to a technician whose commands were refused, within the hourly
@@ -330,6 +373,7 @@ impl Pipeline {
             from_name: None,
             reply_to: None,
             cause: None,
+            attach_message: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
         let queued = Event::CommandErrorQueued {

@@ -38,6 +38,9 @@ pub(crate) fn case_state(status: Status) -> CaseState {
         first_response: crate::sla::FirstResponse::default(),
         follow_up_at: None,
         created_at: Millis(0),
+        impact: None,
+        urgency: None,
+        priority_override: false,
     }
 }
 

@@ -9,7 +9,7 @@ use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use super::model::{self, Model, Vocabulary};
-use super::{corpus, Category, Confirmer, Field, Learned, Priority, Rule};
+use super::{corpus, Category, Confirmer, Field, Learned, Level, Matrix, Priority, Rule};
 use crate::calendar::ClockKind;
 use crate::model::CaseType;
 
@@ -54,6 +54,9 @@ pub(super) struct RawCategory {
     pub(super) template: Option<String>,
     pub(super) default_priority: u8,
     pub(super) priorities: Vec<RawPriority>,
+    /// Impact (rows: high, medium, low) × urgency (columns) → priority; the ITIL default
+    /// over the category's targets when absent.
+    pub(super) matrix: Option<Vec<Vec<u8>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +85,14 @@ pub(super) struct RawRule {
     /// The rule's priority stands only when the model's words agree.
     #[serde(default)]
     pub(super) confirm: bool,
+    /// `high`, `medium` or `low`: with no `priority`, the category's matrix gives it.
+    pub(super) impact: Option<String>,
+    pub(super) urgency: Option<String>,
+    /// A desk of the configuration (`[desks.NAME]`) the cases belong to instead.
+    pub(super) redirect: Option<String>,
+    /// Addresses that get a copy of each new case (a manager), capped like all automatic mail.
+    #[serde(default)]
+    pub(super) notify: Vec<String>,
     #[serde(default)]
     pub(super) case_sensitive: bool,
     #[serde(default)]
@@ -155,6 +166,12 @@ pub(super) fn category(c: RawCategory) -> Result<Category, String> {
             c.id, c.default_priority
         ));
     }
+    let matrix = match &c.matrix {
+        Some(rows) => {
+            Matrix::written(rows, &priorities).map_err(|e| format!("category `{}`: {e}", c.id))?
+        }
+        None => Matrix::itil(&priorities, c.default_priority),
+    };
     Ok(Category {
         id: c.id,
         number: c.number,
@@ -164,6 +181,7 @@ pub(super) fn category(c: RawCategory) -> Result<Category, String> {
         template: c.template,
         default_priority: c.default_priority,
         priorities,
+        matrix,
     })
 }
 
@@ -223,7 +241,39 @@ pub(super) fn rule(r: RawRule, cats: &[Category], compiler: &mut Compiler) -> Re
         .position(|c| c.id == r.category)
         .ok_or_else(|| at(format!("unknown category `{}`", r.category)))?;
     let cat = &cats[category];
-    let priority = r.priority.unwrap_or(cat.default_priority);
+    let level = |key: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|t| {
+                t.parse::<Level>()
+                    .map_err(|e| at(format!("{key} = {t:?}: {e}")))
+            })
+            .transpose()
+    };
+    let impact = level("impact", &r.impact)?;
+    let urgency = level("urgency", &r.urgency)?;
+    let priority = match (r.priority, impact.or(urgency)) {
+        (Some(p), _) => p,
+        (None, Some(_)) => cat.matrix.priority(impact, urgency),
+        (None, None) => cat.default_priority,
+    };
+    let notify = r
+        .notify
+        .iter()
+        .map(|a| {
+            crate::model::parse_address(a)
+                .ok_or_else(|| at(format!("notify = {a:?}: expected email addresses")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(d) = &r.redirect {
+        let ok = !d.is_empty()
+            && d.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(at(format!(
+                "redirect = {d:?}: expected the name of a [desks.NAME] of the configuration"
+            )));
+        }
+    }
     if cat.priority(priority).is_none() {
         let valid: Vec<String> = cat.priorities.iter().map(|p| p.level.to_string()).collect();
         return Err(at(format!(
@@ -266,8 +316,13 @@ pub(super) fn rule(r: RawRule, cats: &[Category], compiler: &mut Compiler) -> Re
         case_type: r.case_type,
         team: r.team,
         template: r.template,
-        is_final: r.is_final,
+        // A request that belongs to another desk goes there whatever the words say.
+        is_final: r.is_final || r.redirect.is_some(),
         confirm: r.confirm,
+        impact,
+        urgency,
+        redirect: r.redirect,
+        notify,
         conditions,
         unless,
     })

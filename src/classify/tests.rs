@@ -313,6 +313,22 @@ fn load_errors_name_the_rule_and_problem() {
             "unknown pattern",
         ),
         (
+            "[[rule]]\nname = \"r\"\ncategory = \"uncategorized\"\ntext = 'x'\nimpact = \"huge\"",
+            "rule `r`: impact = \"huge\": `huge` is not a level",
+        ),
+        (
+            "[[rule]]\nname = \"r\"\ncategory = \"uncategorized\"\ntext = 'x'\nnotify = [\"boss\"]",
+            "rule `r`: notify = \"boss\": expected email addresses",
+        ),
+        (
+            "[[rule]]\nname = \"r\"\ncategory = \"uncategorized\"\ntext = 'x'\nredirect = \"H R\"",
+            "redirect = \"H R\": expected the name of a [desks.NAME]",
+        ),
+        (
+            "matrix = [[1, 1, 1], [1, 1, 1]]",
+            "category `uncategorized`: expected matrix = ",
+        ),
+        (
             "[[rule]]\nname = \"r\"\ncategory = \"uncategorized\"\ntext = 'x'\nunless = '(y'",
             "unless = \"(y\": invalid regex",
         ),

@@ -73,6 +73,29 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
         ),
     };
     report(out, "teams", Ok(teams))?;
+    let desks = rules.desks();
+    let missing: Vec<String> = desks
+        .iter()
+        .filter(|(d, _)| settings.desk(d).is_none())
+        .map(|(d, rule)| format!("rule `{rule}` redirects to `{d}`, which has no [desks.{d}]"))
+        .collect();
+    let desks_line = if missing.is_empty() {
+        Ok(format!(
+            "{} configured; {}",
+            settings.desks.len(),
+            if desks.is_empty() {
+                "no rule redirects".to_owned()
+            } else {
+                format!(
+                    "rules redirect to {}",
+                    desks.keys().copied().collect::<Vec<_>>().join(", ")
+                )
+            }
+        ))
+    } else {
+        Err(Problem::from(missing.join("; ")))
+    };
+    report(out, "desks", desks_line)?;
     report(out, "trust", Ok(crate::thread::describe_trust(&settings)))?;
     for warning in crate::thread::trust_warnings(&settings) {
         writeln!(out, "WARN    {:<10} {warning}", "trust")?;

@@ -127,9 +127,22 @@ pub(super) async fn cases_show(
             .map(|c| format!(" — {}", c.name))
             .unwrap_or_default()
     )?;
+    let assessed = match (&case.impact, &case.urgency) {
+        (None, None) => String::new(),
+        (i, u) => format!(
+            " (impact {}, urgency {}{})",
+            i.as_deref().unwrap_or("-"),
+            u.as_deref().unwrap_or("-"),
+            if case.priority_override {
+                "; set by hand with /priority"
+            } else {
+                ""
+            }
+        ),
+    };
     writeln!(
         out,
-        "  priority   {}{}",
+        "  priority   {}{}{assessed}",
         case.priority,
         priority.map(|p| format!(" {}", p.name)).unwrap_or_default()
     )?;

@@ -11,6 +11,9 @@ const CONFIG: &str = r#"
     address = "network@it.example.test"
     [teams.service-desk]
     members = ["sam@it.example.test"]
+    [desks.hr]
+    name = "HR Service Center"
+    phone = "+1 555 0100"
 "#;
 
 fn settings() -> Settings {
@@ -33,6 +36,16 @@ fn checked_on(
     status: Status,
     case_type: CaseType,
 ) -> Result<Vec<Change>, Vec<Problem>> {
+    checked_with(text, status, case_type, |_| {})
+}
+
+/// [`checked_on`], with the case changed by `adjust` first.
+fn checked_with(
+    text: &str,
+    status: Status,
+    case_type: CaseType,
+    adjust: impl FnOnce(&mut CaseNow<'_>),
+) -> Result<Vec<Change>, Vec<Problem>> {
     let s = settings();
     let rules = Rules::load(None).unwrap();
     let ticket = TicketNo::new("HD", 5);
@@ -48,8 +61,13 @@ fn checked_on(
             category: "break_fix",
             priority: 4,
             team: Some("service-desk"),
+            impact: None,
+            urgency: None,
+            priority_override: false,
         },
     };
+    let mut ctx = ctx;
+    adjust(&mut ctx.case);
     check(&parse(text).commands, &ctx)
 }
 
@@ -273,4 +291,99 @@ fn help_lists_every_command() {
     ] {
         assert!(help.contains(name), "{name}");
     }
+}
+
+/// Issue 15 item 2: impact × urgency through the category's matrix (break/fix: the ITIL default
+/// over its targets), each command seeing the ones before it, and a hand-chosen priority standing.
+#[test]
+fn impact_and_urgency_set_the_priority_unless_it_was_chosen_by_hand() {
+    use crate::classify::Level::{High, Low, Medium};
+    let changes = checked("/impact high\n/urgency high").unwrap();
+    let [Change::Impact(i), Change::Urgency(u)] = &changes[..] else {
+        panic!("{changes:?}");
+    };
+    // High impact, urgency unknown (medium): 2; then high × high: 1, with its 4 h target.
+    assert_eq!(
+        (i.from, i.to, i.priority.map(|p| p.0)),
+        (None, High, Some(2))
+    );
+    assert_eq!((u.to, u.priority.map(|p| p.0)), (High, Some(1)));
+    assert_eq!(
+        u.priority.unwrap().1.map(|t| t.duration.as_secs()),
+        Some(4 * 3600)
+    );
+    // Low × low in break/fix is its lowest priority with a target: 4, where the case is.
+    let same = checked("/impact low\n/urgency low").unwrap();
+    assert!(
+        matches!(&same[1], Change::Urgency(a) if a.priority.is_none() && a.overridden.is_none())
+    );
+    // After /priority, the matrix no longer moves the case; what it would give is recorded.
+    let kept = checked("/priority 3\n/impact high").unwrap();
+    assert!(
+        matches!(&kept[1], Change::Impact(a) if a.priority.is_none() && a.overridden == Some(2)),
+        "{kept:?}"
+    );
+    let earlier = checked_with(
+        "/urgency high",
+        Status::InProgress,
+        CaseType::Incident,
+        |c| {
+            c.impact = Some(Medium);
+            c.priority_override = true;
+        },
+    )
+    .unwrap();
+    assert!(
+        matches!(&earlier[0], Change::Urgency(a) if a.from.is_none() && a.overridden == Some(2))
+    );
+    assert_eq!(one("/impact HIGH"), Command::Impact(High));
+    assert_eq!(one("/urgency 3"), Command::Urgency(Low));
+    assert!(error("/impact severe").contains("`severe` is not a level"));
+    assert!(error("/urgency").contains("high, medium or low"));
+}
+
+/// A recategorized case keeps its impact and urgency: the new category's matrix gives its
+/// priority.
+#[test]
+fn a_new_category_reads_impact_and_urgency_through_its_own_matrix() {
+    use crate::classify::Level::High;
+    let moved = checked_with(
+        "/category acquisition",
+        Status::InProgress,
+        CaseType::Incident,
+        |c| {
+            c.impact = Some(High);
+            c.urgency = Some(High);
+            c.priority = 1;
+        },
+    )
+    .unwrap();
+    // Acquisition's shortest target is priority 1 (1 day).
+    assert!(
+        matches!(&moved[0], Change::Category { priority: 1, .. }),
+        "{moved:?}"
+    );
+}
+
+/// Issue 15 item 1: `/redirect` names a configured desk; the resolution says where the case went.
+#[test]
+fn redirect_names_a_configured_desk_and_resolves_with_it() {
+    assert_eq!(
+        one("/redirect HR Please call them about payroll"),
+        Command::Redirect("hr".into(), Some("Please call them about payroll".into()))
+    );
+    let changes = checked("/redirect hr payroll is theirs").unwrap();
+    assert_eq!(
+        changes,
+        [Change::Redirect {
+            desk: "hr".into(),
+            resolution: "Redirected to HR Service Center: payroll is theirs".into(),
+            text: Some("payroll is theirs".into()),
+        }]
+    );
+    assert_eq!(
+        error("/redirect facilities"),
+        "no desk `facilities`; desks: hr"
+    );
+    assert!(error("/redirect").contains("needs a desk"));
 }

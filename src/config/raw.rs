@@ -19,6 +19,9 @@ pub struct RawConfig {
     /// `[teams.NAME]`: the teams rules and `/assign` name, and how to reach them.
     #[serde(default)]
     pub teams: std::collections::BTreeMap<String, RawTeam>,
+    /// `[desks.NAME]`: other help desks that requests may belong to (`redirect`).
+    #[serde(default)]
+    pub desks: std::collections::BTreeMap<String, RawDesk>,
     /// `[calendar]`: the business calendar SLA targets run on.
     #[serde(default)]
     pub calendar: RawCalendar,
@@ -107,6 +110,27 @@ pub struct RawTeam {
     /// the team has no `address`.
     #[serde(default)]
     pub members: Vec<String>,
+}
+
+/// `[desks.NAME]` as written: another help desk, as the customer is told to reach it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDesk {
+    /// Its name as customers know it: "HR Service Center".
+    pub name: String,
+    /// Its mail address.
+    pub address: Option<String>,
+    /// Its phone number.
+    pub phone: Option<String>,
+    /// When it is open: "Mon–Fri 08:00–16:00".
+    pub hours: Option<String>,
+    /// Its web page or portal.
+    pub url: Option<String>,
+    /// Anything else the customer should know.
+    pub note: Option<String>,
+    /// Forward the original message to `address`, as an attachment.
+    #[serde(default)]
+    pub forward: bool,
 }
 
 /// `[helpdesk]` as written.

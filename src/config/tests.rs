@@ -300,3 +300,43 @@ fn stdin_intake_has_no_mailbox_and_refuses_mailbox_keys() {
         "{err}"
     );
 }
+
+/// Issue 15: `[desks.NAME]` needs a name for the customer, a way to reach it, and an address to
+/// forward to; each error names the key.
+#[test]
+fn desks_need_a_name_a_way_to_reach_them_and_an_address_to_forward_to() {
+    let with = |desk: &str| load(&format!("{}\n[desks.hr]\n{desk}", minimal()), &[]);
+    let s =
+        with("name = \"HR Service Center\"\nphone = \" +1 555 0100 \"\nforward = false").unwrap();
+    let hr = s.desk("HR").unwrap();
+    assert_eq!(
+        (hr.name.as_str(), hr.phone.as_deref()),
+        ("HR Service Center", Some("+1 555 0100"))
+    );
+    for (desk, expected) in [
+        ("name = \" \"\nphone = \"1\"", "desks.hr.name"),
+        ("name = \"HR\"", "desks.hr needs an address, phone or url"),
+        (
+            "name = \"HR\"\nurl = \"https://hr\"\nforward = true",
+            "desks.hr.address is required when forward = true",
+        ),
+        (
+            "name = \"HR\"\naddress = \"not an address\"",
+            "desks.hr.address = \"not an address\"",
+        ),
+    ] {
+        let e = with(desk).unwrap_err().to_string();
+        assert!(e.contains(expected), "{desk}: {e}");
+    }
+    let bad = load(
+        &format!(
+            "{}\n[desks.Human-Resources]\nname = \"HR\"\nphone = \"1\"",
+            minimal()
+        ),
+        &[],
+    );
+    assert!(bad
+        .unwrap_err()
+        .to_string()
+        .contains("desks.Human-Resources"));
+}

@@ -86,6 +86,7 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
             .unwrap_or_else(|| address.clone()),
     };
     let teams = teams(path, &raw.teams)?;
+    let desks = desks(path, &raw.desks)?;
     let authserv_id = h
         .authserv_id
         .as_deref()
@@ -154,6 +155,7 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         transport,
         from,
         teams,
+        desks,
         technician_auth,
         technician_identity: h.technician_identity,
         calendar,
@@ -259,6 +261,81 @@ fn teams(
             });
         }
         out.insert(name.clone(), Team { address, members });
+    }
+    Ok(out)
+}
+
+/// `[desks.NAME]`: names like team names (they are typed in `/redirect NAME`), a name for the
+/// customer, some way to reach the desk, and an address to forward to when `forward` is set.
+fn desks(
+    path: &Path,
+    raw: &std::collections::BTreeMap<String, RawDesk>,
+) -> Result<std::collections::BTreeMap<String, Desk>, Error> {
+    let invalid = |key: String, value: &str, expected: &str| Error::Invalid {
+        path: path.to_owned(),
+        key,
+        value: value.to_owned(),
+        expected: expected.to_owned(),
+    };
+    let text = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for (key, d) in raw {
+        let ok = !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(invalid(
+                format!("desks.{key}"),
+                key,
+                "a desk name of lower-case letters, digits, '-' and '_' (it is typed in /redirect)",
+            ));
+        }
+        let name = d.name.trim();
+        if name.is_empty() {
+            return Err(invalid(
+                format!("desks.{key}.name"),
+                &d.name,
+                "the desk's name as customers know it",
+            ));
+        }
+        let address =
+            match text(&d.address) {
+                Some(a) => Some(parse_address(&a).ok_or_else(|| {
+                    invalid(format!("desks.{key}.address"), &a, "an email address")
+                })?),
+                None => None,
+            };
+        let (phone, url) = (text(&d.phone), text(&d.url));
+        if address.is_none() && phone.is_none() && url.is_none() {
+            return Err(Error::Misplaced {
+                path: path.to_owned(),
+                key: format!("desks.{key}"),
+                problem: "needs an address, phone or url: the customer is sent there".into(),
+            });
+        }
+        if d.forward && address.is_none() {
+            return Err(Error::Misplaced {
+                path: path.to_owned(),
+                key: format!("desks.{key}.address"),
+                problem: "is required when forward = true: the original is forwarded there".into(),
+            });
+        }
+        let desk = Desk {
+            name: name.to_owned(),
+            address,
+            phone,
+            hours: text(&d.hours),
+            url,
+            note: text(&d.note),
+            forward: d.forward,
+        };
+        out.insert(key.clone(), desk);
     }
     Ok(out)
 }

@@ -3,6 +3,7 @@
 //! base mailbox, per domain and in all), the typed template context and threading (the pure
 //! [`ack_plan`]), and the outbox row with our own Message-ID.
 
+use crate::casework::notify::to_json;
 use crate::casework::{new_message_id, Pipeline, IMPORTED, SYSTEM_ACTOR};
 use crate::classify::{self, Classification};
 use crate::config::Settings;
@@ -10,7 +11,8 @@ use crate::model::{CaseId, Inbound, Millis, TicketNo};
 use crate::parse::signals;
 use crate::store::events::Event;
 use crate::store::{self, cases, outbox, Work};
-use crate::templates::render::AckContext;
+use crate::templates::contexts::RedirectContext;
+use crate::templates::render::{AckContext, REDIRECT};
 
 impl Pipeline {
     /// Queues the acknowledgment, or records why none is sent.
@@ -39,14 +41,16 @@ impl Pipeline {
         }
         let first_response = self.rules().first_response;
         let plan = ack_plan(&self.settings, first_response, opened, m, c, now);
-        let context = serde_json::to_string(&plan.context)
-            .map_err(|e| store::Error::Corrupt(e.to_string()))?;
+        let (template, context) = match opened.redirect {
+            Some(redirect) => (REDIRECT, to_json(redirect)?),
+            None => (c.template.as_str(), to_json(&plan.context)?),
+        };
         let message_id = new_message_id(&self.settings.address.address);
         let references = plan.references;
         let mail = outbox::NewMail {
             case: Some(case),
             kind: outbox::KIND_AUTO_REPLY,
-            template: &c.template,
+            template,
             context,
             recipient: &to.address,
             recipient_name: to.name.as_deref(),
@@ -56,11 +60,12 @@ impl Pipeline {
             from_name: None,
             reply_to: None,
             cause: None,
+            attach_message: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
         let queued = Event::AcknowledgmentQueued {
             outbox: row,
-            template: &c.template,
+            template,
             to: &to.address,
             message_id: &message_id,
         };
@@ -138,6 +143,9 @@ pub(super) struct Opened<'a> {
     pub first_response_due: Option<Millis>,
     /// When the resolution is due, if it has a target.
     pub resolution_due: Option<Millis>,
+    /// The case belongs to another desk: the `redirect` mail goes instead of the
+    /// acknowledgment, with this context.
+    pub redirect: Option<&'a RedirectContext>,
 }
 
 /// Why no automatic answer may go to the message at all, if so: mail loops are never allowed.

@@ -912,6 +912,7 @@ fn the_acknowledgment_plan_names_the_case_and_threads_under_the_request() {
         previous: Some(&previous),
         first_response_due: Some(NOW + std::time::Duration::from_secs(86_400)),
         resolution_due: None,
+        redirect: None,
     };
     let plan = ack_plan(&settings, rules.first_response, opened, &m, &c, NOW);
     let ctx = &plan.context;
@@ -939,4 +940,151 @@ fn the_acknowledgment_plan_names_the_case_and_threads_under_the_request() {
         plan.references,
         ["m1@customer.example.test", "m2@customer.example.test"]
     );
+}
+
+/// Issue 15 items 1, 2 and 7 at intake: a rule that redirects resolves the case at once with no
+/// SLA, answers with the `redirect` mail instead of the acknowledgment and forwards the
+/// original to a desk that asks for it; a rule's impact and urgency give the priority through
+/// the matrix; a rule's `notify` copies the new case; a desk the configuration lacks is
+/// recorded and the case worked here.
+#[tokio::test]
+async fn rules_redirect_assess_and_copy_new_cases() {
+    const DESKS: &str = r#"
+        [desks.hr]
+        name = "HR Service Center"
+        address = "hr@example.test"
+        phone = "+1 555 0100"
+        forward = true
+        [teams.service-desk]
+        address = "desk@it.example.test"
+    "#;
+    let rules = crate::classify::DEFAULT_RULES.replacen(
+        "[[rule]]",
+        r#"[[rule]]
+name = "payroll"
+category = "process"
+text = '\bpayroll\b'
+redirect = "hr"
+notify = ["manager@example.test"]
+
+[[rule]]
+name = "legal"
+category = "process"
+text = '\bsubpoena\b'
+redirect = "legal"
+
+[[rule]]
+name = "floor down"
+category = "break_fix"
+final = true
+subject = 'whole floor'
+impact = "high"
+urgency = "high"
+
+[[rule]]"#,
+        1,
+    );
+    let build = |store: &Store| {
+        let rules = crate::classify::Rules::from_toml("test rules", &rules).unwrap();
+        crate::casework::testing::pipeline(store, &format!("{CONFIG}{DESKS}"), rules)
+    };
+    crate::casework::testing::on_each_store(build, |p| async move {
+        let s = &p.store;
+        let payroll = mail(
+            "Alice <alice@customer.example.test>",
+            "My payroll slip is wrong",
+            "",
+            "The overtime is missing.",
+        );
+        assert_eq!(ticket(&p, &payroll).await, "HD-000001");
+        let row = sqlx::query(
+            "SELECT status, resolution, due_at, first_response_due_at, follow_up_at FROM cases",
+        )
+        .fetch_one(&s.pool)
+        .await
+        .unwrap();
+        assert_eq!(row.try_get::<String, _>(0).unwrap(), "resolved");
+        assert_eq!(
+            row.try_get::<String, _>(1).unwrap(),
+            "Redirected to HR Service Center"
+        );
+        for i in 2..5 {
+            assert_eq!(row.try_get::<Option<i64>, _>(i).unwrap(), None, "no clock {i}");
+        }
+        let mail_rows = sqlx::query(
+            "SELECT kind, template, recipient, reply_to, attach_message, context FROM outbox ORDER BY id",
+        )
+        .fetch_all(&s.pool)
+        .await
+        .unwrap();
+        let sent: Vec<(String, String, String)> = mail_rows
+            .iter()
+            .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap(), r.try_get(2).unwrap()))
+            .collect();
+        let want = |k: &str, t: &str, r: &str| (k.to_owned(), t.to_owned(), r.to_owned());
+        assert_eq!(
+            sent,
+            [
+                want("auto_reply", "redirect", "alice@customer.example.test"),
+                want("notification", "redirect_forward", "hr@example.test"),
+                want("notification", "team_notification", "manager@example.test"),
+            ],
+            "no team notification: the case is HR's"
+        );
+        let forward = &mail_rows[1];
+        assert_eq!(
+            forward.try_get::<Option<String>, _>(3).unwrap().as_deref(),
+            Some("alice@customer.example.test"),
+            "the other desk answers the customer"
+        );
+        assert!(forward.try_get::<Option<i64>, _>(4).unwrap().is_some());
+        let ctx: serde_json::Value =
+            serde_json::from_str(&mail_rows[0].try_get::<String, _>(5).unwrap()).unwrap();
+        assert_eq!(ctx["desk"]["phone"], "+1 555 0100");
+        assert_eq!(ctx["resolution"], "Redirected to HR Service Center");
+        assert!(ctx["reopen_deadline"].is_string());
+        let due = crate::store::outbox::claim_due(s, NOW + ms(1), 10).await.unwrap();
+        let attached = due.iter().find(|d| d.template == "redirect_forward").unwrap();
+        assert_eq!(attached.attachment.as_deref(), Some(&payroll[..]));
+        assert_eq!(
+            count(s, "SELECT COUNT(*) FROM events WHERE kind = 'redirected'").await,
+            1
+        );
+
+        let subpoena = mail("bob@customer.example.test", "A subpoena", "", "For records.");
+        assert_eq!(ticket(&p, &subpoena).await, "HD-000002");
+        let skipped: String = sqlx::query(
+            "SELECT e.detail FROM events e JOIN cases c ON c.id = e.case_id
+             WHERE c.ticket = 'HD-000002' AND e.kind = 'redirect_skipped'",
+        )
+        .fetch_one(&s.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+        assert!(skipped.contains("no [desks.legal] is configured"), "{skipped}");
+        let status: String = sqlx::query("SELECT status FROM cases WHERE ticket = 'HD-000002'")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(status, "open");
+
+        let outage = mail("carol@customer.example.test", "Printers down on the whole floor", "", "");
+        assert_eq!(ticket(&p, &outage).await, "HD-000003");
+        let row = sqlx::query(
+            "SELECT priority, impact, urgency, priority_override, target_secs FROM cases
+             WHERE ticket = 'HD-000003'",
+        )
+        .fetch_one(&s.pool)
+        .await
+        .unwrap();
+        assert_eq!(row.try_get::<i64, _>(0).unwrap(), 1, "high × high in break/fix");
+        assert_eq!(row.try_get::<String, _>(1).unwrap(), "high");
+        assert_eq!(row.try_get::<String, _>(2).unwrap(), "high");
+        assert_eq!(row.try_get::<i64, _>(3).unwrap(), 0);
+        assert_eq!(row.try_get::<Option<i64>, _>(4).unwrap(), Some(4 * 3600));
+    })
+    .await;
 }

@@ -9,7 +9,7 @@ pub mod transport;
 use std::time::Duration;
 
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox as LettreMailbox, MultiPart};
+use lettre::message::{Mailbox as LettreMailbox, MultiPart, SinglePart};
 use tokio_util::sync::CancellationToken;
 
 use self::transport::{Outgoing, Transport};
@@ -203,15 +203,46 @@ fn format_message(from: &Mailbox, mail: &DueMail, r: &Rendered) -> Result<Vec<u8
         let refs: Vec<String> = mail.references.iter().map(|r| format!("<{r}>")).collect();
         b = b.references(refs.join(" "));
     }
-    let message = match &r.html {
-        Some(html) => b.multipart(MultiPart::alternative_plain_html(
+    let message = match (&r.html, &mail.attachment) {
+        (Some(html), None) => b.multipart(MultiPart::alternative_plain_html(
             r.text.clone(),
             html.clone(),
         )),
-        None => b.body(r.text.clone()),
+        (None, None) => b.body(r.text.clone()),
+        (html, Some(raw)) => {
+            let body = match html {
+                Some(html) => MultiPart::mixed().multipart(MultiPart::alternative_plain_html(
+                    r.text.clone(),
+                    html.clone(),
+                )),
+                None => MultiPart::mixed().singlepart(SinglePart::plain(r.text.clone())),
+            };
+            b.multipart(body.singlepart(enclosed(raw)))
+        }
     }
     .map_err(|e| format!("cannot build the message: {e}"))?;
     Ok(message.formatted())
+}
+
+/// A stored message as an attachment: `message/rfc822` as it came (RFC 2046 allows no
+/// base64 there); one that 7bit or 8bit cannot carry (over-long lines, NULs) goes as an
+/// `.eml` file in base64 instead.
+fn enclosed(raw: &[u8]) -> SinglePart {
+    use lettre::message::header::{ContentDisposition, ContentTransferEncoding, ContentType};
+    use lettre::message::Body;
+    let disposition = ContentDisposition::attachment("original.eml");
+    let as_is = Body::new_with_encoding(raw.to_vec(), ContentTransferEncoding::SevenBit)
+        .or_else(|raw| Body::new_with_encoding(raw, ContentTransferEncoding::EightBit));
+    match as_is {
+        Ok(body) => SinglePart::builder()
+            .header(ContentType::parse("message/rfc822").expect("a valid content type"))
+            .header(disposition)
+            .body(body),
+        Err(raw) => SinglePart::builder()
+            .header(ContentType::parse("application/octet-stream").expect("a valid content type"))
+            .header(disposition)
+            .body(Body::new(raw)),
+    }
 }
 
 fn raw_header(name: &'static str, value: &str) -> HeaderValue {
@@ -250,6 +281,7 @@ mod tests {
             from_name: None,
             reply_to: None,
             kind: "auto_reply".into(),
+            attachment: None,
         };
         let r = Rendered {
             subject: "Received: printer".into(),

@@ -168,6 +168,7 @@ impl Pipeline {
                 from_name: None,
                 reply_to: Some(&self.settings.address.address),
                 cause: None,
+                attach_message: None,
             };
             outbox::enqueue(tx, &mail, now).await?;
         }

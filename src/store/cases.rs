@@ -41,6 +41,10 @@ pub struct NewCase<'a> {
     pub first_response: sla::FirstResponse,
     /// When the first weekly status note is due.
     pub follow_up_at: Option<Millis>,
+    /// The impact its rule set.
+    pub impact: Option<crate::classify::Level>,
+    /// The urgency its rule set.
+    pub urgency: Option<crate::classify::Level>,
 }
 
 /// A case as listed and shown.
@@ -81,6 +85,12 @@ pub struct CaseRow {
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
+    /// `high`, `medium` or `low`, once set.
+    pub impact: Option<String>,
+    /// `high`, `medium` or `low`, once set.
+    pub urgency: Option<String>,
+    /// The priority was chosen by hand (`/priority`) over impact and urgency.
+    pub priority_override: bool,
 }
 
 /// One entry of a case's event log.
@@ -143,9 +153,9 @@ pub async fn insert(tx: &mut Tx, c: &NewCase<'_>, now: Millis) -> Result<CaseId,
         r#"INSERT INTO cases (ticket, subject, requester, requester_name, status, case_type,
                category, priority, team, rule, target_secs, previous_case, created_at, updated_at,
                target_clock, clock_since, due_at, warn_at, first_response_due_at,
-               first_response_warn_at, follow_up_at)
+               first_response_warn_at, follow_up_at, impact, urgency)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13,
-                   $14, $15, $16, $17, $18, $19, $20)
+                   $14, $15, $16, $17, $18, $19, $20, $21, $22)
            RETURNING id"#,
     )
     .bind(c.ticket.as_str())
@@ -168,6 +178,8 @@ pub async fn insert(tx: &mut Tx, c: &NewCase<'_>, now: Millis) -> Result<CaseId,
     .bind(c.first_response.due_at)
     .bind(c.first_response.warn_at)
     .bind(c.follow_up_at)
+    .bind(c.impact.map(crate::classify::Level::as_str))
+    .bind(c.urgency.map(crate::classify::Level::as_str))
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;
@@ -388,7 +400,7 @@ async fn candidate(tx: &mut Tx, key: Key<'_>) -> Result<Option<Candidate>, Error
 pub(super) const CASE_COLUMNS: &str = r#"c.id, c.ticket, c.status, c.subject, c.requester, c.requester_name,
     c.category, c.priority, c.case_type, c.team, c.rule, c.target_secs,
     (SELECT p.ticket FROM cases p WHERE p.id = c.previous_case), c.created_at, c.updated_at,
-    c.assignee, c.pending_reason, c.resolution"#;
+    c.assignee, c.pending_reason, c.resolution, c.impact, c.urgency, c.priority_override"#;
 
 pub(super) fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
     Ok(CaseRow {
@@ -410,6 +422,9 @@ pub(super) fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
         previous_ticket: r.try_get(12)?,
         created_at: format_ms(r.try_get(13)?),
         updated_at: format_ms(r.try_get(14)?),
+        impact: r.try_get(18)?,
+        urgency: r.try_get(19)?,
+        priority_override: r.try_get::<i64, _>(20)? != 0,
     })
 }
 

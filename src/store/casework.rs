@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use super::due::active;
 use super::{format_ms, Error, Tx};
+use crate::classify::Level;
 use crate::lifecycle::Life;
 use crate::model::{ms_of, span_of_ms};
 use crate::model::{CaseId, CaseType, Millis, Status, TicketNo};
@@ -54,6 +55,12 @@ pub struct CaseState {
     pub follow_up_at: Option<Millis>,
     /// When it was opened.
     pub created_at: Millis,
+    /// How widely it hurts.
+    pub impact: Option<Level>,
+    /// How soon it hurts.
+    pub urgency: Option<Level>,
+    /// The priority was chosen by hand (`/priority`): impact and urgency no longer move it.
+    pub priority_override: bool,
 }
 
 impl CaseState {
@@ -66,6 +73,14 @@ impl CaseState {
             resolved_at: self.resolved_at,
             close_at: self.close_at,
             closed_at: self.closed_at,
+        }
+    }
+
+    /// Takes the priority impact × urgency gave, if it moved.
+    pub fn assessed(&mut self, priority: Option<(u8, Option<Target>)>) {
+        if let Some((level, target)) = priority {
+            self.priority = level;
+            self.target = target;
         }
     }
 
@@ -86,7 +101,8 @@ const STATE_COLUMNS: &str =
     case_type, category, priority, target_secs, team, assignee, resolution, target_clock,
     resolved_at, close_at, closed_at, clock_since, clock_used_real_ms, clock_used_work_ms, due_at,
     warn_at, sla_stage, breached_at, first_response_due_at, first_response_warn_at,
-    first_response_at, first_response_stage, first_response_breached_at, follow_up_at, created_at";
+    first_response_at, first_response_stage, first_response_breached_at, follow_up_at, created_at,
+    impact, urgency, priority_override";
 
 /// A case's working state from a row of [`STATE_COLUMNS`].
 ///
@@ -133,7 +149,17 @@ pub fn state_of(r: &sqlx::any::AnyRow) -> Result<CaseState, Error> {
         },
         follow_up_at: r.try_get(30)?,
         created_at: r.try_get(31)?,
+        impact: level(r, 32)?,
+        urgency: level(r, 33)?,
+        priority_override: r.try_get::<i64, _>(34)? != 0,
     })
+}
+
+/// An impact or urgency in column `i`.
+fn level(r: &sqlx::any::AnyRow, i: usize) -> Result<Option<Level>, Error> {
+    r.try_get::<Option<String>, _>(i)?
+        .map(|t| t.parse().map_err(Error::Corrupt))
+        .transpose()
 }
 
 /// The SLA stage in column `i`.
@@ -254,7 +280,8 @@ pub async fn save(tx: &mut Tx, c: &CaseState, now: Millis) -> Result<(), Error> 
                due_at = $19, warn_at = $20, sla_stage = $21, breached_at = $22,
                first_response_due_at = $23, first_response_warn_at = $24,
                first_response_at = $25, first_response_stage = $26,
-               first_response_breached_at = $27, follow_up_at = $28
+               first_response_breached_at = $27, follow_up_at = $28, impact = $29,
+               urgency = $30, priority_override = $31
            WHERE id = $1"#,
     )
     .bind(c.id.0)
@@ -285,6 +312,9 @@ pub async fn save(tx: &mut Tx, c: &CaseState, now: Millis) -> Result<(), Error> 
     .bind(c.first_response.stage.stored())
     .bind(c.first_response.breached_at)
     .bind(c.follow_up_at)
+    .bind(c.impact.map(Level::as_str))
+    .bind(c.urgency.map(Level::as_str))
+    .bind(i64::from(c.priority_override))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::classify::{Evidence, ModelNote};
+use crate::classify::{Evidence, Level, ModelNote};
 use crate::commands::Problem;
 use crate::model::{AutoSignal, Capped, CaseType, Millis, Status, TicketNo};
 use crate::thread::{Party, Via};
@@ -95,6 +95,53 @@ pub enum Event<'a> {
         from: u8,
         /// The new level.
         to: u8,
+        /// What impact × urgency gives, when the case has them: the hand-chosen priority
+        /// overrides it from now on.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        over_matrix: Option<u8>,
+    },
+    /// `/impact`, or `/urgency` (the same fields under [`Event::UrgencyChanged`]).
+    ImpactChanged {
+        /// The old level.
+        from: Option<Level>,
+        /// The new level.
+        to: Level,
+        /// The priority the matrix moved the case to.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        priority: Option<u8>,
+        /// The priority the matrix gives but the hand-chosen one stands over.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        overridden: Option<u8>,
+    },
+    /// `/urgency`.
+    UrgencyChanged {
+        /// The old level.
+        from: Option<Level>,
+        /// The new level.
+        to: Level,
+        /// The priority the matrix moved the case to.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        priority: Option<u8>,
+        /// The priority the matrix gives but the hand-chosen one stands over.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        overridden: Option<u8>,
+    },
+    /// The case belongs to another help desk: resolved, and the customer sent there.
+    Redirected {
+        /// The desk's key in the configuration.
+        desk: &'a str,
+        /// Its name, as the customer was told.
+        name: &'a str,
+        /// The rule that redirected it; none when a technician did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule: Option<&'a str>,
+    },
+    /// A rule named a desk the configuration lacks: the case was worked here.
+    RedirectSkipped {
+        /// The desk the rule named.
+        desk: &'a str,
+        /// Why not.
+        reason: &'a str,
     },
     /// `/category`.
     CategoryChanged {
@@ -263,6 +310,10 @@ impl Event<'_> {
             Event::CommandsRefused { .. } => "commands_refused",
             Event::Assigned { .. } => "assigned",
             Event::PriorityChanged { .. } => "priority_changed",
+            Event::ImpactChanged { .. } => "impact_changed",
+            Event::UrgencyChanged { .. } => "urgency_changed",
+            Event::Redirected { .. } => "redirected",
+            Event::RedirectSkipped { .. } => "redirect_skipped",
             Event::CategoryChanged { .. } => "category_changed",
             Event::TypeChanged { .. } => "type_changed",
             Event::Linked { .. } => "linked",

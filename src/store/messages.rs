@@ -173,6 +173,20 @@ pub async fn first_body(tx: &mut Tx, case: CaseId) -> Result<Option<String>, Err
     )
 }
 
+/// The row and body of the first message of a case (the request), if it has one: what a
+/// forward to another desk attaches and quotes.
+///
+/// # Errors
+/// Database failure.
+pub async fn first(tx: &mut Tx, case: CaseId) -> Result<Option<(i64, String)>, Error> {
+    sqlx::query(r#"SELECT id, body FROM messages WHERE case_id = $1 ORDER BY id LIMIT 1"#)
+        .bind(case.0)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()
+}
+
 /// The inbound messages of a case, oldest first, without raw bytes.
 ///
 /// # Errors

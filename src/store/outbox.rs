@@ -50,6 +50,8 @@ pub struct NewMail<'a> {
     /// For a notification: who caused it (the sender of the mail it reports), counted against
     /// the per-sender hourly cap.
     pub cause: Option<&'a str>,
+    /// A stored inbound message (its `messages` row) attached whole.
+    pub attach_message: Option<i64>,
 }
 
 /// A row the worker is to send.
@@ -80,6 +82,8 @@ pub struct DueMail {
     pub reply_to: Option<String>,
     /// `auto_reply`, `relay`, `notification`, `command_error`.
     pub kind: String,
+    /// A stored inbound message to attach whole (`message/rfc822`).
+    pub attachment: Option<Vec<u8>>,
 }
 
 /// A row as listed and shown.
@@ -122,9 +126,9 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<i64, E
     let id: i64 = sqlx::query(
         r#"INSERT INTO outbox (case_id, kind, template, context, recipient, recipient_name,
                message_id, in_reply_to, reference_ids, status, attempts, next_attempt_at, created_at,
-               from_name, reply_to, recipient_key, recipient_domain, cause_key)
+               from_name, reply_to, recipient_key, recipient_domain, cause_key, attach_message)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $11, $12, $13, $14,
-                   $15)
+                   $15, $16)
            RETURNING id"#,
     )
     .bind(m.case.map(|c| c.0))
@@ -142,6 +146,7 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<i64, E
     .bind(base_mailbox(m.recipient))
     .bind(domain_of(m.recipient))
     .bind(m.cause.map(base_mailbox))
+    .bind(m.attach_message)
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;
@@ -279,8 +284,9 @@ pub async fn claim_due(
     let sql = format!(
         "SELECT o.id, c.ticket, o.template, o.context, o.recipient, o.recipient_name,
                 o.message_id, o.in_reply_to, o.reference_ids, o.attempts, o.from_name, o.reply_to,
-                o.kind
+                o.kind, m.raw
          FROM outbox o LEFT JOIN cases c ON c.id = o.case_id
+              LEFT JOIN messages m ON m.id = o.attach_message
          WHERE o.id IN ({}) ORDER BY o.next_attempt_at, o.id",
         super::placeholders(ids.len())
     );
@@ -307,6 +313,7 @@ pub async fn claim_due(
                 from_name: r.try_get(10)?,
                 reply_to: r.try_get(11)?,
                 kind: r.try_get(12)?,
+                attachment: r.try_get(13)?,
             })
         })
         .collect()

@@ -32,6 +32,11 @@ pub struct UpdateContext {
     pub reopen_deadline: Option<String>,
     /// The reopen window, e.g. `3 days`.
     pub reopen_window: String,
+    /// While the case is worked on: when its resolution is due, in the calendar's zone
+    /// (`Thursday 10 December, 17:00 UTC`); `None` without a target or while the clock stands.
+    pub resolution_due: Option<String>,
+    /// While the case waits with its resolution clock paused: why (`vendor: part ordered`).
+    pub paused: Option<String>,
 }
 
 impl UpdateContext {
@@ -49,6 +54,73 @@ impl UpdateContext {
             resolution: Some("Replaced the toner.".into()),
             reopen_deadline: Some("Fri 4 Dec 2026 14:00 CET".into()),
             reopen_window: "3 days".into(),
+            resolution_due: Some("Thursday 10 December, 17:00 UTC".into()),
+            paused: Some("vendor: part ordered".into()),
+        }
+    }
+}
+
+/// The customer's mail when their case belongs to another help desk (`redirect`): everything of
+/// [`UpdateContext`] (`resolution` says "Redirected to …"), and the desk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedirectContext {
+    /// The case and the words, as in any update.
+    #[serde(flatten)]
+    pub update: UpdateContext,
+    /// The desk the request belongs to, as `[desks.NAME]` describes it.
+    pub desk: DeskContext,
+}
+
+/// Another help desk, as the customer is told to reach it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeskContext {
+    /// Its name.
+    pub name: String,
+    /// Its mail address.
+    pub address: Option<String>,
+    /// Its phone number.
+    pub phone: Option<String>,
+    /// Its opening hours.
+    pub hours: Option<String>,
+    /// Its web page.
+    pub url: Option<String>,
+    /// Anything else the customer should know.
+    pub note: Option<String>,
+    /// Whether the request was forwarded there.
+    pub forwarded: bool,
+}
+
+impl From<&crate::config::Desk> for DeskContext {
+    fn from(d: &crate::config::Desk) -> DeskContext {
+        DeskContext {
+            name: d.name.clone(),
+            address: d.address.clone(),
+            phone: d.phone.clone(),
+            hours: d.hours.clone(),
+            url: d.url.clone(),
+            note: d.note.clone(),
+            forwarded: d.forward,
+        }
+    }
+}
+
+impl RedirectContext {
+    /// A filled-in context.
+    pub fn sample() -> RedirectContext {
+        let mut update = UpdateContext::sample();
+        update.resolution = Some("Redirected to HR Service Center".into());
+        update.text = "Payroll questions are answered by HR.".into();
+        RedirectContext {
+            update,
+            desk: DeskContext {
+                name: "HR Service Center".into(),
+                address: Some("hr@example.test".into()),
+                phone: Some("+1 555 0100 <ext. 2>".into()),
+                hours: Some("Mon–Fri 08:00–16:00".into()),
+                url: Some("https://hr.example.test/ask".into()),
+                note: Some("Have your employee number at hand.".into()),
+                forwarded: true,
+            },
         }
     }
 }

@@ -9,7 +9,9 @@ use std::path::Path;
 use handlebars::Handlebars;
 use serde::{Deserialize, Serialize};
 
-use super::contexts::{CommandErrorContext, DigestContext, StaffContext, UpdateContext};
+use super::contexts::{
+    CommandErrorContext, DigestContext, RedirectContext, StaffContext, UpdateContext,
+};
 
 /// The templates shipped in the binary: (name, text, html).
 const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
@@ -83,6 +85,16 @@ const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
         )),
     ),
     (
+        REDIRECT,
+        include_str!("../../templates/redirect.txt.hbs"),
+        Some(include_str!("../../templates/redirect.html.hbs")),
+    ),
+    (
+        REDIRECT_FORWARD,
+        include_str!("../../templates/redirect_forward.txt.hbs"),
+        Some(include_str!("../../templates/redirect_forward.html.hbs")),
+    ),
+    (
         "remote_assistance",
         include_str!("../../templates/remote_assistance.txt.hbs"),
         Some(include_str!("../../templates/remote_assistance.html.hbs")),
@@ -112,6 +124,11 @@ pub const FOLLOW_UP_REMINDER: &str = "follow_up_reminder";
 /// The uncategorized queue for the triage team ([`DigestContext`]).
 pub const TRIAGE_DIGEST: &str = "triage_digest";
 
+/// The customer is sent to another help desk ([`RedirectContext`]).
+pub const REDIRECT: &str = "redirect";
+/// The original of a redirected case, forwarded to that desk ([`StaffContext`]).
+pub const REDIRECT_FORWARD: &str = "redirect_forward";
+
 /// Customer mail of the update shape that the daemon sends itself: never a canned reply.
 const NOTICES: &[&str] = &[UPDATE, RESOLUTION_NOTICE, REOPENED, AUTO_CLOSED];
 
@@ -128,6 +145,8 @@ pub enum Shape {
     CommandError,
     /// [`DigestContext`].
     Digest,
+    /// [`RedirectContext`].
+    Redirect,
 }
 
 /// The shape of template `name`, given the templates the rules use as acknowledgments. Every
@@ -135,7 +154,10 @@ pub enum Shape {
 pub fn shape<'a>(name: &str, mut acknowledgments: impl Iterator<Item = &'a str>) -> Shape {
     match name {
         UPDATE | RESOLUTION_NOTICE | REOPENED | AUTO_CLOSED => Shape::Update,
-        TEAM_NOTIFICATION | SLA_WARNING | SLA_BREACH | FOLLOW_UP_REMINDER => Shape::Staff,
+        TEAM_NOTIFICATION | SLA_WARNING | SLA_BREACH | FOLLOW_UP_REMINDER | REDIRECT_FORWARD => {
+            Shape::Staff
+        }
+        REDIRECT => Shape::Redirect,
         COMMAND_ERROR | UNVERIFIED_TECHNICIAN => Shape::CommandError,
         TRIAGE_DIGEST => Shape::Digest,
         "acknowledgment" | "conference_acknowledgment" => Shape::Acknowledgment,
@@ -417,6 +439,7 @@ impl Templates {
                 Shape::Staff => self.render(name, &StaffContext::sample())?,
                 Shape::CommandError => self.render(name, &CommandErrorContext::sample())?,
                 Shape::Digest => self.render(name, &DigestContext::sample())?,
+                Shape::Redirect => self.render(name, &RedirectContext::sample())?,
             };
         }
         Ok(self.names.len())
@@ -452,6 +475,7 @@ mod tests {
             Shape::Staff => t.render(name, &StaffContext::sample()),
             Shape::CommandError => t.render(name, &CommandErrorContext::sample()),
             Shape::Digest => t.render(name, &DigestContext::sample()),
+            Shape::Redirect => t.render(name, &RedirectContext::sample()),
         };
         for name in t.names() {
             let r = render(name).unwrap();

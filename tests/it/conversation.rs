@@ -10,7 +10,7 @@ use crate::live::{header, request, stdout, LiveDesk, Options, WAIT};
 use crate::stack;
 
 /// Address of a stack user.
-fn at(user: &str) -> String {
+pub(crate) fn at(user: &str) -> String {
     format!("{user}@example.test")
 }
 
@@ -42,7 +42,7 @@ pub(crate) fn reply(original: &[u8], from: &str, to: &str, body: &str) -> Vec<u8
 }
 
 /// `run --once`, asserting the counts it prints start with `expect`.
-fn run_once(desk: &LiveDesk, expect: &str) {
+pub(crate) fn run_once(desk: &LiveDesk, expect: &str) {
     let out = stdout(&desk.desk.run(&["run", "--once"]));
     assert!(
         out.starts_with(expect),
@@ -53,7 +53,7 @@ fn run_once(desk: &LiveDesk, expect: &str) {
 
 /// A customer's request through SMTP into the support mailbox, taken in by `run --once`:
 /// returns the acknowledgment as the customer received it.
-async fn open_case(
+pub(crate) async fn open_case(
     stack: &stack::Stack,
     desk: &LiveDesk,
     (support, customer): (&str, &str),

@@ -13,6 +13,9 @@ mod live;
 // Technicians and customers in conversation on the real servers: notifications, replies,
 // commands, notes, strangers, and the three ways a reply finds its case.
 mod conversation;
+// Incident management by mail on the real servers: redirect to another desk, impact × urgency,
+// copies to a manager.
+mod incidents;
 // The module map: layers from model up to cli, no cycle, no arrow upward.
 mod layers;
 // The resolution lifecycle and SLA clocks on the real servers, with the daemon running.

@@ -196,6 +196,10 @@ async fn a_technician_reply_runs_its_commands_and_relays_the_rest_in_the_custome
         let ctx: serde_json::Value = serde_json::from_str(relay[0][2].as_deref().unwrap()).unwrap();
         assert_eq!(ctx["text"], "The toner was empty; I replaced it.");
         assert_eq!(ctx["technician"], serde_json::Value::Null, "hidden by default");
+        // Issue 15 item 8: the update says when, as a day and time, and nothing is paused.
+        let due = ctx["resolution_due"].as_str().unwrap();
+        assert!(due.contains("day ") && due.contains(':'), "{due}");
+        assert_eq!(ctx["paused"], serde_json::Value::Null);
         let stored = rows(
             &p.store,
             "SELECT author_role, visibility, body FROM messages WHERE sender = $1",
@@ -209,6 +213,37 @@ async fn a_technician_reply_runs_its_commands_and_relays_the_rest_in_the_custome
         for kind in ["priority_changed", "assigned", "status_changed", "reply_relayed"] {
             assert!(ev.iter().any(|e| e == kind), "{kind} in {ev:?}");
         }
+    })
+    .await;
+}
+
+/// Issue 15 item 8: a case that waits tells the customer its clock is paused, not a due time.
+#[tokio::test]
+async fn an_update_on_a_waiting_case_says_the_clock_is_paused() {
+    on_each_store("", |p| async move {
+        let (_, note_id) = printer_case(&p).await;
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000001] Printer not working",
+            &answering(&note_id),
+            "/status pending vendor part ordered\n\nWe ordered the fuser; it comes Monday.",
+        );
+        ingest(&p, &raw).await;
+        let relay = rows(
+            &p.store,
+            "SELECT context FROM outbox WHERE kind = $1",
+            "relay",
+        )
+        .await;
+        let ctx: serde_json::Value = serde_json::from_str(relay[0][0].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["paused"], "vendor: part ordered");
+        assert_eq!(ctx["resolution_due"], serde_json::Value::Null);
+        let t = crate::templates::render::Templates::load(None).unwrap();
+        let text = t.render("update", &ctx).unwrap().text;
+        assert!(
+            text.contains("paused while we wait (vendor: part ordered)"),
+            "{text}"
+        );
     })
     .await;
 }
@@ -749,6 +784,7 @@ fn a_technician_reply_plan_picks_the_template_and_the_visibility() {
             relay: Some("update".into()),
             visibility: Visibility::Public,
             answered: true,
+            desk: None,
         }
     );
     assert!(answer.stops_first_response());
@@ -759,6 +795,7 @@ fn a_technician_reply_plan_picks_the_template_and_the_visibility() {
             relay: None,
             visibility: Visibility::Internal,
             answered: false,
+            desk: None,
         }
     );
     assert!(!commands_only.stops_first_response());

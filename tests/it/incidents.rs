@@ -1,0 +1,243 @@
+//! Incident management by mail through real Dovecot and Postfix (issue 15): a rule sends a
+//! request to another help desk (the customer gets that desk's contact details, the desk gets
+//! the original attached, a manager gets a copy); a technician sets impact and urgency and the
+//! priority follows, and the customer's update says by when; a technician's `/redirect` to an
+//! unknown desk is refused with an error reply, and to a known one resolves the case. Each
+//! person's mail is checked in their own INBOX.
+
+use mail_parser::{MessageParser, MimeHeaders};
+
+use crate::conversation::{at, open_case, reply, run_once, text};
+use crate::live::{header, request, LiveDesk, Options, WAIT};
+use crate::stack;
+
+/// The desk's configuration: the `desk` team, the HR desk that takes forwards, and rules
+/// (the shipped ones, every team the `desk` team) with a payroll rule that redirects to HR and
+/// copies the manager.
+fn incident_desk(
+    stack: &stack::Stack,
+    (support, team, hr, manager): (&str, &str, &str, &str),
+) -> LiveDesk {
+    let extra = format!(
+        "[teams.desk]\naddress = \"{}\"\nmembers = [\"{}\"]\n\
+         [desks.hr]\nname = \"HR Service Center\"\naddress = \"{}\"\n\
+         phone = \"+1 555 0100\"\nhours = \"Mon-Fri 08:00-16:00\"\nforward = true\n",
+        at(team),
+        at("tech"),
+        at(hr)
+    );
+    let desk = LiveDesk::new(
+        stack,
+        support,
+        Options {
+            helpdesk_extra: "rules = \"rules.toml\"",
+            outbound_extra: &extra,
+            ..Options::default()
+        },
+    );
+    let shipped = desk.desk.ok(&["rules", "default"]);
+    let mine = shipped
+        .replace("team = \"", "team = \"desk\" # was \"")
+        .replacen(
+            "[[rule]]",
+            &format!(
+                "[[rule]]\nname = \"payroll\"\ncategory = \"process\"\ntext = '\\bpayroll\\b'\n\
+                 redirect = \"hr\"\nnotify = [\"{}\"]\n\n[[rule]]",
+                at(manager)
+            ),
+            1,
+        );
+    std::fs::write(desk.desk.path("rules.toml"), mine).expect("write rules");
+    desk
+}
+
+/// The decoded, unfolded subject of a message.
+fn subject(raw: &[u8]) -> String {
+    let m = MessageParser::default().parse(raw).expect("a message");
+    m.subject().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_for_another_desk_is_sent_there_and_impact_and_urgency_set_the_priority() {
+    let Some(stack) = stack::shared() else { return };
+    let (support, customer, team, hr, manager) = (
+        "support25",
+        "customer25",
+        "customer27",
+        "customer26",
+        "customer28",
+    );
+    let desk = incident_desk(stack, (support, team, hr, manager));
+    assert!(
+        desk.desk
+            .ok(&["check"])
+            .contains("desks      1 configured; rules redirect to hr"),
+        "{}",
+        desk.desk.ok(&["check"])
+    );
+
+    // 1. A payroll question: HR's, by the rule.
+    let redirect = open_case(
+        stack,
+        &desk,
+        (support, customer),
+        "inc-payroll",
+        "My payroll slip is wrong",
+        "The overtime of November is missing.",
+    )
+    .await;
+    assert_eq!(
+        subject(&redirect),
+        "[HD-000001] Please contact HR Service Center: My payroll slip is wrong"
+    );
+    let body = text(&redirect);
+    for needle in [
+        "HR Service Center",
+        "+1 555 0100",
+        "Mon-Fri 08:00-16:00",
+        "forwarded",
+    ] {
+        assert!(body.contains(needle), "{needle} in {body}");
+    }
+    let forwarded = stack.wait_for(hr, "INBOX", 1, WAIT).await.remove(0);
+    assert_eq!(
+        header(&forwarded, "Reply-To").map(|r| r.contains(&at(customer))),
+        Some(true)
+    );
+    let parsed = MessageParser::default().parse(&forwarded).unwrap();
+    let original = parsed
+        .attachments()
+        .find(|a| a.content_type().is_some_and(|c| c.ctype() == "message"))
+        .expect("the original, attached as message/rfc822");
+    let inner = original.message().expect("a message inside");
+    assert_eq!(inner.message_id(), Some("inc-payroll@client.example.test"));
+    assert!(
+        text(&forwarded).contains("overtime of November"),
+        "{}",
+        text(&forwarded)
+    );
+    let copy = stack.wait_for(manager, "INBOX", 1, WAIT).await.remove(0);
+    assert!(
+        subject(&copy).contains("New case (copy by rule payroll)"),
+        "{:?}",
+        subject(&copy)
+    );
+    let shown = desk.desk.json(&["cases", "show", "HD-000001"]);
+    assert_eq!(shown["case"]["status"], "resolved");
+    assert_eq!(
+        shown["case"]["resolution"],
+        "Redirected to HR Service Center"
+    );
+    for clock in ["target_secs", "due_at", "first_response_due_at"] {
+        assert_eq!(
+            shown["sla"][clock],
+            serde_json::Value::Null,
+            "no SLA: {:#}",
+            shown["sla"]
+        );
+    }
+
+    // 2. A broken printer: the team's. Its technician sets impact and urgency.
+    let raw = request(
+        customer,
+        support,
+        "inc-printer",
+        "Printer on floor 3 is broken",
+        "Nobody on the floor can print.",
+    );
+    stack.send(&at(customer), &at(support), &raw).await;
+    stack.wait_for(support, "INBOX", 2, WAIT).await;
+    run_once(&desk, "created 1,");
+    let ack = stack.wait_for(customer, "INBOX", 2, WAIT).await.remove(1);
+    assert!(subject(&ack).contains("HD-000002"));
+    let notice = stack.wait_for(team, "INBOX", 1, WAIT).await.remove(0);
+    assert!(
+        subject(&notice).contains("HD-000002"),
+        "only the printer reached the team"
+    );
+    let answer = reply(
+        &notice,
+        &at("tech"),
+        &at(support),
+        "/impact high\n/urgency high\n\nWe are on our way to floor 3.",
+    );
+    stack.send(&at("tech"), &at(support), &answer).await;
+    stack.wait_for(support, "INBOX", 3, WAIT).await;
+    run_once(&desk, "created 0, joined 1,");
+    let update = stack.wait_for(customer, "INBOX", 3, WAIT).await.remove(2);
+    let body = text(&update);
+    assert!(body.contains("We are on our way to floor 3."), "{body}");
+    assert!(body.contains("We aim to resolve this by "), "{body}");
+    let shown = desk.desk.json(&["cases", "show", "HD-000002"]);
+    assert_eq!(shown["case"]["priority"], 1, "high × high in break/fix");
+    assert_eq!(shown["case"]["impact"], "high");
+    assert_eq!(shown["case"]["urgency"], "high");
+    let view = desk.desk.ok(&["cases", "show", "HD-000002"]);
+    assert!(view.contains("(impact high, urgency high)"), "{view}");
+    assert!(
+        view.contains("impact_changed") && view.contains("urgency_changed"),
+        "{view}"
+    );
+
+    // 3. A redirect to a desk nobody configured changes nothing and says why.
+    let wrong = reply(
+        &notice,
+        &at("tech"),
+        &at(support),
+        "/redirect facilities\n\nNot ours.",
+    );
+    stack.send(&at("tech"), &at(support), &wrong).await;
+    stack.wait_for(support, "INBOX", 4, WAIT).await;
+    run_once(&desk, "created 0, joined 1,");
+    let tech_mail = stack.wait_for("tech", "INBOX", 1, WAIT).await;
+    let error = tech_mail
+        .iter()
+        .find(|m| subject(m).contains("Printer on floor 3"))
+        .expect("the error reply");
+    let body = text(error);
+    assert!(body.contains("no desk `facilities`; desks: hr"), "{body}");
+    assert!(body.contains("/redirect <desk> [text]"), "{body}");
+    assert_eq!(
+        desk.desk.json(&["cases", "show", "HD-000002"])["case"]["status"],
+        "in_progress"
+    );
+
+    // 4. To HR after all: resolved, the customer told where to go, HR given the original.
+    let right = reply(
+        &notice,
+        &at("tech"),
+        &at(support),
+        "/redirect hr badge printers are HR's",
+    );
+    stack.send(&at("tech"), &at(support), &right).await;
+    stack.wait_for(support, "INBOX", 5, WAIT).await;
+    run_once(&desk, "created 0, joined 1,");
+    let redirect = stack.wait_for(customer, "INBOX", 4, WAIT).await.remove(3);
+    assert!(subject(&redirect).starts_with("[HD-000002] Please contact HR Service Center"));
+    assert!(
+        text(&redirect).contains("badge printers are HR's"),
+        "{}",
+        text(&redirect)
+    );
+    assert_eq!(
+        header(&redirect, "In-Reply-To"),
+        header(&update, "Message-ID"),
+        "the customer's thread"
+    );
+    let forwarded = stack.wait_for(hr, "INBOX", 2, WAIT).await.remove(1);
+    let parsed = MessageParser::default().parse(&forwarded).unwrap();
+    let inner = parsed
+        .attachments()
+        .find_map(|a| a.message())
+        .expect("the original");
+    assert_eq!(inner.message_id(), Some("inc-printer@client.example.test"));
+    let shown = desk.desk.json(&["cases", "show", "HD-000002"]);
+    assert_eq!(shown["case"]["status"], "resolved");
+    assert_eq!(
+        shown["case"]["resolution"],
+        "Redirected to HR Service Center: badge printers are HR's"
+    );
+    // The manager's copy came from the payroll rule alone; the team heard only of the printer.
+    assert_eq!(stack.fetch_all(manager, "INBOX").await.len(), 1);
+    assert_eq!(stack.fetch_all(team, "INBOX").await.len(), 1);
+}
