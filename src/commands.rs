@@ -49,6 +49,14 @@ pub const VALID: &[(&str, &str)] = &[
     ("/link <ticket>", "link a related case"),
     ("/problem", "open a problem case linked to this incident"),
     (
+        "/rootcause <text>",
+        "on a problem case: what causes its incidents",
+    ),
+    (
+        "/workaround <text>",
+        "on a problem case: how to get by until it is fixed; its incidents' resolution notices say so",
+    ),
+    (
         "/task <team>: <text>",
         "give another team a task on this case",
     ),
@@ -82,6 +90,10 @@ pub enum Command {
     Link(String),
     /// `/problem`.
     Problem,
+    /// `/rootcause TEXT`.
+    RootCause(String),
+    /// `/workaround TEXT`.
+    Workaround(String),
     /// `/task TEAM: TEXT`.
     Task(String, String),
     /// `/template NAME`.
@@ -166,6 +178,10 @@ pub enum Change {
     Link(TicketNo),
     /// Open a problem case linked to this one.
     Problem,
+    /// Record the problem's root cause.
+    RootCause(String),
+    /// Record the problem's workaround.
+    Workaround(String),
     /// A task for a team.
     Task(String, String),
     /// Send the customer this canned template.
@@ -295,6 +311,14 @@ fn command(name: &str, rest: &str) -> Command {
         "link" if rest.is_empty() => needs("a ticket, e.g. /link HD-000124"),
         "link" => Command::Link(rest.to_owned()),
         "problem" => no_args(Command::Problem),
+        "rootcause" | "root_cause" if rest.is_empty() => {
+            needs("the root cause, e.g. /rootcause the DHCP pool is exhausted")
+        }
+        "rootcause" | "root_cause" => Command::RootCause(rest.to_owned()),
+        "workaround" if rest.is_empty() => {
+            needs("the workaround, e.g. /workaround use the wired port")
+        }
+        "workaround" => Command::Workaround(rest.to_owned()),
         "task" => match rest.split_once(':') {
             Some((team, text)) if !team.trim().is_empty() && !text.trim().is_empty() => {
                 Command::Task(team.trim().to_ascii_lowercase(), text.trim().to_owned())
@@ -577,6 +601,16 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
             return Err(format!("{} is already a problem case", case.ticket))
         }
         Command::Problem => Change::Problem,
+        Command::RootCause(_) | Command::Workaround(_) if case.case_type != CaseType::Problem => {
+            return Err(format!(
+                "{} is a{} {}: a root cause and a workaround belong on its problem case (/problem opens one)",
+                case.ticket,
+                if case.case_type == CaseType::Incident { "n" } else { "" },
+                case.case_type
+            ))
+        }
+        Command::RootCause(t) => Change::RootCause(t.clone()),
+        Command::Workaround(t) => Change::Workaround(t.clone()),
         Command::Task(team, text) => {
             if ctx.settings.team(team).is_none() {
                 return Err(unknown_team(team, ctx.settings));

@@ -1,9 +1,11 @@
 -- Incident management by mail: a case's impact and urgency (high, medium, low; the priority
 -- follows from them through its category's matrix unless /priority set it, which
--- priority_override records), and an outgoing mail that carries a stored inbound message as an
+-- priority_override records), a problem case's root cause and workaround, and an outgoing mail that carries a stored inbound message as an
 -- attachment (a case redirected to another help desk, forwarded with the original).
 -- Keep migrations/sqlite/0009_service_management.sql in step with this file.
 ALTER TABLE cases ADD COLUMN impact TEXT;
 ALTER TABLE cases ADD COLUMN urgency TEXT;
 ALTER TABLE cases ADD COLUMN priority_override BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN root_cause TEXT;
+ALTER TABLE cases ADD COLUMN workaround TEXT;
 ALTER TABLE outbox ADD COLUMN attach_message BIGINT REFERENCES messages (id);

@@ -385,6 +385,16 @@ impl Pipeline {
                 }
             }
             Change::Problem => self.open_problem(tx, state, actor, now).await?,
+            Change::RootCause(text) => {
+                casework::record(tx, case, casework::Finding::RootCause, &text).await?;
+                let recorded = Event::RootCauseRecorded { text: &text };
+                cases::add_event(tx, case, now, actor, &recorded);
+            }
+            Change::Workaround(text) => {
+                casework::record(tx, case, casework::Finding::Workaround, &text).await?;
+                let recorded = Event::WorkaroundRecorded { text: &text };
+                cases::add_event(tx, case, now, actor, &recorded);
+            }
             Change::Task(team, text) => {
                 let id = casework::add_task(tx, case, &team, &text, actor, now).await?;
                 let task = Event::TaskCreated {

@@ -7,7 +7,7 @@
 use super::Pipeline;
 use crate::commands::{self, Problem};
 use crate::config::Settings;
-use crate::model::{Inbound, Millis, Status};
+use crate::model::{CaseType, Inbound, Millis, Status};
 use crate::parse::signals;
 use crate::store::casework::CaseState;
 use crate::store::events::Event;
@@ -16,7 +16,9 @@ use crate::store::{self, cases, Work};
 use crate::templates::contexts::{
     CommandErrorContext, RedirectContext, StaffContext, UpdateContext,
 };
-use crate::templates::render::{COMMAND_ERROR, TEAM_NOTIFICATION, UNVERIFIED_TECHNICIAN};
+use crate::templates::render::{
+    COMMAND_ERROR, RESOLUTION_NOTICE, TEAM_NOTIFICATION, UNVERIFIED_TECHNICIAN,
+};
 
 /// The actor recorded for the daemon's own events.
 use super::SYSTEM_ACTOR;
@@ -211,7 +213,17 @@ impl Pipeline {
             return Ok(());
         }
         let s = &self.settings;
-        let update = self.update_context(state, relay.text, relay.technician.clone());
+        let mut update = self.update_context(state, relay.text, relay.technician.clone());
+        // An incident resolved while its problem is open, with a workaround: the customer
+        // learns it is a workaround and where the cause is tracked.
+        if relay.template == RESOLUTION_NOTICE && state.case_type == CaseType::Incident {
+            if let Some((problem, workaround)) =
+                crate::store::casework::open_problem_workaround(tx, state.id).await?
+            {
+                update.problem_ticket = Some(problem.to_string());
+                update.workaround = Some(workaround);
+            }
+        }
         let context = match relay.desk {
             Some(desk) => to_json(&RedirectContext {
                 update,
@@ -291,6 +303,8 @@ impl Pipeline {
                 .pending_reason
                 .clone()
                 .filter(|_| state.target.is_some() && state.status == Status::Pending),
+            workaround: None,
+            problem_ticket: None,
         }
     }
 

@@ -154,6 +154,12 @@ pub(super) async fn cases_show(
     if let Some(r) = &case.resolution {
         writeln!(out, "  resolution {r}")?;
     }
+    if let Some(r) = &case.root_cause {
+        writeln!(out, "  root cause {r}")?;
+    }
+    if let Some(w) = &case.workaround {
+        writeln!(out, "  workaround {w}")?;
+    }
     for l in &links {
         writeln!(out, "  linked     {} ({}, {})", l.ticket, l.kind, l.status)?;
     }

@@ -91,6 +91,10 @@ pub struct CaseRow {
     pub urgency: Option<String>,
     /// The priority was chosen by hand (`/priority`) over impact and urgency.
     pub priority_override: bool,
+    /// A problem case's root cause (`/rootcause`).
+    pub root_cause: Option<String>,
+    /// A problem case's workaround (`/workaround`).
+    pub workaround: Option<String>,
 }
 
 /// One entry of a case's event log.
@@ -400,7 +404,8 @@ async fn candidate(tx: &mut Tx, key: Key<'_>) -> Result<Option<Candidate>, Error
 pub(super) const CASE_COLUMNS: &str = r#"c.id, c.ticket, c.status, c.subject, c.requester, c.requester_name,
     c.category, c.priority, c.case_type, c.team, c.rule, c.target_secs,
     (SELECT p.ticket FROM cases p WHERE p.id = c.previous_case), c.created_at, c.updated_at,
-    c.assignee, c.pending_reason, c.resolution, c.impact, c.urgency, c.priority_override"#;
+    c.assignee, c.pending_reason, c.resolution, c.impact, c.urgency, c.priority_override,
+    c.root_cause, c.workaround"#;
 
 pub(super) fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
     Ok(CaseRow {
@@ -425,6 +430,8 @@ pub(super) fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
         impact: r.try_get(18)?,
         urgency: r.try_get(19)?,
         priority_override: r.try_get::<i64, _>(20)? != 0,
+        root_cause: r.try_get(21)?,
+        workaround: r.try_get(22)?,
     })
 }
 

@@ -373,6 +373,59 @@ pub async fn link(
     Ok(())
 }
 
+/// What a problem case records about its cause (the incident SOP's known errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finding {
+    /// `/rootcause`.
+    RootCause,
+    /// `/workaround`.
+    Workaround,
+}
+
+/// Records a problem case's root cause or workaround, replacing the one before.
+///
+/// # Errors
+/// Database failure.
+pub async fn record(tx: &mut Tx, case: CaseId, what: Finding, text: &str) -> Result<(), Error> {
+    let sql = match what {
+        Finding::RootCause => "UPDATE cases SET root_cause = $2 WHERE id = $1",
+        Finding::Workaround => "UPDATE cases SET workaround = $2 WHERE id = $1",
+    };
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(case.0)
+        .bind(text)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The open problem of an incident that has a workaround, with the workaround, if any (the
+/// newest when several).
+///
+/// # Errors
+/// Database failure.
+pub async fn open_problem_workaround(
+    tx: &mut Tx,
+    incident: CaseId,
+) -> Result<Option<(TicketNo, String)>, Error> {
+    sqlx::query(
+        r#"SELECT p.ticket, p.workaround FROM case_links l JOIN cases p ON p.id = l.linked_id
+           WHERE l.case_id = $1 AND l.kind = 'problem' AND p.workaround IS NOT NULL
+             AND p.status IN ('open', 'in_progress', 'assigned', 'pending')
+           ORDER BY p.id DESC LIMIT 1"#,
+    )
+    .bind(incident.0)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|r| {
+        Ok((
+            TicketNo::from_string(r.try_get::<String, _>(0)?),
+            r.try_get(1)?,
+        ))
+    })
+    .transpose()
+}
+
 /// Adds a task for `team`; returns its id.
 ///
 /// # Errors

@@ -126,6 +126,16 @@ pub enum Event<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         overridden: Option<u8>,
     },
+    /// `/rootcause` on a problem case.
+    RootCauseRecorded {
+        /// What causes its incidents.
+        text: &'a str,
+    },
+    /// `/workaround` on a problem case.
+    WorkaroundRecorded {
+        /// How to get by until it is fixed.
+        text: &'a str,
+    },
     /// The case belongs to another help desk: resolved, and the customer sent there.
     Redirected {
         /// The desk's key in the configuration.
@@ -313,6 +323,8 @@ impl Event<'_> {
             Event::ImpactChanged { .. } => "impact_changed",
             Event::UrgencyChanged { .. } => "urgency_changed",
             Event::Redirected { .. } => "redirected",
+            Event::RootCauseRecorded { .. } => "root_cause_recorded",
+            Event::WorkaroundRecorded { .. } => "workaround_recorded",
             Event::RedirectSkipped { .. } => "redirect_skipped",
             Event::CategoryChanged { .. } => "category_changed",
             Event::TypeChanged { .. } => "type_changed",

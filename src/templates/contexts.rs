@@ -37,6 +37,10 @@ pub struct UpdateContext {
     pub resolution_due: Option<String>,
     /// While the case waits with its resolution clock paused: why (`vendor: part ordered`).
     pub paused: Option<String>,
+    /// The resolution notice of an incident whose problem is open: the problem's workaround.
+    pub workaround: Option<String>,
+    /// …and the problem case's ticket.
+    pub problem_ticket: Option<String>,
 }
 
 impl UpdateContext {
@@ -56,6 +60,10 @@ impl UpdateContext {
             reopen_window: "3 days".into(),
             resolution_due: Some("Thursday 10 December, 17:00 UTC".into()),
             paused: Some("vendor: part ordered".into()),
+            workaround: Some(
+                "Use the wired port by the door until the access point is replaced.".into(),
+            ),
+            problem_ticket: Some("HD-000120".into()),
         }
     }
 }

@@ -822,3 +822,64 @@ fn a_technician_reply_plan_picks_the_template_and_the_visibility() {
     assert_eq!(note_only.relay, None);
     assert!(!note_only.stops_first_response() && !note_only.answered);
 }
+
+/// Issue 15 item 6: a problem case records its root cause and workaround (an incident refuses
+/// them), and an incident resolved while that problem is open tells the customer it was a
+/// workaround and where the cause is tracked.
+#[tokio::test]
+async fn a_problems_workaround_reaches_its_incidents_resolution_notice() {
+    on_each_store("", |p| async move {
+        let (_, note_id) = printer_case(&p).await;
+        let (raw, _) = mail(TECH, "Re: [HD-000001] x", &answering(&note_id), "/problem");
+        ingest(&p, &raw).await;
+        let problem_note = rows(
+            &p.store,
+            "SELECT o.message_id FROM outbox o JOIN cases c ON c.id = o.case_id
+             WHERE c.ticket = $1 AND o.kind = 'notification'",
+            "HD-000002",
+        )
+        .await;
+        let problem_note = problem_note[0][0].clone().unwrap();
+        // On the incident, the findings are refused: they belong on the problem.
+        let (raw, _) = mail(TECH, "Re: [HD-000001] x", &answering(&note_id), "/workaround reboot it");
+        ingest(&p, &raw).await;
+        let err = rows(&p.store, "SELECT context FROM outbox WHERE kind = $1", "command_error").await;
+        let ctx: serde_json::Value = serde_json::from_str(err[0][0].as_deref().unwrap()).unwrap();
+        assert_eq!(
+            ctx["problems"][0]["error"],
+            "HD-000001 is an incident: a root cause and a workaround belong on its problem case (/problem opens one)"
+        );
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000002] x",
+            &answering(&problem_note),
+            "/rootcause the fuser is worn\n/workaround print single-sided until the fuser arrives",
+        );
+        ingest(&p, &raw).await;
+        let found = rows(
+            &p.store,
+            "SELECT root_cause, workaround FROM cases WHERE ticket = $1",
+            "HD-000002",
+        )
+        .await;
+        assert_eq!(
+            found[0],
+            [
+                Some("the fuser is worn".to_owned()),
+                Some("print single-sided until the fuser arrives".to_owned())
+            ]
+        );
+        let ev = events(&p.store).await;
+        assert!(ev.contains(&"root_cause_recorded".to_owned()) && ev.contains(&"workaround_recorded".to_owned()));
+        let (raw, _) = mail(TECH, "Re: [HD-000001] x", &answering(&note_id), "/resolve single-sided works");
+        ingest(&p, &raw).await;
+        let notice = rows(&p.store, "SELECT context FROM outbox WHERE template = $1", "resolution_notice").await;
+        let ctx: serde_json::Value = serde_json::from_str(notice[0][0].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["workaround"], "print single-sided until the fuser arrives");
+        assert_eq!(ctx["problem_ticket"], "HD-000002");
+        let t = crate::templates::render::Templates::load(None).unwrap();
+        let text = t.render("resolution_notice", &ctx).unwrap().text;
+        assert!(text.contains("This is a workaround") && text.contains("tracked as HD-000002"), "{text}");
+    })
+    .await;
+}
