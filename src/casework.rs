@@ -80,6 +80,7 @@ mod limits;
 mod manual;
 pub(crate) mod notify;
 mod redirect;
+pub(crate) mod related;
 #[cfg(test)]
 pub(crate) mod testing;
 

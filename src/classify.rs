@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::calendar::ClockKind;
 use crate::model::{CaseType, Inbound};
 pub use matrix::{Level, Matrix};
+pub(crate) use model::words;
 
 /// The rules shipped with the binary: the SLA seed's categorization chart.
 pub const DEFAULT_RULES: &str = include_str!("default_rules.toml");
@@ -245,6 +246,8 @@ struct Learned {
     confirm_margin: f64,
     /// The corpus it was trained on, as the rules file names it.
     corpus: String,
+    /// How rare each term is in that corpus.
+    rarity: std::sync::Arc<similar::Rarity>,
 }
 
 /// A model of the requests labelled with one category and priority against all the others, for
@@ -268,6 +271,8 @@ pub struct Rules {
     categories: Vec<Category>,
     rules: Vec<Rule>,
     model: Option<Learned>,
+    /// When a new case repeats an open one; `None`: never linked.
+    related: Option<similar::Settings>,
 }
 
 impl Rules {
@@ -349,12 +354,14 @@ impl Rules {
                 r.name
             )));
         }
+        let related = load::related(raw.related).map_err(&err)?;
         Ok(Rules {
             first_response,
             first_response_clock,
             categories,
             rules,
             model,
+            related,
         })
     }
 
@@ -402,6 +409,17 @@ impl Rules {
         self.model
             .as_ref()
             .map(|l| (l.corpus.as_str(), l.model.vocabulary().size()))
+    }
+
+    /// When a new case counts as repeating an open one; `None` when `[related] enabled = false`.
+    pub(crate) fn related(&self) -> Option<&similar::Settings> {
+        self.related.as_ref()
+    }
+
+    /// How rare each term is in the mail the model was trained on; `None` without a model
+    /// (every term then weighs the same).
+    pub(crate) fn rarity(&self) -> Option<&similar::Rarity> {
+        self.model.as_ref().map(|l| l.rarity.as_ref())
     }
 
     /// Decides category, priority, type, team and template for a new case.
@@ -600,7 +618,7 @@ fn rule_matches(rule: &Rule, m: &Inbound) -> Option<Vec<Evidence>> {
 }
 
 /// The first `max` bytes of `s`, or fewer to end on a character boundary.
-fn prefix(s: &str, max: usize) -> &str {
+pub(crate) fn prefix(s: &str, max: usize) -> &str {
     let mut end = max.min(s.len());
     while !s.is_char_boundary(end) {
         end -= 1;
@@ -626,6 +644,7 @@ pub(crate) mod eval;
 mod load;
 pub mod matrix;
 mod model;
+pub(crate) mod similar;
 
 #[cfg(test)]
 pub(crate) mod tests;

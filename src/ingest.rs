@@ -6,7 +6,7 @@
 //! caller leaves the message where it is and tries again.
 
 use crate::casework::{conversation, notify, Pipeline, SYSTEM_ACTOR};
-use crate::classify::Classification;
+use crate::classify::{similar, Classification};
 use crate::model::{AutoSignal, CaseId, Inbound, Millis, Status, TicketNo};
 use crate::parse::{self, signals, Limits};
 use crate::service::Heartbeat;
@@ -685,7 +685,7 @@ impl Pipeline {
         let case = cases::insert(tx, &new, now).await?;
         let previous_ticket = match previous {
             Some(previous) => {
-                casework::link(tx, (case, "follow_up"), (previous, "previous"), now).await?;
+                casework::link(tx, (case, "follow_up"), (previous, "previous"), None, now).await?;
                 Some(casework::ticket_of(tx, previous).await?)
             }
             None => None,
@@ -751,6 +751,17 @@ impl Pipeline {
                 desk: found.into(),
             });
         }
+        // Reported by others, or by the same person again: linked to the open cases it repeats.
+        let repeats = if desk.is_none() && answerable {
+            self.link_repeats(tx, &state, (&subject, &m.text), now)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let duplicate_of = repeats
+            .iter()
+            .find(|f| f.link.kind == similar::Kind::Duplicate)
+            .map(|f| &f.ticket);
         let opened = ack::Opened {
             id: case,
             ticket: &ticket,
@@ -759,11 +770,15 @@ impl Pipeline {
             first_response_due: new.first_response.due_at,
             resolution_due: new.clock.due_at,
             redirect: redirect.as_ref(),
+            duplicate_of,
         };
         let acknowledged = self.acknowledge(tx, opened, m, c, now).await?;
         let notice = notify::Notice {
             author: m.from.address.clone(),
-            headline: "New case".into(),
+            headline: match repeats.first() {
+                Some(f) => format!("New case (repeats {})", f.ticket),
+                None => "New case".into(),
+            },
             text: m.text.clone(),
             attachments: m.attachment_names(),
             ..Default::default()

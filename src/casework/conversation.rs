@@ -375,7 +375,7 @@ impl Pipeline {
             Change::Link(ticket) => {
                 // check() found every linked case before anything was applied.
                 if let Some(other) = links.next() {
-                    casework::link(tx, (case, "related"), (other, "related"), now).await?;
+                    casework::link(tx, (case, "related"), (other, "related"), None, now).await?;
                     let there = Event::Linked { ticket: &ticket };
                     cases::add_event(tx, case, now, actor, &there);
                     let back = Event::Linked {
@@ -530,7 +530,14 @@ impl Pipeline {
             urgency: incident.urgency,
         };
         let problem = cases::insert(tx, &new, now).await?;
-        casework::link(tx, (incident.id, "incident"), (problem, "problem"), now).await?;
+        casework::link(
+            tx,
+            (incident.id, "incident"),
+            (problem, "problem"),
+            None,
+            now,
+        )
+        .await?;
         let created = Event::ProblemCreated {
             incident: &incident.ticket,
             by: actor,

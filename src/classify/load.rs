@@ -9,6 +9,7 @@ use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use super::model::{self, Model, Vocabulary};
+use super::similar::{Rarity, Settings};
 use super::{corpus, Category, Confirmer, Field, Learned, Level, Matrix, Priority, Rule};
 use crate::calendar::ClockKind;
 use crate::model::CaseType;
@@ -30,6 +31,60 @@ pub(super) struct RawRules {
     pub(super) rules: Vec<RawRule>,
     /// The learned model, when the rules file asks for one.
     pub(super) model: Option<RawModel>,
+    /// When a new case repeats an open one.
+    pub(super) related: Option<RawRelated>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRelated {
+    /// `false` turns linking off.
+    #[serde(default = "yes")]
+    pub(super) enabled: bool,
+    pub(super) window: Option<String>,
+    pub(super) min_terms: Option<usize>,
+    pub(super) min_score: Option<f64>,
+    pub(super) duplicate_min_terms: Option<usize>,
+    pub(super) duplicate_min_score: Option<f64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[related]`: the shipped thresholds unless given; `None` when turned off.
+pub(super) fn related(raw: Option<RawRelated>) -> Result<Option<Settings>, String> {
+    let d = Settings::default();
+    let Some(r) = raw else { return Ok(Some(d)) };
+    if !r.enabled {
+        return Ok(None);
+    }
+    let window = match &r.window {
+        Some(w) => crate::config::parse_duration(w)
+            .map_err(|e| format!("[related] window = {w:?}: expected {e}"))?,
+        None => d.window,
+    };
+    let score = |key: &str, v: Option<f64>, default: f64| match v {
+        Some(f) if !(f.is_finite() && (0.0..=1.0).contains(&f)) => Err(format!(
+            "[related] {key} = {f}: expected a share from 0 to 1"
+        )),
+        Some(f) => Ok(f),
+        None => Ok(default),
+    };
+    Ok(Some(Settings {
+        window,
+        min_terms: r.min_terms.unwrap_or(d.min_terms).max(1),
+        min_score: score("min_score", r.min_score, d.min_score)?,
+        duplicate_min_terms: r
+            .duplicate_min_terms
+            .unwrap_or(d.duplicate_min_terms)
+            .max(1),
+        duplicate_min_score: score(
+            "duplicate_min_score",
+            r.duplicate_min_score,
+            d.duplicate_min_score,
+        )?,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -434,6 +489,7 @@ pub(super) fn learned(
         confirmers,
         confirm_margin,
         corpus: raw.corpus,
+        rarity: Arc::clone(&read.rarity),
     })
 }
 
@@ -446,6 +502,8 @@ struct Read {
     labels: Vec<corpus::Label>,
     vocabulary: Arc<Vocabulary>,
     docs: Vec<model::Ids>,
+    /// How rare each term is, for telling repeated reports apart ([`super::similar`]).
+    rarity: Arc<Rarity>,
 }
 
 /// `train()`, or with `shared` the model trained before under `key` in this process.
@@ -495,10 +553,14 @@ fn read_texts(found: Vec<corpus::Labelled>) -> Result<Read, String> {
         texts.push((m.subject, m.text));
     }
     let (vocabulary, docs) = Vocabulary::build(texts.iter().map(|(s, b)| (s.as_str(), b.as_str())));
+    let rarity = Arc::new(Rarity::build(
+        texts.iter().map(|(s, b)| (s.as_str(), b.as_str())),
+    ));
     Ok(Read {
         labels,
         vocabulary,
         docs,
+        rarity,
     })
 }
 

@@ -203,7 +203,7 @@ fn features_of(subject: &str, body: &str) -> Vec<String> {
 
 /// Lower-case words: runs of letters and digits, with an apostrophe inside a word kept
 /// (`can't`, `teacher's`).
-fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut word = String::new();
     let mut chars = text.chars().peekable();

@@ -268,6 +268,18 @@ pub enum RulesCommand {
         #[arg(long, value_name = "PERCENT")]
         min_emergency_precision: Option<f64>,
     },
+    /// Measure how new cases are linked to the open cases they repeat, on a labelled set
+    /// (`bench/similar/cases.tsv` is one): precision and recall of the links.
+    Related {
+        /// A TSV: id, at_min, requester, category, group (`-` for none), subject, body.
+        set: PathBuf,
+        /// Use this rules file (its `[related]` and `[model]`) instead of the configured one.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Exit 1 when fewer than this percentage of the links are right.
+        #[arg(long, value_name = "PERCENT")]
+        min_precision: Option<f64>,
+    },
 }
 
 impl Command {

@@ -112,6 +112,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             rules::eval_command(config, &corpus, rules.as_deref(), &options, out)
         }
+        Command::Rules(RulesCommand::Related {
+            set,
+            rules,
+            min_precision,
+        }) => rules::related_command(config, &set, rules.as_deref(), min_precision, out),
         Command::Import(cmd) => intake::import_command(config, cmd, out).await,
         Command::Check => check::check_command(config, out).await,
         Command::Migrate => migrate_command(config, out).await,

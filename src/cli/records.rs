@@ -161,7 +161,16 @@ pub(super) async fn cases_show(
         writeln!(out, "  workaround {w}")?;
     }
     for l in &links {
-        writeln!(out, "  linked     {} ({}, {})", l.ticket, l.kind, l.status)?;
+        let why = l
+            .why
+            .as_deref()
+            .map(|w| format!(": {w}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  linked     {} ({}, {}){why}",
+            l.ticket, l.kind, l.status
+        )?;
     }
     for t in &tasks {
         writeln!(

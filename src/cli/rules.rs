@@ -252,6 +252,60 @@ fn print_report(corpus: &Path, r: &Report, out: &mut impl Write) -> std::io::Res
 
 /// The rules to try (`--rules FILE`, else the configured ones), our own address and the size
 /// limits, as the daemon would parse with.
+/// `rules related SET`: the links the rules' `[related]` thresholds make on a labelled set.
+pub(super) fn related_command(
+    config_path: &Path,
+    set: &Path,
+    rules_path: Option<&Path>,
+    min_precision: Option<f64>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    use crate::classify::similar;
+    let (rules, _, _) = load_rules(config_path, rules_path)?;
+    let Some(settings) = rules.related() else {
+        anyhow::bail!("the rules turn linking off ([related] enabled = false)");
+    };
+    let text =
+        std::fs::read_to_string(set).with_context(|| format!("cannot read {}", set.display()))?;
+    let labelled =
+        similar::read_set(&text).map_err(|e| anyhow::anyhow!("{}: {e}", set.display()))?;
+    let none = similar::Rarity::default();
+    let r = similar::evaluate(&labelled, rules.rarity().unwrap_or(&none), settings);
+    writeln!(out, "requests   {}", labelled.len())?;
+    writeln!(
+        out,
+        "links      {} made, {} right: precision {:.1} %",
+        r.linked,
+        r.correct,
+        100.0 * r.precision()
+    )?;
+    writeln!(
+        out,
+        "pairs      {} labelled within the window: recall {:.1} %",
+        r.labelled,
+        100.0 * r.recall()
+    )?;
+    writeln!(
+        out,
+        "requests   {} of {} that repeat an earlier one linked to it: {:.1} %",
+        r.repeats_found,
+        r.repeats,
+        100.0 * r.request_recall()
+    )?;
+    writeln!(
+        out,
+        "kind       {} of {} right links told related from duplicate",
+        r.kind_right, r.correct
+    )?;
+    Ok(match min_precision {
+        Some(p) if 100.0 * r.precision() < p => {
+            writeln!(out, "FAILED: precision below {p} %")?;
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
+    })
+}
+
 fn load_rules(
     config_path: &Path,
     rules_path: Option<&Path>,

@@ -123,6 +123,7 @@ pub(super) fn ack_plan(
             .map(|at| s.calendar.format_day(at)),
         resolution_due: opened.resolution_due.map(|at| s.calendar.format_day(at)),
         previous_ticket: opened.previous.map(ToString::to_string),
+        duplicate_of: opened.duplicate_of.map(ToString::to_string),
     };
     AckPlan {
         context,
@@ -146,6 +147,8 @@ pub(super) struct Opened<'a> {
     /// The case belongs to another desk: the `redirect` mail goes instead of the
     /// acknowledgment, with this context.
     pub redirect: Option<&'a RedirectContext>,
+    /// The open case the same requester already wrote about, when this repeats it.
+    pub duplicate_of: Option<&'a TicketNo>,
 }
 
 /// Why no automatic answer may go to the message at all, if so: mail loops are never allowed.

@@ -913,6 +913,7 @@ fn the_acknowledgment_plan_names_the_case_and_threads_under_the_request() {
         first_response_due: Some(NOW + std::time::Duration::from_secs(86_400)),
         resolution_due: None,
         redirect: None,
+        duplicate_of: None,
     };
     let plan = ack_plan(&settings, rules.first_response, opened, &m, &c, NOW);
     let ctx = &plan.context;
@@ -1085,6 +1086,122 @@ urgency = "high"
         assert_eq!(row.try_get::<String, _>(2).unwrap(), "high");
         assert_eq!(row.try_get::<i64, _>(3).unwrap(), 0);
         assert_eq!(row.try_get::<Option<i64>, _>(4).unwrap(), Some(4 * 3600));
+    })
+    .await;
+}
+
+/// Issue 15 items 3 and 4 at intake: a second person reporting the same outage is linked as
+/// related, with why, and the first case's team hears of it in that case's thread; the first
+/// person writing again is linked as a duplicate and told which case holds the request; an
+/// unrelated request of the same category is linked to nothing.
+#[tokio::test]
+async fn repeated_reports_are_linked_with_the_reason() {
+    const TEAM: &str = r#"
+        [teams.service-desk]
+        address = "desk@it.example.test"
+    "#;
+    let build = |store: &Store| {
+        let rules = crate::classify::Rules::load(None).unwrap();
+        crate::casework::testing::pipeline(store, &format!("{CONFIG}{TEAM}"), rules)
+    };
+    crate::casework::testing::on_each_store(build, |p| async move {
+        let s = &p.store;
+        let at = |min: i64| NOW + ms(min * 60_000);
+        let first = mail(
+            "Ann <ann@lincoln.example.test>",
+            "Wi-Fi down in the east wing",
+            "",
+            "The wireless in rooms 201-214 of the east wing dropped at 8am; no laptop connects.",
+        );
+        p.ingest(&first, "test", at(0)).await.unwrap();
+        let second = mail(
+            "Bob <bob@lincoln.example.test>",
+            "no internet east wing",
+            "",
+            "Our laptops in room 207 cannot connect to the wireless since this morning. East wing only?",
+        );
+        p.ingest(&second, "test", at(18)).await.unwrap();
+        let again = mail(
+            "Ann <ann@lincoln.example.test>",
+            "Did you get my mail? Wi-Fi east wing",
+            "",
+            "Still no wireless in the east wing rooms; the laptops do not connect.",
+        );
+        p.ingest(&again, "test", at(30)).await.unwrap();
+        let other = mail(
+            "Cy <cy@lincoln.example.test>",
+            "Printer jam",
+            "",
+            "The printer in the library jams on every page.",
+        );
+        p.ingest(&other, "test", at(31)).await.unwrap();
+        let links = sqlx::query(
+            "SELECT a.ticket, b.ticket, l.kind, l.why FROM case_links l
+             JOIN cases a ON a.id = l.case_id JOIN cases b ON b.id = l.linked_id
+             WHERE a.id > b.id ORDER BY a.id, b.id",
+        )
+        .fetch_all(&s.pool)
+        .await
+        .unwrap();
+        let got: Vec<(String, String, String)> = links
+            .iter()
+            .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap(), r.try_get(2).unwrap()))
+            .collect();
+        let want = |a: &str, b: &str, k: &str| (a.to_owned(), b.to_owned(), k.to_owned());
+        assert_eq!(
+            got,
+            [
+                want("HD-000002", "HD-000001", "related"),
+                want("HD-000003", "HD-000001", "duplicate"),
+                want("HD-000003", "HD-000002", "related"),
+            ]
+        );
+        let why: String = links[0].try_get(3).unwrap();
+        assert!(
+            why.starts_with("same category; ") && why.contains("shared terms: ") && why.ends_with("; 18 min apart"),
+            "{why}"
+        );
+        // The first case's team hears of the second report, in the first case's thread.
+        let told: Vec<(String, String)> = sqlx::query(
+            "SELECT c.ticket, o.context FROM outbox o JOIN cases c ON c.id = o.case_id
+             WHERE o.kind = 'notification' ORDER BY o.id",
+        )
+        .fetch_all(&s.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()))
+        .collect();
+        let heads: Vec<(String, String)> = told
+            .iter()
+            .map(|(t, c)| {
+                let v: serde_json::Value = serde_json::from_str(c).unwrap();
+                (t.clone(), v["headline"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        assert!(heads.contains(&("HD-000001".into(), "Reported by others too: HD-000002".into())), "{heads:?}");
+        assert!(heads.contains(&("HD-000002".into(), "New case (repeats HD-000001)".into())), "{heads:?}");
+        assert!(heads.contains(&("HD-000004".into(), "New case".into())), "{heads:?}");
+        // Ann's second mail is acknowledged as what it is.
+        let ack: String = sqlx::query(
+            "SELECT o.context FROM outbox o JOIN cases c ON c.id = o.case_id
+             WHERE c.ticket = 'HD-000003' AND o.kind = 'auto_reply'",
+        )
+        .fetch_one(&s.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+        let ctx: AckContext = serde_json::from_str(&ack).unwrap();
+        assert_eq!(ctx.duplicate_of.as_deref(), Some("HD-000001"));
+        let t = crate::templates::render::Templates::load(None).unwrap();
+        let text = t.render("acknowledgment", &ctx).unwrap().text;
+        assert!(text.contains("case HD-000001 holds your request"), "{text}");
+        assert_eq!(
+            count(s, "SELECT COUNT(*) FROM events WHERE kind = 'repeat_found'").await,
+            6,
+            "each link on both cases"
+        );
     })
     .await;
 }

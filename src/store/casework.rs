@@ -346,8 +346,8 @@ pub async fn id_of(tx: &mut Tx, ticket: &TicketNo) -> Result<Option<CaseId>, Err
         .transpose()?)
 }
 
-/// Links two cases both ways (`related`, or `problem`/`incident` for a problem and its
-/// incident); an existing link is kept.
+/// Links two cases both ways (`related`, `duplicate`, or `problem`/`incident` for a problem and
+/// its incident), with why when helpdesk found the link itself; an existing link is kept.
 ///
 /// # Errors
 /// Database failure.
@@ -355,18 +355,21 @@ pub async fn link(
     tx: &mut Tx,
     (a, a_kind): (CaseId, &str),
     (b, b_kind): (CaseId, &str),
+    why: Option<&str>,
     now: Millis,
 ) -> Result<(), Error> {
     // Each row says what the linked case is to this one.
     for (case, linked, kind) in [(a, b, b_kind), (b, a, a_kind)] {
         sqlx::query(
-            r#"INSERT INTO case_links (case_id, linked_id, kind, created_at) VALUES ($1, $2, $3, $4)
+            r#"INSERT INTO case_links (case_id, linked_id, kind, created_at, why)
+               VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (case_id, linked_id) DO NOTHING"#,
         )
         .bind(case.0)
         .bind(linked.0)
         .bind(kind)
         .bind(now)
+        .bind(why)
         .execute(&mut **tx)
         .await?;
     }
@@ -426,6 +429,60 @@ pub async fn open_problem_workaround(
     .transpose()
 }
 
+/// An open case that a new one may repeat: who asked, when, and what they wrote first.
+#[derive(Debug, Clone)]
+pub struct Recent {
+    pub id: CaseId,
+    pub ticket: TicketNo,
+    /// The requester, lower-case.
+    pub requester: String,
+    /// When it was opened.
+    pub created_at: Millis,
+    pub subject: String,
+    /// Its first message's text.
+    pub body: String,
+}
+
+/// The active cases of `category` opened since `since`, newest first, at most `limit`, but
+/// `except`.
+///
+/// # Errors
+/// Database failure.
+pub async fn recent(
+    tx: &mut Tx,
+    category: &str,
+    since: Millis,
+    except: CaseId,
+    limit: i64,
+) -> Result<Vec<Recent>, Error> {
+    let sql = format!(
+        "SELECT c.id, c.ticket, c.requester, c.created_at, c.subject,
+                (SELECT m.body FROM messages m WHERE m.case_id = c.id ORDER BY m.id LIMIT 1)
+         FROM cases c
+         WHERE c.category = $1 AND c.created_at >= $2 AND c.id <> $3 AND {}
+         ORDER BY c.id DESC LIMIT {limit}",
+        active!()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(category)
+        .bind(since)
+        .bind(except.0)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Recent {
+                id: CaseId(r.try_get(0)?),
+                ticket: TicketNo::from_string(r.try_get::<String, _>(1)?),
+                requester: r.try_get(2)?,
+                created_at: r.try_get(3)?,
+                subject: r.try_get(4)?,
+                body: r.try_get::<Option<String>, _>(5)?.unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
 /// Adds a task for `team`; returns its id.
 ///
 /// # Errors
@@ -457,9 +514,11 @@ pub async fn add_task(
 pub struct LinkRow {
     /// The other case's ticket.
     pub ticket: String,
-    /// What it is to this case: `related`, `problem` or `incident`.
+    /// What it is to this case: `related`, `duplicate`, `problem` or `incident`.
     pub kind: String,
     pub status: String,
+    /// Why helpdesk linked them, when it did: the shared terms and the time apart.
+    pub why: Option<String>,
 }
 
 /// A task as shown.
@@ -484,8 +543,8 @@ pub struct TaskRow {
 /// Database failure.
 pub async fn links(pool: &sqlx::AnyPool, case: CaseId) -> Result<Vec<LinkRow>, Error> {
     sqlx::query(
-        r#"SELECT c.ticket, l.kind, c.status FROM case_links l JOIN cases c ON c.id = l.linked_id
-           WHERE l.case_id = $1 ORDER BY c.id"#,
+        r#"SELECT c.ticket, l.kind, c.status, l.why FROM case_links l
+           JOIN cases c ON c.id = l.linked_id WHERE l.case_id = $1 ORDER BY c.id"#,
     )
     .bind(case.0)
     .fetch_all(pool)
@@ -496,6 +555,7 @@ pub async fn links(pool: &sqlx::AnyPool, case: CaseId) -> Result<Vec<LinkRow>, E
             ticket: r.try_get(0)?,
             kind: r.try_get(1)?,
             status: r.try_get(2)?,
+            why: r.try_get(3)?,
         })
     })
     .collect()

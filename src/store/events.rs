@@ -126,6 +126,15 @@ pub enum Event<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         overridden: Option<u8>,
     },
+    /// helpdesk found that this case and another report the same thing.
+    RepeatFound {
+        /// The other case.
+        ticket: &'a TicketNo,
+        /// `related` (another person) or `duplicate` (the same person again).
+        kind: &'a str,
+        /// Why: the shared terms and the time apart.
+        why: &'a str,
+    },
     /// `/rootcause` on a problem case.
     RootCauseRecorded {
         /// What causes its incidents.
@@ -324,6 +333,7 @@ impl Event<'_> {
             Event::UrgencyChanged { .. } => "urgency_changed",
             Event::Redirected { .. } => "redirected",
             Event::RootCauseRecorded { .. } => "root_cause_recorded",
+            Event::RepeatFound { .. } => "repeat_found",
             Event::WorkaroundRecorded { .. } => "workaround_recorded",
             Event::RedirectSkipped { .. } => "redirect_skipped",
             Event::CategoryChanged { .. } => "category_changed",

@@ -239,6 +239,8 @@ pub struct AckContext {
     pub resolution_due: Option<String>,
     /// The closed case the customer replied to, when this case follows it up.
     pub previous_ticket: Option<String>,
+    /// The open case the same requester already wrote about, when this one repeats it.
+    pub duplicate_of: Option<String>,
 }
 
 impl AckContext {
@@ -262,6 +264,7 @@ impl AckContext {
             first_response_due: Some("Monday 23 November, 14:30 UTC".into()),
             resolution_due: Some("Thursday 26 November, 17:00 UTC".into()),
             previous_ticket: None,
+            duplicate_of: Some("HD-000117".into()),
         }
     }
 }

@@ -241,3 +241,86 @@ async fn a_request_for_another_desk_is_sent_there_and_impact_and_urgency_set_the
     assert_eq!(stack.fetch_all(manager, "INBOX").await.len(), 1);
     assert_eq!(stack.fetch_all(team, "INBOX").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_report_reaches_the_first_cases_team_and_a_resend_is_told_its_case() {
+    let Some(stack) = stack::shared() else { return };
+    let (support, ann, bob, team) = ("support26", "customer29", "customer30", "customer31");
+    let desk = incident_desk(stack, (support, team, "customer26", "customer28"));
+    let send = |from: &'static str, id: &'static str, subject: &'static str, body: &'static str| {
+        let raw = request(from, support, id, subject, body);
+        async move { stack.send(&at(from), &at(support), &raw).await }
+    };
+    send(
+        ann,
+        "rel-1",
+        "Wi-Fi down in the east wing",
+        "The wireless in rooms 201-214 of the east wing dropped at 8am; no laptop connects.",
+    )
+    .await;
+    stack.wait_for(support, "INBOX", 1, WAIT).await;
+    run_once(&desk, "created 1,");
+    send(
+        bob,
+        "rel-2",
+        "no internet east wing",
+        "Our laptops in room 207 cannot connect to the wireless since this morning. East wing only?",
+    )
+    .await;
+    send(
+        ann,
+        "rel-3",
+        "Did you get my mail? Wi-Fi east wing",
+        "Still no wireless in the east wing rooms; the laptops do not connect.",
+    )
+    .await;
+    stack.wait_for(support, "INBOX", 3, WAIT).await;
+    run_once(&desk, "created 2,");
+    // The team: the first case, the second as a repeat, the first told of it, the third.
+    let team_mail = stack.wait_for(team, "INBOX", 4, WAIT).await;
+    let subjects: Vec<String> = team_mail.iter().map(|m| subject(m)).collect();
+    let told = team_mail
+        .iter()
+        .find(|m| subject(m).contains("Reported by others too: HD-000002"))
+        .unwrap_or_else(|| panic!("{subjects:?}"));
+    assert!(
+        subject(told).starts_with("[HD-000001]"),
+        "in the first case's thread"
+    );
+    let first = team_mail
+        .iter()
+        .find(|m| subject(m).starts_with("[HD-000001] New case"))
+        .expect("the first notification");
+    assert_eq!(header(told, "In-Reply-To"), header(first, "Message-ID"));
+    assert!(text(told).contains("shared terms"), "{}", text(told));
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.contains("New case (repeats HD-000001)")),
+        "{subjects:?}"
+    );
+    // Ann's resend is acknowledged as a repeat of her first case.
+    let ann_mail = stack.wait_for(ann, "INBOX", 2, WAIT).await;
+    let second_ack = ann_mail
+        .iter()
+        .find(|m| subject(m).contains("HD-000003"))
+        .expect("the acknowledgment of the resend");
+    assert!(
+        text(second_ack).contains("case HD-000001 holds your request"),
+        "{}",
+        text(second_ack)
+    );
+    let view = desk.desk.ok(&["cases", "show", "HD-000002"]);
+    assert!(
+        view.contains("linked     HD-000001 (related, open): same category; "),
+        "{view}"
+    );
+    let shown = desk.desk.json(&["cases", "show", "HD-000003"]);
+    let kinds: Vec<&str> = shown["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["duplicate", "related"], "{:#}", shown["links"]);
+}
