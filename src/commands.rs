@@ -47,6 +47,10 @@ pub const VALID: &[(&str, &str)] = &[
         "the rest of the mail is internal, never sent to the customer",
     ),
     ("/link <ticket>", "link a related case"),
+    (
+        "/merge <ticket>",
+        "fold this case into that one: messages, people and open tasks move there, this one closes",
+    ),
     ("/problem", "open a problem case linked to this incident"),
     (
         "/rootcause <text>",
@@ -88,6 +92,8 @@ pub enum Command {
     Reopen,
     /// `/link TICKET`.
     Link(String),
+    /// `/merge TICKET`.
+    Merge(String),
     /// `/problem`.
     Problem,
     /// `/rootcause TEXT`.
@@ -176,6 +182,8 @@ pub enum Change {
     Reopen,
     /// Link another case (checked to exist when applied).
     Link(TicketNo),
+    /// Fold this case into another (checked to exist and be open when applied).
+    Merge(TicketNo),
     /// Open a problem case linked to this one.
     Problem,
     /// Record the problem's root cause.
@@ -310,6 +318,8 @@ fn command(name: &str, rest: &str) -> Command {
         "reopen" => no_args(Command::Reopen),
         "link" if rest.is_empty() => needs("a ticket, e.g. /link HD-000124"),
         "link" => Command::Link(rest.to_owned()),
+        "merge" if rest.is_empty() => needs("the ticket to merge into, e.g. /merge HD-000124"),
+        "merge" => Command::Merge(rest.to_owned()),
         "problem" => no_args(Command::Problem),
         "rootcause" | "root_cause" if rest.is_empty() => {
             needs("the root cause, e.g. /rootcause the DHCP pool is exhausted")
@@ -588,15 +598,11 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
         Command::Resolve(text) => Change::Resolve(text.clone()),
         // Whether the status allows it is the status machine's to say (crate::lifecycle).
         Command::Reopen => Change::Reopen,
-        Command::Link(t) => {
-            let prefix = &ctx.settings.ticket_prefix;
-            let ticket = crate::thread::ticket_in_subject(&format!("[{}]", t.trim()), prefix)
-                .ok_or_else(|| format!("`{t}` is not a ticket like {prefix}-000124"))?;
-            if ticket == *case.ticket {
-                return Err("a case cannot be linked to itself".into());
-            }
-            Change::Link(ticket)
+        Command::Link(t) => Change::Link(other_ticket(t, ctx, "linked to")?),
+        Command::Merge(_) if case.status == Status::Closed => {
+            return Err(format!("{} is closed: only an open or resolved case can be merged", case.ticket))
         }
+        Command::Merge(t) => Change::Merge(other_ticket(t, ctx, "merged into")?),
         Command::Problem if case.case_type == CaseType::Problem => {
             return Err(format!("{} is already a problem case", case.ticket))
         }
@@ -627,6 +633,17 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
             Change::Template(name.clone())
         }
     })
+}
+
+/// The ticket `t` names, which must not be the case's own.
+fn other_ticket(t: &str, ctx: &Context<'_>, what: &str) -> Result<TicketNo, String> {
+    let prefix = &ctx.settings.ticket_prefix;
+    let ticket = crate::thread::ticket_in_subject(&format!("[{}]", t.trim()), prefix)
+        .ok_or_else(|| format!("`{t}` is not a ticket like {prefix}-000124"))?;
+    if ticket == *ctx.case.ticket {
+        return Err(format!("a case cannot be {what} itself"));
+    }
+    Ok(ticket)
 }
 
 fn target(p: &crate::classify::Priority) -> Option<Target> {

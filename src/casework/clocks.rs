@@ -40,6 +40,7 @@ impl Pipeline {
                 technician: None,
                 actor: SYSTEM_ACTOR,
                 desk: None,
+                merged_into: None,
             };
             self.relay(tx, &state, &relay, now).await?;
         }

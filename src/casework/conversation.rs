@@ -7,14 +7,14 @@ use super::Pipeline;
 use crate::commands::{self, CaseNow, Change, Context, Problem};
 use crate::config::TechnicianIdentity;
 use crate::lifecycle::{self, Effect};
-use crate::model::{CaseId, CaseType, Inbound, Millis, Role, Status, Visibility};
+use crate::model::{CaseId, CaseType, Inbound, Millis, Role, Status, TicketNo, Visibility};
 use crate::parse::{quote, thanks};
 use crate::sla;
 use crate::store::casework::{self, CaseState};
 use crate::store::events::Event;
 use crate::store::messages::{Kept, Raw};
 use crate::store::{self, cases, messages, Work};
-use crate::templates::render::{REDIRECT, REOPENED, RESOLUTION_NOTICE, UPDATE};
+use crate::templates::render::{MERGED, REDIRECT, REOPENED, RESOLUTION_NOTICE, UPDATE};
 use crate::thread::{Party, Technician, Via};
 
 /// What a joining message is, once its sender is judged.
@@ -128,6 +128,7 @@ impl Pipeline {
                 technician: None,
                 actor: super::SYSTEM_ACTOR,
                 desk: None,
+                merged_into: None,
             };
             self.relay(tx, state, &relay, now).await?;
         }
@@ -178,19 +179,40 @@ impl Pipeline {
             Err(problems) => return self.refuse(tx, state, m, raw, body, &problems).await,
         };
         // check() gives one change per command line, in order.
+        // The cases /link and /merge name, in order: each must exist, and a merge's survivor
+        // must be neither closed nor merged itself.
         let mut links = Vec::new();
         for (line, change) in reply.commands.iter().zip(&changes) {
-            if let Change::Link(t) = change {
-                match casework::id_of(tx, t).await? {
-                    Some(id) => links.push(id),
-                    None => {
-                        let problem = Problem {
-                            line: line.text.clone(),
-                            error: format!("there is no case {t}"),
-                        };
-                        return self.refuse(tx, state, m, raw, body, &[problem]).await;
+            let (Change::Link(t) | Change::Merge(t)) = change else {
+                continue;
+            };
+            let error = match casework::id_of(tx, t).await? {
+                None => Some(format!("there is no case {t}")),
+                Some(id) if matches!(change, Change::Merge(_)) => {
+                    let into = casework::state(tx, id).await?;
+                    links.push(id);
+                    if into.status == Status::Closed {
+                        Some(format!(
+                            "{t} is closed: reopen it first, or merge into an open case"
+                        ))
+                    } else if let Some(next) = casework::merged_into(tx, id).await? {
+                        let next = casework::ticket_of(tx, next).await?;
+                        Some(format!("{t} was merged into {next}: merge into {next}"))
+                    } else {
+                        None
                     }
                 }
+                Some(id) => {
+                    links.push(id);
+                    None
+                }
+            };
+            if let Some(error) = error {
+                let problem = Problem {
+                    line: line.text.clone(),
+                    error,
+                };
+                return self.refuse(tx, state, m, raw, body, &[problem]).await;
             }
         }
         let window = self.settings.reopen_window;
@@ -235,6 +257,7 @@ impl Pipeline {
                 technician,
                 actor,
                 desk: plan.desk.as_ref().and_then(|(d, _)| self.settings.desk(d)),
+                merged_into: plan.merged_into.as_ref(),
             };
             self.relay(tx, state, &relay, now).await?;
         }
@@ -372,6 +395,13 @@ impl Pipeline {
                 cases::add_event(tx, case, now, actor, &changed);
                 state.case_type = t;
             }
+            Change::Merge(ticket) => {
+                // Found and checked with the links, before anything was applied.
+                if let Some(into) = links.next() {
+                    self.merge_into(tx, state, (into, &ticket), actor, now)
+                        .await?;
+                }
+            }
             Change::Link(ticket) => {
                 // check() found every linked case before anything was applied.
                 if let Some(other) = links.next() {
@@ -496,6 +526,42 @@ impl Pipeline {
         self.notify(tx, state, &to, &notice, now).await
     }
 
+    /// `/merge`: folds the case into `into` (its messages, people and open tasks move there)
+    /// and closes it with its clocks stopped; the caller saves it and sends its requester the
+    /// one mail that names the survivor.
+    async fn merge_into(
+        &self,
+        tx: &mut Work,
+        state: &mut CaseState,
+        (into, ticket): (CaseId, &TicketNo),
+        actor: &str,
+        now: Millis,
+    ) -> Result<(), store::Error> {
+        let moved = casework::merge(tx, state.id, into, now).await?;
+        let closed = Event::StatusChanged {
+            from: state.status,
+            to: Status::Closed,
+            reason: None,
+        };
+        cases::add_event(tx, state.id, now, actor, &closed);
+        state.status = Status::Closed;
+        state.pending_reason = None;
+        state.resolution = Some(format!("Merged into {ticket}"));
+        state.close_at = None;
+        state.closed_at = Some(now);
+        let merged = Event::Merged {
+            into: ticket,
+            messages: moved,
+        };
+        cases::add_event(tx, state.id, now, actor, &merged);
+        let from = Event::MergedFrom {
+            ticket: &state.ticket,
+            messages: moved,
+        };
+        cases::add_event(tx, into, now, actor, &from);
+        Ok(())
+    }
+
     /// `/problem`: a problem case in the incident's category and team, linked to it.
     async fn open_problem(
         &self,
@@ -610,6 +676,8 @@ struct ReplyPlan {
     /// the customer's mail names it (with the words), and the original is forwarded there when
     /// the desk asks for that.
     desk: Option<(String, Option<String>)>,
+    /// The case this one was merged into: the customer's one mail names it.
+    merged_into: Option<TicketNo>,
 }
 
 impl ReplyPlan {
@@ -633,7 +701,13 @@ fn reply_plan(effects: &[Effect], changes: &[Change], reply: &commands::Reply) -
             _ => None,
         })
         .filter(|_| resolves);
-    let template = if desk.is_some() {
+    let merged_into = changes.iter().rev().find_map(|c| match c {
+        Change::Merge(t) => Some(t.clone()),
+        _ => None,
+    });
+    let template = if merged_into.is_some() {
+        Some(MERGED.to_owned())
+    } else if desk.is_some() {
         Some(REDIRECT.to_owned())
     } else if resolves {
         Some(RESOLUTION_NOTICE.to_owned())
@@ -657,6 +731,7 @@ fn reply_plan(effects: &[Effect], changes: &[Change], reply: &commands::Reply) -
         visibility,
         answered,
         desk,
+        merged_into,
     }
 }
 

@@ -66,6 +66,7 @@ impl Pipeline {
                 technician: None,
                 actor,
                 desk: None,
+                merged_into: None,
             };
             self.relay(&mut tx, &state, &relay, now).await?;
         }

@@ -79,6 +79,8 @@ pub(crate) struct Relay<'a> {
     pub actor: &'a str,
     /// The desk a `redirect` mail names.
     pub desk: Option<&'a crate::config::Desk>,
+    /// The case a `merged` mail names.
+    pub merged_into: Option<&'a crate::model::TicketNo>,
 }
 
 impl Pipeline {
@@ -214,6 +216,7 @@ impl Pipeline {
         }
         let s = &self.settings;
         let mut update = self.update_context(state, relay.text, relay.technician.clone());
+        update.merged_into = relay.merged_into.map(ToString::to_string);
         // An incident resolved while its problem is open, with a workaround: the customer
         // learns it is a workaround and where the cause is tracked.
         if relay.template == RESOLUTION_NOTICE && state.case_type == CaseType::Incident {
@@ -305,6 +308,7 @@ impl Pipeline {
                 .filter(|_| state.target.is_some() && state.status == Status::Pending),
             workaround: None,
             problem_ticket: None,
+            merged_into: None,
         }
     }
 

@@ -368,20 +368,41 @@ enum Key<'a> {
     Ticket(&'a TicketNo),
 }
 
+/// How many merges a reply is followed through at most (a merged case's survivor may itself
+/// have been merged since).
+const MERGE_HOPS: usize = 8;
+
 async fn candidate(tx: &mut Tx, key: Key<'_>) -> Result<Option<Candidate>, Error> {
     let query = match key {
         Key::Id(id) => sqlx::query(
-            r#"SELECT id, ticket, status, requester, close_at FROM cases WHERE id = $1"#,
+            r#"SELECT id, ticket, status, requester, close_at, merged_into FROM cases WHERE id = $1"#,
         )
         .bind(id.0),
         Key::Ticket(t) => sqlx::query(
-            r#"SELECT id, ticket, status, requester, close_at FROM cases WHERE ticket = $1"#,
+            r#"SELECT id, ticket, status, requester, close_at, merged_into FROM cases
+               WHERE ticket = $1"#,
         )
         .bind(t.as_str()),
     };
-    let Some(row) = query.fetch_optional(&mut **tx).await? else {
+    let Some(mut row) = query.fetch_optional(&mut **tx).await? else {
         return Ok(None);
     };
+    // A merged case's mail belongs to the case it was folded into.
+    for _ in 0..MERGE_HOPS {
+        let Some(into) = row.try_get::<Option<i64>, _>(5)? else {
+            break;
+        };
+        let next = sqlx::query(
+            r#"SELECT id, ticket, status, requester, close_at, merged_into FROM cases WHERE id = $1"#,
+        )
+        .bind(into)
+        .fetch_optional(&mut **tx)
+        .await?;
+        match next {
+            Some(r) => row = r,
+            None => break,
+        }
+    }
     let id = CaseId(row.try_get(0)?);
     let participants = sqlx::query(r#"SELECT address FROM participants WHERE case_id = $1"#)
         .bind(id.0)

@@ -429,6 +429,62 @@ pub async fn open_problem_workaround(
     .transpose()
 }
 
+/// Folds case `from` into `into`: its messages and open tasks move there, its requester and
+/// participants become the survivor's participants, and it points at the survivor, so later
+/// replies to its thread join the survivor. Returns how many messages moved. The caller closes
+/// `from` and records the merge.
+///
+/// # Errors
+/// Database failure.
+pub async fn merge(tx: &mut Tx, from: CaseId, into: CaseId, now: Millis) -> Result<u64, Error> {
+    let moved = sqlx::query(r#"UPDATE messages SET case_id = $2 WHERE case_id = $1"#)
+        .bind(from.0)
+        .bind(into.0)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    sqlx::query(
+        r#"INSERT INTO participants (case_id, address)
+           SELECT $2, p.address FROM (
+               SELECT address FROM participants WHERE case_id = $1
+               UNION SELECT requester FROM cases WHERE id = $1
+           ) AS p WHERE true
+           ON CONFLICT (case_id, address) DO NOTHING"#,
+    )
+    .bind(from.0)
+    .bind(into.0)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(r#"UPDATE tasks SET case_id = $2 WHERE case_id = $1 AND status = 'open'"#)
+        .bind(from.0)
+        .bind(into.0)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(r#"UPDATE cases SET merged_into = $2, updated_at = $3 WHERE id = $1"#)
+        .bind(from.0)
+        .bind(into.0)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    link(tx, (from, "merged"), (into, "survivor"), None, now).await?;
+    Ok(moved)
+}
+
+/// The case a merged case was folded into, if it was.
+///
+/// # Errors
+/// Database failure.
+pub async fn merged_into(tx: &mut Tx, case: CaseId) -> Result<Option<CaseId>, Error> {
+    Ok(
+        sqlx::query(r#"SELECT merged_into FROM cases WHERE id = $1"#)
+            .bind(case.0)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get::<Option<i64>, _>(0)?
+            .map(CaseId),
+    )
+}
+
 /// An open case that a new one may repeat: who asked, when, and what they wrote first.
 #[derive(Debug, Clone)]
 pub struct Recent {

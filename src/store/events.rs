@@ -135,6 +135,20 @@ pub enum Event<'a> {
         /// Why: the shared terms and the time apart.
         why: &'a str,
     },
+    /// `/merge`: this case was folded into another and closed.
+    Merged {
+        /// The surviving case.
+        into: &'a TicketNo,
+        /// How many messages moved there.
+        messages: u64,
+    },
+    /// Another case was folded into this one.
+    MergedFrom {
+        /// The merged case.
+        ticket: &'a TicketNo,
+        /// How many messages moved here.
+        messages: u64,
+    },
     /// `/rootcause` on a problem case.
     RootCauseRecorded {
         /// What causes its incidents.
@@ -334,6 +348,8 @@ impl Event<'_> {
             Event::Redirected { .. } => "redirected",
             Event::RootCauseRecorded { .. } => "root_cause_recorded",
             Event::RepeatFound { .. } => "repeat_found",
+            Event::Merged { .. } => "merged",
+            Event::MergedFrom { .. } => "merged_from",
             Event::WorkaroundRecorded { .. } => "workaround_recorded",
             Event::RedirectSkipped { .. } => "redirect_skipped",
             Event::CategoryChanged { .. } => "category_changed",

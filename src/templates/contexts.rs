@@ -41,6 +41,8 @@ pub struct UpdateContext {
     pub workaround: Option<String>,
     /// …and the problem case's ticket.
     pub problem_ticket: Option<String>,
+    /// The `merged` mail: the case this one was folded into.
+    pub merged_into: Option<String>,
 }
 
 impl UpdateContext {
@@ -64,6 +66,7 @@ impl UpdateContext {
                 "Use the wired port by the door until the access point is replaced.".into(),
             ),
             problem_ticket: Some("HD-000120".into()),
+            merged_into: Some("HD-000119".into()),
         }
     }
 }

@@ -85,6 +85,11 @@ const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
         )),
     ),
     (
+        MERGED,
+        include_str!("../../templates/merged.txt.hbs"),
+        Some(include_str!("../../templates/merged.html.hbs")),
+    ),
+    (
         REDIRECT,
         include_str!("../../templates/redirect.txt.hbs"),
         Some(include_str!("../../templates/redirect.html.hbs")),
@@ -124,13 +129,15 @@ pub const FOLLOW_UP_REMINDER: &str = "follow_up_reminder";
 /// The uncategorized queue for the triage team ([`DigestContext`]).
 pub const TRIAGE_DIGEST: &str = "triage_digest";
 
+/// The customer is told their case was folded into another ([`UpdateContext`]).
+pub const MERGED: &str = "merged";
 /// The customer is sent to another help desk ([`RedirectContext`]).
 pub const REDIRECT: &str = "redirect";
 /// The original of a redirected case, forwarded to that desk ([`StaffContext`]).
 pub const REDIRECT_FORWARD: &str = "redirect_forward";
 
 /// Customer mail of the update shape that the daemon sends itself: never a canned reply.
-const NOTICES: &[&str] = &[UPDATE, RESOLUTION_NOTICE, REOPENED, AUTO_CLOSED];
+const NOTICES: &[&str] = &[UPDATE, RESOLUTION_NOTICE, REOPENED, AUTO_CLOSED, MERGED];
 
 /// Which context a template is rendered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +160,7 @@ pub enum Shape {
 /// template that is neither a system template nor an acknowledgment is a canned reply.
 pub fn shape<'a>(name: &str, mut acknowledgments: impl Iterator<Item = &'a str>) -> Shape {
     match name {
-        UPDATE | RESOLUTION_NOTICE | REOPENED | AUTO_CLOSED => Shape::Update,
+        UPDATE | RESOLUTION_NOTICE | REOPENED | AUTO_CLOSED | MERGED => Shape::Update,
         TEAM_NOTIFICATION | SLA_WARNING | SLA_BREACH | FOLLOW_UP_REMINDER | REDIRECT_FORWARD => {
             Shape::Staff
         }

@@ -324,3 +324,84 @@ async fn a_second_report_reaches_the_first_cases_team_and_a_resend_is_told_its_c
         .collect();
     assert_eq!(kinds, ["duplicate", "related"], "{:#}", shown["links"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_case_tells_its_requester_once_and_its_thread_joins_the_survivor() {
+    let Some(stack) = stack::shared() else { return };
+    let (support, ann, bob, team) = ("support27", "customer32", "customer33", "customer34");
+    let desk = incident_desk(stack, (support, team, "customer26", "customer28"));
+    let raw = request(
+        ann,
+        support,
+        "mrg-1",
+        "Projector in room 12 dead",
+        "No picture at all.",
+    );
+    stack.send(&at(ann), &at(support), &raw).await;
+    let raw = request(
+        bob,
+        support,
+        "mrg-2",
+        "Beamer room twelve",
+        "The beamer shows nothing.",
+    );
+    stack.send(&at(bob), &at(support), &raw).await;
+    stack.wait_for(support, "INBOX", 2, WAIT).await;
+    run_once(&desk, "created 2,");
+    let team_mail = stack.wait_for(team, "INBOX", 2, WAIT).await;
+    let bob_note = team_mail
+        .iter()
+        .find(|m| subject(m).starts_with("[HD-000002]"))
+        .expect("Bob's case notification");
+    let merge = reply(bob_note, &at("tech"), &at(support), "/merge HD-000001");
+    stack.send(&at("tech"), &at(support), &merge).await;
+    stack.wait_for(support, "INBOX", 3, WAIT).await;
+    run_once(&desk, "created 0, joined 1,");
+    let bob_mail = stack.wait_for(bob, "INBOX", 2, WAIT).await;
+    let told = &bob_mail[1];
+    assert!(
+        subject(told).starts_with("[HD-000002] Now handled as HD-000001"),
+        "{}",
+        subject(told)
+    );
+    assert!(text(told).contains("a reply to this message or to any earlier one reaches"));
+    let shown = desk.desk.json(&["cases", "show", "HD-000002"]);
+    assert_eq!(shown["case"]["status"], "closed");
+    assert_eq!(shown["case"]["resolution"], "Merged into HD-000001");
+    // Bob answers his first acknowledgment: it joins HD-000001 and reaches its team.
+    let answer = reply(
+        &bob_mail[0],
+        &at(bob),
+        &at(support),
+        "It started after the storm.",
+    );
+    stack.send(&at(bob), &at(support), &answer).await;
+    stack.wait_for(support, "INBOX", 4, WAIT).await;
+    run_once(&desk, "created 0, joined 1,");
+    let shown = desk.desk.json(&["cases", "show", "HD-000001"]);
+    let bodies: Vec<&str> = shown["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("The beamer shows nothing.")),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies.iter().any(|b| b.contains("after the storm")),
+        "{bodies:?}"
+    );
+    let team_mail = stack.wait_for(team, "INBOX", 3, WAIT).await;
+    assert!(
+        subject(&team_mail[2]).starts_with("[HD-000001] Customer reply"),
+        "{}",
+        subject(&team_mail[2])
+    );
+    // Ann heard only her acknowledgment: no burst of mail for a merge.
+    assert_eq!(stack.fetch_all(ann, "INBOX").await.len(), 1);
+    assert_eq!(stack.fetch_all(bob, "INBOX").await.len(), 2);
+}

@@ -785,6 +785,7 @@ fn a_technician_reply_plan_picks_the_template_and_the_visibility() {
             visibility: Visibility::Public,
             answered: true,
             desk: None,
+            merged_into: None,
         }
     );
     assert!(answer.stops_first_response());
@@ -796,6 +797,7 @@ fn a_technician_reply_plan_picks_the_template_and_the_visibility() {
             visibility: Visibility::Internal,
             answered: false,
             desk: None,
+            merged_into: None,
         }
     );
     assert!(!commands_only.stops_first_response());
@@ -880,6 +882,88 @@ async fn a_problems_workaround_reaches_its_incidents_resolution_notice() {
         let t = crate::templates::render::Templates::load(None).unwrap();
         let text = t.render("resolution_notice", &ctx).unwrap().text;
         assert!(text.contains("This is a workaround") && text.contains("tracked as HD-000002"), "{text}");
+    })
+    .await;
+}
+
+/// Issue 15 item 4: `/merge` folds a case into another: its messages and people move, it closes
+/// with its clocks stopped, its requester gets one mail naming the survivor, and a later reply
+/// to its thread joins the survivor. A merge into nothing, itself or a merged case changes
+/// nothing.
+#[tokio::test]
+async fn merge_folds_a_case_into_another_and_its_thread_follows() {
+    on_each_store("", |p| async move {
+        printer_case(&p).await;
+        let (second, _) = mail("Bob <bob@customer.example.test>", "Printer on floor 3 broken", "", "Same printer, it jams.");
+        ingest(&p, &second).await;
+        let ids = rows(
+            &p.store,
+            "SELECT o.message_id, o.kind FROM outbox o JOIN cases c ON c.id = o.case_id
+             WHERE c.ticket = $1 ORDER BY o.id",
+            "HD-000002",
+        )
+        .await;
+        let (bob_ack, bob_note) = (ids[0][0].clone().unwrap(), ids[1][0].clone().unwrap());
+        for (bad, error) in [
+            ("/merge HD-000099", "there is no case HD-000099"),
+            ("/merge HD-000002", "a case cannot be merged into itself"),
+            ("/merge", "/merge needs the ticket to merge into, e.g. /merge HD-000124"),
+        ] {
+            let (raw, _) = mail(TECH, "Re: [HD-000002] x", &answering(&bob_note), bad);
+            ingest(&p, &raw).await;
+            let err = rows(&p.store, "SELECT context FROM outbox WHERE kind = $1 ORDER BY id DESC", "command_error").await;
+            let ctx: serde_json::Value = serde_json::from_str(err[0][0].as_deref().unwrap()).unwrap();
+            assert_eq!(ctx["problems"][0]["error"], error, "{bad}");
+        }
+        assert_eq!(case(&p.store, "HD-000002").await[0].as_deref(), Some("open"));
+        let (raw, _) = mail(TECH, "Re: [HD-000002] x", &answering(&bob_note), "/merge HD-000001");
+        ingest(&p, &raw).await;
+        let merged = case(&p.store, "HD-000002").await;
+        assert_eq!(merged[0].as_deref(), Some("closed"));
+        assert_eq!(merged[4].as_deref(), Some("Merged into HD-000001"));
+        let clocks = rows(&p.store, "SELECT CAST(due_at AS TEXT), CAST(clock_since AS TEXT) FROM cases WHERE ticket = $1", "HD-000002").await;
+        assert_eq!(clocks[0], [None, None], "clocks stopped");
+        let moved = rows(
+            &p.store,
+            "SELECT m.sender FROM messages m JOIN cases c ON c.id = m.case_id WHERE c.ticket = $1 ORDER BY m.id",
+            "HD-000001",
+        )
+        .await;
+        assert!(moved.iter().any(|r| r[0].as_deref() == Some("bob@customer.example.test")), "{moved:?}");
+        let people = rows(
+            &p.store,
+            "SELECT pa.address FROM participants pa JOIN cases c ON c.id = pa.case_id WHERE c.ticket = $1",
+            "HD-000001",
+        )
+        .await;
+        assert!(people.iter().any(|r| r[0].as_deref() == Some("bob@customer.example.test")));
+        // Bob gets one mail, naming the survivor; Alice gets nothing.
+        let relays = rows(&p.store, "SELECT recipient, template, context FROM outbox WHERE kind = $1", "relay").await;
+        assert_eq!(relays.len(), 1, "{relays:?}");
+        assert_eq!(relays[0][0].as_deref(), Some("bob@customer.example.test"));
+        assert_eq!(relays[0][1].as_deref(), Some("merged"));
+        let ctx: serde_json::Value = serde_json::from_str(relays[0][2].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["merged_into"], "HD-000001");
+        let ev = events(&p.store).await;
+        assert!(ev.contains(&"merged".to_owned()) && ev.contains(&"merged_from".to_owned()));
+        // Bob answers his first acknowledgment: the reply joins the survivor.
+        let (reply, _) = mail("Bob <bob@customer.example.test>", "Re: [HD-000002] Printer on floor 3 broken", &answering(&bob_ack), "It also smells burnt.");
+        assert_eq!(ingest(&p, &reply).await, Outcome::Joined { ticket: TicketNo::new("HD", 1) });
+        // A merge into the merged case points at the survivor.
+        let (third, _) = mail("Cy <cy@customer.example.test>", "Floor 3 printer", "", "Jams.");
+        ingest(&p, &third).await;
+        let note = rows(
+            &p.store,
+            "SELECT o.message_id FROM outbox o JOIN cases c ON c.id = o.case_id
+             WHERE c.ticket = $1 AND o.kind = 'notification'",
+            "HD-000003",
+        )
+        .await;
+        let (raw, _) = mail(TECH, "Re: [HD-000003] x", &answering(note[0][0].as_deref().unwrap()), "/merge HD-000002");
+        ingest(&p, &raw).await;
+        let err = rows(&p.store, "SELECT context FROM outbox WHERE kind = $1 ORDER BY id DESC", "command_error").await;
+        let ctx: serde_json::Value = serde_json::from_str(err[0][0].as_deref().unwrap()).unwrap();
+        assert_eq!(ctx["problems"][0]["error"], "HD-000002 is closed: reopen it first, or merge into an open case");
     })
     .await;
 }
