@@ -77,6 +77,7 @@ pub fn new_message_id(own_address: &str) -> String {
 pub(crate) mod clocks;
 pub(crate) mod conversation;
 mod limits;
+pub(crate) mod major;
 mod manual;
 pub(crate) mod notify;
 mod redirect;

@@ -53,6 +53,14 @@ pub const VALID: &[(&str, &str)] = &[
     ),
     ("/problem", "open a problem case linked to this incident"),
     (
+        "/major [text]",
+        "declare a major incident: a major case linking this one and its related reports; its team and the major-incident list are alerted",
+    ),
+    (
+        "/broadcast <text>",
+        "on a major incident: send the text to every requester of its incidents, once each, in their own thread",
+    ),
+    (
         "/rootcause <text>",
         "on a problem case: what causes its incidents",
     ),
@@ -96,6 +104,10 @@ pub enum Command {
     Merge(String),
     /// `/problem`.
     Problem,
+    /// `/major [TEXT]`.
+    Major(Option<String>),
+    /// `/broadcast TEXT`.
+    Broadcast(String),
     /// `/rootcause TEXT`.
     RootCause(String),
     /// `/workaround TEXT`.
@@ -186,6 +198,10 @@ pub enum Change {
     Merge(TicketNo),
     /// Open a problem case linked to this one.
     Problem,
+    /// Declare a major incident with this one and its related reports (what it is, if said).
+    Major(Option<String>),
+    /// Send every requester of the major incident's incidents this text.
+    Broadcast(String),
     /// Record the problem's root cause.
     RootCause(String),
     /// Record the problem's workaround.
@@ -321,6 +337,11 @@ fn command(name: &str, rest: &str) -> Command {
         "merge" if rest.is_empty() => needs("the ticket to merge into, e.g. /merge HD-000124"),
         "merge" => Command::Merge(rest.to_owned()),
         "problem" => no_args(Command::Problem),
+        "major" => Command::Major((!rest.is_empty()).then(|| rest.to_owned())),
+        "broadcast" if rest.is_empty() => {
+            needs("the text for every requester, e.g. /broadcast the VPN is back")
+        }
+        "broadcast" => Command::Broadcast(rest.to_owned()),
         "rootcause" | "root_cause" if rest.is_empty() => {
             needs("the root cause, e.g. /rootcause the DHCP pool is exhausted")
         }
@@ -616,6 +637,9 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
             ))
         }
         Command::RootCause(t) => Change::RootCause(t.clone()),
+        // Whether the case is (not) a major incident already is looked up when applied.
+        Command::Major(t) => Change::Major(t.clone()),
+        Command::Broadcast(t) => Change::Broadcast(t.clone()),
         Command::Workaround(t) => Change::Workaround(t.clone()),
         Command::Task(team, text) => {
             if ctx.settings.team(team).is_none() {

@@ -65,9 +65,22 @@ pub use load::{load, load_str};
 pub use validate::{parse_duration, parse_size};
 
 pub use raw::{
-    InboundKind, OutboundKind, RawConfig, RawDatabase, RawDesk, RawHelpdesk, RawInbound,
+    InboundKind, OutboundKind, RawConfig, RawDatabase, RawDesk, RawHelpdesk, RawInbound, RawMajor,
     RawOutbound, RawTeam, Security, TechnicianIdentity,
 };
+
+/// The validated `[major_incident]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MajorSettings {
+    /// Alerted of each major incident, besides its team.
+    pub notify: Vec<String>,
+    /// How many related reports from different requesters raise one; `None`: only `/major`.
+    pub count: Option<u32>,
+    /// …within this long.
+    pub within: Duration,
+    /// Resolving it resolves its open incidents.
+    pub resolve_incidents: bool,
+}
 
 /// Another help desk a request may belong to (`[desks.NAME]`): how the customer reaches it,
 /// and whether the original is forwarded to it.
@@ -203,6 +216,8 @@ pub struct Settings {
     pub teams: std::collections::BTreeMap<String, Team>,
     /// Other help desks by name (lower-case).
     pub desks: std::collections::BTreeMap<String, Desk>,
+    /// Major incidents: who is alerted, and when related reports raise one.
+    pub major: MajorSettings,
     /// What a technician's mail must prove.
     pub technician_auth: TechnicianAuth,
     /// What customers see of the technician who answered.

@@ -762,6 +762,12 @@ impl Pipeline {
             .iter()
             .find(|f| f.link.kind == similar::Kind::Duplicate)
             .map(|f| &f.ticket);
+        // A report of an open major incident joins it; enough reports together raise one.
+        let major = if desk.is_none() && answerable {
+            self.join_or_raise_major(tx, &state, &repeats, now).await?
+        } else {
+            None
+        };
         let opened = ack::Opened {
             id: case,
             ticket: &ticket,
@@ -771,6 +777,7 @@ impl Pipeline {
             resolution_due: new.clock.due_at,
             redirect: redirect.as_ref(),
             duplicate_of,
+            major: major.as_ref().map(|(t, s)| (t, s.as_str())),
         };
         let acknowledged = self.acknowledge(tx, opened, m, c, now).await?;
         let notice = notify::Notice {

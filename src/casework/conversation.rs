@@ -215,12 +215,46 @@ impl Pipeline {
                 return self.refuse(tx, state, m, raw, body, &[problem]).await;
             }
         }
+        // /major on a case that is or belongs to one, /broadcast on one that is not.
+        for (line, change) in reply.commands.iter().zip(&changes) {
+            let error = match change {
+                Change::Major(_) => match casework::open_major(tx, state.id).await? {
+                    Some((id, _)) if id == state.id => {
+                        Some(format!("{} is a major incident already", state.ticket))
+                    }
+                    Some((_, t)) => Some(format!(
+                        "{} is an incident of major incident {t}: work it there",
+                        state.ticket
+                    )),
+                    None => None,
+                },
+                Change::Broadcast(_) if !casework::is_major(tx, state.id).await? => Some(format!(
+                    "{} is not a major incident: /broadcast goes on the major case (/major declares one)",
+                    state.ticket
+                )),
+                _ => None,
+            };
+            if let Some(error) = error {
+                let problem = Problem {
+                    line: line.text.clone(),
+                    error,
+                };
+                return self.refuse(tx, state, m, raw, body, &[problem]).await;
+            }
+        }
         let window = self.settings.reopen_window;
         let effects = match dry_run(state, &reply.commands, &changes, now, window) {
             Ok(effects) => effects,
             Err(problem) => return self.refuse(tx, state, m, raw, body, &[problem]).await,
         };
         let plan = reply_plan(&effects, &changes, &reply);
+        let broadcasts: Vec<String> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Broadcast(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
         let kept = kept(body, Role::Technician, plan.visibility);
         messages::insert(tx, state.id, m, raw, kept).await?;
         let actor = m.from.address.as_str();
@@ -263,6 +297,15 @@ impl Pipeline {
         }
         if let Some((desk, _)) = &plan.desk {
             self.forward_to_desk(tx, state, desk, actor, now).await?;
+        }
+        let technician = identity(m, self.settings.technician_identity);
+        for text in &broadcasts {
+            self.broadcast(tx, state, (text, technician.clone()), actor, now)
+                .await?;
+        }
+        if effects.contains(&Effect::ResolutionNotice) && casework::is_major(tx, state.id).await? {
+            let text = (reply.public.as_str(), technician);
+            self.resolve_incidents(tx, state, text, actor, now).await?;
         }
         Ok(())
     }
@@ -415,6 +458,15 @@ impl Pipeline {
                 }
             }
             Change::Problem => self.open_problem(tx, state, actor, now).await?,
+            Change::Major(text) => {
+                let mut incidents = vec![case];
+                let related = ["related", "duplicate"];
+                incidents.extend(casework::linked(tx, case, &related, true).await?);
+                self.declare_major(tx, state, &incidents, (text.as_deref(), actor), now)
+                    .await?;
+            }
+            // Sent after the changes, with the technician as the customer sees them.
+            Change::Broadcast(_) => {}
             Change::RootCause(text) => {
                 casework::record(tx, case, casework::Finding::RootCause, &text).await?;
                 let recorded = Event::RootCauseRecorded { text: &text };

@@ -22,6 +22,9 @@ pub struct RawConfig {
     /// `[desks.NAME]`: other help desks that requests may belong to (`redirect`).
     #[serde(default)]
     pub desks: std::collections::BTreeMap<String, RawDesk>,
+    /// `[major_incident]`: who is alerted, and when related reports make one.
+    #[serde(default)]
+    pub major_incident: RawMajor,
     /// `[calendar]`: the business calendar SLA targets run on.
     #[serde(default)]
     pub calendar: RawCalendar,
@@ -110,6 +113,47 @@ pub struct RawTeam {
     /// the team has no `address`.
     #[serde(default)]
     pub members: Vec<String>,
+}
+
+/// `[major_incident]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMajor {
+    /// Who is alerted of a major incident, besides its team.
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// How many related reports from different requesters raise one by themselves (0: never).
+    #[serde(default = "default_major_count")]
+    pub count: u32,
+    /// …arriving within this long.
+    #[serde(default = "default_major_within")]
+    pub within: String,
+    /// Whether resolving the major incident resolves its open incidents.
+    #[serde(default = "default_true")]
+    pub resolve_incidents: bool,
+}
+
+impl Default for RawMajor {
+    fn default() -> Self {
+        RawMajor {
+            notify: Vec::new(),
+            count: default_major_count(),
+            within: default_major_within(),
+            resolve_incidents: true,
+        }
+    }
+}
+
+fn default_major_count() -> u32 {
+    5
+}
+
+fn default_major_within() -> String {
+    "30m".into()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// `[desks.NAME]` as written: another help desk, as the customer is told to reach it.

@@ -87,6 +87,7 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
     };
     let teams = teams(path, &raw.teams)?;
     let desks = desks(path, &raw.desks)?;
+    let major = major(path, &raw.major_incident)?;
     let authserv_id = h
         .authserv_id
         .as_deref()
@@ -156,6 +157,7 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         from,
         teams,
         desks,
+        major,
         technician_auth,
         technician_identity: h.technician_identity,
         calendar,
@@ -263,6 +265,51 @@ fn teams(
         out.insert(name.clone(), Team { address, members });
     }
     Ok(out)
+}
+
+/// `[major_incident]`: addresses, a count of at least 2 (0 turns the automatic alert off), a
+/// window above zero.
+fn major(path: &Path, raw: &RawMajor) -> Result<MajorSettings, Error> {
+    let invalid = |key: &str, value: &str, expected: &str| Error::Invalid {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected: expected.to_owned(),
+    };
+    let notify = raw
+        .notify
+        .iter()
+        .map(|a| {
+            parse_address(a).ok_or_else(|| invalid("major_incident.notify", a, "email addresses"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = match raw.count {
+        0 => None,
+        1 => {
+            return Err(invalid(
+                "major_incident.count",
+                "1",
+                "2 or more related reports (0: only /major declares one)",
+            ))
+        }
+        n => Some(n),
+    };
+    let within = parse_duration(&raw.within)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            invalid(
+                "major_incident.within",
+                &raw.within,
+                "a duration above zero, like \"30m\"",
+            )
+        })?;
+    Ok(MajorSettings {
+        notify,
+        count,
+        within,
+        resolve_incidents: raw.resolve_incidents,
+    })
 }
 
 /// `[desks.NAME]`: names like team names (they are typed in `/redirect NAME`), a name for the

@@ -12,7 +12,7 @@ use crate::parse::signals;
 use crate::store::events::Event;
 use crate::store::{self, cases, outbox, Work};
 use crate::templates::contexts::RedirectContext;
-use crate::templates::render::{AckContext, REDIRECT};
+use crate::templates::render::{AckContext, KNOWN_ISSUE, REDIRECT};
 
 impl Pipeline {
     /// Queues the acknowledgment, or records why none is sent.
@@ -41,9 +41,10 @@ impl Pipeline {
         }
         let first_response = self.rules().first_response;
         let plan = ack_plan(&self.settings, first_response, opened, m, c, now);
-        let (template, context) = match opened.redirect {
-            Some(redirect) => (REDIRECT, to_json(redirect)?),
-            None => (c.template.as_str(), to_json(&plan.context)?),
+        let (template, context) = match (opened.redirect, opened.major) {
+            (Some(redirect), _) => (REDIRECT, to_json(redirect)?),
+            (None, Some(_)) => (KNOWN_ISSUE, to_json(&plan.context)?),
+            (None, None) => (c.template.as_str(), to_json(&plan.context)?),
         };
         let message_id = new_message_id(&self.settings.address.address);
         let references = plan.references;
@@ -124,6 +125,8 @@ pub(super) fn ack_plan(
         resolution_due: opened.resolution_due.map(|at| s.calendar.format_day(at)),
         previous_ticket: opened.previous.map(ToString::to_string),
         duplicate_of: opened.duplicate_of.map(ToString::to_string),
+        major_ticket: opened.major.map(|(t, _)| t.to_string()),
+        major_summary: opened.major.map(|(_, s)| s.to_owned()),
     };
     AckPlan {
         context,
@@ -149,6 +152,9 @@ pub(super) struct Opened<'a> {
     pub redirect: Option<&'a RedirectContext>,
     /// The open case the same requester already wrote about, when this repeats it.
     pub duplicate_of: Option<&'a TicketNo>,
+    /// The open major incident this report belongs to, with its summary: the `known_issue`
+    /// acknowledgment goes instead.
+    pub major: Option<(&'a TicketNo, &'a str)>,
 }
 
 /// Why no automatic answer may go to the message at all, if so: mail loops are never allowed.

@@ -914,6 +914,7 @@ fn the_acknowledgment_plan_names_the_case_and_threads_under_the_request() {
         resolution_due: None,
         redirect: None,
         duplicate_of: None,
+        major: None,
     };
     let plan = ack_plan(&settings, rules.first_response, opened, &m, &c, NOW);
     let ctx = &plan.context;

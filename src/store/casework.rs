@@ -485,6 +485,91 @@ pub async fn merged_into(tx: &mut Tx, case: CaseId) -> Result<Option<CaseId>, Er
     )
 }
 
+/// Marks a case as a major incident.
+///
+/// # Errors
+/// Database failure.
+pub async fn mark_major(tx: &mut Tx, case: CaseId) -> Result<(), Error> {
+    sqlx::query(r#"UPDATE cases SET major = 1 WHERE id = $1"#)
+        .bind(case.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The open major incident `case` is, or belongs to (linked as one of its incidents), if any.
+///
+/// # Errors
+/// Database failure.
+pub async fn open_major(tx: &mut Tx, case: CaseId) -> Result<Option<(CaseId, TicketNo)>, Error> {
+    let sql = format!(
+        "SELECT m.id, m.ticket FROM cases m
+         WHERE m.major = 1 AND m.{active} AND (m.id = $1 OR m.id IN (
+             SELECT l.linked_id FROM case_links l WHERE l.case_id = $1 AND l.kind = 'major'))
+         ORDER BY m.id LIMIT 1",
+        active = active!()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(case.0)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| {
+            Ok((
+                CaseId(r.try_get(0)?),
+                TicketNo::from_string(r.try_get::<String, _>(1)?),
+            ))
+        })
+        .transpose()
+}
+
+/// Whether a case is a major incident.
+///
+/// # Errors
+/// Database failure.
+pub async fn is_major(tx: &mut Tx, case: CaseId) -> Result<bool, Error> {
+    let major: i64 = sqlx::query(r#"SELECT major FROM cases WHERE id = $1"#)
+        .bind(case.0)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    Ok(major != 0)
+}
+
+/// The cases linked to `case` as `kinds` (what they are to it), oldest first, with only the
+/// active ones when `active_only`.
+///
+/// # Errors
+/// Database failure.
+pub async fn linked(
+    tx: &mut Tx,
+    case: CaseId,
+    kinds: &[&str],
+    active_only: bool,
+) -> Result<Vec<CaseId>, Error> {
+    let sql = format!(
+        "SELECT c.id FROM case_links l JOIN cases c ON c.id = l.linked_id
+         WHERE l.case_id = $1 AND l.kind IN ({}) {} ORDER BY c.id",
+        (0..kinds.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if active_only {
+            concat!("AND c.", active!())
+        } else {
+            ""
+        }
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case.0);
+    for k in kinds {
+        q = q.bind(*k);
+    }
+    q.fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Ok(CaseId(r.try_get(0)?)))
+        .collect()
+}
+
 /// An open case that a new one may repeat: who asked, when, and what they wrote first.
 #[derive(Debug, Clone)]
 pub struct Recent {
@@ -500,7 +585,7 @@ pub struct Recent {
 }
 
 /// The active cases of `category` opened since `since`, newest first, at most `limit`, but
-/// `except`.
+/// `except` and major incidents (which are not reports of their own).
 ///
 /// # Errors
 /// Database failure.
@@ -515,7 +600,7 @@ pub async fn recent(
         "SELECT c.id, c.ticket, c.requester, c.created_at, c.subject,
                 (SELECT m.body FROM messages m WHERE m.case_id = c.id ORDER BY m.id LIMIT 1)
          FROM cases c
-         WHERE c.category = $1 AND c.created_at >= $2 AND c.id <> $3 AND {}
+         WHERE c.category = $1 AND c.created_at >= $2 AND c.id <> $3 AND c.major = 0 AND {}
          ORDER BY c.id DESC LIMIT {limit}",
         active!()
     );

@@ -149,6 +149,28 @@ pub enum Event<'a> {
         /// How many messages moved here.
         messages: u64,
     },
+    /// This case is a major incident, declared by a technician or raised by helpdesk.
+    MajorDeclared {
+        /// How many incidents it began with.
+        incidents: usize,
+        /// Raised by helpdesk from related reports, not by `/major`.
+        automatic: bool,
+    },
+    /// This case is an incident of a major incident.
+    MajorIncident {
+        /// The major incident's case.
+        ticket: &'a TicketNo,
+    },
+    /// A new report joined this major incident.
+    IncidentAdded {
+        /// Its case.
+        ticket: &'a TicketNo,
+    },
+    /// `/broadcast` on a major incident.
+    BroadcastSent {
+        /// How many requesters it went to.
+        requesters: usize,
+    },
     /// `/rootcause` on a problem case.
     RootCauseRecorded {
         /// What causes its incidents.
@@ -349,6 +371,10 @@ impl Event<'_> {
             Event::RootCauseRecorded { .. } => "root_cause_recorded",
             Event::RepeatFound { .. } => "repeat_found",
             Event::Merged { .. } => "merged",
+            Event::MajorDeclared { .. } => "major_declared",
+            Event::MajorIncident { .. } => "major_incident",
+            Event::IncidentAdded { .. } => "incident_added",
+            Event::BroadcastSent { .. } => "broadcast_sent",
             Event::MergedFrom { .. } => "merged_from",
             Event::WorkaroundRecorded { .. } => "workaround_recorded",
             Event::RedirectSkipped { .. } => "redirect_skipped",

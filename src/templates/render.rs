@@ -85,6 +85,16 @@ const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
         )),
     ),
     (
+        MAJOR_INCIDENT,
+        include_str!("../../templates/major_incident.txt.hbs"),
+        Some(include_str!("../../templates/major_incident.html.hbs")),
+    ),
+    (
+        KNOWN_ISSUE,
+        include_str!("../../templates/known_issue.txt.hbs"),
+        Some(include_str!("../../templates/known_issue.html.hbs")),
+    ),
+    (
         MERGED,
         include_str!("../../templates/merged.txt.hbs"),
         Some(include_str!("../../templates/merged.html.hbs")),
@@ -129,6 +139,10 @@ pub const FOLLOW_UP_REMINDER: &str = "follow_up_reminder";
 /// The uncategorized queue for the triage team ([`DigestContext`]).
 pub const TRIAGE_DIGEST: &str = "triage_digest";
 
+/// The alert of a major incident to `[major_incident] notify` and the team ([`StaffContext`]).
+pub const MAJOR_INCIDENT: &str = "major_incident";
+/// The acknowledgment of a report of a known major incident ([`AckContext`]).
+pub const KNOWN_ISSUE: &str = "known_issue";
 /// The customer is told their case was folded into another ([`UpdateContext`]).
 pub const MERGED: &str = "merged";
 /// The customer is sent to another help desk ([`RedirectContext`]).
@@ -161,13 +175,12 @@ pub enum Shape {
 pub fn shape<'a>(name: &str, mut acknowledgments: impl Iterator<Item = &'a str>) -> Shape {
     match name {
         UPDATE | RESOLUTION_NOTICE | REOPENED | AUTO_CLOSED | MERGED => Shape::Update,
-        TEAM_NOTIFICATION | SLA_WARNING | SLA_BREACH | FOLLOW_UP_REMINDER | REDIRECT_FORWARD => {
-            Shape::Staff
-        }
+        TEAM_NOTIFICATION | SLA_WARNING | SLA_BREACH | FOLLOW_UP_REMINDER | REDIRECT_FORWARD
+        | MAJOR_INCIDENT => Shape::Staff,
         REDIRECT => Shape::Redirect,
         COMMAND_ERROR | UNVERIFIED_TECHNICIAN => Shape::CommandError,
         TRIAGE_DIGEST => Shape::Digest,
-        "acknowledgment" | "conference_acknowledgment" => Shape::Acknowledgment,
+        "acknowledgment" | "conference_acknowledgment" | KNOWN_ISSUE => Shape::Acknowledgment,
         n if acknowledgments.any(|a| a == n) => Shape::Acknowledgment,
         _ => Shape::Update,
     }
@@ -248,6 +261,10 @@ pub struct AckContext {
     pub previous_ticket: Option<String>,
     /// The open case the same requester already wrote about, when this one repeats it.
     pub duplicate_of: Option<String>,
+    /// The open major incident this report belongs to (`known_issue`).
+    pub major_ticket: Option<String>,
+    /// What it is, as customers are told: "VPN down for remote staff".
+    pub major_summary: Option<String>,
 }
 
 impl AckContext {
@@ -272,6 +289,8 @@ impl AckContext {
             resolution_due: Some("Thursday 26 November, 17:00 UTC".into()),
             previous_ticket: None,
             duplicate_of: Some("HD-000117".into()),
+            major_ticket: Some("HD-000118".into()),
+            major_summary: Some("Wi-Fi down <east wing> & gym".into()),
         }
     }
 }

@@ -17,11 +17,12 @@ use crate::stack;
 fn incident_desk(
     stack: &stack::Stack,
     (support, team, hr, manager): (&str, &str, &str, &str),
+    more: &str,
 ) -> LiveDesk {
     let extra = format!(
         "[teams.desk]\naddress = \"{}\"\nmembers = [\"{}\"]\n\
          [desks.hr]\nname = \"HR Service Center\"\naddress = \"{}\"\n\
-         phone = \"+1 555 0100\"\nhours = \"Mon-Fri 08:00-16:00\"\nforward = true\n",
+         phone = \"+1 555 0100\"\nhours = \"Mon-Fri 08:00-16:00\"\nforward = true\n{more}",
         at(team),
         at("tech"),
         at(hr)
@@ -67,7 +68,7 @@ async fn a_request_for_another_desk_is_sent_there_and_impact_and_urgency_set_the
         "customer26",
         "customer28",
     );
-    let desk = incident_desk(stack, (support, team, hr, manager));
+    let desk = incident_desk(stack, (support, team, hr, manager), "");
     assert!(
         desk.desk
             .ok(&["check"])
@@ -246,7 +247,7 @@ async fn a_request_for_another_desk_is_sent_there_and_impact_and_urgency_set_the
 async fn a_second_report_reaches_the_first_cases_team_and_a_resend_is_told_its_case() {
     let Some(stack) = stack::shared() else { return };
     let (support, ann, bob, team) = ("support26", "customer29", "customer30", "customer31");
-    let desk = incident_desk(stack, (support, team, "customer26", "customer28"));
+    let desk = incident_desk(stack, (support, team, "customer26", "customer28"), "");
     let send = |from: &'static str, id: &'static str, subject: &'static str, body: &'static str| {
         let raw = request(from, support, id, subject, body);
         async move { stack.send(&at(from), &at(support), &raw).await }
@@ -329,7 +330,7 @@ async fn a_second_report_reaches_the_first_cases_team_and_a_resend_is_told_its_c
 async fn a_merged_case_tells_its_requester_once_and_its_thread_joins_the_survivor() {
     let Some(stack) = stack::shared() else { return };
     let (support, ann, bob, team) = ("support27", "customer32", "customer33", "customer34");
-    let desk = incident_desk(stack, (support, team, "customer26", "customer28"));
+    let desk = incident_desk(stack, (support, team, "customer26", "customer28"), "");
     let raw = request(
         ann,
         support,
@@ -404,4 +405,93 @@ async fn a_merged_case_tells_its_requester_once_and_its_thread_joins_the_survivo
     // Ann heard only her acknowledgment: no burst of mail for a merge.
     assert_eq!(stack.fetch_all(ann, "INBOX").await.len(), 1);
     assert_eq!(stack.fetch_all(bob, "INBOX").await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn related_reports_raise_a_major_incident_and_everyone_hears_once() {
+    let Some(stack) = stack::shared() else { return };
+    let support = "support28";
+    let people = ["customer35", "customer36", "customer37", "customer38"];
+    let (team, boss) = ("customer39", "customer40");
+    let major = format!(
+        "[major_incident]\nnotify = [\"{}\"]\ncount = 3\nwithin = \"30m\"\n",
+        at(boss)
+    );
+    let desk = incident_desk(stack, (support, team, "customer26", "customer28"), &major);
+    let bodies = [
+        "The VPN disconnects every few minutes from home; remote staff cannot reach the gradebook.",
+        "Working from home: the VPN disconnects every few minutes and the gradebook times out.",
+        "From home the VPN disconnects constantly, every few minutes; gradebook unreachable for remote staff.",
+        "The VPN disconnects every few minutes for me at home too, remote staff gradebook down.",
+    ];
+    for (i, (who, body)) in people.iter().zip(bodies).enumerate() {
+        let id = format!("maj-{i}");
+        let raw = request(who, support, &id, "VPN disconnects for remote staff", body);
+        stack.send(&at(who), &at(support), &raw).await;
+        stack.wait_for(support, "INBOX", i + 1, WAIT).await;
+        run_once(&desk, "created ");
+    }
+    // The third report raised it: the list and the team were alerted.
+    let alert = stack.wait_for(boss, "INBOX", 1, WAIT).await.remove(0);
+    assert!(
+        subject(&alert).starts_with("[HD-000004] Major incident, 3 reports"),
+        "{}",
+        subject(&alert)
+    );
+    let team_mail = stack.wait_for(team, "INBOX", 1, WAIT).await;
+    let team_alert = team_mail
+        .iter()
+        .find(|m| subject(m).contains("Major incident"))
+        .expect("the team's alert");
+    // The third and fourth reporters were told it is known.
+    for who in &people[2..] {
+        let ack = stack.wait_for(who, "INBOX", 1, WAIT).await.remove(0);
+        assert!(subject(&ack).contains("Known issue"), "{}", subject(&ack));
+        assert!(
+            text(&ack).contains("tracked as HD-000004"),
+            "{}",
+            text(&ack)
+        );
+    }
+    // One broadcast, then the resolution: everyone hears each once, in their own thread.
+    let answer = reply(
+        team_alert,
+        &at("tech"),
+        &at(support),
+        "/broadcast We are restarting the VPN concentrator.",
+    );
+    stack.send(&at("tech"), &at(support), &answer).await;
+    stack.wait_for(support, "INBOX", 5, WAIT).await;
+    run_once(&desk, "created 0, joined 1,");
+    let resolve = reply(
+        team_alert,
+        &at("tech"),
+        &at(support),
+        "/resolve The VPN concentrator was replaced.",
+    );
+    stack.send(&at("tech"), &at(support), &resolve).await;
+    stack.wait_for(support, "INBOX", 6, WAIT).await;
+    run_once(&desk, "created 0, joined 1,");
+    for who in people {
+        let got = stack.wait_for(who, "INBOX", 3, WAIT).await;
+        assert_eq!(got.len(), 3, "{who}: acknowledgment, broadcast, resolution");
+        assert!(
+            text(&got[1]).contains("restarting the VPN concentrator"),
+            "{}",
+            text(&got[1])
+        );
+        assert!(
+            subject(&got[2]).contains("Resolved"),
+            "{}",
+            subject(&got[2])
+        );
+        assert!(text(&got[2]).contains("The VPN concentrator was replaced."));
+        assert_eq!(
+            header(&got[1], "In-Reply-To"),
+            header(&got[0], "Message-ID"),
+            "{who}'s own thread"
+        );
+    }
+    let shown = desk.desk.json(&["cases", "show", "HD-000001"]);
+    assert_eq!(shown["case"]["status"], "resolved");
 }

@@ -967,3 +967,87 @@ async fn merge_folds_a_case_into_another_and_its_thread_follows() {
     })
     .await;
 }
+
+/// Issue 15 item 5: three related reports within the window raise a major incident (alerting
+/// the list and the team); a fourth report is acknowledged as a known issue and joins it;
+/// `/broadcast` reaches each requester once in their own thread; resolving the major case
+/// resolves every incident with one notice each. `/broadcast` on an incident and `/major` on a
+/// major incident's incident are refused.
+#[tokio::test]
+async fn related_reports_raise_a_major_incident_that_broadcasts_and_resolves_them_all() {
+    let major =
+        "[major_incident]\nnotify = [\"boss@it.example.test\"]\ncount = 3\nwithin = \"30m\"";
+    on_each_store(major, |p| async move {
+        let at = |min: i64| NOW + std::time::Duration::from_secs(u64::try_from(min * 60).unwrap());
+        let reports = [
+            ("ann@lincoln.example.test", "VPN down for remote staff", "The VPN disconnects every few minutes from home; remote staff cannot reach the gradebook."),
+            ("bob@lincoln.example.test", "VPN keeps disconnecting", "Working from home: the VPN disconnects every few minutes and the gradebook times out."),
+            ("cy@lincoln.example.test", "remote VPN disconnects", "From home the VPN disconnects constantly, every few minutes; gradebook unreachable for remote staff."),
+            ("dee@lincoln.example.test", "VPN from home", "The VPN disconnects every few minutes for me at home too, remote staff gradebook down."),
+        ];
+        for (i, (from, subject, body)) in reports.iter().enumerate() {
+            let (raw, _) = mail(from, subject, "", body);
+            p.ingest(&raw, "test", at(i as i64 * 5)).await.unwrap();
+        }
+        // Cases 1-3 the reports, 4 the major incident, 5 the fourth report.
+        let major = case(&p.store, "HD-000004").await;
+        assert_eq!(major[6].as_deref(), Some("problem"));
+        assert!(major[7].as_deref().unwrap().starts_with("Major incident: VPN down"), "{major:?}");
+        let alert = rows(&p.store, "SELECT recipient, context FROM outbox WHERE template = $1 ORDER BY id", "major_incident").await;
+        let to: Vec<&str> = alert.iter().map(|r| r[0].as_deref().unwrap()).collect();
+        assert_eq!(to, ["boss@it.example.test", "desk@it.example.test"]);
+        let incidents = rows(
+            &p.store,
+            "SELECT c.ticket FROM case_links l JOIN cases c ON c.id = l.linked_id
+             JOIN cases m ON m.id = l.case_id WHERE m.ticket = $1 AND l.kind = 'incident' ORDER BY c.id",
+            "HD-000004",
+        )
+        .await;
+        let incidents: Vec<&str> = incidents.iter().map(|r| r[0].as_deref().unwrap()).collect();
+        assert_eq!(incidents, ["HD-000001", "HD-000002", "HD-000003", "HD-000005"]);
+        let acks = rows(&p.store, "SELECT recipient, template FROM outbox WHERE kind = $1 ORDER BY id", "auto_reply").await;
+        let templates: Vec<&str> = acks.iter().map(|r| r[1].as_deref().unwrap()).collect();
+        assert_eq!(templates, ["acknowledgment", "acknowledgment", "known_issue", "known_issue"]);
+        // The technician works the major case from its alert.
+        let note = rows(
+            &p.store,
+            "SELECT message_id FROM outbox WHERE template = $1 AND recipient = 'desk@it.example.test'",
+            "major_incident",
+        )
+        .await;
+        let note = note[0][0].clone().unwrap();
+        let (raw, _) = mail(TECH, "Re: [HD-000004] x", &answering(&note), "/broadcast We are restarting the VPN concentrator.");
+        ingest(&p, &raw).await;
+        let sent = rows(&p.store, "SELECT recipient FROM outbox WHERE kind = 'relay' AND template = $1 ORDER BY id", "update").await;
+        let sent: Vec<&str> = sent.iter().map(|r| r[0].as_deref().unwrap()).collect();
+        assert_eq!(sent, ["ann@lincoln.example.test", "bob@lincoln.example.test", "cy@lincoln.example.test", "dee@lincoln.example.test"]);
+        // /broadcast on an incident, /major on a major incident's incident: refused.
+        let first_note = rows(
+            &p.store,
+            "SELECT o.message_id FROM outbox o JOIN cases c ON c.id = o.case_id
+             WHERE c.ticket = $1 AND o.kind = 'notification' ORDER BY o.id",
+            "HD-000001",
+        )
+        .await;
+        let first_note = first_note[0][0].clone().unwrap();
+        for (bad, error) in [
+            ("/broadcast hello", "HD-000001 is not a major incident: /broadcast goes on the major case (/major declares one)"),
+            ("/major", "HD-000001 is an incident of major incident HD-000004: work it there"),
+        ] {
+            let (raw, _) = mail(TECH, "Re: [HD-000001] x", &answering(&first_note), bad);
+            ingest(&p, &raw).await;
+            let err = rows(&p.store, "SELECT context FROM outbox WHERE kind = $1 ORDER BY id DESC", "command_error").await;
+            let ctx: serde_json::Value = serde_json::from_str(err[0][0].as_deref().unwrap()).unwrap();
+            assert_eq!(ctx["problems"][0]["error"], error, "{bad}");
+        }
+        let (raw, _) = mail(TECH, "Re: [HD-000004] x", &answering(&note), "/resolve The VPN concentrator was replaced.");
+        ingest(&p, &raw).await;
+        for t in ["HD-000001", "HD-000002", "HD-000003", "HD-000004", "HD-000005"] {
+            assert_eq!(case(&p.store, t).await[0].as_deref(), Some("resolved"), "{t}");
+        }
+        let notices = rows(&p.store, "SELECT recipient FROM outbox WHERE template = $1 ORDER BY id", "resolution_notice").await;
+        assert_eq!(notices.len(), 4, "one each: {notices:?}");
+        assert_eq!(case(&p.store, "HD-000002").await[4].as_deref(), Some("The VPN concentrator was replaced."));
+    })
+    .await;
+}
