@@ -768,6 +768,11 @@ impl Pipeline {
         } else {
             None
         };
+        // A known error: the problem's workaround goes with the acknowledgment.
+        let known_error = match &major {
+            None if !repeats.is_empty() => self.join_known_error(tx, &state, &repeats, now).await?,
+            _ => None,
+        };
         let opened = ack::Opened {
             id: case,
             ticket: &ticket,
@@ -778,6 +783,7 @@ impl Pipeline {
             redirect: redirect.as_ref(),
             duplicate_of,
             major: major.as_ref().map(|(t, s)| (t, s.as_str())),
+            known_error: known_error.as_ref().map(|(t, w)| (t, w.as_str())),
         };
         let acknowledged = self.acknowledge(tx, opened, m, c, now).await?;
         let notice = notify::Notice {

@@ -189,18 +189,13 @@ impl Pipeline {
             let error = match casework::id_of(tx, t).await? {
                 None => Some(format!("there is no case {t}")),
                 Some(id) if matches!(change, Change::Merge(_)) => {
-                    let into = casework::state(tx, id).await?;
                     links.push(id);
-                    if into.status == Status::Closed {
-                        Some(format!(
-                            "{t} is closed: reopen it first, or merge into an open case"
-                        ))
-                    } else if let Some(next) = casework::merged_into(tx, id).await? {
-                        let next = casework::ticket_of(tx, next).await?;
-                        Some(format!("{t} was merged into {next}: merge into {next}"))
-                    } else {
-                        None
-                    }
+                    let status = casework::state(tx, id).await?.status;
+                    let next = match casework::merged_into(tx, id).await? {
+                        Some(next) => Some(casework::ticket_of(tx, next).await?),
+                        None => None,
+                    };
+                    merge_refusal(t, status, next.as_ref())
                 }
                 Some(id) => {
                     links.push(id);
@@ -677,6 +672,23 @@ impl Pipeline {
         };
         let to = self.staff_of(&state);
         self.notify(tx, &state, &to, &notice, now).await
+    }
+}
+
+/// Why a case cannot be merged into `into` (its ticket, its status, and the case it was itself
+/// merged into, if any), if it cannot: the survivor must be open or resolved and not merged
+/// away. Pure.
+fn merge_refusal(
+    into: &TicketNo,
+    status: Status,
+    merged_into: Option<&TicketNo>,
+) -> Option<String> {
+    match (merged_into, status) {
+        (Some(next), _) => Some(format!("{into} was merged into {next}: merge into {next}")),
+        (None, Status::Closed) => Some(format!(
+            "{into} is closed: reopen it first, or merge into an open case"
+        )),
+        (None, _) => None,
     }
 }
 

@@ -14,7 +14,7 @@ use crate::store::events::Event;
 use crate::store::{self, cases, Work};
 
 /// How many open cases a new one is compared with at most: the newest of its category.
-const CANDIDATES: i64 = 500;
+const CANDIDATES: i64 = 300;
 
 /// How many links one new case gets at most: the strongest.
 const MAX_LINKS: usize = 5;
@@ -38,6 +38,8 @@ impl Pipeline {
         (subject, body): (&str, &str),
         now: Millis,
     ) -> Result<Vec<Found>, store::Error> {
+        let mine = Terms::of(subject, &quote::strip_reply(body).text);
+        casework::set_terms(tx, state.id, &mine.stored()).await?;
         let rules = self.rules();
         let Some(settings) = rules.related() else {
             return Ok(Vec::new());
@@ -46,7 +48,6 @@ impl Pipeline {
         let rarity = rules.rarity().unwrap_or(&none);
         let since = now - settings.window;
         let recent = casework::recent(tx, &state.category, since, state.id, CANDIDATES).await?;
-        let mine = Terms::of(subject, &quote::strip_reply(body).text);
         let new = Request {
             requester: &state.requester,
             at: now,
@@ -55,7 +56,10 @@ impl Pipeline {
         let mut found: Vec<Found> = recent
             .into_iter()
             .filter_map(|r| {
-                let theirs = Terms::of(&r.subject, &quote::strip_reply(&r.body).text);
+                let theirs = match &r.terms {
+                    Ok(stored) => Terms::from_stored(stored),
+                    Err(body) => Terms::of(&r.subject, &quote::strip_reply(body).text),
+                };
                 let open = Request {
                     requester: &r.requester,
                     at: r.created_at,
@@ -106,5 +110,35 @@ impl Pipeline {
             self.notify(tx, &earlier, &to, &notice, now).await?;
         }
         Ok(found)
+    }
+
+    /// A known error: when the new case repeats an incident of an open problem that has a
+    /// workaround, it is linked to that problem as one more incident. Returns the problem's
+    /// ticket and workaround, for the acknowledgment.
+    pub(crate) async fn join_known_error(
+        &self,
+        tx: &mut Work,
+        state: &CaseState,
+        repeats: &[Found],
+        now: Millis,
+    ) -> Result<Option<(TicketNo, String)>, store::Error> {
+        for f in repeats {
+            let Some((problem, workaround)) = casework::open_problem_workaround(tx, f.id).await?
+            else {
+                continue;
+            };
+            let Some(id) = casework::id_of(tx, &problem).await? else {
+                continue;
+            };
+            casework::link(tx, (state.id, "incident"), (id, "problem"), None, now).await?;
+            let matched = Event::KnownError { problem: &problem };
+            cases::add_event(tx, state.id, now, super::SYSTEM_ACTOR, &matched);
+            let grown = Event::IncidentAdded {
+                ticket: &state.ticket,
+            };
+            cases::add_event(tx, id, now, super::SYSTEM_ACTOR, &grown);
+            return Ok(Some((problem, workaround)));
+        }
+        Ok(None)
     }
 }

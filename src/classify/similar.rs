@@ -38,6 +38,16 @@ impl Terms {
         Terms(set.into_iter().collect())
     }
 
+    /// The terms as stored: separated by spaces (a term holds none).
+    pub fn stored(&self) -> String {
+        self.0.join(" ")
+    }
+
+    /// Terms as [`Terms::stored`] wrote them.
+    pub fn from_stored(text: &str) -> Terms {
+        Terms(text.split_whitespace().map(str::to_owned).collect())
+    }
+
     fn shared<'a>(&'a self, other: &'a Terms) -> impl Iterator<Item = &'a String> + 'a {
         self.0
             .iter()

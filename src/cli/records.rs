@@ -146,7 +146,16 @@ pub(super) async fn cases_show(
         case.priority,
         priority.map(|p| format!(" {}", p.name)).unwrap_or_default()
     )?;
-    writeln!(out, "  type       {}", case.case_type)?;
+    writeln!(
+        out,
+        "  type       {}{}",
+        case.case_type,
+        if case.major {
+            " — major incident"
+        } else {
+            ""
+        }
+    )?;
     writeln!(out, "  team       {}", case.team.as_deref().unwrap_or("-"))?;
     if let Some(a) = &case.assignee {
         writeln!(out, "  assignee   {a}")?;

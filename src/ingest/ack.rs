@@ -127,6 +127,8 @@ pub(super) fn ack_plan(
         duplicate_of: opened.duplicate_of.map(ToString::to_string),
         major_ticket: opened.major.map(|(t, _)| t.to_string()),
         major_summary: opened.major.map(|(_, s)| s.to_owned()),
+        known_error: opened.known_error.map(|(t, _)| t.to_string()),
+        workaround: opened.known_error.map(|(_, w)| w.to_owned()),
     };
     AckPlan {
         context,
@@ -155,6 +157,8 @@ pub(super) struct Opened<'a> {
     /// The open major incident this report belongs to, with its summary: the `known_issue`
     /// acknowledgment goes instead.
     pub major: Option<(&'a TicketNo, &'a str)>,
+    /// The open problem whose incident this repeats, with its workaround.
+    pub known_error: Option<(&'a TicketNo, &'a str)>,
 }
 
 /// Why no automatic answer may go to the message at all, if so: mail loops are never allowed.

@@ -915,6 +915,7 @@ fn the_acknowledgment_plan_names_the_case_and_threads_under_the_request() {
         redirect: None,
         duplicate_of: None,
         major: None,
+        known_error: None,
     };
     let plan = ack_plan(&settings, rules.first_response, opened, &m, &c, NOW);
     let ctx = &plan.context;

@@ -95,6 +95,8 @@ pub struct CaseRow {
     pub root_cause: Option<String>,
     /// A problem case's workaround (`/workaround`).
     pub workaround: Option<String>,
+    /// A major incident: its incidents are linked to it (`/major`, or raised by helpdesk).
+    pub major: bool,
 }
 
 /// One entry of a case's event log.
@@ -426,7 +428,7 @@ pub(super) const CASE_COLUMNS: &str = r#"c.id, c.ticket, c.status, c.subject, c.
     c.category, c.priority, c.case_type, c.team, c.rule, c.target_secs,
     (SELECT p.ticket FROM cases p WHERE p.id = c.previous_case), c.created_at, c.updated_at,
     c.assignee, c.pending_reason, c.resolution, c.impact, c.urgency, c.priority_override,
-    c.root_cause, c.workaround"#;
+    c.root_cause, c.workaround, c.major"#;
 
 pub(super) fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
     Ok(CaseRow {
@@ -453,6 +455,7 @@ pub(super) fn case_row(r: &AnyRow) -> Result<CaseRow, Error> {
         priority_override: r.try_get::<i64, _>(20)? != 0,
         root_cause: r.try_get(21)?,
         workaround: r.try_get(22)?,
+        major: r.try_get::<i64, _>(23)? != 0,
     })
 }
 

@@ -485,6 +485,19 @@ pub async fn merged_into(tx: &mut Tx, case: CaseId) -> Result<Option<CaseId>, Er
     )
 }
 
+/// Stores the terms a later case is compared with.
+///
+/// # Errors
+/// Database failure.
+pub async fn set_terms(tx: &mut Tx, case: CaseId, terms: &str) -> Result<(), Error> {
+    sqlx::query(r#"UPDATE cases SET terms = $2 WHERE id = $1"#)
+        .bind(case.0)
+        .bind(terms)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Marks a case as a major incident.
 ///
 /// # Errors
@@ -580,8 +593,9 @@ pub struct Recent {
     /// When it was opened.
     pub created_at: Millis,
     pub subject: String,
-    /// Its first message's text.
-    pub body: String,
+    /// Its terms as stored when it was opened, or (opened before they were) its first
+    /// message's text to work them out from.
+    pub terms: Result<String, String>,
 }
 
 /// The active cases of `category` opened since `since`, newest first, at most `limit`, but
@@ -597,8 +611,10 @@ pub async fn recent(
     limit: i64,
 ) -> Result<Vec<Recent>, Error> {
     let sql = format!(
-        "SELECT c.id, c.ticket, c.requester, c.created_at, c.subject,
-                (SELECT m.body FROM messages m WHERE m.case_id = c.id ORDER BY m.id LIMIT 1)
+        "SELECT c.id, c.ticket, c.requester, c.created_at, c.subject, c.terms,
+                CASE WHEN c.terms IS NULL THEN
+                    (SELECT m.body FROM messages m WHERE m.case_id = c.id ORDER BY m.id LIMIT 1)
+                END
          FROM cases c
          WHERE c.category = $1 AND c.created_at >= $2 AND c.id <> $3 AND c.major = 0 AND {}
          ORDER BY c.id DESC LIMIT {limit}",
@@ -618,7 +634,10 @@ pub async fn recent(
                 requester: r.try_get(2)?,
                 created_at: r.try_get(3)?,
                 subject: r.try_get(4)?,
-                body: r.try_get::<Option<String>, _>(5)?.unwrap_or_default(),
+                terms: match r.try_get::<Option<String>, _>(5)? {
+                    Some(t) => Ok(t),
+                    None => Err(r.try_get::<Option<String>, _>(6)?.unwrap_or_default()),
+                },
             })
         })
         .collect()

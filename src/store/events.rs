@@ -166,6 +166,12 @@ pub enum Event<'a> {
         /// Its case.
         ticket: &'a TicketNo,
     },
+    /// A new case repeats an incident of an open problem with a workaround: linked to it, and
+    /// the workaround sent with the acknowledgment.
+    KnownError {
+        /// The problem case.
+        problem: &'a TicketNo,
+    },
     /// `/broadcast` on a major incident.
     BroadcastSent {
         /// How many requesters it went to.
@@ -375,6 +381,7 @@ impl Event<'_> {
             Event::MajorIncident { .. } => "major_incident",
             Event::IncidentAdded { .. } => "incident_added",
             Event::BroadcastSent { .. } => "broadcast_sent",
+            Event::KnownError { .. } => "known_error",
             Event::MergedFrom { .. } => "merged_from",
             Event::WorkaroundRecorded { .. } => "workaround_recorded",
             Event::RedirectSkipped { .. } => "redirect_skipped",

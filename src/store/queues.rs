@@ -121,11 +121,11 @@ const CLOCK_COLUMNS: &str =
 fn queue_row(r: &AnyRow, now: Millis) -> Result<QueueRow, Error> {
     let case = cases::case_row(r)?;
     let clocks = Clocks {
-        due_at: r.try_get(23)?,
-        breached_at: r.try_get(24)?,
-        first_response_due_at: r.try_get(25)?,
-        first_response_at: r.try_get(26)?,
-        close_at: r.try_get(27)?,
+        due_at: r.try_get(24)?,
+        breached_at: r.try_get(25)?,
+        first_response_due_at: r.try_get(26)?,
+        first_response_at: r.try_get(27)?,
+        close_at: r.try_get(28)?,
     };
     let status: Status = case.status.parse().map_err(Error::Corrupt)?;
     let overdue = clocks.overdue(status, now);

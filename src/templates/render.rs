@@ -265,6 +265,10 @@ pub struct AckContext {
     pub major_ticket: Option<String>,
     /// What it is, as customers are told: "VPN down for remote staff".
     pub major_summary: Option<String>,
+    /// The open problem this report is a known error of…
+    pub known_error: Option<String>,
+    /// …and its workaround, for the customer to try.
+    pub workaround: Option<String>,
 }
 
 impl AckContext {
@@ -291,6 +295,8 @@ impl AckContext {
             duplicate_of: Some("HD-000117".into()),
             major_ticket: Some("HD-000118".into()),
             major_summary: Some("Wi-Fi down <east wing> & gym".into()),
+            known_error: Some("HD-000120".into()),
+            workaround: Some("Use the wired port <by the door>.".into()),
         }
     }
 }

@@ -495,3 +495,81 @@ async fn related_reports_raise_a_major_incident_and_everyone_hears_once() {
     let shown = desk.desk.json(&["cases", "show", "HD-000001"]);
     assert_eq!(shown["case"]["status"], "resolved");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_problems_workaround_reaches_new_reports_and_resolved_incidents() {
+    let Some(stack) = stack::shared() else { return };
+    let (support, ann, bob, team) = ("support29", "customer41", "customer42", "customer43");
+    let desk = incident_desk(stack, (support, team, "customer26", "customer28"), "");
+    let raw = request(
+        ann,
+        support,
+        "ke-1",
+        "Printer jams on every page",
+        "The printer jams on every page.",
+    );
+    stack.send(&at(ann), &at(support), &raw).await;
+    stack.wait_for(support, "INBOX", 1, WAIT).await;
+    run_once(&desk, "created 1,");
+    let note = stack.wait_for(team, "INBOX", 1, WAIT).await.remove(0);
+    let problem = reply(&note, &at("tech"), &at(support), "/problem");
+    stack.send(&at("tech"), &at(support), &problem).await;
+    stack.wait_for(support, "INBOX", 2, WAIT).await;
+    run_once(&desk, "created 0, joined 1,");
+    let problem_note = stack
+        .wait_for(team, "INBOX", 2, WAIT)
+        .await
+        .into_iter()
+        .find(|m| subject(m).starts_with("[HD-000002]"))
+        .expect("the problem case's notification");
+    let findings = reply(
+        &problem_note,
+        &at("tech"),
+        &at(support),
+        "/rootcause the fuser is worn\n/workaround print single-sided until the new fuser arrives",
+    );
+    stack.send(&at("tech"), &at(support), &findings).await;
+    stack.wait_for(support, "INBOX", 3, WAIT).await;
+    run_once(&desk, "created 0, joined 1,");
+    let view = desk.desk.ok(&["cases", "show", "HD-000002"]);
+    assert!(view.contains("root cause the fuser is worn"), "{view}");
+    assert!(
+        view.contains("workaround print single-sided until the new fuser arrives"),
+        "{view}"
+    );
+    // Bob reports the same: a known error, told the workaround at once.
+    let raw = request(
+        bob,
+        support,
+        "ke-2",
+        "The printer jams on every page",
+        "Printer jams, every page.",
+    );
+    stack.send(&at(bob), &at(support), &raw).await;
+    stack.wait_for(support, "INBOX", 4, WAIT).await;
+    run_once(&desk, "created 1,");
+    let ack = stack.wait_for(bob, "INBOX", 1, WAIT).await.remove(0);
+    let body = text(&ack);
+    assert!(
+        body.contains("known problem, tracked as HD-000002"),
+        "{body}"
+    );
+    assert!(
+        body.contains("print single-sided until the new fuser arrives"),
+        "{body}"
+    );
+    // Ann's incident resolved while the problem is open: her notice says it is a workaround.
+    let resolve = reply(
+        &note,
+        &at("tech"),
+        &at(support),
+        "/resolve single-sided works for now",
+    );
+    stack.send(&at("tech"), &at(support), &resolve).await;
+    stack.wait_for(support, "INBOX", 5, WAIT).await;
+    run_once(&desk, "created 0, joined 1,");
+    let notice = stack.wait_for(ann, "INBOX", 2, WAIT).await.remove(1);
+    let body = text(&notice);
+    assert!(body.contains("This is a workaround"), "{body}");
+    assert!(body.contains("tracked as HD-000002"), "{body}");
+}

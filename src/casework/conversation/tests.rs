@@ -873,6 +873,28 @@ async fn a_problems_workaround_reaches_its_incidents_resolution_notice() {
         );
         let ev = events(&p.store).await;
         assert!(ev.contains(&"root_cause_recorded".to_owned()) && ev.contains(&"workaround_recorded".to_owned()));
+        // A new report of the same thing is a known error: linked, and told the workaround.
+        let (known, _) = mail("Bob <bob@customer.example.test>", "Printer jams on every page", "", "The printer jams on every page.");
+        ingest(&p, &known).await;
+        let link = rows(
+            &p.store,
+            "SELECT l.kind FROM case_links l JOIN cases a ON a.id = l.case_id JOIN cases b ON b.id = l.linked_id
+             WHERE a.ticket = 'HD-000003' AND b.ticket = $1",
+            "HD-000002",
+        )
+        .await;
+        assert_eq!(link, [vec![Some("problem".to_owned())]]);
+        let ack = rows(
+            &p.store,
+            "SELECT o.context FROM outbox o JOIN cases c ON c.id = o.case_id WHERE c.ticket = 'HD-000003' AND o.kind = $1",
+            "auto_reply",
+        )
+        .await;
+        let ctx: serde_json::Value = serde_json::from_str(ack[0][0].as_deref().unwrap()).unwrap();
+        assert_eq!((ctx["known_error"].as_str(), ctx["workaround"].as_str()), (Some("HD-000002"), Some("print single-sided until the fuser arrives")));
+        let t = crate::templates::render::Templates::load(None).unwrap();
+        let text = t.render("acknowledgment", &ctx).unwrap().text;
+        assert!(text.contains("known problem, tracked as HD-000002") && text.contains("print single-sided"), "{text}");
         let (raw, _) = mail(TECH, "Re: [HD-000001] x", &answering(&note_id), "/resolve single-sided works");
         ingest(&p, &raw).await;
         let notice = rows(&p.store, "SELECT context FROM outbox WHERE template = $1", "resolution_notice").await;
@@ -963,7 +985,7 @@ async fn merge_folds_a_case_into_another_and_its_thread_follows() {
         ingest(&p, &raw).await;
         let err = rows(&p.store, "SELECT context FROM outbox WHERE kind = $1 ORDER BY id DESC", "command_error").await;
         let ctx: serde_json::Value = serde_json::from_str(err[0][0].as_deref().unwrap()).unwrap();
-        assert_eq!(ctx["problems"][0]["error"], "HD-000002 is closed: reopen it first, or merge into an open case");
+        assert_eq!(ctx["problems"][0]["error"], "HD-000002 was merged into HD-000001: merge into HD-000001");
     })
     .await;
 }
@@ -1050,4 +1072,23 @@ async fn related_reports_raise_a_major_incident_that_broadcasts_and_resolves_the
         assert_eq!(case(&p.store, "HD-000002").await[4].as_deref(), Some("The VPN concentrator was replaced."));
     })
     .await;
+}
+
+/// The survivor of a merge must be open or resolved, and not merged away itself.
+#[test]
+fn a_merge_needs_a_survivor_that_is_neither_closed_nor_merged() {
+    use super::merge_refusal;
+    use crate::model::Status;
+    let into = TicketNo::new("HD", 7);
+    let next = TicketNo::new("HD", 9);
+    assert_eq!(merge_refusal(&into, Status::InProgress, None), None);
+    assert_eq!(merge_refusal(&into, Status::Resolved, None), None);
+    assert_eq!(
+        merge_refusal(&into, Status::Closed, None).as_deref(),
+        Some("HD-000007 is closed: reopen it first, or merge into an open case")
+    );
+    assert_eq!(
+        merge_refusal(&into, Status::Closed, Some(&next)).as_deref(),
+        Some("HD-000007 was merged into HD-000009: merge into HD-000009")
+    );
 }
