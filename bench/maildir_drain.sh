@@ -8,7 +8,7 @@
 #
 # A measurement, not a test: nothing here asserts on time. The live IMAP/SMTP benchmark with
 # its targets is bench/imap_bench.sh. KEEP=1 keeps the work directory; WRAP="perf record -g"
-# runs the binary under a profiler.
+# runs the binary under a profiler. RULES=path/to/rules.toml uses that rules file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-5000}"
@@ -23,6 +23,7 @@ cat > "$WORK/helpdesk.toml" <<TOML
 [helpdesk]
 address = "support@example.test"
 name = "IT Service Desk"
+${RULES:+rules = \"$RULES\"}
 auto_reply_limit = 1000000
 auto_reply_global_limit = 1000000
 [database]

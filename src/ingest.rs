@@ -682,6 +682,10 @@ impl Pipeline {
             new.first_response = clocks.first_response(target, now);
         }
         new.follow_up_at = self.next_follow_up(now).filter(|_| desk.is_none());
+        // What later cases are compared with, worked out once.
+        let terms = similar::Terms::of(&subject, &crate::parse::quote::strip_reply(&m.text).text);
+        let stored = terms.stored();
+        new.terms = Some(&stored);
         let case = cases::insert(tx, &new, now).await?;
         let previous_ticket = match previous {
             Some(previous) => {
@@ -753,8 +757,7 @@ impl Pipeline {
         }
         // Reported by others, or by the same person again: linked to the open cases it repeats.
         let repeats = if desk.is_none() && answerable {
-            self.link_repeats(tx, &state, (&subject, &m.text), now)
-                .await?
+            self.link_repeats(tx, &state, &terms, now).await?
         } else {
             Vec::new()
         };
@@ -868,6 +871,7 @@ fn new_case<'a>(
         follow_up_at: None,
         impact: c.impact,
         urgency: c.urgency,
+        terms: None,
     }
 }
 

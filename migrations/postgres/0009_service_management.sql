@@ -15,4 +15,5 @@ ALTER TABLE case_links ADD COLUMN why TEXT;
 ALTER TABLE cases ADD COLUMN merged_into BIGINT REFERENCES cases (id);
 ALTER TABLE cases ADD COLUMN major BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE cases ADD COLUMN terms TEXT;
+CREATE INDEX cases_category_created ON cases (category, created_at);
 ALTER TABLE outbox ADD COLUMN attach_message BIGINT REFERENCES messages (id);

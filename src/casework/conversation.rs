@@ -641,6 +641,7 @@ impl Pipeline {
             follow_up_at: self.next_follow_up(now),
             impact: incident.impact,
             urgency: incident.urgency,
+            terms: None,
         };
         let problem = cases::insert(tx, &new, now).await?;
         casework::link(

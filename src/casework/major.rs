@@ -81,6 +81,7 @@ impl Pipeline {
             follow_up_at: self.next_follow_up(now),
             impact: first.impact,
             urgency: first.urgency,
+            terms: None,
         };
         let major = cases::insert(tx, &new, now).await?;
         casework::mark_major(tx, major).await?;
@@ -130,48 +131,46 @@ impl Pipeline {
         repeats: &[Found],
         now: Millis,
     ) -> Result<Option<(TicketNo, String)>, store::Error> {
-        for f in repeats {
-            if let Some((major, ticket)) = casework::open_major(tx, f.id).await? {
-                casework::link(tx, (state.id, "incident"), (major, "major"), None, now).await?;
-                let joined = Event::MajorIncident { ticket: &ticket };
-                cases::add_event(tx, state.id, now, super::SYSTEM_ACTOR, &joined);
-                let grown = Event::IncidentAdded {
-                    ticket: &state.ticket,
-                };
-                cases::add_event(tx, major, now, super::SYSTEM_ACTOR, &grown);
-                let subject = casework::state(tx, major).await?.subject;
-                return Ok(Some((ticket, summary(&subject).to_owned())));
-            }
+        let ids: Vec<CaseId> = repeats.iter().map(|f| f.id).collect();
+        if let Some((major, ticket, subject, _)) =
+            casework::open_parent(tx, &ids, "major", "m.major = 1").await?
+        {
+            casework::link(tx, (state.id, "incident"), (major, "major"), None, now).await?;
+            let joined = Event::MajorIncident { ticket: &ticket };
+            cases::add_event(tx, state.id, now, super::SYSTEM_ACTOR, &joined);
+            let grown = Event::IncidentAdded {
+                ticket: &state.ticket,
+            };
+            cases::add_event(tx, major, now, super::SYSTEM_ACTOR, &grown);
+            return Ok(Some((ticket, summary(&subject).to_owned())));
         }
         let m = &self.settings.major;
         let (Some(count), Some(oldest)) = (m.count, repeats.first()) else {
             return Ok(None);
         };
         // The new report, those it repeats, and those the oldest of them was linked to before.
-        let mut ids: Vec<CaseId> = repeats.iter().map(|f| f.id).collect();
-        for id in casework::linked(tx, oldest.id, &["related", "duplicate"], true).await? {
-            if !ids.contains(&id) && id != state.id {
-                ids.push(id);
+        let mut reports: Vec<(CaseId, String, Millis)> = repeats
+            .iter()
+            .map(|f| (f.id, f.requester.clone(), f.created_at))
+            .collect();
+        for r in casework::linked_reports(tx, oldest.id, &["related", "duplicate"]).await? {
+            if r.0 != state.id && !reports.iter().any(|k| k.0 == r.0) {
+                reports.push(r);
             }
         }
-        ids.sort_by_key(|c| c.0);
-        let mut states = Vec::with_capacity(ids.len() + 1);
-        for id in &ids {
-            states.push(casework::state(tx, *id).await?);
-        }
-        let mut reports: Vec<(&str, Millis)> = states
-            .iter()
-            .map(|s| (s.requester.as_str(), s.created_at))
-            .collect();
-        reports.push((&state.requester, now));
-        if !outbreak(&reports, count, m.within) {
+        reports.push((state.id, state.requester.clone(), now));
+        let seen: Vec<(&str, Millis)> =
+            reports.iter().map(|(_, r, at)| (r.as_str(), *at)).collect();
+        if !outbreak(&seen, count, m.within) {
             return Ok(None);
         }
-        ids.push(state.id);
+        reports.sort_by_key(|(id, _, _)| id.0);
+        let ids: Vec<CaseId> = reports.iter().map(|(id, _, _)| *id).collect();
+        let first = casework::state(tx, ids[0]).await?;
         let (_, ticket) = self
-            .declare_major(tx, &states[0], &ids, (None, super::SYSTEM_ACTOR), now)
+            .declare_major(tx, &first, &ids, (None, super::SYSTEM_ACTOR), now)
             .await?;
-        Ok(Some((ticket, states[0].subject.clone())))
+        Ok(Some((ticket, first.subject.clone())))
     }
 
     /// `/broadcast`: `text` to each requester of the major incident's open incidents, once per

@@ -11,10 +11,12 @@ use crate::model::{CaseId, Millis, TicketNo};
 use crate::parse::quote;
 use crate::store::casework::{self, CaseState};
 use crate::store::events::Event;
+use crate::store::messages;
 use crate::store::{self, cases, Work};
 
-/// How many open cases a new one is compared with at most: the newest of its category.
-const CANDIDATES: i64 = 300;
+/// How many open cases a new one is compared with at most: the newest of its category within
+/// the window (a burst of reports of one outage is all among them; each row costs intake).
+const CANDIDATES: i64 = 50;
 
 /// How many links one new case gets at most: the strongest.
 const MAX_LINKS: usize = 5;
@@ -24,22 +26,23 @@ const MAX_LINKS: usize = 5;
 pub(crate) struct Found {
     pub id: CaseId,
     pub ticket: TicketNo,
+    /// Who asked, and when.
+    pub requester: String,
+    pub created_at: Millis,
     pub link: similar::Link,
 }
 
 impl Pipeline {
-    /// Links the new case `state` (its request `subject` and `body`) to the open cases it
-    /// repeats, records why on both, and tells the oldest related case's staff. Returns the
-    /// links, oldest case first.
+    /// Links the new case `state` (its request's terms `mine`) to the open cases it repeats,
+    /// records why on both, and tells the oldest related case's staff. Returns the links,
+    /// oldest case first.
     pub(crate) async fn link_repeats(
         &self,
         tx: &mut Work,
         state: &CaseState,
-        (subject, body): (&str, &str),
+        mine: &Terms,
         now: Millis,
     ) -> Result<Vec<Found>, store::Error> {
-        let mine = Terms::of(subject, &quote::strip_reply(body).text);
-        casework::set_terms(tx, state.id, &mine.stored()).await?;
         let rules = self.rules();
         let Some(settings) = rules.related() else {
             return Ok(Vec::new());
@@ -51,7 +54,7 @@ impl Pipeline {
         let new = Request {
             requester: &state.requester,
             at: now,
-            terms: &mine,
+            terms: mine,
         };
         let mut found: Vec<Found> = recent
             .into_iter()
@@ -69,6 +72,8 @@ impl Pipeline {
                 Some(Found {
                     id: r.id,
                     ticket: r.ticket,
+                    requester: r.requester,
+                    created_at: r.created_at,
                     link,
                 })
             })
@@ -76,24 +81,33 @@ impl Pipeline {
         found.sort_by(|a, b| b.link.score.total_cmp(&a.link.score));
         found.truncate(MAX_LINKS);
         found.sort_by_key(|f| f.id.0);
-        for f in &found {
-            let (kind, why) = (f.link.kind.as_str(), f.link.explain());
-            casework::link(tx, (state.id, kind), (f.id, kind), Some(&why), now).await?;
+        let whys: Vec<String> = found.iter().map(|f| f.link.explain()).collect();
+        let rows: Vec<(CaseId, &str, &str)> = found
+            .iter()
+            .zip(&whys)
+            .map(|(f, why)| (f.id, f.link.kind.as_str(), why.as_str()))
+            .collect();
+        casework::link_many(tx, state.id, &rows, now).await?;
+        for (f, why) in found.iter().zip(&whys) {
+            let (kind, why) = (f.link.kind.as_str(), why.as_str());
             let there = Event::RepeatFound {
                 ticket: &f.ticket,
                 kind,
-                why: &why,
+                why,
             };
             cases::add_event(tx, state.id, now, super::SYSTEM_ACTOR, &there);
             let back = Event::RepeatFound {
                 ticket: &state.ticket,
                 kind,
-                why: &why,
+                why,
             };
             cases::add_event(tx, f.id, now, super::SYSTEM_ACTOR, &back);
         }
         if let Some(first) = found.iter().find(|f| f.link.kind == Kind::Related) {
             let earlier = casework::state(tx, first.id).await?;
+            let body = messages::first_body(tx, state.id)
+                .await?
+                .unwrap_or_default();
             let notice = Notice {
                 author: state.requester.clone(),
                 headline: format!("Reported by others too: {}", state.ticket),
@@ -102,7 +116,7 @@ impl Pipeline {
                     state.requester,
                     state.ticket,
                     first.link.explain(),
-                    quote::strip_reply(body).text
+                    quote::strip_reply(&body).text
                 ),
                 ..Default::default()
             };
@@ -122,23 +136,18 @@ impl Pipeline {
         repeats: &[Found],
         now: Millis,
     ) -> Result<Option<(TicketNo, String)>, store::Error> {
-        for f in repeats {
-            let Some((problem, workaround)) = casework::open_problem_workaround(tx, f.id).await?
-            else {
-                continue;
-            };
-            let Some(id) = casework::id_of(tx, &problem).await? else {
-                continue;
-            };
-            casework::link(tx, (state.id, "incident"), (id, "problem"), None, now).await?;
-            let matched = Event::KnownError { problem: &problem };
-            cases::add_event(tx, state.id, now, super::SYSTEM_ACTOR, &matched);
-            let grown = Event::IncidentAdded {
-                ticket: &state.ticket,
-            };
-            cases::add_event(tx, id, now, super::SYSTEM_ACTOR, &grown);
-            return Ok(Some((problem, workaround)));
-        }
-        Ok(None)
+        let ids: Vec<CaseId> = repeats.iter().map(|f| f.id).collect();
+        let found = casework::open_parent(tx, &ids, "problem", "m.workaround IS NOT NULL").await?;
+        let Some((id, problem, _, Some(workaround))) = found else {
+            return Ok(None);
+        };
+        casework::link(tx, (state.id, "incident"), (id, "problem"), None, now).await?;
+        let matched = Event::KnownError { problem: &problem };
+        cases::add_event(tx, state.id, now, super::SYSTEM_ACTOR, &matched);
+        let grown = Event::IncidentAdded {
+            ticket: &state.ticket,
+        };
+        cases::add_event(tx, id, now, super::SYSTEM_ACTOR, &grown);
+        Ok(Some((problem, workaround)))
     }
 }

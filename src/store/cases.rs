@@ -45,6 +45,8 @@ pub struct NewCase<'a> {
     pub impact: Option<crate::classify::Level>,
     /// The urgency its rule set.
     pub urgency: Option<crate::classify::Level>,
+    /// Its terms, as later cases are compared with them (`similar::Terms::stored`).
+    pub terms: Option<&'a str>,
 }
 
 /// A case as listed and shown.
@@ -159,9 +161,9 @@ pub async fn insert(tx: &mut Tx, c: &NewCase<'_>, now: Millis) -> Result<CaseId,
         r#"INSERT INTO cases (ticket, subject, requester, requester_name, status, case_type,
                category, priority, team, rule, target_secs, previous_case, created_at, updated_at,
                target_clock, clock_since, due_at, warn_at, first_response_due_at,
-               first_response_warn_at, follow_up_at, impact, urgency)
+               first_response_warn_at, follow_up_at, impact, urgency, terms)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13,
-                   $14, $15, $16, $17, $18, $19, $20, $21, $22)
+                   $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
            RETURNING id"#,
     )
     .bind(c.ticket.as_str())
@@ -186,6 +188,7 @@ pub async fn insert(tx: &mut Tx, c: &NewCase<'_>, now: Millis) -> Result<CaseId,
     .bind(c.follow_up_at)
     .bind(c.impact.map(crate::classify::Level::as_str))
     .bind(c.urgency.map(crate::classify::Level::as_str))
+    .bind(c.terms)
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;

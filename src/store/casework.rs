@@ -485,17 +485,77 @@ pub async fn merged_into(tx: &mut Tx, case: CaseId) -> Result<Option<CaseId>, Er
     )
 }
 
-/// Stores the terms a later case is compared with.
+/// The first open case linked as `kind` (what it is to them: `major`, `problem`) to any of
+/// `cases` that satisfies `condition` (SQL written by the program, on `m`), with its subject
+/// and workaround: the major incident or problem a new report joins. One statement.
 ///
 /// # Errors
 /// Database failure.
-pub async fn set_terms(tx: &mut Tx, case: CaseId, terms: &str) -> Result<(), Error> {
-    sqlx::query(r#"UPDATE cases SET terms = $2 WHERE id = $1"#)
-        .bind(case.0)
-        .bind(terms)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+pub async fn open_parent(
+    tx: &mut Tx,
+    cases: &[CaseId],
+    kind: &str,
+    condition: &str,
+) -> Result<Option<(CaseId, TicketNo, String, Option<String>)>, Error> {
+    if cases.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT m.id, m.ticket, m.subject, m.workaround FROM case_links l
+         JOIN cases m ON m.id = l.linked_id
+         WHERE l.case_id IN ({}) AND l.kind = $1 AND m.{} AND {condition}
+         ORDER BY m.id LIMIT 1",
+        (0..cases.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", "),
+        active!()
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(kind);
+    for c in cases {
+        q = q.bind(c.0);
+    }
+    q.fetch_optional(&mut **tx)
+        .await?
+        .map(|r| {
+            Ok((
+                CaseId(r.try_get(0)?),
+                TicketNo::from_string(r.try_get::<String, _>(1)?),
+                r.try_get(2)?,
+                r.try_get(3)?,
+            ))
+        })
+        .transpose()
+}
+
+/// The active cases linked to `case` as `kinds`, with who asked and when: the reports a major
+/// incident may be raised from. One statement.
+///
+/// # Errors
+/// Database failure.
+pub async fn linked_reports(
+    tx: &mut Tx,
+    case: CaseId,
+    kinds: &[&str],
+) -> Result<Vec<(CaseId, String, Millis)>, Error> {
+    let sql = format!(
+        "SELECT c.id, c.requester, c.created_at FROM case_links l JOIN cases c ON c.id = l.linked_id
+         WHERE l.case_id = $1 AND l.kind IN ({}) AND c.{} ORDER BY c.id",
+        (0..kinds.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", "),
+        active!()
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case.0);
+    for k in kinds {
+        q = q.bind(*k);
+    }
+    q.fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Ok((CaseId(r.try_get(0)?), r.try_get(1)?, r.try_get(2)?)))
+        .collect()
 }
 
 /// Marks a case as a major incident.
@@ -617,7 +677,7 @@ pub async fn recent(
                 END
          FROM cases c
          WHERE c.category = $1 AND c.created_at >= $2 AND c.id <> $3 AND c.major = 0 AND {}
-         ORDER BY c.id DESC LIMIT {limit}",
+         ORDER BY c.created_at DESC, c.id DESC LIMIT {limit}",
         active!()
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -641,6 +701,45 @@ pub async fn recent(
             })
         })
         .collect()
+}
+
+/// Links `case` both ways with each of `others` (its id, what the two are to each other, and
+/// why), in one statement; existing links are kept.
+///
+/// # Errors
+/// Database failure.
+pub async fn link_many(
+    tx: &mut Tx,
+    case: CaseId,
+    others: &[(CaseId, &str, &str)],
+    now: Millis,
+) -> Result<(), Error> {
+    if others.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..others.len() * 2)
+        .map(|i| {
+            format!(
+                "(${}, ${}, ${}, $1, ${})",
+                4 * i + 2,
+                4 * i + 3,
+                4 * i + 4,
+                4 * i + 5
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO case_links (case_id, linked_id, kind, created_at, why) VALUES {}
+         ON CONFLICT (case_id, linked_id) DO NOTHING",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for (other, kind, why) in others {
+        q = q.bind(case.0).bind(other.0).bind(*kind).bind(*why);
+        q = q.bind(other.0).bind(case.0).bind(*kind).bind(*why);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Adds a task for `team`; returns its id.
