@@ -84,7 +84,7 @@ pub struct MajorSettings {
 
 /// Another help desk a request may belong to (`[desks.NAME]`): how the customer reaches it,
 /// and whether the original is forwarded to it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Desk {
     /// Its name as customers know it.
     pub name: String,

@@ -752,7 +752,7 @@ impl Pipeline {
             self.settle(tx, &mut state, now).await?;
             redirect = Some(RedirectContext {
                 update: self.update_context(&state, "", None),
-                desk: found.into(),
+                desk: found.clone(),
             });
         }
         // Reported by others, or by the same person again: linked to the open cases it repeats.

@@ -349,6 +349,7 @@ impl Pipeline {
                 return Ok(());
             }
         }
+        let is_impact = matches!(change, Change::Impact(_));
         match change {
             Change::Status(..) | Change::Resolve(_) | Change::Reopen => {}
             Change::AssignTeam(team) => {
@@ -378,26 +379,27 @@ impl Pipeline {
                 state.priority_override = true;
                 cases::add_event(tx, case, now, actor, &changed);
             }
-            Change::Impact(a) => {
-                let changed = Event::ImpactChanged {
-                    from: a.from,
-                    to: a.to,
-                    priority: a.priority.map(|p| p.0),
-                    overridden: a.overridden,
+            Change::Impact(a) | Change::Urgency(a) => {
+                let (from, to) = (a.from, a.to);
+                let (priority, overridden) = (a.priority.map(|p| p.0), a.overridden);
+                let changed = if is_impact {
+                    state.impact = Some(to);
+                    Event::ImpactChanged {
+                        from,
+                        to,
+                        priority,
+                        overridden,
+                    }
+                } else {
+                    state.urgency = Some(to);
+                    Event::UrgencyChanged {
+                        from,
+                        to,
+                        priority,
+                        overridden,
+                    }
                 };
                 cases::add_event(tx, case, now, actor, &changed);
-                state.impact = Some(a.to);
-                state.assessed(a.priority);
-            }
-            Change::Urgency(a) => {
-                let changed = Event::UrgencyChanged {
-                    from: a.from,
-                    to: a.to,
-                    priority: a.priority.map(|p| p.0),
-                    overridden: a.overridden,
-                };
-                cases::add_event(tx, case, now, actor, &changed);
-                state.urgency = Some(a.to);
                 state.assessed(a.priority);
             }
             // Handled above.

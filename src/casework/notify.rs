@@ -230,7 +230,7 @@ impl Pipeline {
         let context = match relay.desk {
             Some(desk) => to_json(&RedirectContext {
                 update,
-                desk: desk.into(),
+                desk: desk.clone(),
             })?,
             None => to_json(&update)?,
         };

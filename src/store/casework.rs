@@ -505,10 +505,7 @@ pub async fn open_parent(
          JOIN cases m ON m.id = l.linked_id
          WHERE l.case_id IN ({}) AND l.kind = $1 AND m.{} AND {condition}
          ORDER BY m.id LIMIT 1",
-        (0..cases.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", "),
+        super::placeholders_from(2, cases.len()),
         active!()
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(kind);
@@ -541,10 +538,7 @@ pub async fn linked_reports(
     let sql = format!(
         "SELECT c.id, c.requester, c.created_at FROM case_links l JOIN cases c ON c.id = l.linked_id
          WHERE l.case_id = $1 AND l.kind IN ({}) AND c.{} ORDER BY c.id",
-        (0..kinds.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", "),
+        super::placeholders_from(2, kinds.len()),
         active!()
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(case.0);
@@ -622,10 +616,7 @@ pub async fn linked(
     let sql = format!(
         "SELECT c.id FROM case_links l JOIN cases c ON c.id = l.linked_id
          WHERE l.case_id = $1 AND l.kind IN ({}) {} ORDER BY c.id",
-        (0..kinds.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", "),
+        super::placeholders_from(2, kinds.len()),
         if active_only {
             concat!("AND c.", active!())
         } else {

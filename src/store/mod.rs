@@ -388,7 +388,12 @@ fn healthy(conn: &mut sqlx::AnyConnection) -> bool {
 
 /// `$1, $2, …, $n`: the placeholders of an `IN (…)` list of `n` values.
 pub(crate) fn placeholders(n: usize) -> String {
-    (1..=n)
+    placeholders_from(1, n)
+}
+
+/// `$first, …`: `n` numbered placeholders from `$first` on, for an `IN (…)` after other binds.
+pub(crate) fn placeholders_from(first: usize, n: usize) -> String {
+    (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")

@@ -78,41 +78,9 @@ pub struct RedirectContext {
     /// The case and the words, as in any update.
     #[serde(flatten)]
     pub update: UpdateContext,
-    /// The desk the request belongs to, as `[desks.NAME]` describes it.
-    pub desk: DeskContext,
-}
-
-/// Another help desk, as the customer is told to reach it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeskContext {
-    /// Its name.
-    pub name: String,
-    /// Its mail address.
-    pub address: Option<String>,
-    /// Its phone number.
-    pub phone: Option<String>,
-    /// Its opening hours.
-    pub hours: Option<String>,
-    /// Its web page.
-    pub url: Option<String>,
-    /// Anything else the customer should know.
-    pub note: Option<String>,
-    /// Whether the request was forwarded there.
-    pub forwarded: bool,
-}
-
-impl From<&crate::config::Desk> for DeskContext {
-    fn from(d: &crate::config::Desk) -> DeskContext {
-        DeskContext {
-            name: d.name.clone(),
-            address: d.address.clone(),
-            phone: d.phone.clone(),
-            hours: d.hours.clone(),
-            url: d.url.clone(),
-            note: d.note.clone(),
-            forwarded: d.forward,
-        }
-    }
+    /// The desk the request belongs to, as `[desks.NAME]` describes it (`forward`: the
+    /// request was forwarded there).
+    pub desk: crate::config::Desk,
 }
 
 impl RedirectContext {
@@ -123,14 +91,14 @@ impl RedirectContext {
         update.text = "Payroll questions are answered by HR.".into();
         RedirectContext {
             update,
-            desk: DeskContext {
+            desk: crate::config::Desk {
                 name: "HR Service Center".into(),
                 address: Some("hr@example.test".into()),
                 phone: Some("+1 555 0100 <ext. 2>".into()),
                 hours: Some("Mon–Fri 08:00–16:00".into()),
                 url: Some("https://hr.example.test/ask".into()),
                 note: Some("Have your employee number at hand.".into()),
-                forwarded: true,
+                forward: true,
             },
         }
     }
