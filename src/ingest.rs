@@ -756,7 +756,9 @@ impl Pipeline {
             });
         }
         // Reported by others, or by the same person again: linked to the open cases it repeats.
-        let repeats = if desk.is_none() && answerable {
+        // Not while importing a backlog: its messages all arrive now, whenever they were sent.
+        let linking = desk.is_none() && answerable && self.import.is_none();
+        let repeats = if linking {
             self.link_repeats(tx, &state, &terms, now).await?
         } else {
             Vec::new()
@@ -766,7 +768,7 @@ impl Pipeline {
             .find(|f| f.link.kind == similar::Kind::Duplicate)
             .map(|f| &f.ticket);
         // A report of an open major incident joins it; enough reports together raise one.
-        let major = if desk.is_none() && answerable {
+        let major = if linking {
             self.join_or_raise_major(tx, &state, &repeats, now).await?
         } else {
             None
