@@ -683,7 +683,8 @@ impl Pipeline {
         }
         new.follow_up_at = self.next_follow_up(now).filter(|_| desk.is_none());
         // What later cases are compared with, worked out once.
-        let terms = similar::Terms::of(&subject, &crate::parse::quote::strip_reply(&m.text).text);
+        let request = crate::parse::quote::strip_reply(&m.text).text;
+        let terms = similar::Terms::of(&subject, &request);
         let stored = terms.stored();
         new.terms = Some(&stored);
         let case = cases::insert(tx, &new, now).await?;
@@ -759,7 +760,8 @@ impl Pipeline {
         // Not while importing a backlog: its messages all arrive now, whenever they were sent.
         let linking = desk.is_none() && answerable && self.import.is_none();
         let repeats = if linking {
-            self.link_repeats(tx, &state, &terms, now).await?
+            self.link_repeats(tx, &state, (&terms, &request), now)
+                .await?
         } else {
             Vec::new()
         };

@@ -135,13 +135,9 @@ impl Pipeline {
         if let Some((major, ticket, subject, _)) =
             casework::open_parent(tx, &ids, "major", "m.major = 1").await?
         {
-            casework::link(tx, (state.id, "incident"), (major, "major"), None, now).await?;
             let joined = Event::MajorIncident { ticket: &ticket };
-            cases::add_event(tx, state.id, now, super::SYSTEM_ACTOR, &joined);
-            let grown = Event::IncidentAdded {
-                ticket: &state.ticket,
-            };
-            cases::add_event(tx, major, now, super::SYSTEM_ACTOR, &grown);
+            self.join_as_incident(tx, state, (major, "major"), &joined, now)
+                .await?;
             return Ok(Some((ticket, summary(&subject).to_owned())));
         }
         let m = &self.settings.major;

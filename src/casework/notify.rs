@@ -9,7 +9,7 @@ use crate::commands::{self, Problem};
 use crate::config::Settings;
 use crate::model::{CaseType, Inbound, Millis, Status};
 use crate::parse::signals;
-use crate::store::casework::CaseState;
+use crate::store::casework::{self, CaseState};
 use crate::store::events::Event;
 use crate::store::outbox::{self, Audience, NewMail};
 use crate::store::{self, cases, Work};
@@ -220,11 +220,12 @@ impl Pipeline {
         // An incident resolved while its problem is open, with a workaround: the customer
         // learns it is a workaround and where the cause is tracked.
         if relay.template == RESOLUTION_NOTICE && state.case_type == CaseType::Incident {
-            if let Some((problem, workaround)) =
-                crate::store::casework::open_problem_workaround(tx, state.id).await?
-            {
+            let ids = [state.id];
+            let with_workaround = "m.workaround IS NOT NULL";
+            let problem = casework::open_parent(tx, &ids, "problem", with_workaround).await?;
+            if let Some((_, problem, _, workaround)) = problem {
                 update.problem_ticket = Some(problem.to_string());
-                update.workaround = Some(workaround);
+                update.workaround = workaround;
             }
         }
         let context = match relay.desk {

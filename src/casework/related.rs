@@ -11,7 +11,6 @@ use crate::model::{CaseId, Millis, TicketNo};
 use crate::parse::quote;
 use crate::store::casework::{self, CaseState};
 use crate::store::events::Event;
-use crate::store::messages;
 use crate::store::{self, cases, Work};
 
 /// How many open cases a new one is compared with at most: the newest of its category within
@@ -33,14 +32,14 @@ pub(crate) struct Found {
 }
 
 impl Pipeline {
-    /// Links the new case `state` (its request's terms `mine`) to the open cases it repeats,
-    /// records why on both, and tells the oldest related case's staff. Returns the links,
-    /// oldest case first.
+    /// Links the new case `state` (its request's terms `mine` and its text, quote and
+    /// signature removed) to the open cases it repeats, records why on both, and tells the
+    /// oldest related case's staff. Returns the links, oldest case first.
     pub(crate) async fn link_repeats(
         &self,
         tx: &mut Work,
         state: &CaseState,
-        mine: &Terms,
+        (mine, request): (&Terms, &str),
         now: Millis,
     ) -> Result<Vec<Found>, store::Error> {
         let rules = self.rules();
@@ -105,9 +104,6 @@ impl Pipeline {
         }
         if let Some(first) = found.iter().find(|f| f.link.kind == Kind::Related) {
             let earlier = casework::state(tx, first.id).await?;
-            let body = messages::first_body(tx, state.id)
-                .await?
-                .unwrap_or_default();
             let notice = Notice {
                 author: state.requester.clone(),
                 headline: format!("Reported by others too: {}", state.ticket),
@@ -116,7 +112,7 @@ impl Pipeline {
                     state.requester,
                     state.ticket,
                     first.link.explain(),
-                    quote::strip_reply(&body).text
+                    request
                 ),
                 ..Default::default()
             };
@@ -141,13 +137,29 @@ impl Pipeline {
         let Some((id, problem, _, Some(workaround))) = found else {
             return Ok(None);
         };
-        casework::link(tx, (state.id, "incident"), (id, "problem"), None, now).await?;
         let matched = Event::KnownError { problem: &problem };
-        cases::add_event(tx, state.id, now, super::SYSTEM_ACTOR, &matched);
+        self.join_as_incident(tx, state, (id, "problem"), &matched, now)
+            .await?;
+        Ok(Some((problem, workaround)))
+    }
+
+    /// Links the new case `state` to `parent` (a major incident or a problem, `kind` being what
+    /// it is to its incidents) as one more incident, with `joined` on the new case and
+    /// `incident_added` on the parent.
+    pub(crate) async fn join_as_incident(
+        &self,
+        tx: &mut Work,
+        state: &CaseState,
+        (parent, kind): (CaseId, &str),
+        joined: &Event<'_>,
+        now: Millis,
+    ) -> Result<(), store::Error> {
+        casework::link(tx, (state.id, "incident"), (parent, kind), None, now).await?;
+        cases::add_event(tx, state.id, now, super::SYSTEM_ACTOR, joined);
         let grown = Event::IncidentAdded {
             ticket: &state.ticket,
         };
-        cases::add_event(tx, id, now, super::SYSTEM_ACTOR, &grown);
-        Ok(Some((problem, workaround)))
+        cases::add_event(tx, parent, now, super::SYSTEM_ACTOR, &grown);
+        Ok(())
     }
 }

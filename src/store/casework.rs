@@ -402,33 +402,6 @@ pub async fn record(tx: &mut Tx, case: CaseId, what: Finding, text: &str) -> Res
     Ok(())
 }
 
-/// The open problem of an incident that has a workaround, with the workaround, if any (the
-/// newest when several).
-///
-/// # Errors
-/// Database failure.
-pub async fn open_problem_workaround(
-    tx: &mut Tx,
-    incident: CaseId,
-) -> Result<Option<(TicketNo, String)>, Error> {
-    sqlx::query(
-        r#"SELECT p.ticket, p.workaround FROM case_links l JOIN cases p ON p.id = l.linked_id
-           WHERE l.case_id = $1 AND l.kind = 'problem' AND p.workaround IS NOT NULL
-             AND p.status IN ('open', 'in_progress', 'assigned', 'pending')
-           ORDER BY p.id DESC LIMIT 1"#,
-    )
-    .bind(incident.0)
-    .fetch_optional(&mut **tx)
-    .await?
-    .map(|r| {
-        Ok((
-            TicketNo::from_string(r.try_get::<String, _>(0)?),
-            r.try_get(1)?,
-        ))
-    })
-    .transpose()
-}
-
 /// Folds case `from` into `into`: its messages and open tasks move there, its requester and
 /// participants become the survivor's participants, and it points at the survivor, so later
 /// replies to its thread join the survivor. Returns how many messages moved. The caller closes
@@ -485,7 +458,7 @@ pub async fn merged_into(tx: &mut Tx, case: CaseId) -> Result<Option<CaseId>, Er
     )
 }
 
-/// The first open case linked as `kind` (what it is to them: `major`, `problem`) to any of
+/// The newest open case linked as `kind` (what it is to them: `major`, `problem`) to any of
 /// `cases` that satisfies `condition` (SQL written by the program, on `m`), with its subject
 /// and workaround: the major incident or problem a new report joins. One statement.
 ///
@@ -504,7 +477,7 @@ pub async fn open_parent(
         "SELECT m.id, m.ticket, m.subject, m.workaround FROM case_links l
          JOIN cases m ON m.id = l.linked_id
          WHERE l.case_id IN ({}) AND l.kind = $1 AND m.{} AND {condition}
-         ORDER BY m.id LIMIT 1",
+         ORDER BY m.id DESC LIMIT 1",
         super::placeholders_from(2, cases.len()),
         active!()
     );
