@@ -8,7 +8,9 @@
 //! [`Inbound::capped`], and the HTML converter gets one budget for all parts of a message.
 
 pub mod authres;
+pub mod event;
 pub mod quote;
+pub mod rating;
 pub mod signals;
 pub mod thanks;
 
