@@ -298,6 +298,50 @@ impl Calendar {
             .unwrap_or_else(|_| zoned.to_string())
     }
 
+    /// The local date of `at`.
+    pub fn date_of(&self, at: Millis) -> Date {
+        self.tz.to_datetime(timestamp(at.0)).date()
+    }
+
+    /// Whether `date` is a working day: a working weekday and no holiday.
+    pub fn is_working_day(&self, date: Date) -> bool {
+        self.days[day_index(date.weekday())] && !self.holidays.contains(&date)
+    }
+
+    /// The `n`-th working day after `from` (`from` itself not counted): a lead time of `n`
+    /// business days. Holidays and days off are skipped; at jiff's last date the count stops.
+    pub fn add_working_days(&self, from: Date, n: u32) -> Date {
+        let mut day = from;
+        let mut left = n;
+        while left > 0 {
+            let Ok(next) = day.tomorrow() else {
+                return day;
+            };
+            day = next;
+            if self.is_working_day(day) {
+                left -= 1;
+            }
+        }
+        day
+    }
+
+    /// The end of `date` as a deadline: the end of its working hours on a working day, else
+    /// the next local midnight. A task due "by 12 March" is due then.
+    pub fn end_of(&self, date: Date) -> Millis {
+        let working = self.bounds(date).filter(|(s, e)| s < e).map(|(_, e)| e);
+        let midnight = || {
+            date.tomorrow()
+                .ok()
+                .and_then(|d| self.instant(d.to_datetime(Time::midnight())))
+        };
+        Millis(working.or_else(midnight).unwrap_or(i64::MAX))
+    }
+
+    /// A date as people read it: `Friday 12 March 2027`.
+    pub fn format_date(date: Date) -> String {
+        jiff::fmt::strtime::format("%A %-d %B %Y", date).unwrap_or_else(|_| date.to_string())
+    }
+
     /// The start of the local hour that contains `at`, and that hour's number (0–23).
     ///
     /// The hour starts at local `HH:00`, also in zones offset by 30 or 45 minutes. When the

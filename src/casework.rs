@@ -75,6 +75,7 @@ pub fn new_message_id(own_address: &str) -> String {
 }
 
 pub(crate) mod clocks;
+mod conference;
 pub(crate) mod conversation;
 mod limits;
 pub(crate) mod major;
@@ -82,6 +83,7 @@ mod manual;
 pub(crate) mod notify;
 mod redirect;
 pub(crate) mod related;
+pub(crate) mod requests;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -141,6 +141,8 @@ struct Rule {
     redirect: Option<String>,
     /// Addresses copied on its new cases.
     notify: Vec<String>,
+    /// Whose approval its requests need.
+    approval: Option<(Vec<String>, crate::model::Needs)>,
     conditions: Vec<(Field, Regex)>,
     /// Any of these matching the subject or body keeps the rule from matching.
     unless: Vec<Regex>,
@@ -230,6 +232,9 @@ pub struct Classification {
     /// Who else hears of the new case (a manager), by the rule.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<String>,
+    /// Whose approval the request needs (`all` or `any` of them), by the rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<(Vec<String>, crate::model::Needs)>,
 }
 
 /// The model a rules file uses, with how its categories map onto the rules' categories.
@@ -589,6 +594,7 @@ impl Rules {
             urgency: rule.and_then(|r| r.urgency),
             redirect: rule.and_then(|r| r.redirect.clone()),
             notify: rule.map(|r| r.notify.clone()).unwrap_or_default(),
+            approval: rule.and_then(|r| r.approval.clone()),
         }
     }
 }

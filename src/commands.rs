@@ -6,7 +6,7 @@
 
 use crate::classify::{Level, Rules};
 use crate::config::Settings;
-use crate::model::{CaseType, Status, TicketNo};
+use crate::model::{CaseType, Needs, Status, TicketNo};
 use crate::sla::Target;
 
 /// Why a case waits, for `/status pending <reason>`.
@@ -34,8 +34,8 @@ pub const VALID: &[(&str, &str)] = &[
     ("/category <name-or-number>", "recategorize"),
     ("/type request|incident|problem", "set the ITIL type"),
     (
-        "/resolve [text]",
-        "resolve, with the resolution for the customer",
+        "/resolve [--force] [text]",
+        "resolve, with the resolution for the customer; --force when tasks are still open",
     ),
     ("/reopen", "reopen a resolved or closed case"),
     (
@@ -69,8 +69,24 @@ pub const VALID: &[(&str, &str)] = &[
         "on a problem case: how to get by until it is fixed; its incidents' resolution notices say so",
     ),
     (
-        "/task <team>: <text>",
-        "give another team a task on this case",
+        "/task <team>[ by <date>]: <text>",
+        "give another team a task on this case; they answer its mail with /done or /reject",
+    ),
+    (
+        "/done [note]",
+        "in a reply to a task mail: the task is done; the note goes to the case's liaison",
+    ),
+    (
+        "/reject <reason>",
+        "in a reply to a task mail: the team will not do the task, and why",
+    ),
+    (
+        "/approval [any|all] <address> [address…]",
+        "put the request on hold until they approve by reply (all of them, or any one)",
+    ),
+    (
+        "/remote <code>",
+        "send the customer the Quick Assist instructions with this support code",
     ),
     ("/template <name>", "send the customer a canned reply"),
 ];
@@ -94,8 +110,8 @@ pub enum Command {
     Category(String),
     /// `/type …`.
     Type(CaseType),
-    /// `/resolve [text]`.
-    Resolve(Option<String>),
+    /// `/resolve [--force] [text]`: the text, and whether open tasks may stay open.
+    Resolve(Option<String>, bool),
     /// `/reopen`.
     Reopen,
     /// `/link TICKET`.
@@ -112,8 +128,16 @@ pub enum Command {
     RootCause(String),
     /// `/workaround TEXT`.
     Workaround(String),
-    /// `/task TEAM: TEXT`.
-    Task(String, String),
+    /// `/task TEAM[ by DATE]: TEXT`: the team (lower-cased), the date as written, the task.
+    Task(String, Option<String>, String),
+    /// `/done [NOTE]`.
+    Done(Option<String>),
+    /// `/reject REASON` (`None`: no reason given).
+    Reject(Option<String>),
+    /// `/approval [any|all] ADDRESS…`: the addresses as written, and whether one suffices.
+    Approval(Vec<String>, Needs),
+    /// `/remote CODE`.
+    Remote(String),
     /// `/template NAME`.
     Template(String),
     /// Unknown, or malformed: why.
@@ -206,8 +230,23 @@ pub enum Change {
     RootCause(String),
     /// Record the problem's workaround.
     Workaround(String),
-    /// A task for a team.
-    Task(String, String),
+    /// A task for a team, due by a date (the end of that working day) if one was given.
+    Task {
+        /// The team.
+        team: String,
+        /// What to do.
+        text: String,
+        /// The date it is due.
+        due: Option<jiff::civil::Date>,
+    },
+    /// The task the reply answers is done, with the team's note.
+    Done(Option<String>),
+    /// The task the reply answers will not be done: why.
+    Reject(String),
+    /// Ask these people to approve the request (lower-cased, deduplicated), holding the case.
+    Approval(Vec<String>, Needs),
+    /// Send the Quick Assist instructions with this code.
+    Remote(String),
     /// Send the customer this canned template.
     Template(String),
 }
@@ -330,7 +369,15 @@ fn command(name: &str, rest: &str) -> Command {
         "category" if rest.is_empty() => needs("a category name or number"),
         "category" => Command::Category(rest.to_ascii_lowercase()),
         "type" => rest.parse().map_or_else(Command::Invalid, Command::Type),
-        "resolve" => Command::Resolve((!rest.is_empty()).then(|| rest.to_owned())),
+        "resolve" => {
+            let (force, text) = match rest.strip_prefix("--force") {
+                Some(after) if after.is_empty() || after.starts_with(char::is_whitespace) => {
+                    (true, after.trim())
+                }
+                _ => (false, rest),
+            };
+            Command::Resolve((!text.is_empty()).then(|| text.to_owned()), force)
+        }
         "reopen" => no_args(Command::Reopen),
         "link" if rest.is_empty() => needs("a ticket, e.g. /link HD-000124"),
         "link" => Command::Link(rest.to_owned()),
@@ -351,11 +398,45 @@ fn command(name: &str, rest: &str) -> Command {
         }
         "workaround" => Command::Workaround(rest.to_owned()),
         "task" => match rest.split_once(':') {
-            Some((team, text)) if !team.trim().is_empty() && !text.trim().is_empty() => {
-                Command::Task(team.trim().to_ascii_lowercase(), text.trim().to_owned())
+            Some((head, text)) if !head.trim().is_empty() && !text.trim().is_empty() => {
+                let head = head.trim();
+                let (team, due) = match head.split_once(char::is_whitespace) {
+                    Some((team, by)) => match by.trim().strip_prefix("by ") {
+                        Some(date) => (team, Some(date.trim().to_owned())),
+                        None => {
+                            return Command::Invalid(format!(
+                                "/task {head}: after the team comes `by <date>` or the colon, e.g. /task av by 12 March: bring two microphones"
+                            ))
+                        }
+                    },
+                    None => (head, None),
+                };
+                Command::Task(team.to_ascii_lowercase(), due, text.trim().to_owned())
             }
             _ => needs("a team and the task, e.g. /task network: replace the switch"),
         },
+        "done" => Command::Done((!rest.is_empty()).then(|| rest.to_owned())),
+        "reject" => Command::Reject((!rest.is_empty()).then(|| rest.to_owned())),
+        "approval" | "approve_by" => {
+            let mut needs_word = None;
+            let mut approvers = Vec::new();
+            for word in rest.split(|c: char| c.is_whitespace() || c == ',' || c == ';') {
+                match word.to_ascii_lowercase().as_str() {
+                    "" => {}
+                    w @ ("any" | "all") if needs_word.is_none() && approvers.is_empty() => {
+                        needs_word = w.parse().ok();
+                    }
+                    _ => approvers.push(word.to_owned()),
+                }
+            }
+            if approvers.is_empty() {
+                needs("the approvers' addresses, e.g. /approval manager@example.org")
+            } else {
+                Command::Approval(approvers, needs_word.unwrap_or_default())
+            }
+        }
+        "remote" if rest.is_empty() => needs("the Quick Assist code, e.g. /remote 493201"),
+        "remote" => Command::Remote(rest.to_owned()),
         "template" if rest.is_empty() => needs("a template name"),
         "template" => Command::Template(rest.to_owned()),
         other => Command::Invalid(format!("unknown command /{other}")),
@@ -419,6 +500,25 @@ pub struct Context<'a> {
     pub canned: &'a [String],
     /// The case as it stands.
     pub case: CaseNow<'a>,
+    /// Who wrote the commands.
+    pub actor: &'a str,
+    /// Today in the calendar's zone: a task's `by <date>` is read from it.
+    pub today: jiff::civil::Date,
+    /// The task whose mail the reply answers, if it answers one.
+    pub answering: Option<TaskNow<'a>>,
+}
+
+/// The task a reply answers, as `/done` and `/reject` need it.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskNow<'a> {
+    /// `T2`.
+    pub label: &'a str,
+    /// Its team.
+    pub team: &'a str,
+    /// `open`, `done` or `rejected`.
+    pub status: &'a str,
+    /// Who answered it already, and when (as shown).
+    pub answered: Option<(&'a str, &'a str)>,
 }
 
 /// The parts of the case the commands depend on.
@@ -442,6 +542,10 @@ pub struct CaseNow<'a> {
     pub urgency: Option<Level>,
     /// Whether the priority was chosen by hand (`/priority`).
     pub priority_override: bool,
+    /// The open tasks, as `T1 network`.
+    pub open_tasks: &'a [String],
+    /// On a conference request: its account manager, who alone creates its tasks.
+    pub liaison: Option<&'a str>,
 }
 
 /// Validates every command; any problem means no change at all.
@@ -455,7 +559,16 @@ pub fn check(commands: &[Line], ctx: &Context<'_>) -> Result<Vec<Change>, Vec<Pr
     // `/urgency high` gives the priority of both.
     let mut ctx = *ctx;
     for line in commands {
-        match change(&line.command, &ctx) {
+        let outcome = match (&line.command, &ctx.answering) {
+            (Command::Done(_) | Command::Reject(_) | Command::Invalid(_), _) | (_, None) => {
+                change(&line.command, &ctx)
+            }
+            (_, Some(task)) => Err(format!(
+                "this is a reply to task {} of {}: only /done [note] and /reject <reason> work here; send other commands in a reply to the case's notification",
+                task.label, ctx.case.ticket
+            )),
+        };
+        match outcome {
             Ok(c) => {
                 ctx.case.follow(&c);
                 changes.push(c);
@@ -491,6 +604,9 @@ impl CaseNow<'_> {
             }
             Change::Category { priority, .. } => self.priority = *priority,
             Change::Type(t) => self.case_type = *t,
+            Change::Status(s, _) => self.status = *s,
+            Change::Resolve(_) | Change::Redirect { .. } => self.status = Status::Resolved,
+            Change::Reopen => self.status = Status::InProgress,
             _ => {}
         }
     }
@@ -530,7 +646,12 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
     let category = ctx.rules.category(case.category);
     Ok(match command {
         Command::Invalid(e) => return Err(e.clone()),
-        Command::Status(s, reason) => Change::Status(*s, reason.clone()),
+        Command::Status(s, reason) => {
+            if *s == Status::Resolved {
+                open_tasks(ctx, false)?;
+            }
+            Change::Status(*s, reason.clone())
+        }
         Command::Assign(who) => assign(who, ctx.settings)?,
         Command::Priority(n) => {
             let category = category.ok_or("the case's category is not in the rules")?;
@@ -561,6 +682,7 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
             (case.impact, Some(*l)),
         )?),
         Command::Redirect(desk, text) => {
+            open_tasks(ctx, false)?;
             let Some(found) = ctx.settings.desk(desk) else {
                 let desks: Vec<&str> = ctx.settings.desks.keys().map(String::as_str).collect();
                 return Err(if desks.is_empty() {
@@ -616,7 +738,10 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
             }
         }
         Command::Type(t) => Change::Type(*t),
-        Command::Resolve(text) => Change::Resolve(text.clone()),
+        Command::Resolve(text, force) => {
+            open_tasks(ctx, *force)?;
+            Change::Resolve(text.clone())
+        }
         // Whether the status allows it is the status machine's to say (crate::lifecycle).
         Command::Reopen => Change::Reopen,
         Command::Link(t) => Change::Link(other_ticket(t, ctx, "linked to")?),
@@ -641,12 +766,66 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
         Command::Major(t) => Change::Major(t.clone()),
         Command::Broadcast(t) => Change::Broadcast(t.clone()),
         Command::Workaround(t) => Change::Workaround(t.clone()),
-        Command::Task(team, text) => {
+        Command::Task(team, due, text) => {
             if ctx.settings.team(team).is_none() {
                 return Err(unknown_team(team, ctx.settings));
             }
-            Change::Task(team.clone(), text.clone())
+            if let Some(liaison) = case.liaison.filter(|l| !l.eq_ignore_ascii_case(ctx.actor)) {
+                return Err(format!(
+                    "{} is a conference request with {liaison} as its account manager: tasks are theirs to create, and they stay the liaison",
+                    case.ticket
+                ));
+            }
+            let due = match due {
+                None => None,
+                Some(written) => {
+                    let date = crate::parse::event::date(written, ctx.today).ok_or_else(|| {
+                        format!("`{written}` is not a date; e.g. by 12 March, by 2027-03-12, by Friday")
+                    })?;
+                    if date < ctx.today {
+                        return Err(format!("{date} has passed: a task is due today or later"));
+                    }
+                    Some(date)
+                }
+            };
+            Change::Task {
+                team: team.clone(),
+                text: text.clone(),
+                due,
+            }
         }
+        Command::Done(note) => {
+            answering(ctx)?;
+            Change::Done(note.clone())
+        }
+        Command::Reject(why) => {
+            let task = answering(ctx)?;
+            let why = why.clone().ok_or_else(|| {
+                format!(
+                    "/reject needs the reason, for the case's liaison: e.g. /reject {} has no one free that week",
+                    task.team
+                )
+            })?;
+            Change::Reject(why)
+        }
+        Command::Approval(_, _) if matches!(case.status, Status::Resolved | Status::Closed) => {
+            return Err(format!(
+                "{} is {}: /reopen it before asking for approval",
+                case.ticket, case.status
+            ))
+        }
+        Command::Approval(written, needs) => {
+            let mut approvers: Vec<String> = Vec::new();
+            for w in written {
+                let a = crate::model::parse_address(w.trim_matches(|c| c == '<' || c == '>'))
+                    .ok_or_else(|| format!("`{w}` is not an address"))?;
+                if !approvers.contains(&a) {
+                    approvers.push(a);
+                }
+            }
+            Change::Approval(approvers, *needs)
+        }
+        Command::Remote(code) => Change::Remote(remote_code(code)?),
         Command::Template(name) => {
             if !ctx.canned.iter().any(|c| c == name) {
                 return Err(format!(
@@ -657,6 +836,58 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
             Change::Template(name.clone())
         }
     })
+}
+
+/// The open task a `/done` or `/reject` answers.
+fn answering<'a>(ctx: &Context<'a>) -> Result<TaskNow<'a>, String> {
+    let Some(task) = ctx.answering else {
+        return Err(format!(
+            "/done and /reject answer a task: reply to the task's own mail (its subject reads [{}/T1])",
+            ctx.case.ticket
+        ));
+    };
+    if let Some((by, at)) = task.answered {
+        return Err(format!(
+            "task {} was answered already ({} by {by}, {at}): the first answer stands",
+            task.label, task.status
+        ));
+    }
+    Ok(task)
+}
+
+/// Refuses to resolve a case whose tasks are open, unless forced.
+fn open_tasks(ctx: &Context<'_>, force: bool) -> Result<(), String> {
+    let open = ctx.case.open_tasks;
+    if open.is_empty() || force {
+        return Ok(());
+    }
+    Err(format!(
+        "{} has {} open task{} ({}): finish {} first (/done on the task mail), or /resolve --force",
+        ctx.case.ticket,
+        open.len(),
+        if open.len() == 1 { "" } else { "s" },
+        open.join(", "),
+        if open.len() == 1 { "it" } else { "them" },
+    ))
+}
+
+/// A Quick Assist code as the customer types it: letters and digits, 4 to 16 of them (spaces
+/// and dashes dropped), upper-cased.
+fn remote_code(written: &str) -> Result<String, String> {
+    let code: String = written
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let ok =
+        (4..=16).contains(&code.chars().count()) && code.chars().all(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(code)
+    } else {
+        Err(format!(
+            "`{written}` is not a Quick Assist code: 4 to 16 letters and digits, e.g. /remote 493201"
+        ))
+    }
 }
 
 /// The ticket `t` names, which must not be the case's own.

@@ -82,6 +82,48 @@ pub struct MajorSettings {
     pub resolve_incidents: bool,
 }
 
+/// The validated `[approvals]` section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovalSettings {
+    /// How long an approver has before the first reminder; `None`: no reminders.
+    pub remind_after: Option<Duration>,
+    /// How many reminders at most.
+    pub reminders: u32,
+}
+
+/// The validated `[conference]` section and `[accounts]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConferenceSettings {
+    /// The category of conference requests.
+    pub category: String,
+    /// The organisation's premises: names and keywords.
+    pub premises: Vec<String>,
+    /// Business days of notice for an event on the premises.
+    pub on_premises_business_days: u32,
+    /// Days of notice for an event off site or somewhere unknown.
+    pub off_site_days: u32,
+    /// Account managers by sender domain or address (lower-case).
+    pub accounts: std::collections::BTreeMap<String, String>,
+}
+
+impl ConferenceSettings {
+    /// The account manager of `requester`: by their address, else by their domain (or a parent
+    /// domain of it).
+    pub fn account_manager(&self, requester: &str) -> Option<&str> {
+        let requester = requester.to_ascii_lowercase();
+        if let Some(m) = self.accounts.get(&requester) {
+            return Some(m);
+        }
+        let mut domain = requester.rsplit_once('@').map(|(_, d)| d)?;
+        loop {
+            if let Some(m) = self.accounts.get(domain) {
+                return Some(m);
+            }
+            domain = domain.split_once('.')?.1;
+        }
+    }
+}
+
 /// Another help desk a request may belong to (`[desks.NAME]`): how the customer reaches it,
 /// and whether the original is forwarded to it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -218,6 +260,10 @@ pub struct Settings {
     pub desks: std::collections::BTreeMap<String, Desk>,
     /// Major incidents: who is alerted, and when related reports raise one.
     pub major: MajorSettings,
+    /// Reminders to approvers.
+    pub approvals: ApprovalSettings,
+    /// Conference requests: premises, lead times, account managers.
+    pub conference: ConferenceSettings,
     /// What a technician's mail must prove.
     pub technician_auth: TechnicianAuth,
     /// What customers see of the technician who answered.

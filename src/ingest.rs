@@ -559,6 +559,10 @@ impl Pipeline {
         raw: &Raw<'_>,
     ) -> Result<Option<Outcome>, store::Error> {
         let m = &p.m;
+        // An approver's answer to our approval request: theirs to give, whoever they are.
+        if let Some(ticket) = self.approval_reply(tx, m, raw).await? {
+            return Ok(Some(Outcome::Joined { ticket }));
+        }
         let mut pointers = self.pointers(tx, m).await?;
         // A reply after the reopen window finds the case closed, whether or not the scheduler
         // has got to it yet.
@@ -611,7 +615,11 @@ impl Pipeline {
                 Ok(Some(Outcome::Joined { ticket }))
             }
             _ if m.auto_signals.contains(&AutoSignal::FromSelf) => Ok(None),
-            Thread::FollowUp { previous } => {
+            Thread::FollowUp { previous, via } => {
+                // A late rating of the closed case is kept there, not opened as a new case.
+                if let Some(ticket) = self.late_rating(tx, previous, (m, raw, via)).await? {
+                    return Ok(Some(Outcome::Joined { ticket }));
+                }
                 self.open(tx, p, raw, Some(previous), None).await.map(Some)
             }
             Thread::New { refused } => self.open(tx, p, raw, None, refused).await.map(Some),
@@ -780,6 +788,23 @@ impl Pipeline {
             None if !repeats.is_empty() => self.join_known_error(tx, &state, &repeats, now).await?,
             _ => None,
         };
+        // A conference request: its event read, its lead time checked, its liaison assigned.
+        let conference = if desk.is_none() && state.category == self.settings.conference.category {
+            let text = format!("{subject}\n{request}");
+            Some(self.conference_opened(tx, &mut state, &text, now).await?)
+        } else {
+            None
+        };
+        // A rule's approval: the request waits for the approvers' replies.
+        let approval = match &c.approval {
+            Some((approvers, needs)) if desk.is_none() && answerable && self.import.is_none() => {
+                self.ask_approval(tx, &mut state, (approvers, *needs), SYSTEM_ACTOR, now)
+                    .await?;
+                self.settle(tx, &mut state, now).await?;
+                Some(approvers.join(", "))
+            }
+            _ => None,
+        };
         let opened = ack::Opened {
             id: case,
             ticket: &ticket,
@@ -791,6 +816,8 @@ impl Pipeline {
             duplicate_of,
             major: major.as_ref().map(|(t, s)| (t, s.as_str())),
             known_error: known_error.as_ref().map(|(t, w)| (t, w.as_str())),
+            conference: conference.as_ref(),
+            approval: approval.as_deref(),
         };
         let acknowledged = self.acknowledge(tx, opened, m, c, now).await?;
         let notice = notify::Notice {

@@ -211,12 +211,31 @@ text_enum! {
 }
 
 text_enum! {
+    /// Whose approval a request needs: every approver's, or any one's.
+    Needs {
+        /// Every approver must approve; one rejection rejects.
+        All => "all",
+        /// One approval suffices; it is rejected only when every approver rejected.
+        Any => "any",
+    }
+}
+
+impl Default for Needs {
+    /// All of them: the careful reading of "needs approval".
+    fn default() -> Needs {
+        Needs::All
+    }
+}
+
+text_enum! {
     /// Who wrote a stored message.
     Role {
         /// The requester or another participant.
         Customer => "customer",
         /// A technician (verified as configured).
         Technician => "technician",
+        /// Someone asked to approve the request, answering by reply.
+        Approver => "approver",
     }
 }
 

@@ -1,7 +1,7 @@
 //! The clocks' one task: do the work that is due, then sleep until the next due time (or until
 //! intake wakes it, or a minute, whichever comes first). Everything it acts on is a due time in
-//! the database: the reopen windows, the SLA warnings and breaches, the weekly follow-ups and
-//! the triage digest's hour, so a restart loses nothing, and each piece is claimed in its own
+//! the database: the reopen windows, the SLA warnings and breaches, the weekly follow-ups, the
+//! reminders to approvers and the triage digest's hour, so a restart loses nothing, and each piece is claimed in its own
 //! transaction (see `actions`, and the reopen window's end in [`crate::casework`]), so nothing
 //! fires twice. [`Scheduler::run_due`] takes `now` as an argument: tests drive it with any clock
 //! they like.
@@ -18,7 +18,7 @@ use crate::config::Digest;
 use crate::model::Millis;
 use crate::service::Heartbeat;
 use crate::store::due;
-use crate::store::{self, casework};
+use crate::store::{self, casework, requests};
 use actions::Alert;
 
 /// Cases handled per kind of work per round; the next round picks up the rest at once.
@@ -40,6 +40,8 @@ pub struct Tally {
     pub reminders: usize,
     /// Triage digests queued (one per recipient).
     pub digests: usize,
+    /// Approvers reminded.
+    pub approvals: usize,
 }
 
 impl Tally {
@@ -83,6 +85,7 @@ impl Scheduler {
             tally.breaches += round.breaches;
             tally.reminders += round.reminders;
             tally.digests += round.digests;
+            tally.approvals += round.approvals;
             // A full batch may have left more behind; anything less means all is done.
             if !self.full(round) {
                 break;
@@ -99,6 +102,7 @@ impl Scheduler {
             round.warnings,
             round.breaches,
             round.reminders,
+            round.approvals,
         ]
         .iter()
         .any(|n| *n >= full)
@@ -140,6 +144,13 @@ impl Scheduler {
             let mut tx = p.store.work().await?;
             if p.follow_up(&mut tx, state.id, now).await? {
                 tally.reminders += 1;
+            }
+            tx.commit().await?;
+        }
+        for approval in requests::reminders_due(pool, now, BATCH).await? {
+            let mut tx = p.store.work().await?;
+            if p.remind_approver(&mut tx, &approval, now).await? {
+                tally.approvals += 1;
             }
             tx.commit().await?;
         }
@@ -185,6 +196,9 @@ impl Scheduler {
         let categories = p.follow_up_categories();
         let scope = due::follow_up_scope(1, categories.len());
         let mut next = casework::next_due(&p.store.pool, &scope, &categories).await?;
+        if let Some(at) = requests::next_reminder(&p.store.pool).await? {
+            next = Some(next.map_or(at, |n| n.min(at)));
+        }
         if p.settings.sla.digest != Digest::Off {
             let mut at = now;
             // The next odd hour that is a digest hour, within a week.

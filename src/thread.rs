@@ -60,6 +60,8 @@ pub enum Thread {
     FollowUp {
         /// The closed case.
         previous: CaseId,
+        /// How the message pointed at it.
+        via: Via,
     },
     /// Open a new case. `refused` names a case the message pointed at but whose thread the
     /// sender may not join, for the record.
@@ -131,8 +133,11 @@ pub fn decide(sender: Sender<'_>, pointers: &Pointers) -> Thread {
     };
     let pointed = all.iter().find_map(|(c, via)| c.map(|c| (c, *via)));
     match (found, &pointers.by_reference) {
-        (Some((c, _, Party::Customer)), _) if c.status == Status::Closed && !sender.automatic => {
-            Thread::FollowUp { previous: c.id }
+        (Some((c, via, Party::Customer)), _) if c.status == Status::Closed && !sender.automatic => {
+            Thread::FollowUp {
+                previous: c.id,
+                via,
+            }
         }
         (Some((c, via, party)), _) => join(c, via, party),
         (None, Some(c)) if sender.automatic => join(c, Via::References, Party::Record),
@@ -400,7 +405,8 @@ pub fn without_tag(subject: &str, ticket: &TicketNo) -> String {
     }
 }
 
-/// Finds the first `[PREFIX-digits]` tag in a subject and returns its ticket.
+/// Finds the first `[PREFIX-digits]` (or a task's `[PREFIX-digits/Tn]`) tag in a subject and
+/// returns its ticket.
 pub fn ticket_in_subject(subject: &str, prefix: &str) -> Option<TicketNo> {
     let upper = subject.to_ascii_uppercase();
     let needle = format!("[{}-", prefix.to_ascii_uppercase());
@@ -411,7 +417,12 @@ pub fn ticket_in_subject(subject: &str, prefix: &str) -> Option<TicketNo> {
             .chars()
             .take_while(char::is_ascii_digit)
             .collect();
-        if !digits.is_empty() && upper[start + digits.len()..].starts_with(']') {
+        // `[HD-000123/T2]`: a task mail's tag names its case too.
+        let after = &upper[start + digits.len()..];
+        let after = after.strip_prefix("/T").map_or(after, |t| {
+            t.trim_start_matches(|c: char| c.is_ascii_digit())
+        });
+        if !digits.is_empty() && after.starts_with(']') {
             // Only digits here: parsing fails only on overflow, which is no ticket of ours.
             let n: i64 = digits.parse().ok()?;
             return Some(TicketNo::new(&prefix.to_ascii_uppercase(), n));
@@ -560,7 +571,8 @@ mod tests {
         assert_eq!(
             decide(who("alice@example.test", &CUSTOMER), &refs(&c)),
             Thread::FollowUp {
-                previous: CaseId(3)
+                previous: CaseId(3),
+                via: Via::References
             }
         );
         // A proven technician may still write to it, e.g. to reopen it.
@@ -792,6 +804,13 @@ mod tests {
         assert_eq!(t("Re: [HD-000123] Printer"), Some("HD-000123".into()));
         assert_eq!(t("re: [hd-42] x"), Some("HD-000042".into()));
         assert_eq!(t("[HD-] [HD-12x] [HD-000009]"), Some("HD-000009".into()));
+        // A task mail's tag names its case.
+        assert_eq!(
+            t("Re: [HD-000123/T2] Task for av"),
+            Some("HD-000123".into())
+        );
+        assert_eq!(t("[HD-7/T] x"), Some("HD-000007".into()));
+        assert_eq!(t("[HD-7/X2] [HD-8/T2x]"), None);
         assert_eq!(t("[IT-000001] other desk"), None);
         assert_eq!(t("HD-000001 without brackets"), None);
     }

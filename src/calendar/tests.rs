@@ -1016,3 +1016,56 @@ fn working_ms_keeps_fractions_and_add_working_ms_inverts_it() {
         from + ms(1_250)
     );
 }
+
+#[test]
+fn lead_times_count_working_days_after_the_day_skipping_weekends_and_holidays() {
+    // Mon–Fri 08:00–17:00 with two holidays in the week of 21 December 2026.
+    let cal = calendar(
+        "UTC",
+        &["mon", "tue", "wed", "thu", "fri"],
+        "08:00-17:00",
+        &["2026-12-24", "2026-12-25"],
+    );
+    // Monday 7 December + 10 working days: the next two weeks' weekdays → Monday 21st.
+    assert_eq!(
+        cal.add_working_days(date(2026, 12, 7), 10),
+        date(2026, 12, 21)
+    );
+    // From Friday 18th: 21, 22, 23, (24, 25 holidays), 28, 29, 30, 31, Jan 1, 4, 5 → 5 January.
+    assert_eq!(
+        cal.add_working_days(date(2026, 12, 18), 10),
+        date(2027, 1, 5)
+    );
+    // From a Saturday: the first working day counts as the first.
+    assert_eq!(
+        cal.add_working_days(date(2026, 12, 12), 1),
+        date(2026, 12, 14)
+    );
+    assert_eq!(
+        cal.add_working_days(date(2026, 12, 12), 0),
+        date(2026, 12, 12)
+    );
+    assert!(cal.is_working_day(date(2026, 12, 23)));
+    assert!(!cal.is_working_day(date(2026, 12, 24)));
+    assert!(!cal.is_working_day(date(2026, 12, 26)));
+}
+
+#[test]
+fn a_date_ends_with_its_working_hours_or_at_midnight_on_a_day_off() {
+    let cal = calendar(
+        "Europe/Berlin",
+        &["mon", "tue", "wed", "thu", "fri"],
+        "08:00-17:00",
+        &[],
+    );
+    assert_eq!(cal.end_of(date(2026, 12, 9)), berlin(2026, 12, 9, 17, 0));
+    // Saturday: the day's end, midnight.
+    assert_eq!(cal.end_of(date(2026, 12, 12)), berlin(2026, 12, 13, 0, 0));
+    assert_eq!(cal.date_of(berlin(2026, 12, 9, 23, 30)), date(2026, 12, 9));
+    // 23:30 UTC on the 9th is already the 10th in Berlin.
+    assert_eq!(cal.date_of(utc(2026, 12, 9, 23, 30)), date(2026, 12, 10));
+    assert_eq!(
+        Calendar::format_date(date(2027, 3, 12)),
+        "Friday 12 March 2027"
+    );
+}

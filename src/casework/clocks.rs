@@ -41,6 +41,7 @@ impl Pipeline {
                 actor: SYSTEM_ACTOR,
                 desk: None,
                 merged_into: None,
+                remote_code: None,
             };
             self.relay(tx, &state, &relay, now).await?;
         }

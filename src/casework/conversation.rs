@@ -8,13 +8,16 @@ use crate::commands::{self, CaseNow, Change, Context, Problem};
 use crate::config::TechnicianIdentity;
 use crate::lifecycle::{self, Effect};
 use crate::model::{CaseId, CaseType, Inbound, Millis, Role, Status, TicketNo, Visibility};
-use crate::parse::{quote, thanks};
+use crate::parse::{quote, rating, thanks};
 use crate::sla;
 use crate::store::casework::{self, CaseState};
 use crate::store::events::Event;
 use crate::store::messages::{Kept, Raw};
+use crate::store::requests;
 use crate::store::{self, cases, messages, Work};
-use crate::templates::render::{MERGED, REDIRECT, REOPENED, RESOLUTION_NOTICE, UPDATE};
+use crate::templates::render::{
+    MERGED, REDIRECT, REMOTE_ASSISTANCE, REOPENED, RESOLUTION_NOTICE, UPDATE,
+};
 use crate::thread::{Party, Technician, Via};
 
 /// What a joining message is, once its sender is judged.
@@ -109,10 +112,28 @@ impl Pipeline {
             return Ok(());
         }
         let mut plan = CustomerPlan::default();
+        // The resolution notice asks for a rating: read it, and judge the rest of the reply.
+        let rating = (state.status == Status::Resolved)
+            .then(|| rating::read(body))
+            .flatten();
+        if let Some(r) = &rating {
+            requests::rate(tx, state.id, r.score, now).await?;
+            let rated = Event::Rated {
+                score: r.score,
+                written: &r.written,
+            };
+            cases::add_event(tx, state.id, now, &m.from.address, &rated);
+        }
         if matches!(state.status, Status::Resolved | Status::Pending) {
-            // Inside the reopen window a reply disputes the resolution, unless it only thanks;
-            // a case pending on the customer has its answer.
-            let thanks = thanks::is_only_thanks(body);
+            // Inside the reopen window a reply disputes the resolution, unless it only thanks
+            // or rates; a case pending on the customer has its answer.
+            let thanks = match &rating {
+                Some(_) => {
+                    let rest = rating::without(body);
+                    rest.trim().is_empty() || thanks::is_only_thanks(&rest)
+                }
+                None => thanks::is_only_thanks(body),
+            };
             let event = lifecycle::Event::CustomerReplied { thanks };
             let before = state.status;
             let effects = self.life_event(tx, state, &event, &m.from.address, now);
@@ -129,6 +150,7 @@ impl Pipeline {
                 actor: super::SYSTEM_ACTOR,
                 desk: None,
                 merged_into: None,
+                remote_code: None,
             };
             self.relay(tx, state, &relay, now).await?;
         }
@@ -136,15 +158,86 @@ impl Pipeline {
             let thanks = Event::ThanksReceived { reopened: false };
             cases::add_event(tx, state.id, now, &m.from.address, &thanks);
         }
+        let mut text = body.to_owned();
+        if state.category == self.settings.conference.category
+            && matches!(
+                state.status,
+                Status::Open | Status::InProgress | Status::Assigned | Status::Pending
+            )
+        {
+            let line = self.conference_reply(tx, state, body, now).await?;
+            text = format!("{text}\n\n[{line}]");
+        }
         let notice = super::notify::Notice {
             author: m.from.address.clone(),
-            headline: plan.headline.to_owned(),
-            text: body.to_owned(),
+            headline: match (&rating, plan.thanks) {
+                (Some(r), true) => format!(
+                    "Rated {}/5 by the customer (the case stays resolved)",
+                    r.score
+                ),
+                (Some(r), false) => format!("{} (rated {}/5)", plan.headline, r.score),
+                (None, _) => plan.headline.to_owned(),
+            },
+            text,
             attachments: m.attachment_names(),
             ..Default::default()
         };
         let to = self.staff_of(state);
         self.notify(tx, state, &to, &notice, now).await
+    }
+
+    /// A customer's reply to a case that closed since its resolution notice, when it only rates
+    /// the service (with thanks at most): the rating is kept on that case, with the message,
+    /// instead of opening a new case. `None`: the reply says more, and opens a follow-up case.
+    pub(crate) async fn late_rating(
+        &self,
+        tx: &mut Work,
+        case: CaseId,
+        (m, raw, via): (&Inbound, &Raw<'_>, Via),
+    ) -> Result<Option<TicketNo>, store::Error> {
+        if m.is_auto_generated() {
+            return Ok(None);
+        }
+        let stripped = quote::strip_reply(&m.text);
+        let Some(r) = rating::read(&stripped.text) else {
+            return Ok(None);
+        };
+        let rest = rating::without(&stripped.text);
+        if !(rest.trim().is_empty() || thanks::is_only_thanks(&rest)) {
+            return Ok(None);
+        }
+        let now = raw.received_at;
+        let state = casework::state(tx, case).await?;
+        if state.resolution.is_none() {
+            return Ok(None);
+        }
+        let kept = kept(&stripped.text, Role::Customer, Visibility::Public);
+        messages::insert(tx, case, m, raw, kept).await?;
+        let added = Event::MessageAdded {
+            via,
+            party: Party::Customer,
+            subject: &m.subject,
+            auto_signals: &m.auto_signals,
+            quote_removed: stripped.quote_removed,
+            signature_removed: stripped.signature_removed,
+            unverified_technician: None,
+        };
+        cases::add_event(tx, case, now, &m.from.address, &added);
+        requests::rate(tx, case, r.score, now).await?;
+        let rated = Event::Rated {
+            score: r.score,
+            written: &r.written,
+        };
+        cases::add_event(tx, case, now, &m.from.address, &rated);
+        let notice = super::notify::Notice {
+            author: m.from.address.clone(),
+            headline: format!("Rated {}/5 by the customer (after closing)", r.score),
+            text: stripped.text.clone(),
+            ..Default::default()
+        };
+        let to = self.staff_of(&state);
+        self.notify(tx, &state, &to, &notice, now).await?;
+        Ok(Some(state.ticket))
     }
 
     async fn technician_reply(
@@ -158,6 +251,27 @@ impl Pipeline {
         let now = raw.received_at;
         let catalog = self.catalog.current();
         let canned = catalog.templates.canned(catalog.rules.templates());
+        let task = self.answering_task(tx, state, m).await?;
+        let tasks = requests::tasks_of(tx, state.id).await?;
+        let open_tasks: Vec<String> = tasks
+            .iter()
+            .filter(|t| t.status == requests::TASK_OPEN)
+            .map(|t| format!("{} {}", t.label(), t.team))
+            .collect();
+        let (label, answered_at) = match &task {
+            Some(t) => (
+                t.label(),
+                t.done_at.map(|at| self.settings.calendar.format(at)),
+            ),
+            None => (String::new(), None),
+        };
+        let answering = task.as_ref().map(|t| commands::TaskNow {
+            label: &label,
+            team: &t.team,
+            status: &t.status,
+            answered: t.done_by.as_deref().zip(answered_at.as_deref()),
+        });
+        let conference = state.category == self.settings.conference.category;
         let ctx = Context {
             settings: &self.settings,
             rules: &catalog.rules,
@@ -172,7 +286,12 @@ impl Pipeline {
                 impact: state.impact,
                 urgency: state.urgency,
                 priority_override: state.priority_override,
+                open_tasks: &open_tasks,
+                liaison: state.assignee.as_deref().filter(|_| conference),
             },
+            actor: &m.from.address,
+            today: self.settings.calendar.date_of(now),
+            answering,
         };
         let changes = match commands::check(&reply.commands, &ctx) {
             Ok(changes) => changes,
@@ -242,7 +361,13 @@ impl Pipeline {
             Ok(effects) => effects,
             Err(problem) => return self.refuse(tx, state, m, raw, body, &[problem]).await,
         };
-        let plan = reply_plan(&effects, &changes, &reply);
+        let mut plan = reply_plan(&effects, &changes, &reply);
+        if task.is_some() {
+            // A reply to a task mail is for the case's liaison, never for the customer.
+            plan.relay = None;
+            plan.visibility = Visibility::Internal;
+            plan.answered = false;
+        }
         let broadcasts: Vec<String> = changes
             .iter()
             .filter_map(|c| match c {
@@ -254,9 +379,31 @@ impl Pipeline {
         messages::insert(tx, state.id, m, raw, kept).await?;
         let actor = m.from.address.as_str();
         let mut links = links.into_iter();
+        let remote = changes.iter().rev().find_map(|c| match c {
+            Change::Remote(code) => Some(code.clone()),
+            _ => None,
+        });
         for change in changes {
-            self.apply(tx, state, change, actor, &mut links, now)
-                .await?;
+            match (change, &task) {
+                (Change::Done(note), Some(task)) => {
+                    let outcome = (requests::TASK_DONE, note.as_deref(), reply.public.as_str());
+                    self.answer_task(tx, state, task, outcome, actor, now)
+                        .await?;
+                }
+                (Change::Reject(why), Some(task)) => {
+                    let outcome = (
+                        requests::TASK_REJECTED,
+                        Some(why.as_str()),
+                        reply.public.as_str(),
+                    );
+                    self.answer_task(tx, state, task, outcome, actor, now)
+                        .await?;
+                }
+                (change, _) => {
+                    self.apply(tx, state, change, actor, &mut links, now)
+                        .await?;
+                }
+            }
         }
         if let Some(note) = &reply.note {
             let length = note.chars().count();
@@ -287,6 +434,7 @@ impl Pipeline {
                 actor,
                 desk: plan.desk.as_ref().and_then(|(d, _)| self.settings.desk(d)),
                 merged_into: plan.merged_into.as_ref(),
+                remote_code: remote.as_deref(),
             };
             self.relay(tx, state, &relay, now).await?;
         }
@@ -474,24 +622,16 @@ impl Pipeline {
                 let recorded = Event::WorkaroundRecorded { text: &text };
                 cases::add_event(tx, case, now, actor, &recorded);
             }
-            Change::Task(team, text) => {
-                let id = casework::add_task(tx, case, &team, &text, actor, now).await?;
-                let task = Event::TaskCreated {
-                    task: id,
-                    team: &team,
-                    text: &text,
-                };
-                cases::add_event(tx, case, now, actor, &task);
-                let to = self.team_recipients(&team);
-                let notice = super::notify::Notice {
-                    author: actor.to_owned(),
-                    headline: format!("Task for {team}"),
-                    text,
-                    attachments: Vec::new(),
-                    ..Default::default()
-                };
-                self.notify(tx, state, &to, &notice, now).await?;
+            Change::Task { team, text, due } => {
+                self.create_task(tx, state, (&team, &text, due), actor, now)
+                    .await?;
             }
+            Change::Approval(approvers, needs) => {
+                self.ask_approval(tx, state, (&approvers, needs), actor, now)
+                    .await?;
+            }
+            // Answered with the task the reply answers, above; sent with the relay.
+            Change::Done(_) | Change::Reject(_) | Change::Remote(_) => {}
             // Sent with the relay, as the reply's template.
             Change::Template(_) => {}
         }
@@ -781,6 +921,7 @@ fn reply_plan(effects: &[Effect], changes: &[Change], reply: &commands::Reply) -
     } else {
         changes.iter().rev().find_map(|c| match c {
             Change::Template(t) => Some(t.clone()),
+            Change::Remote(_) => Some(REMOTE_ASSISTANCE.to_owned()),
             _ => None,
         })
     }

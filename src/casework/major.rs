@@ -192,6 +192,7 @@ impl Pipeline {
                 actor,
                 desk: None,
                 merged_into: None,
+                remote_code: None,
             };
             self.relay(tx, &incident, &relay, now).await?;
         }
@@ -237,6 +238,7 @@ impl Pipeline {
                 actor,
                 desk: None,
                 merged_into: None,
+                remote_code: None,
             };
             self.relay(tx, &incident, &relay, now).await?;
         }

@@ -67,6 +67,7 @@ impl Pipeline {
                 actor,
                 desk: None,
                 merged_into: None,
+                remote_code: None,
             };
             self.relay(&mut tx, &state, &relay, now).await?;
         }

@@ -43,6 +43,10 @@ pub(crate) struct Notice {
     pub attach_message: Option<i64>,
     /// Where answers go instead of the support address (a forward: to the customer).
     pub reply_to: Option<String>,
+    /// The task or approval the mail asks its recipient to answer.
+    pub about: Option<outbox::About>,
+    /// A task mail: the task's label and team.
+    pub task: Option<(String, String)>,
 }
 
 /// Who of `to` a notice by `author` on `state` goes to: everyone but the author, nobody while
@@ -81,6 +85,8 @@ pub(crate) struct Relay<'a> {
     pub desk: Option<&'a crate::config::Desk>,
     /// The case a `merged` mail names.
     pub merged_into: Option<&'a crate::model::TicketNo>,
+    /// The Quick Assist code a `remote_assistance` mail gives.
+    pub remote_code: Option<&'a str>,
 }
 
 impl Pipeline {
@@ -158,6 +164,8 @@ impl Pipeline {
             attachments: notice.attachments.clone(),
             due: notice.due.clone(),
             target: notice.target.clone(),
+            task: notice.task.as_ref().map(|(label, _)| label.clone()),
+            task_team: notice.task.as_ref().map(|(_, team)| team.clone()),
         };
         let context = to_json(&context)?;
         let template = notice.template.unwrap_or(TEAM_NOTIFICATION);
@@ -179,6 +187,7 @@ impl Pipeline {
                 reply_to: Some(notice.reply_to.as_deref().unwrap_or(&s.address.address)),
                 cause: Some(&notice.author),
                 attach_message: notice.attach_message,
+                about: notice.about,
             };
             let row = outbox::enqueue(tx, &mail, now).await?;
             let queued = Event::NotificationQueued {
@@ -217,6 +226,7 @@ impl Pipeline {
         let s = &self.settings;
         let mut update = self.update_context(state, relay.text, relay.technician.clone());
         update.merged_into = relay.merged_into.map(ToString::to_string);
+        update.remote_code = relay.remote_code.map(str::to_owned);
         // An incident resolved while its problem is open, with a workaround: the customer
         // learns it is a workaround and where the cause is tracked.
         if relay.template == RESOLUTION_NOTICE && state.case_type == CaseType::Incident {
@@ -251,6 +261,7 @@ impl Pipeline {
             reply_to: None,
             cause: None,
             attach_message: None,
+            about: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
         let relayed = Event::ReplyRelayed {
@@ -310,6 +321,7 @@ impl Pipeline {
             workaround: None,
             problem_ticket: None,
             merged_into: None,
+            remote_code: None,
         }
     }
 
@@ -324,7 +336,7 @@ impl Pipeline {
         problems: &[Problem],
         now: Millis,
     ) -> Result<(), store::Error> {
-        self.answer_technician(tx, state, m, (COMMAND_ERROR, problems), now)
+        self.answer_sender(tx, state, m, (COMMAND_ERROR, problems), now)
             .await
     }
 
@@ -342,11 +354,13 @@ impl Pipeline {
             line: format!("From: {}", m.from.address),
             error: why.to_owned(),
         };
-        self.answer_technician(tx, state, m, (UNVERIFIED_TECHNICIAN, &[problem]), now)
+        self.answer_sender(tx, state, m, (UNVERIFIED_TECHNICIAN, &[problem]), now)
             .await
     }
 
-    async fn answer_technician(
+    /// Answers the sender of `m` with `template` naming `problems`, within the hourly caps on
+    /// automatic mail: a technician whose commands were refused, an approver whose answer was not counted.
+    pub(super) async fn answer_sender(
         &self,
         tx: &mut Work,
         state: &CaseState,
@@ -393,6 +407,7 @@ impl Pipeline {
             reply_to: None,
             cause: None,
             attach_message: None,
+            about: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
         let queued = Event::CommandErrorQueued {

@@ -57,6 +57,7 @@ impl Pipeline {
             text,
             template: Some(REDIRECT_FORWARD),
             attach_message: Some(row),
+            about: None,
             reply_to: Some(state.requester.clone()),
             ..Default::default()
         };

@@ -148,6 +148,12 @@ pub(super) struct RawRule {
     /// Addresses that get a copy of each new case (a manager), capped like all automatic mail.
     #[serde(default)]
     pub(super) notify: Vec<String>,
+    /// Addresses whose approval the request needs before IT fulfils it: the case waits for
+    /// their replies.
+    #[serde(default)]
+    pub(super) approval: Vec<String>,
+    /// `all` (the default) or `any`: whose approval is enough.
+    pub(super) approval_needs: Option<String>,
     #[serde(default)]
     pub(super) case_sensitive: bool,
     #[serde(default)]
@@ -319,6 +325,31 @@ pub(super) fn rule(r: RawRule, cats: &[Category], compiler: &mut Compiler) -> Re
                 .ok_or_else(|| at(format!("notify = {a:?}: expected email addresses")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let approval = r
+        .approval
+        .iter()
+        .map(|a| {
+            crate::model::parse_address(a)
+                .ok_or_else(|| at(format!("approval = {a:?}: expected email addresses")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let approval_needs = match r.approval_needs.as_deref() {
+        None => crate::model::Needs::All,
+        Some(_) if approval.is_empty() => {
+            return Err(at(
+                "approval_needs without approval: name the approvers".into()
+            ))
+        }
+        Some(n) => n
+            .parse()
+            .map_err(|e| at(format!("approval_needs = {n:?}: {e}")))?,
+    };
+    if !approval.is_empty() && r.redirect.is_some() {
+        return Err(at(
+            "approval and redirect: a request that goes to another desk needs no approval here"
+                .into(),
+        ));
+    }
     if let Some(d) = &r.redirect {
         let ok = !d.is_empty()
             && d.bytes()
@@ -378,6 +409,7 @@ pub(super) fn rule(r: RawRule, cats: &[Category], compiler: &mut Compiler) -> Re
         urgency,
         redirect: r.redirect,
         notify,
+        approval: (!approval.is_empty()).then_some((approval, approval_needs)),
         conditions,
         unless,
     })

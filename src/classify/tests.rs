@@ -280,6 +280,50 @@ fn unless_keeps_a_rule_from_matching() {
     assert_eq!(decide("down", "a Test").as_deref(), Some("somewhere"));
 }
 
+/// A rule's `approval` holds its requests for the approvers' replies.
+#[test]
+fn a_rule_may_need_approval_from_all_or_any_of_its_approvers() {
+    let rules = Rules::from_toml(
+        "rules.toml",
+        r#"
+        first_response = "24h"
+        [[category]]
+        id = "uncategorized"
+        name = "U"
+        type = "request"
+        default_priority = 1
+        priorities = [{ level = 1, name = "P", target = "1d" }]
+        [[rule]]
+        name = "software"
+        category = "uncategorized"
+        text = 'licen[cs]e'
+        approval = ["Boss@Example.test", "cfo@example.test"]
+        approval_needs = "any"
+        [[rule]]
+        name = "laptop"
+        category = "uncategorized"
+        text = 'laptop'
+        approval = ["boss@example.test"]
+        "#,
+    )
+    .unwrap();
+    let c = rules.classify(&msg("A licence for Visio", "please"));
+    assert_eq!(
+        c.approval,
+        Some((
+            vec![
+                "boss@example.test".to_owned(),
+                "cfo@example.test".to_owned()
+            ],
+            crate::model::Needs::Any
+        ))
+    );
+    let c = rules.classify(&msg("New laptop", "please"));
+    assert_eq!(c.approval.map(|a| a.1), Some(crate::model::Needs::All));
+    let c = rules.classify(&msg("Printer", "jammed"));
+    assert_eq!(c.approval, None);
+}
+
 #[test]
 fn load_errors_name_the_rule_and_problem() {
     let base = r#"
@@ -323,6 +367,18 @@ fn load_errors_name_the_rule_and_problem() {
         (
             "[[rule]]\nname = \"r\"\ncategory = \"uncategorized\"\ntext = 'x'\nredirect = \"H R\"",
             "redirect = \"H R\": expected the name of a [desks.NAME]",
+        ),
+        (
+            "[[rule]]\nname = \"r\"\ncategory = \"uncategorized\"\ntext = 'x'\napproval = [\"boss\"]",
+            "rule `r`: approval = \"boss\": expected email addresses",
+        ),
+        (
+            "[[rule]]\nname = \"r\"\ncategory = \"uncategorized\"\ntext = 'x'\napproval_needs = \"any\"",
+            "approval_needs without approval",
+        ),
+        (
+            "[[rule]]\nname = \"r\"\ncategory = \"uncategorized\"\ntext = 'x'\napproval = [\"a@b.c\"]\napproval_needs = \"most\"",
+            "approval_needs = \"most\": `most` is not a valid Needs",
         ),
         (
             "matrix = [[1, 1, 1], [1, 1, 1]]",

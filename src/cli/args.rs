@@ -164,6 +164,17 @@ pub enum ReportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The customers' verdicts: ratings given by reply to resolution notices (1 poor to 5
+    /// excellent), per category and per team: how many, the average and how they spread.
+    Satisfaction {
+        /// Only cases created on or after this day (YYYY-MM-DD, from midnight in the
+        /// time zone of `[calendar]`); default: all cases.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = report::parse_date)]
+        since: Option<jiff::civil::Date>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `helpdesk quarantine …`

@@ -76,6 +76,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(ReportCommand::Sla { since, json }) => {
             report::sla_command(&App::load(config).await?, since, json, out).await
         }
+        Command::Report(ReportCommand::Satisfaction { since, json }) => {
+            report::satisfaction_command(&App::load(config).await?, since, json, out).await
+        }
         Command::Quarantine(QuarantineCommand::List { json }) => {
             records::quarantine_list(&App::load(config).await?, json, out).await
         }

@@ -11,7 +11,7 @@ use super::report;
 use super::App;
 use crate::model::{Status, TicketNo};
 use crate::store::queues::{self, DueKind, Filter, QueueRow};
-use crate::store::{cases, casework, messages, outbox, quarantine};
+use crate::store::{self, cases, casework, messages, outbox, quarantine, requests};
 
 pub(super) async fn cases_list(
     app: &App,
@@ -67,6 +67,7 @@ fn due_cell(app: &App, r: &QueueRow) -> String {
         DueKind::FirstResponse => "respond",
         DueKind::Closes => "closes",
         DueKind::Breached => "breached",
+        DueKind::Task => "task",
     };
     format!("{label:<8} {}", app.settings.calendar.format(at))
 }
@@ -86,14 +87,23 @@ pub(super) async fn cases_show(
     let outgoing = outbox::of_case(pool, case.id).await?;
     let events = cases::events(pool, case.id).await?;
     let links = casework::links(pool, case.id).await?;
-    let tasks = casework::tasks(pool, case.id).await?;
+    let tasks = requests::task_rows(pool, case.id, store::now_ms()).await?;
+    let approvals = requests::approval_rows(pool, case.id).await?;
+    let rating = requests::rating(pool, case.id).await?;
+    let event = {
+        let mut tx = pool.begin().await?;
+        let e = requests::event(&mut tx, case.id).await?;
+        tx.commit().await?;
+        e.and_then(|e| serde_json::from_str::<serde_json::Value>(&e).ok())
+    };
     let sla = queues::sla_state(pool, case.id)
         .await?
         .context("the case disappeared while it was being shown")?;
     if as_json {
         let v = serde_json::json!({
             "case": case, "messages": inbound, "outgoing": outgoing, "events": events,
-            "links": links, "tasks": tasks, "sla": sla,
+            "links": links, "tasks": tasks, "approvals": approvals, "rating": rating,
+            "event": event, "sla": sla,
         });
         return json(out, &v);
     }
@@ -181,12 +191,85 @@ pub(super) async fn cases_show(
             l.ticket, l.kind, l.status
         )?;
     }
+    let calendar = &app.settings.calendar;
+    let shown = |at: &Option<String>| {
+        at.as_deref()
+            .and_then(|a| a.parse::<jiff::Timestamp>().ok())
+            .map(|t| calendar.format(crate::model::Millis(t.as_millisecond())))
+    };
     for t in &tasks {
+        let due = match shown(&t.due_at) {
+            Some(d) if t.overdue => format!(", due {d}, OVERDUE"),
+            Some(d) => format!(", due {d}"),
+            None => String::new(),
+        };
+        let answer = match (&t.done_by, shown(&t.done_at)) {
+            (Some(by), Some(at)) => format!(
+                "; {} by {by}, {at}{}",
+                t.status,
+                t.outcome
+                    .as_deref()
+                    .map(|o| format!(": {o}"))
+                    .unwrap_or_default()
+            ),
+            _ => String::new(),
+        };
         writeln!(
             out,
-            "  task {:<5} {} [{}] {} (by {}, {})",
-            t.id, t.team, t.status, t.text, t.created_by, t.created_at
+            "  task {:<5} {} [{}{due}] {} (by {}){answer}",
+            t.label, t.team, t.status, t.text, t.created_by
         )?;
+    }
+    for a in &approvals {
+        writeln!(
+            out,
+            "  approval   {} [{}; needs {}]{}{}",
+            a.approver,
+            a.status,
+            a.needs,
+            a.reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default(),
+            if a.reminders > 0 {
+                format!(
+                    " ({} reminder{})",
+                    a.reminders,
+                    if a.reminders == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            }
+        )?;
+    }
+    if let Some(r) = rating {
+        writeln!(
+            out,
+            "  rating     {r}/5 (the customer's verdict on the resolution)"
+        )?;
+    }
+    if let Some(e) = &event {
+        let list = |key: &str| {
+            e[key]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .filter(|s| !s.is_empty())
+        };
+        writeln!(
+            out,
+            "  event      {}; place {}; {}",
+            list("dates").unwrap_or_else(|| "dates not given".into()),
+            e["place"].as_str().unwrap_or("not given"),
+            e["site"].as_str().unwrap_or("site unknown"),
+        )?;
+        if let Some(missing) = list("missing") {
+            writeln!(out, "  still asked {missing}")?;
+        }
     }
     writeln!(
         out,

@@ -1,5 +1,6 @@
 //! The SLA as people read it: `helpdesk report sla` (targets met and missed per category and
-//! priority, median response and resolution times), and the SLA lines of `cases show`. Times
+//! priority, median response and resolution times), and the SLA lines of `cases show`; and the
+//! customers' verdicts: `helpdesk report satisfaction` (ratings per category and team). Times
 //! are shown in the configured `[calendar]` zone, durations as `3h 12m` or `2d 4h`.
 
 use std::io::Write;
@@ -101,6 +102,126 @@ pub(super) async fn sla_command(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Ratings of one group: how many of each score, 1 to 5.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub(super) struct Ratings {
+    /// The category or team; `(no team)` for cases without one, `TOTAL` for all.
+    pub name: String,
+    /// Rated cases.
+    pub count: i64,
+    /// Cases rated 1, 2, 3, 4 and 5.
+    pub distribution: [i64; 5],
+}
+
+impl Ratings {
+    /// The mean score, when anyone rated.
+    pub fn average(&self) -> Option<f64> {
+        let sum: i64 = (1..=5).zip(self.distribution).map(|(s, n)| s * n).sum();
+        #[allow(clippy::cast_precision_loss)]
+        (self.count > 0).then(|| sum as f64 / self.count as f64)
+    }
+}
+
+/// The ratings per category, per team and in total. Pure.
+pub(super) fn satisfaction(
+    rows: &[crate::store::requests::RatingCount],
+) -> (Vec<Ratings>, Vec<Ratings>, Ratings) {
+    use std::collections::BTreeMap;
+    let mut categories: BTreeMap<&str, Ratings> = BTreeMap::new();
+    let mut teams: BTreeMap<&str, Ratings> = BTreeMap::new();
+    let mut total = Ratings {
+        name: "TOTAL".into(),
+        ..Ratings::default()
+    };
+    for r in rows.iter().filter(|r| (1..=5).contains(&r.score)) {
+        let team = r.team.as_deref().unwrap_or("(no team)");
+        for (map, key) in [(&mut categories, r.category.as_str()), (&mut teams, team)] {
+            let g = map.entry(key).or_insert_with(|| Ratings {
+                name: key.to_owned(),
+                ..Ratings::default()
+            });
+            g.count += r.cases;
+            g.distribution[usize::from(r.score - 1)] += r.cases;
+        }
+        total.count += r.cases;
+        total.distribution[usize::from(r.score - 1)] += r.cases;
+    }
+    (
+        categories.into_values().collect(),
+        teams.into_values().collect(),
+        total,
+    )
+}
+
+pub(super) async fn satisfaction_command(
+    app: &App,
+    since: Option<Date>,
+    as_json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let calendar = &app.settings.calendar;
+    let from = since
+        .map(|d| start_of(d, calendar))
+        .transpose()?
+        .unwrap_or(Millis(i64::MIN));
+    let rows = crate::store::requests::rating_counts(&app.store.pool, (from, Millis(i64::MAX)))
+        .await
+        .context("while reading the ratings")?;
+    let (categories, teams, total) = satisfaction(&rows);
+    if as_json {
+        let group = |g: &Ratings| {
+            serde_json::json!({
+                "name": g.name, "count": g.count, "average": g.average(),
+                "distribution": g.distribution,
+            })
+        };
+        let v = serde_json::json!({
+            "since": since.map(|d| d.to_string()),
+            "categories": categories.iter().map(group).collect::<Vec<_>>(),
+            "teams": teams.iter().map(group).collect::<Vec<_>>(),
+            "total": group(&total),
+        });
+        return super::output::json(out, &v);
+    }
+    match since {
+        Some(d) => writeln!(out, "cases created since {d} ({})", calendar.tz_name())?,
+        None => writeln!(out, "all cases")?,
+    }
+    if total.count == 0 {
+        writeln!(
+            out,
+            "no ratings yet (customers rate by replying to the resolution notice)"
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (title, groups) in [("CATEGORY", &categories), ("TEAM", &teams)] {
+        writeln!(
+            out,
+            "{title:<21} {:>6} {:>7}  {:>4} {:>4} {:>4} {:>4} {:>4}",
+            "RATED", "AVERAGE", "1", "2", "3", "4", "5"
+        )?;
+        for g in groups.iter() {
+            ratings_line(out, g)?;
+        }
+        writeln!(out)?;
+    }
+    ratings_line(out, &total)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ratings_line(out: &mut impl Write, g: &Ratings) -> anyhow::Result<()> {
+    let [a, b, c, d, e] = g.distribution;
+    writeln!(
+        out,
+        "{:<21} {:>6} {:>7}  {a:>4} {b:>4} {c:>4} {d:>4} {e:>4}",
+        super::output::cell(&g.name, 21),
+        g.count,
+        g.average()
+            .map_or_else(|| "-".to_owned(), |avg| format!("{avg:.2}")),
+    )?;
+    Ok(())
+}
+
 fn figures_line(
     out: &mut impl Write,
     category: &str,
@@ -199,6 +320,39 @@ pub(super) fn write_sla(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::requests::RatingCount;
+
+    #[test]
+    fn ratings_are_counted_averaged_and_spread_per_category_and_team() {
+        let row = |category: &str, team: Option<&str>, score: u8, cases: i64| RatingCount {
+            category: category.into(),
+            team: team.map(Into::into),
+            score,
+            cases,
+        };
+        let rows = [
+            row("break_fix", Some("network"), 5, 3),
+            row("break_fix", Some("network"), 2, 1),
+            row("break_fix", None, 4, 1),
+            row("training", Some("instructional"), 1, 2),
+            // Out of range: a stored score helpdesk never writes is left out.
+            row("training", Some("instructional"), 9, 7),
+        ];
+        let (categories, teams, total) = satisfaction(&rows);
+        let names: Vec<&str> = categories.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["break_fix", "training"]);
+        assert_eq!(categories[0].count, 5);
+        assert_eq!(categories[0].distribution, [0, 1, 0, 1, 3]);
+        assert_eq!(categories[0].average(), Some(21.0 / 5.0));
+        let teams: Vec<(&str, i64)> = teams.iter().map(|g| (g.name.as_str(), g.count)).collect();
+        assert_eq!(
+            teams,
+            [("(no team)", 1), ("instructional", 2), ("network", 4)]
+        );
+        assert_eq!(total.count, 7);
+        assert_eq!(total.distribution, [2, 1, 0, 1, 3]);
+        assert_eq!(Ratings::default().average(), None);
+    }
 
     #[test]
     fn durations_read_in_their_two_largest_units() {

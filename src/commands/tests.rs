@@ -39,6 +39,60 @@ fn checked_on(
     checked_with(text, status, case_type, |_| {})
 }
 
+/// [`checked_on`], with the whole context changed by `adjust` first.
+fn checked_in(
+    text: &str,
+    adjust: impl FnOnce(&mut Context<'_>),
+) -> Result<Vec<Change>, Vec<Problem>> {
+    let s = settings();
+    let rules = Rules::load(None).unwrap();
+    let ticket = TicketNo::new("HD", 5);
+    let canned = vec!["remote_assistance".to_owned()];
+    let open = vec!["T1 network".to_owned(), "T3 service-desk".to_owned()];
+    let mut ctx = context(
+        &s,
+        &rules,
+        &ticket,
+        &canned,
+        Status::InProgress,
+        CaseType::Request,
+    );
+    ctx.case.open_tasks = &open;
+    adjust(&mut ctx);
+    check(&parse(text).commands, &ctx)
+}
+
+fn context<'a>(
+    s: &'a Settings,
+    rules: &'a Rules,
+    ticket: &'a TicketNo,
+    canned: &'a [String],
+    status: Status,
+    case_type: CaseType,
+) -> Context<'a> {
+    Context {
+        settings: s,
+        rules,
+        canned,
+        case: CaseNow {
+            ticket,
+            status,
+            case_type,
+            category: "break_fix",
+            priority: 4,
+            team: Some("service-desk"),
+            impact: None,
+            urgency: None,
+            priority_override: false,
+            open_tasks: &[],
+            liaison: None,
+        },
+        actor: "tech@it.example.test",
+        today: jiff::civil::date(2026, 12, 7),
+        answering: None,
+    }
+}
+
 /// [`checked_on`], with the case changed by `adjust` first.
 fn checked_with(
     text: &str,
@@ -50,22 +104,7 @@ fn checked_with(
     let rules = Rules::load(None).unwrap();
     let ticket = TicketNo::new("HD", 5);
     let canned = vec!["remote_assistance".to_owned()];
-    let ctx = Context {
-        settings: &s,
-        rules: &rules,
-        canned: &canned,
-        case: CaseNow {
-            ticket: &ticket,
-            status,
-            case_type,
-            category: "break_fix",
-            priority: 4,
-            team: Some("service-desk"),
-            impact: None,
-            urgency: None,
-            priority_override: false,
-        },
-    };
+    let ctx = context(&s, &rules, &ticket, &canned, status, case_type);
     let mut ctx = ctx;
     adjust(&mut ctx.case);
     check(&parse(text).commands, &ctx)
@@ -250,10 +289,11 @@ fn type_resolve_reopen_link_problem_task_template() {
     assert!(checked_on("/problem", Status::Open, CaseType::Problem).is_err());
     assert_eq!(
         checked("/task network: replace the switch in room 4").unwrap(),
-        [Change::Task(
-            "network".into(),
-            "replace the switch in room 4".into()
-        )]
+        [Change::Task {
+            team: "network".into(),
+            text: "replace the switch in room 4".into(),
+            due: None
+        }]
     );
     assert!(error("/task network").contains("a team and the task"));
     assert!(error("/task printers: x").contains("no team `printers`"));
@@ -386,4 +426,155 @@ fn redirect_names_a_configured_desk_and_resolves_with_it() {
         "no desk `facilities`; desks: hr"
     );
     assert!(error("/redirect").contains("needs a desk"));
+}
+
+/// `/task TEAM by DATE: text` reads the date forward from today; a conference request's tasks
+/// are its account manager's to create.
+#[test]
+fn a_task_may_have_a_date_and_on_a_conference_request_only_its_liaison_creates_one() {
+    let due = checked("/task network by Friday: cable the stage").unwrap();
+    assert_eq!(
+        due,
+        [Change::Task {
+            team: "network".into(),
+            text: "cable the stage".into(),
+            due: Some(jiff::civil::date(2026, 12, 11)),
+        }]
+    );
+    let dated = checked("/task network by 12 March: bring two microphones").unwrap();
+    assert!(
+        matches!(&dated[0], Change::Task { due: Some(d), .. } if *d == jiff::civil::date(2027, 3, 12))
+    );
+    assert!(error("/task network by someday: x").contains("`someday` is not a date"));
+    assert!(error("/task network soon: x").contains("`by <date>`"));
+    assert!(error("/task network by 2026-12-01: x").contains("has passed"));
+    let refused = checked_in("/task network: set up the hall", |c| {
+        c.case.liaison = Some("tam@it.example.test");
+    })
+    .unwrap_err();
+    assert!(
+        refused[0]
+            .error
+            .contains("tam@it.example.test as its account manager"),
+        "{refused:?}"
+    );
+    let by_liaison = checked_in("/task network: set up the hall", |c| {
+        c.case.liaison = Some("tech@it.example.test");
+    });
+    assert!(by_liaison.is_ok(), "{by_liaison:?}");
+}
+
+/// `/done` and `/reject` work only in a reply to a task mail, once, and nothing else does there.
+#[test]
+fn done_and_reject_answer_the_task_mail_they_reply_to_and_only_once() {
+    assert!(
+        error("/done").contains("reply to the task's own mail (its subject reads [HD-000005/T1])")
+    );
+    let task = TaskNow {
+        label: "T1",
+        team: "network",
+        status: "open",
+        answered: None,
+    };
+    let on_task =
+        |text: &str, task: TaskNow<'static>| checked_in(text, move |c| c.answering = Some(task));
+    assert_eq!(
+        on_task("/done cabled", task).unwrap(),
+        [Change::Done(Some("cabled".into()))]
+    );
+    assert_eq!(on_task("/done", task).unwrap(), [Change::Done(None)]);
+    assert_eq!(
+        on_task("/reject no one free", task).unwrap(),
+        [Change::Reject("no one free".into())]
+    );
+    let bare = on_task("/reject", task).unwrap_err();
+    assert!(
+        bare[0].error.contains("/reject needs the reason"),
+        "{bare:?}"
+    );
+    let other = on_task("/done\n/priority 2", task).unwrap_err();
+    assert!(
+        other[0]
+            .error
+            .contains("only /done [note] and /reject <reason> work here"),
+        "{other:?}"
+    );
+    let twice = TaskNow {
+        status: "done",
+        answered: Some(("ann@it.example.test", "Mon 7 Dec 2026 10:00 UTC")),
+        ..task
+    };
+    let again = on_task("/done", twice).unwrap_err();
+    assert!(
+        again[0]
+            .error
+            .contains("answered already (done by ann@it.example.test"),
+        "{again:?}"
+    );
+}
+
+/// Open tasks keep a case from being resolved, unless the technician says --force.
+#[test]
+fn open_tasks_block_resolving_until_forced() {
+    let refused = checked_in("/resolve all set up", |_| {}).unwrap_err();
+    assert!(
+        refused[0]
+            .error
+            .contains("has 2 open tasks (T1 network, T3 service-desk)")
+            && refused[0].error.contains("/resolve --force"),
+        "{refused:?}"
+    );
+    assert!(checked_in("/status resolved", |_| {}).is_err());
+    assert_eq!(
+        checked_in("/resolve --force all set up", |_| {}).unwrap(),
+        [Change::Resolve(Some("all set up".into()))]
+    );
+    assert_eq!(
+        checked("/resolve fixed").unwrap(),
+        [Change::Resolve(Some("fixed".into()))]
+    );
+    assert_eq!(
+        one("/resolve --forced"),
+        Command::Resolve(Some("--forced".into()), false)
+    );
+}
+
+/// `/approval` takes addresses and `any` or `all`; `/remote` a Quick Assist code.
+#[test]
+fn approvals_name_their_approvers_and_remote_takes_a_code() {
+    assert_eq!(
+        checked("/approval Boss@Example.org, cfo@example.org boss@example.org").unwrap(),
+        [Change::Approval(
+            vec!["boss@example.org".into(), "cfo@example.org".into()],
+            Needs::All
+        )]
+    );
+    assert_eq!(
+        checked("/approval any <boss@example.org> cfo@example.org").unwrap(),
+        [Change::Approval(
+            vec!["boss@example.org".into(), "cfo@example.org".into()],
+            Needs::Any
+        )]
+    );
+    assert!(error("/approval").contains("the approvers' addresses"));
+    assert!(error("/approval boss").contains("`boss` is not an address"));
+    let closed = checked_on(
+        "/approval boss@example.org",
+        Status::Resolved,
+        CaseType::Request,
+    );
+    assert!(closed.unwrap_err()[0]
+        .error
+        .contains("/reopen it before asking for approval"));
+    assert_eq!(
+        checked("/remote 493 201").unwrap(),
+        [Change::Remote("493201".into())]
+    );
+    assert_eq!(
+        checked("/remote ab-12cd").unwrap(),
+        [Change::Remote("AB12CD".into())]
+    );
+    assert!(error("/remote").contains("the Quick Assist code"));
+    assert!(error("/remote 12").contains("is not a Quick Assist code"));
+    assert!(error("/remote <script>").contains("is not a Quick Assist code"));
 }

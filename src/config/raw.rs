@@ -25,6 +25,15 @@ pub struct RawConfig {
     /// `[major_incident]`: who is alerted, and when related reports make one.
     #[serde(default)]
     pub major_incident: RawMajor,
+    /// `[approvals]`: reminders to approvers who have not answered.
+    #[serde(default)]
+    pub approvals: RawApprovals,
+    /// `[conference]`: the conference-support procedure's premises and lead times.
+    #[serde(default)]
+    pub conference: RawConference,
+    /// `[accounts]`: a customer's account manager, by sender domain or address.
+    #[serde(default)]
+    pub accounts: std::collections::BTreeMap<String, String>,
     /// `[calendar]`: the business calendar SLA targets run on.
     #[serde(default)]
     pub calendar: RawCalendar,
@@ -142,6 +151,76 @@ impl Default for RawMajor {
             resolve_incidents: true,
         }
     }
+}
+
+/// `[approvals]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApprovals {
+    /// How long an approver has before a reminder (`"0"`: never reminded).
+    #[serde(default = "default_remind_after")]
+    pub remind_after: String,
+    /// How many reminders at most.
+    #[serde(default = "default_reminders")]
+    pub reminders: u32,
+}
+
+impl Default for RawApprovals {
+    fn default() -> Self {
+        RawApprovals {
+            remind_after: default_remind_after(),
+            reminders: default_reminders(),
+        }
+    }
+}
+
+fn default_remind_after() -> String {
+    "2d".into()
+}
+
+fn default_reminders() -> u32 {
+    2
+}
+
+/// `[conference]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConference {
+    /// The category whose requests are conference requests.
+    #[serde(default = "default_conference_category")]
+    pub category: String,
+    /// The organisation's premises: names and keywords ("head office", "board room").
+    #[serde(default)]
+    pub premises: Vec<String>,
+    /// Business days of notice needed for an event on the premises.
+    #[serde(default = "default_on_premises_days")]
+    pub on_premises_business_days: u32,
+    /// Days of notice needed for an event off site (or somewhere unknown).
+    #[serde(default = "default_off_site_days")]
+    pub off_site_days: u32,
+}
+
+impl Default for RawConference {
+    fn default() -> Self {
+        RawConference {
+            category: default_conference_category(),
+            premises: Vec::new(),
+            on_premises_business_days: default_on_premises_days(),
+            off_site_days: default_off_site_days(),
+        }
+    }
+}
+
+fn default_conference_category() -> String {
+    "conference_support".into()
+}
+
+fn default_on_premises_days() -> u32 {
+    10
+}
+
+fn default_off_site_days() -> u32 {
+    90
 }
 
 fn default_major_count() -> u32 {

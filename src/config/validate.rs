@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::raw::RawSla;
+use super::raw::{RawApprovals, RawConference, RawSla};
 use super::*;
 use crate::model::parse_address;
 
@@ -88,6 +88,8 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
     let teams = teams(path, &raw.teams)?;
     let desks = desks(path, &raw.desks)?;
     let major = major(path, &raw.major_incident)?;
+    let approvals = approvals(path, &raw.approvals)?;
+    let conference = conference(path, (&raw.conference, &raw.accounts), &technicians, &teams)?;
     let authserv_id = h
         .authserv_id
         .as_deref()
@@ -158,6 +160,8 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         teams,
         desks,
         major,
+        approvals,
+        conference,
         technician_auth,
         technician_identity: h.technician_identity,
         calendar,
@@ -309,6 +313,94 @@ fn major(path: &Path, raw: &RawMajor) -> Result<MajorSettings, Error> {
         count,
         within,
         resolve_incidents: raw.resolve_incidents,
+    })
+}
+
+/// `[approvals]`: a reminder interval (`"0"`: none) and how many.
+fn approvals(path: &Path, raw: &RawApprovals) -> Result<ApprovalSettings, Error> {
+    let remind_after = parse_duration(&raw.remind_after).map_err(|_| Error::Invalid {
+        path: path.to_owned(),
+        key: "approvals.remind_after".into(),
+        value: raw.remind_after.clone(),
+        expected: "a duration like \"2d\" (\"0\": no reminders)".into(),
+    })?;
+    Ok(ApprovalSettings {
+        remind_after: (!remind_after.is_zero() && raw.reminders > 0).then_some(remind_after),
+        reminders: raw.reminders,
+    })
+}
+
+/// `[conference]` and `[accounts]`: lead times above zero; account managers who are
+/// technicians (they create the tasks and answer the customer), keyed by domains or addresses.
+fn conference(
+    path: &Path,
+    (c, accounts_raw): (&RawConference, &std::collections::BTreeMap<String, String>),
+    technicians: &[Technician],
+    teams: &std::collections::BTreeMap<String, Team>,
+) -> Result<ConferenceSettings, Error> {
+    let invalid = |key: &str, value: &str, expected: &str| Error::Invalid {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected: expected.to_owned(),
+    };
+    if c.on_premises_business_days == 0 {
+        return Err(invalid(
+            "conference.on_premises_business_days",
+            "0",
+            "1 or more business days",
+        ));
+    }
+    if c.off_site_days == 0 {
+        return Err(invalid("conference.off_site_days", "0", "1 or more days"));
+    }
+    let is_technician = |a: &str| {
+        technicians.iter().any(|t| match t {
+            Technician::Address(x) => x == a,
+            Technician::Domain(d) => a.rsplit_once('@').is_some_and(|(_, ad)| ad == d),
+        }) || teams.values().any(|t| t.members.iter().any(|m| m == a))
+    };
+    let mut accounts = std::collections::BTreeMap::new();
+    for (key, manager) in accounts_raw {
+        let key_lower = key.trim().to_ascii_lowercase();
+        let key_ok = match key_lower.split_once('@') {
+            Some(_) => parse_address(&key_lower).is_some(),
+            None => key_lower.contains('.') && !key_lower.contains(char::is_whitespace),
+        };
+        if !key_ok {
+            return Err(invalid(
+                "accounts",
+                key,
+                "a sender domain (\"agency.example.gov\") or address as the key",
+            ));
+        }
+        let manager = parse_address(manager).ok_or_else(|| {
+            invalid(
+                &format!("accounts.\"{key}\""),
+                manager,
+                "the account manager's email address",
+            )
+        })?;
+        if !is_technician(&manager) {
+            return Err(invalid(
+                &format!("accounts.\"{key}\""),
+                &manager,
+                "a technician (helpdesk.technicians or a team's members): the account manager answers the customer and creates the tasks",
+            ));
+        }
+        accounts.insert(key_lower, manager);
+    }
+    Ok(ConferenceSettings {
+        category: c.category.trim().to_owned(),
+        premises: c
+            .premises
+            .iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        on_premises_business_days: c.on_premises_business_days,
+        off_site_days: c.off_site_days,
+        accounts,
     })
 }
 

@@ -62,6 +62,7 @@ impl Pipeline {
             reply_to: None,
             cause: None,
             attach_message: None,
+            about: None,
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
         let queued = Event::AcknowledgmentQueued {
@@ -129,6 +130,8 @@ pub(super) fn ack_plan(
         major_summary: opened.major.map(|(_, s)| s.to_owned()),
         known_error: opened.known_error.map(|(t, _)| t.to_string()),
         workaround: opened.known_error.map(|(_, w)| w.to_owned()),
+        conference: opened.conference.cloned(),
+        approval: opened.approval.map(str::to_owned),
     };
     AckPlan {
         context,
@@ -159,6 +162,10 @@ pub(super) struct Opened<'a> {
     pub major: Option<(&'a TicketNo, &'a str)>,
     /// The open problem whose incident this repeats, with its workaround.
     pub known_error: Option<(&'a TicketNo, &'a str)>,
+    /// A conference request: what was read of its event.
+    pub conference: Option<&'a crate::templates::contexts::ConferenceContext>,
+    /// Whose approval the request waits for.
+    pub approval: Option<&'a str>,
 }
 
 /// Why no automatic answer may go to the message at all, if so: mail loops are never allowed.

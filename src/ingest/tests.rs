@@ -916,6 +916,8 @@ fn the_acknowledgment_plan_names_the_case_and_threads_under_the_request() {
         duplicate_of: None,
         major: None,
         known_error: None,
+        conference: None,
+        approval: None,
     };
     let plan = ack_plan(&settings, rules.first_response, opened, &m, &c, NOW);
     let ctx = &plan.context;

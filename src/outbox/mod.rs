@@ -180,7 +180,8 @@ fn format_message(from: &Mailbox, mail: &DueMail, r: &Rendered) -> Result<Vec<u8
     let mut subject = r.subject.clone();
     if let Some(t) = &mail.ticket {
         let tag = format!("[{t}]");
-        if !subject.contains(&tag) {
+        // A task mail's `[HD-000123/T2]` is the case's tag too.
+        if !subject.contains(&tag) && !subject.contains(&format!("[{t}/T")) {
             subject = format!("{tag} {subject}");
         }
     }

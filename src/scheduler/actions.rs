@@ -169,6 +169,7 @@ impl Pipeline {
                 reply_to: Some(&self.settings.address.address),
                 cause: None,
                 attach_message: None,
+                about: None,
             };
             outbox::enqueue(tx, &mail, now).await?;
         }

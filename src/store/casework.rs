@@ -1,12 +1,12 @@
 //! What technicians change on a case: its working state (status, assignment, priority,
-//! category, type, resolution), read and written whole, plus links between cases and tasks
-//! for other teams.
+//! category, type, resolution), read and written whole, plus links between cases
+//! and what a merge moves.
 
 use serde::Serialize;
 use sqlx::Row;
 
 use super::due::active;
-use super::{format_ms, Error, Tx};
+use super::{Error, Tx};
 use crate::classify::Level;
 use crate::lifecycle::Life;
 use crate::model::{ms_of, span_of_ms};
@@ -428,11 +428,7 @@ pub async fn merge(tx: &mut Tx, from: CaseId, into: CaseId, now: Millis) -> Resu
     .bind(into.0)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(r#"UPDATE tasks SET case_id = $2 WHERE case_id = $1 AND status = 'open'"#)
-        .bind(from.0)
-        .bind(into.0)
-        .execute(&mut **tx)
-        .await?;
+    super::requests::move_open_tasks(tx, from, into).await?;
     sqlx::query(r#"UPDATE cases SET merged_into = $2, updated_at = $3 WHERE id = $1"#)
         .bind(from.0)
         .bind(into.0)
@@ -706,32 +702,6 @@ pub async fn link_many(
     Ok(())
 }
 
-/// Adds a task for `team`; returns its id.
-///
-/// # Errors
-/// Database failure.
-pub async fn add_task(
-    tx: &mut Tx,
-    case: CaseId,
-    team: &str,
-    text: &str,
-    by: &str,
-    now: Millis,
-) -> Result<i64, Error> {
-    Ok(sqlx::query(
-        r#"INSERT INTO tasks (case_id, team, text, status, created_by, created_at)
-           VALUES ($1, $2, $3, 'open', $4, $5) RETURNING id"#,
-    )
-    .bind(case.0)
-    .bind(team)
-    .bind(text)
-    .bind(by)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get(0)?)
-}
-
 /// A linked case as shown.
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkRow {
@@ -742,22 +712,6 @@ pub struct LinkRow {
     pub status: String,
     /// Why helpdesk linked them, when it did: the shared terms and the time apart.
     pub why: Option<String>,
-}
-
-/// A task as shown.
-#[derive(Debug, Clone, Serialize)]
-pub struct TaskRow {
-    /// Row id.
-    pub id: i64,
-    pub team: String,
-    /// What to do.
-    pub text: String,
-    /// `open`.
-    pub status: String,
-    /// Who created it.
-    pub created_by: String,
-    /// RFC 3339.
-    pub created_at: String,
 }
 
 /// The cases linked to `case`.
@@ -779,32 +733,6 @@ pub async fn links(pool: &sqlx::AnyPool, case: CaseId) -> Result<Vec<LinkRow>, E
             kind: r.try_get(1)?,
             status: r.try_get(2)?,
             why: r.try_get(3)?,
-        })
-    })
-    .collect()
-}
-
-/// The tasks of `case`, oldest first.
-///
-/// # Errors
-/// Database failure.
-pub async fn tasks(pool: &sqlx::AnyPool, case: CaseId) -> Result<Vec<TaskRow>, Error> {
-    sqlx::query(
-        r#"SELECT id, team, text, status, created_by, created_at FROM tasks
-           WHERE case_id = $1 ORDER BY id"#,
-    )
-    .bind(case.0)
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(TaskRow {
-            id: r.try_get(0)?,
-            team: r.try_get(1)?,
-            text: r.try_get(2)?,
-            status: r.try_get(3)?,
-            created_by: r.try_get(4)?,
-            created_at: format_ms(r.try_get(5)?),
         })
     })
     .collect()

@@ -231,10 +231,77 @@ pub enum Event<'a> {
     TaskCreated {
         /// The task's id.
         task: i64,
+        /// Its label on the case, `T2`.
+        label: &'a str,
         /// The team that does it.
         team: &'a str,
         /// What to do.
         text: &'a str,
+        /// When it is due, if a date was given.
+        #[serde(
+            serialize_with = "crate::model::rfc3339",
+            skip_serializing_if = "Option::is_none"
+        )]
+        due: Option<Millis>,
+    },
+    /// A team member answered a task mail: `done` (with a note) or `rejected` (with the reason).
+    TaskAnswered {
+        /// `T2`.
+        task: &'a str,
+        team: &'a str,
+        /// `done` or `rejected`.
+        outcome: &'a str,
+        /// The note or the reason.
+        note: Option<&'a str>,
+        /// Tasks still open on the case.
+        open: usize,
+    },
+    /// Approval was asked of these people; the case waits for them.
+    ApprovalRequested {
+        approvers: &'a [String],
+        /// `all` or `any`.
+        needs: &'a str,
+    },
+    /// An approver answered by reply.
+    ApprovalAnswered {
+        approver: &'a str,
+        /// `approved` or `rejected`.
+        answer: &'a str,
+        /// A rejection's reason.
+        reason: Option<&'a str>,
+    },
+    /// An approver's reply that could not count, and why (told to them).
+    ApprovalRefused { approver: &'a str, why: &'a str },
+    /// The approvals decided the request: `approved` or `rejected`.
+    ApprovalDecided {
+        outcome: &'a str,
+        /// The approver whose answer decided it.
+        by: &'a str,
+    },
+    /// An approver who had not answered was reminded.
+    ApprovalReminded {
+        approver: &'a str,
+        /// Which reminder this is (1, 2, …).
+        reminder: i64,
+    },
+    /// The customer rated the resolution by reply.
+    Rated {
+        /// 1 (poor) to 5 (excellent).
+        score: u8,
+        /// As written.
+        written: &'a str,
+    },
+    /// What a conference request's mail says about its event, and what is still missing.
+    ConferenceRead {
+        /// The days of support, `2027-03-12`.
+        dates: &'a [String],
+        place: Option<&'a str>,
+        /// `on premises`, `off site` or `unknown`.
+        site: &'a str,
+        /// Whether the notice is long enough, when the first day is known.
+        notice_ok: Option<bool>,
+        /// What the customer was asked for.
+        missing: &'a [&'a str],
     },
     /// The status moved.
     StatusChanged {
@@ -389,6 +456,14 @@ impl Event<'_> {
             Event::TypeChanged { .. } => "type_changed",
             Event::Linked { .. } => "linked",
             Event::TaskCreated { .. } => "task_created",
+            Event::TaskAnswered { .. } => "task_answered",
+            Event::ApprovalRequested { .. } => "approval_requested",
+            Event::ApprovalAnswered { .. } => "approval_answered",
+            Event::ApprovalRefused { .. } => "approval_refused",
+            Event::ApprovalDecided { .. } => "approval_decided",
+            Event::ApprovalReminded { .. } => "approval_reminded",
+            Event::Rated { .. } => "rated",
+            Event::ConferenceRead { .. } => "conference_read",
             Event::StatusChanged { .. } => "status_changed",
             Event::Resolved { .. } => "resolved",
             Event::Reopened { .. } => "reopened",

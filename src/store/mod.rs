@@ -14,6 +14,7 @@ pub(crate) mod messages;
 pub(crate) mod outbox;
 pub(crate) mod quarantine;
 pub(crate) mod queues;
+pub(crate) mod requests;
 pub(crate) mod schedule;
 
 use std::os::unix::fs::OpenOptionsExt;

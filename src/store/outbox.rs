@@ -52,6 +52,17 @@ pub struct NewMail<'a> {
     pub cause: Option<&'a str>,
     /// A stored inbound message (its `messages` row) attached whole.
     pub attach_message: Option<i64>,
+    /// The task or approval the mail asks about: a reply to it answers that one.
+    pub about: Option<About>,
+}
+
+/// What a mail asks its recipient to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum About {
+    /// A task (its row id): `/done` or `/reject`.
+    Task(i64),
+    /// An approval (its row id): APPROVE or REJECT.
+    Approval(i64),
 }
 
 /// A row the worker is to send.
@@ -126,9 +137,10 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<i64, E
     let id: i64 = sqlx::query(
         r#"INSERT INTO outbox (case_id, kind, template, context, recipient, recipient_name,
                message_id, in_reply_to, reference_ids, status, attempts, next_attempt_at, created_at,
-               from_name, reply_to, recipient_key, recipient_domain, cause_key, attach_message)
+               from_name, reply_to, recipient_key, recipient_domain, cause_key, attach_message,
+               task_id, approval_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $11, $12, $13, $14,
-                   $15, $16)
+                   $15, $16, $17, $18)
            RETURNING id"#,
     )
     .bind(m.case.map(|c| c.0))
@@ -147,6 +159,14 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<i64, E
     .bind(domain_of(m.recipient))
     .bind(m.cause.map(base_mailbox))
     .bind(m.attach_message)
+    .bind(match m.about {
+        Some(About::Task(id)) => Some(id),
+        _ => None,
+    })
+    .bind(match m.about {
+        Some(About::Approval(id)) => Some(id),
+        _ => None,
+    })
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;
@@ -233,6 +253,31 @@ pub async fn answered(tx: &mut Tx, ids: &[String]) -> Result<Vec<Answered>, Erro
             })
         })
         .collect()
+}
+
+/// The task or approval the mail with Message-ID `id` (ours) asked about, with its recipient.
+///
+/// # Errors
+/// Database failure.
+pub async fn about(tx: &mut Tx, id: &str) -> Result<Option<(About, String)>, Error> {
+    let row = sqlx::query(
+        r#"SELECT task_id, approval_id, recipient FROM outbox
+           WHERE message_id = $1 AND (task_id IS NOT NULL OR approval_id IS NOT NULL)"#,
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let task: Option<i64> = r.try_get(0)?;
+    let approval: Option<i64> = r.try_get(1)?;
+    let about = match (task, approval) {
+        (Some(t), _) => About::Task(t),
+        (None, Some(a)) => About::Approval(a),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some((about, r.try_get(2)?)))
 }
 
 /// How long a claimed row is left to the worker that claimed it (PostgreSQL): longer than one

@@ -37,6 +37,8 @@ pub enum DueKind {
     Closes,
     /// An overdue case whose clock is stopped: when it first missed its target.
     Breached,
+    /// An open task of the case (`/task … by DATE`).
+    Task,
 }
 
 /// A case in the queue: the listed case plus its next deadline.
@@ -63,6 +65,8 @@ struct Clocks {
     first_response_due_at: Option<Millis>,
     first_response_at: Option<Millis>,
     close_at: Option<Millis>,
+    /// The earliest date among the case's open tasks.
+    task_due_at: Option<Millis>,
 }
 
 impl Clocks {
@@ -71,7 +75,8 @@ impl Clocks {
         is_active(status)
             && (self.due_at.is_some_and(|d| d <= now)
                 || self.breached_at.is_some()
-                || self.awaited_response().is_some_and(|d| d <= now))
+                || self.awaited_response().is_some_and(|d| d <= now)
+                || self.task_due_at.is_some_and(|d| d <= now))
     }
 
     /// The first-response deadline while no technician has answered.
@@ -94,10 +99,11 @@ impl Clocks {
         let response = self
             .awaited_response()
             .map(|at| (DueKind::FirstResponse, at));
-        let earliest = match (resolution, response) {
-            (Some(r), Some(f)) => Some(if f.1 < r.1 { f } else { r }),
-            (r, f) => r.or(f),
-        };
+        let task = self.task_due_at.map(|at| (DueKind::Task, at));
+        let earliest = [resolution, response, task]
+            .into_iter()
+            .flatten()
+            .min_by_key(|(_, at)| *at);
         earliest.or_else(|| {
             self.breached_at
                 .filter(|_| overdue)
@@ -114,9 +120,11 @@ fn is_active(status: Status) -> bool {
     )
 }
 
-/// The clock columns that follow [`cases::CASE_COLUMNS`] in a queue row.
+/// The clock columns that follow [`cases::CASE_COLUMNS`] in a queue row: the case's own, and
+/// the earliest date of its open tasks.
 const CLOCK_COLUMNS: &str =
-    "c.due_at, c.breached_at, c.first_response_due_at, c.first_response_at, c.close_at";
+    "c.due_at, c.breached_at, c.first_response_due_at, c.first_response_at, c.close_at,
+     (SELECT MIN(t.due_at) FROM tasks t WHERE t.case_id = c.id AND t.status = 'open')";
 
 fn queue_row(r: &AnyRow, now: Millis) -> Result<QueueRow, Error> {
     let case = cases::case_row(r)?;
@@ -126,6 +134,7 @@ fn queue_row(r: &AnyRow, now: Millis) -> Result<QueueRow, Error> {
         first_response_due_at: r.try_get(26)?,
         first_response_at: r.try_get(27)?,
         close_at: r.try_get(28)?,
+        task_due_at: r.try_get(29)?,
     };
     let status: Status = case.status.parse().map_err(Error::Corrupt)?;
     let overdue = clocks.overdue(status, now);
@@ -462,6 +471,25 @@ mod tests {
         seed(s, "I", "closed", "").await;
         seed(s, "J", "open", "target_secs = NULL").await;
         seed(s, "K", "open", "due_at = 150000").await;
+        // L's own clock runs to 400000, but a task of it was due at 60000; M's task is not due.
+        seed(s, "L", "assigned", "due_at = 400000").await;
+        seed(s, "M", "assigned", "target_secs = NULL").await;
+        for (ticket, due, status) in [
+            ("L", 60_000, "open"),
+            ("L", 20_000, "done"),
+            ("M", 500_000, "open"),
+        ] {
+            sqlx::query(
+                r#"INSERT INTO tasks (case_id, number, team, text, status, due_at, created_by, created_at)
+                   SELECT id, 1, 'av', 'bring mics', $2, $3, 'tam@x', 0 FROM cases WHERE ticket = $1"#,
+            )
+            .bind(ticket)
+            .bind(status)
+            .bind(due)
+            .execute(&s.pool)
+            .await
+            .unwrap();
+        }
     }
 
     async fn tickets(s: &Store, f: Filter<'_>) -> Vec<String> {
@@ -476,7 +504,7 @@ mod tests {
             seed_queue(s).await;
             assert_eq!(
                 tickets(s, Filter::default()).await,
-                ["C", "B", "A", "D", "K", "E", "F", "H", "J", "I", "G"]
+                ["C", "B", "L", "A", "D", "K", "E", "F", "M", "H", "J", "I", "G"]
             );
             let rows = queue(&s.pool, Filter::default(), NOW).await.unwrap();
             let by = |t: &str| rows.iter().find(|r| r.case.ticket == t).unwrap();
@@ -499,6 +527,15 @@ mod tests {
                 "a resolved case is not overdue, even when it once breached"
             );
             assert_eq!((by("I").due, by("G").due), (None, None));
+            assert_eq!(
+                (by("L").overdue, by("L").due, by("L").due_at),
+                (true, Some(DueKind::Task), Some(Millis(60_000))),
+                "an open task past its date makes the case overdue; a done one does not count"
+            );
+            assert_eq!(
+                (by("M").overdue, by("M").due, by("M").due_at),
+                (false, Some(DueKind::Task), Some(Millis(500_000)))
+            );
             let json = serde_json::to_value(by("B")).unwrap();
             assert_eq!(json["ticket"], "B");
             assert_eq!(json["overdue"], true);
@@ -517,7 +554,7 @@ mod tests {
                 overdue_only: true,
                 ..Filter::default()
             };
-            assert_eq!(tickets(s, overdue).await, ["C", "B", "A", "D"]);
+            assert_eq!(tickets(s, overdue).await, ["C", "B", "L", "A", "D"]);
             let open = Filter {
                 status: Some(Status::Open),
                 ..Filter::default()

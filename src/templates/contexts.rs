@@ -43,6 +43,8 @@ pub struct UpdateContext {
     pub problem_ticket: Option<String>,
     /// The `merged` mail: the case this one was folded into.
     pub merged_into: Option<String>,
+    /// The `remote_assistance` mail: the Quick Assist code of `/remote`.
+    pub remote_code: Option<String>,
 }
 
 impl UpdateContext {
@@ -67,6 +69,7 @@ impl UpdateContext {
             ),
             problem_ticket: Some("HD-000120".into()),
             merged_into: Some("HD-000119".into()),
+            remote_code: Some("493201".into()),
         }
     }
 }
@@ -104,6 +107,50 @@ impl RedirectContext {
     }
 }
 
+/// What a conference request's acknowledgment says about the event (`conference` in
+/// [`super::render::AckContext`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConferenceContext {
+    /// The days of support as read, `Friday 12 March 2027`.
+    pub dates: Vec<String>,
+    /// Times of day as read, `09:00–17:00`.
+    pub times: Vec<String>,
+    /// The place as written.
+    pub place: Option<String>,
+    /// `on premises`, `off site` or `unknown`.
+    pub site: String,
+    /// Whether the notice is long enough; `None` while no date is known.
+    pub notice_ok: Option<bool>,
+    /// The lead time that applies: `10 business days` or `90 days`.
+    pub lead: String,
+    /// The first day that could be supported with that lead time, `Monday 21 December 2026`.
+    pub earliest: String,
+    /// What to ask the customer for: only what the request lacks.
+    pub missing: Vec<String>,
+    /// The customer's account manager, the case's liaison, when `[accounts]` names one.
+    pub account_manager: Option<String>,
+}
+
+impl ConferenceContext {
+    /// A filled-in context.
+    pub fn sample() -> ConferenceContext {
+        ConferenceContext {
+            dates: vec![
+                "Friday 12 March 2027".into(),
+                "Saturday 13 March 2027".into(),
+            ],
+            times: vec!["09:00–17:00".into()],
+            place: Some("Convention Center <Hall B> & lobby".into()),
+            site: "off site".into(),
+            notice_ok: Some(false),
+            lead: "90 days".into(),
+            earliest: "Monday 8 March 2027".into(),
+            missing: vec!["the dates and times of the travel there and back".into()],
+            account_manager: Some("tam@it.example.test".into()),
+        }
+    }
+}
+
 /// Mail to a team or technician about a case: new, assigned, a customer's reply, a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StaffContext {
@@ -137,6 +184,10 @@ pub struct StaffContext {
     pub due: Option<String>,
     /// For SLA and follow-up mail: the target, e.g. `4 hours (24x7)`.
     pub target: Option<String>,
+    /// A task mail: the task's label on the case, `T2`…
+    pub task: Option<String>,
+    /// …and the team it is for.
+    pub task_team: Option<String>,
 }
 
 impl StaffContext {
@@ -159,6 +210,8 @@ impl StaffContext {
             attachments: vec!["jam.jpg".into()],
             due: Some("Thu 3 Dec 2026 14:00 CET".into()),
             target: Some("4 hours (24x7)".into()),
+            task: Some("T2".into()),
+            task_team: Some("av <events>".into()),
         }
     }
 }

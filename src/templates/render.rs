@@ -21,6 +21,21 @@ const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
         Some(include_str!("../../templates/acknowledgment.html.hbs")),
     ),
     (
+        "task",
+        include_str!("../../templates/task.txt.hbs"),
+        Some(include_str!("../../templates/task.html.hbs")),
+    ),
+    (
+        "approval_request",
+        include_str!("../../templates/approval_request.txt.hbs"),
+        Some(include_str!("../../templates/approval_request.html.hbs")),
+    ),
+    (
+        "approval_refused",
+        include_str!("../../templates/approval_refused.txt.hbs"),
+        Some(include_str!("../../templates/approval_refused.html.hbs")),
+    ),
+    (
         "conference_acknowledgment",
         include_str!("../../templates/conference_acknowledgment.txt.hbs"),
         Some(include_str!(
@@ -150,6 +165,15 @@ pub const REDIRECT: &str = "redirect";
 /// The original of a redirected case, forwarded to that desk ([`StaffContext`]).
 pub const REDIRECT_FORWARD: &str = "redirect_forward";
 
+/// A task for a team, answered with `/done` or `/reject` ([`StaffContext`]).
+pub const TASK: &str = "task";
+/// An approval asked of someone, answered APPROVE or REJECT ([`StaffContext`]).
+pub const APPROVAL_REQUEST: &str = "approval_request";
+/// The answer to an approver whose reply could not count ([`CommandErrorContext`]).
+pub const APPROVAL_REFUSED: &str = "approval_refused";
+/// The Quick Assist instructions, with the code of `/remote` ([`UpdateContext`]).
+pub const REMOTE_ASSISTANCE: &str = "remote_assistance";
+
 /// Customer mail of the update shape that the daemon sends itself: never a canned reply.
 const NOTICES: &[&str] = &[UPDATE, RESOLUTION_NOTICE, REOPENED, AUTO_CLOSED, MERGED];
 
@@ -176,9 +200,9 @@ pub fn shape<'a>(name: &str, mut acknowledgments: impl Iterator<Item = &'a str>)
     match name {
         UPDATE | RESOLUTION_NOTICE | REOPENED | AUTO_CLOSED | MERGED => Shape::Update,
         TEAM_NOTIFICATION | SLA_WARNING | SLA_BREACH | FOLLOW_UP_REMINDER | REDIRECT_FORWARD
-        | MAJOR_INCIDENT => Shape::Staff,
+        | MAJOR_INCIDENT | TASK | APPROVAL_REQUEST => Shape::Staff,
         REDIRECT => Shape::Redirect,
-        COMMAND_ERROR | UNVERIFIED_TECHNICIAN => Shape::CommandError,
+        COMMAND_ERROR | UNVERIFIED_TECHNICIAN | APPROVAL_REFUSED => Shape::CommandError,
         TRIAGE_DIGEST => Shape::Digest,
         "acknowledgment" | "conference_acknowledgment" | KNOWN_ISSUE => Shape::Acknowledgment,
         n if acknowledgments.any(|a| a == n) => Shape::Acknowledgment,
@@ -269,6 +293,10 @@ pub struct AckContext {
     pub known_error: Option<String>,
     /// …and its workaround, for the customer to try.
     pub workaround: Option<String>,
+    /// A conference request: what was read of the event, the lead time, what is missing.
+    pub conference: Option<super::contexts::ConferenceContext>,
+    /// Whose approval the request waits for (a rule's `approval`), as a list.
+    pub approval: Option<String>,
 }
 
 impl AckContext {
@@ -297,6 +325,8 @@ impl AckContext {
             major_summary: Some("Wi-Fi down <east wing> & gym".into()),
             known_error: Some("HD-000120".into()),
             workaround: Some("Use the wired port <by the door>.".into()),
+            conference: Some(super::contexts::ConferenceContext::sample()),
+            approval: Some("manager@example.test".into()),
         }
     }
 }
@@ -516,6 +546,12 @@ mod tests {
             let r = render(name).unwrap();
             if name == TRIAGE_DIGEST {
                 assert!(r.subject.contains("1 case"), "{}", r.subject);
+            } else if name == TASK {
+                assert!(
+                    r.subject.contains("[HD-000123/T2]"),
+                    "{name}: {}",
+                    r.subject
+                );
             } else {
                 assert!(r.subject.contains("[HD-000123]"), "{name}: {}", r.subject);
             }

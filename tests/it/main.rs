@@ -16,6 +16,8 @@ mod conversation;
 // Incident management by mail on the real servers: redirect to another desk, impact × urgency,
 // copies to a manager.
 mod incidents;
+// Service requests by mail on the real servers: conference support, tasks, approvals, ratings.
+mod requests;
 // The module map: layers from model up to cli, no cycle, no arrow upward.
 mod layers;
 // The resolution lifecycle and SLA clocks on the real servers, with the daemon running.
