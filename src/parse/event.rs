@@ -46,7 +46,8 @@ static ON_SITE_RE: LazyLock<Regex> = LazyLock::new(|| pattern(r"\bon[- ]?site\b"
 /// What a request says about the event to support.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Event {
-    /// Days of support, sorted, without duplicates (ranges expanded, at most 31 days each).
+    /// Days of support, sorted, without duplicates (ranges expanded, at most 31 days each); a
+    /// date in a sentence about travel is the travel's, not one of them.
     pub dates: Vec<Date>,
     /// Times of day ("9am-5pm", "at 6 pm", "18:30"): start and optional end, in order of
     /// appearance, without duplicates.
@@ -134,12 +135,21 @@ pub fn read(text: &str, today: Date) -> Event {
         spans.iter().any(|d| inside(sentence, d.start))
             || times.iter().any(|t| inside(sentence, t.0))
     });
+    // Dates and times in a sentence about travel are the travel's, not days or times of support
+    // ("we fly out on 11 March at 7am"): they tell only that the travel times are known.
+    let in_travel = |at: usize| travel.iter().any(|sentence| inside(sentence, at));
     let mut out_times = Vec::new();
-    for (_, time) in times {
-        push_new(&mut out_times, time);
+    for (at, time) in times {
+        if !in_travel(at) {
+            push_new(&mut out_times, time);
+        }
     }
+    let days = spans
+        .into_iter()
+        .filter(|d| !in_travel(d.start))
+        .flat_map(|s| s.dates);
     Event {
-        dates: sorted(spans.into_iter().flat_map(|s| s.dates).collect()),
+        dates: sorted(days.collect()),
         times: out_times,
         place: place(text),
         travel: travel.first().map(|(s, e)| phrase(&text[*s..*e])),

@@ -271,6 +271,18 @@ fn travel() {
         Some("We fly out on 11 March at 7am.")
     );
     assert!(event.travel_times);
+    // The travel's day is not a day of support: that is still to be asked.
+    assert!(event.dates.is_empty());
+    assert_eq!(event.missing(&Site::Unknown)[0], Detail::When);
+
+    // Beside the event's own day, the travel's date and time are not days or times of support.
+    let event = read(
+        "Summit on 12 March, 9am-5pm.\nWe fly out on 11 March at 7am.",
+        today(),
+    );
+    assert_eq!(event.dates, [jiff::civil::date(2027, 3, 12)]);
+    assert_eq!(event.times.len(), 1);
+    assert!(event.travel_times);
 
     let event = read(
         "Conf\nThe tech will need to drive there and stay overnight.",
@@ -392,7 +404,8 @@ fn merge_fills_and_unions() {
     first.merge(reply);
     assert_eq!(
         first.dates,
-        [d("2027-03-11"), d("2027-03-12"), d("2027-03-13")]
+        [d("2027-03-12"), d("2027-03-13")],
+        "the travel's 11 March is no day of support"
     );
     assert_eq!(first.times, [(t("09:00"), Some(t("17:00")))]);
     assert_eq!(first.hardware, ["projector", "microphone"]);
@@ -464,7 +477,7 @@ fn json_round_trip() {
         City Convention Center. We need a technician with a projector. We fly out on 11 March.";
     let event = read(text, today());
     let json = event.to_json();
-    assert_eq!(json["dates"][0], "2027-03-11");
+    assert_eq!(json["dates"][0], "2027-03-12");
     assert_eq!(json["times"][0], serde_json::json!(["09:00", "17:00"]));
     assert_eq!(json["times"][1], serde_json::json!(["18:30", null]));
     assert_eq!(Event::from_json(&json), Some(event));
