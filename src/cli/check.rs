@@ -96,6 +96,29 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
         Err(Problem::from(missing.join("; ")))
     };
     report(out, "desks", desks_line)?;
+    let c = &settings.conference;
+    let requests = if rules.category(&c.category).is_some() {
+        let a = &settings.approvals;
+        Ok(format!(
+            "conference requests ({}): {} business days on the premises ({} named), {} days elsewhere, {} account manager{}; approvals {}",
+            c.category,
+            c.on_premises_business_days,
+            c.premises.len(),
+            c.off_site_days,
+            c.accounts.len(),
+            if c.accounts.len() == 1 { "" } else { "s" },
+            match a.remind_after {
+                Some(d) => format!("reminded after {}, at most {} times", crate::classify::describe(d), a.reminders),
+                None => "never reminded".to_owned(),
+            }
+        ))
+    } else {
+        Err(Problem::from(format!(
+            "[conference] category = \"{}\" is no category of the rules: conference requests would never be recognised",
+            c.category
+        )))
+    };
+    report(out, "requests", requests)?;
     report(out, "trust", Ok(crate::thread::describe_trust(&settings)))?;
     for warning in crate::thread::trust_warnings(&settings) {
         writeln!(out, "WARN    {:<10} {warning}", "trust")?;
