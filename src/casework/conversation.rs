@@ -36,11 +36,7 @@ impl Pipeline {
         let (m, now) = (j.m, j.raw.received_at);
         let stripped = quote::strip_reply(&m.text);
         // A reply that is all quote keeps its whole text: better too much than nothing.
-        let body = if stripped.text.is_empty() {
-            m.text.as_str()
-        } else {
-            stripped.text.as_str()
-        };
+        let body = stripped.kept(&m.text);
         // Only people already allowed on the case bring others in, and never by automatic mail.
         if j.party != Party::Record && !m.is_auto_generated() {
             cases::add_participants(tx, j.case, &self.participants(m)).await?;
@@ -182,8 +178,7 @@ impl Pipeline {
             attachments: m.attachment_names(),
             ..Default::default()
         };
-        let to = self.staff_of(state);
-        self.notify(tx, state, &to, &notice, now).await
+        self.notify_staff(tx, state, &notice, now).await
     }
 
     /// A customer's reply to a case that closed since its resolution notice, when it only rates
@@ -235,8 +230,7 @@ impl Pipeline {
             text: stripped.text.clone(),
             ..Default::default()
         };
-        let to = self.staff_of(&state);
-        self.notify(tx, &state, &to, &notice, now).await?;
+        self.notify_staff(tx, &state, &notice, now).await?;
         Ok(Some(state.ticket))
     }
 
@@ -383,6 +377,18 @@ impl Pipeline {
             Change::Remote(code) => Some(code.clone()),
             _ => None,
         });
+        // A word on a task mail without an answer to it: for the liaison.
+        if let Some(task) = task.as_ref().filter(|_| changes.is_empty()) {
+            if !reply.public.is_empty() {
+                let notice = super::notify::Notice {
+                    author: actor.to_owned(),
+                    headline: format!("Reply on task {} from {actor}", task.label()),
+                    text: reply.public.clone(),
+                    ..Default::default()
+                };
+                self.notify_staff(tx, state, &notice, now).await?;
+            }
+        }
         for change in changes {
             match (change, &task) {
                 (Change::Done(note), Some(task)) => {
@@ -711,8 +717,7 @@ impl Pipeline {
             attachments: Vec::new(),
             ..Default::default()
         };
-        let to = self.staff_of(state);
-        self.notify(tx, state, &to, &notice, now).await
+        self.notify_staff(tx, state, &notice, now).await
     }
 
     /// `/merge`: folds the case into `into` (its messages, people and open tasks move there)
@@ -813,8 +818,7 @@ impl Pipeline {
             attachments: Vec::new(),
             ..Default::default()
         };
-        let to = self.staff_of(&state);
-        self.notify(tx, &state, &to, &notice, now).await
+        self.notify_staff(tx, &state, &notice, now).await
     }
 }
 

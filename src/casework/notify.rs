@@ -99,6 +99,18 @@ impl Pipeline {
         }
     }
 
+    /// Queues `notice` to whoever has the case: its technician, else its team.
+    pub(crate) async fn notify_staff(
+        &self,
+        tx: &mut Work,
+        state: &CaseState,
+        notice: &Notice,
+        now: Millis,
+    ) -> Result<(), store::Error> {
+        let to = self.staff_of(state);
+        self.notify(tx, state, &to, notice, now).await
+    }
+
     /// A configured team's recipients; none for a team the config does not define.
     pub(crate) fn team_recipients(&self, team: &str) -> Vec<String> {
         self.settings
@@ -359,7 +371,8 @@ impl Pipeline {
     }
 
     /// Answers the sender of `m` with `template` naming `problems`, within the hourly caps on
-    /// automatic mail: a technician whose commands were refused, an approver whose answer was not counted.
+    /// automatic mail: a technician whose commands were refused, an approver whose answer was
+    /// not counted.
     pub(super) async fn answer_sender(
         &self,
         tx: &mut Work,

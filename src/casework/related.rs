@@ -116,8 +116,7 @@ impl Pipeline {
                 ),
                 ..Default::default()
             };
-            let to = self.staff_of(&earlier);
-            self.notify(tx, &earlier, &to, &notice, now).await?;
+            self.notify_staff(tx, &earlier, &notice, now).await?;
         }
         Ok(found)
     }

@@ -249,8 +249,7 @@ impl Pipeline {
             text: body,
             ..Default::default()
         };
-        let to = self.staff_of(state);
-        self.notify(tx, state, &to, &notice, now).await
+        self.notify_staff(tx, state, &notice, now).await
     }
 
     /// Asks each approver to approve the request and holds it (pending, reason `approval`, its
@@ -328,11 +327,7 @@ impl Pipeline {
         let now = raw.received_at;
         let mut state = casework::state(tx, approval.case).await?;
         let stripped = quote::strip_reply(&m.text);
-        let body = if stripped.text.is_empty() {
-            m.text.as_str()
-        } else {
-            stripped.text.as_str()
-        };
+        let body = stripped.kept(&m.text);
         let kept = Kept {
             body,
             role: Role::Approver,
@@ -419,8 +414,7 @@ impl Pipeline {
             text,
             ..Default::default()
         };
-        let to = self.staff_of(&state);
-        self.notify(tx, &state, &to, &notice, now).await?;
+        self.notify_staff(tx, &state, &notice, now).await?;
         Ok(Some(state.ticket))
     }
 

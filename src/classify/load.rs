@@ -317,22 +317,16 @@ pub(super) fn rule(r: RawRule, cats: &[Category], compiler: &mut Compiler) -> Re
         (None, Some(_)) => cat.matrix.priority(impact, urgency),
         (None, None) => cat.default_priority,
     };
-    let notify = r
-        .notify
-        .iter()
-        .map(|a| {
-            crate::model::parse_address(a)
-                .ok_or_else(|| at(format!("notify = {a:?}: expected email addresses")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let approval = r
-        .approval
-        .iter()
-        .map(|a| {
-            crate::model::parse_address(a)
-                .ok_or_else(|| at(format!("approval = {a:?}: expected email addresses")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let addresses = |key: &str, list: &[String]| {
+        list.iter()
+            .map(|a| {
+                crate::model::parse_address(a)
+                    .ok_or_else(|| at(format!("{key} = {a:?}: expected email addresses")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let notify = addresses("notify", &r.notify)?;
+    let approval = addresses("approval", &r.approval)?;
     let approval_needs = match r.approval_needs.as_deref() {
         None => crate::model::Needs::All,
         Some(_) if approval.is_empty() => {

@@ -71,10 +71,7 @@ pub(super) async fn sla_command(
             },
         );
     }
-    match since {
-        Some(d) => writeln!(out, "cases created since {d} ({})", calendar.tz_name())?,
-        None => writeln!(out, "all cases")?,
-    }
+    period(out, since, calendar)?;
     if report.groups.is_empty() {
         writeln!(out, "no cases")?;
         return Ok(ExitCode::SUCCESS);
@@ -183,10 +180,7 @@ pub(super) async fn satisfaction_command(
         });
         return super::output::json(out, &v);
     }
-    match since {
-        Some(d) => writeln!(out, "cases created since {d} ({})", calendar.tz_name())?,
-        None => writeln!(out, "all cases")?,
-    }
+    period(out, since, calendar)?;
     if total.count == 0 {
         writeln!(
             out,
@@ -219,6 +213,15 @@ fn ratings_line(out: &mut impl Write, g: &Ratings) -> anyhow::Result<()> {
         g.average()
             .map_or_else(|| "-".to_owned(), |avg| format!("{avg:.2}")),
     )?;
+    Ok(())
+}
+
+/// The report's first line: which cases it covers.
+fn period(out: &mut impl Write, since: Option<Date>, calendar: &Calendar) -> anyhow::Result<()> {
+    match since {
+        Some(d) => writeln!(out, "cases created since {d} ({})", calendar.tz_name())?,
+        None => writeln!(out, "all cases")?,
+    }
     Ok(())
 }
 

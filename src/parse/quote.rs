@@ -22,6 +22,18 @@ pub struct Stripped {
     pub signature_removed: bool,
 }
 
+impl Stripped {
+    /// What is kept of the reply: the author's text, or the whole `original` when the reply is
+    /// all quote (better too much than nothing).
+    pub fn kept<'a>(&'a self, original: &'a str) -> &'a str {
+        if self.text.is_empty() {
+            original
+        } else {
+            &self.text
+        }
+    }
+}
+
 /// Longest (joined) line that can still be an attribution, in bytes; longer ones are prose.
 const MAX_ATTRIBUTION_LEN: usize = 400;
 /// How many physical lines a wrapped attribution may span.

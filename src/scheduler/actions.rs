@@ -60,8 +60,7 @@ impl Pipeline {
         cases::add_event(tx, case, now, SYSTEM_ACTOR, &plan.event);
         casework::save(tx, &state, now).await?;
         let notice = plan.notice;
-        let to = self.staff_of(&state);
-        self.notify(tx, &state, &to, &notice, now).await?;
+        self.notify_staff(tx, &state, &notice, now).await?;
         Ok(true)
     }
 
@@ -97,8 +96,7 @@ impl Pipeline {
             target: Some(classify::describe(week)),
             ..Notice::default()
         };
-        let to = self.staff_of(&state);
-        self.notify(tx, &state, &to, &notice, now).await?;
+        self.notify_staff(tx, &state, &notice, now).await?;
         Ok(true)
     }
 

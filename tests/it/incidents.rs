@@ -53,7 +53,7 @@ fn incident_desk(
 }
 
 /// The decoded, unfolded subject of a message.
-fn subject(raw: &[u8]) -> String {
+pub(crate) fn subject(raw: &[u8]) -> String {
     let m = MessageParser::default().parse(raw).expect("a message");
     m.subject().unwrap_or_default().to_owned()
 }

@@ -7,14 +7,22 @@
 //! their own INBOX.
 
 use crate::conversation::{at, reply, run_once, text};
+use crate::incidents::subject;
 use crate::live::{header, request, LiveDesk, Options, WAIT};
 use crate::stack;
 
-/// The decoded, unfolded subject of a message.
-fn subject(raw: &[u8]) -> String {
-    use mail_parser::MessageParser;
-    let m = MessageParser::default().parse(raw).expect("a message");
-    m.subject().unwrap_or_default().to_owned()
+/// Sends `raw` from `from` to the support mailbox, waits until it holds `n` mails, and has the
+/// desk take it in as a reply to a case.
+async fn answer(
+    stack: &stack::Stack,
+    desk: &LiveDesk,
+    (from, support): (&str, &str),
+    raw: &[u8],
+    n: usize,
+) {
+    stack.send(&at(from), &at(support), raw).await;
+    stack.wait_for(support, "INBOX", n, WAIT).await;
+    run_once(desk, "created 0, joined 1,");
 }
 
 /// The `n`-th mail (1-based) of `user`'s INBOX, once it has arrived.
@@ -93,9 +101,7 @@ async fn a_conference_request_with_too_little_notice_a_task_round_trip_and_a_rat
     );
     let task_line = format!("/task av by {written}: bring the projector and the microphones");
     let create = reply(&notice, &at(manager), &at(support), &task_line);
-    stack.send(&at(manager), &at(support), &create).await;
-    stack.wait_for(support, "INBOX", 2, WAIT).await;
-    run_once(&desk, "created 0, joined 1,");
+    answer(stack, &desk, (manager, support), &create, 2).await;
     let task = nth(stack, av, 1).await;
     assert_eq!(
         subject(&task),
@@ -105,9 +111,7 @@ async fn a_conference_request_with_too_little_notice_a_task_round_trip_and_a_rat
 
     // Resolving with the task open is refused, and the liaison is told why.
     let early = reply(&notice, &at(manager), &at(support), "/resolve all set");
-    stack.send(&at(manager), &at(support), &early).await;
-    stack.wait_for(support, "INBOX", 3, WAIT).await;
-    run_once(&desk, "created 0, joined 1,");
+    answer(stack, &desk, (manager, support), &early, 3).await;
     let refusal = nth(stack, manager, 2).await;
     let why = text(&refusal);
     assert!(
@@ -122,9 +126,7 @@ async fn a_conference_request_with_too_little_notice_a_task_round_trip_and_a_rat
         &at(support),
         "/done projector and mics are in the board room\n\nThe spare mic is in the cupboard.",
     );
-    stack.send(&at("tech"), &at(support), &done).await;
-    stack.wait_for(support, "INBOX", 4, WAIT).await;
-    run_once(&desk, "created 0, joined 1,");
+    answer(stack, &desk, ("tech", support), &done, 4).await;
     let finished = nth(stack, manager, 3).await;
     assert!(
         subject(&finished)
@@ -148,9 +150,7 @@ async fn a_conference_request_with_too_little_notice_a_task_round_trip_and_a_rat
 
     // Now it resolves; the notice asks for a rating, and the customer gives one.
     let resolve = reply(&notice, &at(manager), &at(support), "/resolve all set up");
-    stack.send(&at(manager), &at(support), &resolve).await;
-    stack.wait_for(support, "INBOX", 5, WAIT).await;
-    run_once(&desk, "created 0, joined 1,");
+    answer(stack, &desk, (manager, support), &resolve, 5).await;
     let resolved = nth(stack, customer, 2).await;
     assert!(
         text(&resolved).contains("reply with a number from 1 (poor) to 5 (excellent)"),
@@ -158,9 +158,7 @@ async fn a_conference_request_with_too_little_notice_a_task_round_trip_and_a_rat
         text(&resolved)
     );
     let rating = reply(&resolved, &at(customer), &at(support), "5 - thanks!");
-    stack.send(&at(customer), &at(support), &rating).await;
-    stack.wait_for(support, "INBOX", 6, WAIT).await;
-    run_once(&desk, "created 0, joined 1,");
+    answer(stack, &desk, (customer, support), &rating, 6).await;
     let shown = desk.desk.json(&["cases", "show", "HD-000001"]);
     assert_eq!(
         shown["case"]["status"], "resolved",
@@ -225,9 +223,7 @@ async fn an_approval_rejected_without_a_reason_is_refused_and_with_one_resolves_
         &at(support),
         &format!("/approval {}", at(approver)),
     );
-    stack.send(&at("tech"), &at(support), &ask).await;
-    stack.wait_for(support, "INBOX", 2, WAIT).await;
-    run_once(&desk, "created 0, joined 1,");
+    answer(stack, &desk, ("tech", support), &ask, 2).await;
     let request_mail = nth(stack, approver, 1).await;
     assert!(
         subject(&request_mail).contains("[HD-000001] Approval needed"),
@@ -254,9 +250,7 @@ async fn an_approval_rejected_without_a_reason_is_refused_and_with_one_resolves_
 
     // REJECT without a reason: not counted, and the approver is told why.
     let bare = reply(&request_mail, &at(approver), &at(support), "REJECT");
-    stack.send(&at(approver), &at(support), &bare).await;
-    stack.wait_for(support, "INBOX", 3, WAIT).await;
-    run_once(&desk, "created 0, joined 1,");
+    answer(stack, &desk, (approver, support), &bare, 3).await;
     let refused = nth(stack, approver, 2).await;
     assert!(
         subject(&refused).contains("Your answer was not recorded"),
@@ -284,9 +278,7 @@ async fn an_approval_rejected_without_a_reason_is_refused_and_with_one_resolves_
         &at(support),
         "REJECT interns use the shared pool laptops",
     );
-    stack.send(&at(approver), &at(support), &reason).await;
-    stack.wait_for(support, "INBOX", 4, WAIT).await;
-    run_once(&desk, "created 0, joined 1,");
+    answer(stack, &desk, (approver, support), &reason, 4).await;
     let shown = desk.desk.json(&["cases", "show", "HD-000001"]);
     assert_eq!(shown["case"]["status"], "resolved");
     assert_eq!(
@@ -326,9 +318,7 @@ async fn an_approval_rejected_without_a_reason_is_refused_and_with_one_resolves_
 
     // A second answer changes nothing: the first stands, and the approver is told.
     let again = reply(&request_mail, &at(approver), &at(support), "APPROVE");
-    stack.send(&at(approver), &at(support), &again).await;
-    stack.wait_for(support, "INBOX", 5, WAIT).await;
-    run_once(&desk, "created 0, joined 1,");
+    answer(stack, &desk, (approver, support), &again, 5).await;
     let first_stands = nth(stack, approver, 3).await;
     assert!(
         text(&first_stands).contains("you rejected this already"),
