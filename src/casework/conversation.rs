@@ -124,10 +124,7 @@ impl Pipeline {
             // Inside the reopen window a reply disputes the resolution, unless it only thanks
             // or rates; a case pending on the customer has its answer.
             let thanks = match &rating {
-                Some(_) => {
-                    let rest = rating::without(body);
-                    rest.trim().is_empty() || thanks::is_only_thanks(&rest)
-                }
+                Some(r) => only_rates(r, body),
                 None => thanks::is_only_thanks(body),
             };
             let event = lifecycle::Event::CustomerReplied { thanks };
@@ -194,13 +191,9 @@ impl Pipeline {
             return Ok(None);
         }
         let stripped = quote::strip_reply(&m.text);
-        let Some(r) = rating::read(&stripped.text) else {
+        let Some(r) = rating::read(&stripped.text).filter(|r| only_rates(r, &stripped.text)) else {
             return Ok(None);
         };
-        let rest = rating::without(&stripped.text);
-        if !(rest.trim().is_empty() || thanks::is_only_thanks(&rest)) {
-            return Ok(None);
-        }
         let now = raw.received_at;
         let state = casework::state(tx, case).await?;
         if state.resolution.is_none() {
@@ -992,6 +985,15 @@ fn customer_plan(before: Status, after: Status, effects: &[Effect], thanks: bool
     } else {
         CustomerPlan::default()
     }
+}
+
+/// Whether a reply with rating `r` says nothing else that disputes the resolution: around the
+/// rating only thanks, or praise with a good rating ("5 - great job!"). Pure.
+fn only_rates(r: &rating::Rating, text: &str) -> bool {
+    let rest = rating::without(text);
+    rest.trim().is_empty()
+        || thanks::is_only_thanks(&rest)
+        || (r.score >= 4 && thanks::says_nothing_wrong(&rest))
 }
 
 fn kept(body: &str, role: Role, visibility: Visibility) -> Kept<'_> {

@@ -263,6 +263,19 @@ pub fn is_only_thanks(text: &str) -> bool {
     tally.is_only_thanks()
 }
 
+/// Whether a short text says nothing wrong: no question, no unhappy face, and no negation,
+/// complaint or request on any line ("great job!", "quick and friendly"). With a good rating it
+/// is praise, not a dispute; anything else ("but the scanner still jams") is not.
+pub fn says_nothing_wrong(text: &str) -> bool {
+    text.chars().count() <= MAX_CHARS
+        && !text.contains(QUESTION_MARKS)
+        && !SAD_FACES.iter().any(|face| text.contains(face))
+        && text
+            .lines()
+            .map(normalize)
+            .all(|line| classify(&line).is_some())
+}
+
 /// What one piece of a line turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {

@@ -33,7 +33,7 @@ async fn nth(stack: &stack::Stack, user: &str, n: usize) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conference_request_with_too_little_notice_a_task_round_trip_and_a_rated_resolution() {
     let Some(stack) = stack::shared() else { return };
-    let (support, customer, manager, av) = ("support30", "customer3", "support31", "support32");
+    let (support, customer, manager, av) = ("support30", "customer44", "support31", "support32");
     let extra = format!(
         "[teams.customer-service]\nmembers = [\"{m}\"]\n\
          [teams.av]\naddress = \"{a}\"\nmembers = [\"{t}\"]\n\
@@ -186,7 +186,7 @@ async fn a_conference_request_with_too_little_notice_a_task_round_trip_and_a_rat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_rejected_without_a_reason_is_refused_and_with_one_resolves_the_request() {
     let Some(stack) = stack::shared() else { return };
-    let (support, customer, approver, team) = ("support33", "customer4", "customer18", "support34");
+    let (support, customer, approver, team) = ("support33", "customer18", "support35", "support34");
     let extra = format!(
         "[teams.desk]\naddress = \"{}\"\nmembers = [\"{}\"]\n",
         at(team),

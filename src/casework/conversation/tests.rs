@@ -1092,3 +1092,32 @@ fn a_merge_needs_a_survivor_that_is_neither_closed_nor_merged() {
         Some("HD-000007 was merged into HD-000009: merge into HD-000009")
     );
 }
+
+/// A reply that rates: only thanks or nothing around the rating, or praise with a good one,
+/// leaves the resolution standing; a complaint beside it disputes it.
+#[test]
+fn a_rating_with_thanks_or_praise_only_rates_and_with_a_complaint_disputes() {
+    use super::only_rates;
+    use crate::parse::rating;
+    let rates = |text: &str| {
+        let r = rating::read(text).unwrap_or_else(|| panic!("a rating in {text:?}"));
+        only_rates(&r, text)
+    };
+    for only in [
+        "5",
+        "4/5, thanks!",
+        "5 - great job!",
+        "Excellent, merci",
+        "★★★★★",
+    ] {
+        assert!(rates(only), "{only}");
+    }
+    for disputes in [
+        "1 - it still jams",
+        "2, slow and the scanner is broken",
+        "5 - great job, but the scanner still jams",
+        "3 - what about the other printer?",
+    ] {
+        assert!(!rates(disputes), "{disputes}");
+    }
+}

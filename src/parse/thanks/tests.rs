@@ -198,3 +198,25 @@ fn names_are_limited() {
     assert!(!is_only_thanks("Thanks Terry, Printer Room Four Jammed"));
     assert!(!is_only_thanks("谢谢，打印机还是坏的"));
 }
+
+#[test]
+fn praise_says_nothing_wrong_and_a_complaint_or_question_does() {
+    for fine in [
+        "great job!",
+        "Quick and friendly, Terry was great.",
+        "",
+        "Super service 👍",
+    ] {
+        assert!(says_nothing_wrong(fine), "{fine}");
+    }
+    for wrong in [
+        "great job, but the scanner still jams",
+        "why did it take a week?",
+        "not what I asked for",
+        "slow",
+        "great :(",
+        "please call me",
+    ] {
+        assert!(!says_nothing_wrong(wrong), "{wrong}");
+    }
+}
