@@ -76,7 +76,7 @@ async fn a_conference_request_with_too_little_notice_a_task_round_trip_and_a_rat
         &at(manager),
         "The notice is too short.",
         "needs at least 10 business days of notice",
-        "the earliest day we could support is",
+        "The earliest day we could support is",
         "Place:   the board room (on premises)",
         "Times:   09:00–16:00",
         "Your request tells us everything we need to plan",
