@@ -559,8 +559,10 @@ impl Pipeline {
         raw: &Raw<'_>,
     ) -> Result<Option<Outcome>, store::Error> {
         let m = &p.m;
-        // An approver's answer to our approval request: theirs to give, whoever they are.
-        if let Some(ticket) = self.approval_reply(tx, m, raw).await? {
+        // The task or approval mail it answers, if any. An approver's answer to our approval
+        // request is theirs to give, whoever they are.
+        let answers = self.answered_mail(tx, m).await?;
+        if let Some(ticket) = self.approval_reply(tx, (m, raw), answers.as_ref()).await? {
             return Ok(Some(Outcome::Joined { ticket }));
         }
         let mut pointers = self.pointers(tx, m).await?;
@@ -609,6 +611,7 @@ impl Pipeline {
                     m,
                     raw,
                     technician: &technician,
+                    answers: answers.as_ref(),
                 };
                 self.join(tx, joining).await?;
                 cases::touch(tx, case, raw.received_at).await?;

@@ -159,19 +159,18 @@ impl Pipeline {
         }
         let lead = lead(calendar, created, &site, s);
         let c = context(&known, &site, &lead, None);
+        let missing: Vec<&str> = known
+            .missing(&site)
+            .into_iter()
+            .map(Detail::as_str)
+            .collect();
         let mut stored = known.to_json();
         if let Some(map) = stored.as_object_mut() {
             map.insert("site".into(), site_words(&site).into());
-            let missing: Vec<&str> = known.missing(&site).iter().map(|d| d.as_str()).collect();
-            map.insert("missing".into(), missing.into());
+            map.insert("missing".into(), missing.clone().into());
         }
         requests::set_event(tx, state.id, &stored.to_string()).await?;
         let dates: Vec<String> = known.dates.iter().map(ToString::to_string).collect();
-        let missing: Vec<&str> = known
-            .missing(&site)
-            .iter()
-            .map(|d| Detail::as_str(*d))
-            .collect();
         let read = Event::ConferenceRead {
             dates: &dates,
             place: known.place.as_deref(),

@@ -28,6 +28,8 @@ pub(crate) struct Joining<'a> {
     pub m: &'a Inbound,
     pub raw: &'a Raw<'a>,
     pub technician: &'a Technician,
+    /// The task or approval mail of ours it answers, if any.
+    pub answers: Option<&'a (crate::store::outbox::About, String)>,
 }
 
 impl Pipeline {
@@ -67,7 +69,7 @@ impl Pipeline {
                 // nothing above the quote changes nothing and relays nothing (the record keeps
                 // the whole text).
                 let reply = commands::parse(&stripped.text);
-                self.technician_reply(tx, &mut state, m, j.raw, (body, reply))
+                self.technician_reply(tx, &mut state, (m, j.raw, j.answers), (body, reply))
                     .await
             }
             (Party::Record, Some(why)) if !m.is_auto_generated() => {
@@ -231,20 +233,36 @@ impl Pipeline {
         &self,
         tx: &mut Work,
         state: &mut CaseState,
-        m: &Inbound,
-        raw: &Raw<'_>,
+        (m, raw, answers): (
+            &Inbound,
+            &Raw<'_>,
+            Option<&(crate::store::outbox::About, String)>,
+        ),
         (body, reply): (&str, commands::Reply),
     ) -> Result<(), store::Error> {
         let now = raw.received_at;
         let catalog = self.catalog.current();
         let canned = catalog.templates.canned(catalog.rules.templates());
-        let task = self.answering_task(tx, state, m).await?;
-        let tasks = requests::tasks_of(tx, state.id).await?;
-        let open_tasks: Vec<String> = tasks
-            .iter()
-            .filter(|t| t.status == requests::TASK_OPEN)
-            .map(|t| format!("{} {}", t.label(), t.team))
-            .collect();
+        let task = self.answering_task(tx, state, m, answers).await?;
+        // The open tasks matter only to a reply that resolves the case.
+        let resolving = reply.commands.iter().any(|l| {
+            matches!(
+                l.command,
+                commands::Command::Resolve(..)
+                    | commands::Command::Redirect(..)
+                    | commands::Command::Status(Status::Resolved, _)
+            )
+        });
+        let open_tasks: Vec<String> = if resolving {
+            requests::tasks_of(tx, state.id)
+                .await?
+                .iter()
+                .filter(|t| t.status == requests::TASK_OPEN)
+                .map(|t| format!("{} {}", t.label(), t.team))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let (label, answered_at) = match &task {
             Some(t) => (
                 t.label(),

@@ -117,27 +117,40 @@ pub fn decide(needs: Needs, statuses: &[&str]) -> Decision {
 }
 
 impl Pipeline {
-    /// The open or answered task whose mail `m` answers on `state`'s case: its In-Reply-To (or,
-    /// lacking one, its last reference) must be a task mail we sent to the sender or to a team
-    /// they are a member of.
+    /// The task or approval mail of ours that `m` answers, with the recipient it went to: the
+    /// mail its In-Reply-To (or, lacking one, its last reference) names. Looked up once per
+    /// message.
+    pub(crate) async fn answered_mail(
+        &self,
+        tx: &mut Work,
+        m: &Inbound,
+    ) -> Result<Option<(About, String)>, store::Error> {
+        match m.in_reply_to.last().or(m.references.last()) {
+            Some(id) => outbox::about(tx, id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The open or answered task on `state`'s case whose mail `m` answers (`answers`, from
+    /// [`Pipeline::answered_mail`]): a task mail we sent to the sender or to a team they are a
+    /// member of.
     pub(crate) async fn answering_task(
         &self,
         tx: &mut Work,
         state: &CaseState,
         m: &Inbound,
+        answers: Option<&(About, String)>,
     ) -> Result<Option<Task>, store::Error> {
-        let Some(id) = m.in_reply_to.last().or(m.references.last()) else {
+        let Some((About::Task(task), recipient)) = answers else {
             return Ok(None);
         };
-        let Some((About::Task(task), recipient)) = outbox::about(tx, id).await? else {
-            return Ok(None);
-        };
+        let (task, recipient) = (*task, recipient.as_str());
         let sender = &m.from.address;
         let to_them = recipient.eq_ignore_ascii_case(sender)
             || self.settings.teams.values().any(|t| {
                 t.address
                     .as_deref()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(&recipient))
+                    .is_some_and(|a| a.eq_ignore_ascii_case(recipient))
                     && t.members.contains(&sender.to_ascii_lowercase())
             });
         if !to_them {
@@ -303,21 +316,20 @@ impl Pipeline {
         Ok(())
     }
 
-    /// A reply to one of our approval requests from the approver it went to, if `m` is one:
-    /// recorded on the case and counted, or refused with the reason told to the approver.
-    /// `None`: not such a reply, thread it as any other mail.
+    /// A reply to one of our approval requests (`answers`, from [`Pipeline::answered_mail`])
+    /// from the approver it went to, if `m` is one: recorded on the case and counted, or refused
+    /// with the reason told to the approver. `None`: not such a reply, thread it as any other
+    /// mail.
     pub(crate) async fn approval_reply(
         &self,
         tx: &mut Work,
-        m: &Inbound,
-        raw: &Raw<'_>,
+        (m, raw): (&Inbound, &Raw<'_>),
+        answers: Option<&(About, String)>,
     ) -> Result<Option<crate::model::TicketNo>, store::Error> {
-        let Some(id) = m.in_reply_to.last().or(m.references.last()) else {
+        let Some((About::Approval(row), recipient)) = answers else {
             return Ok(None);
         };
-        let Some((About::Approval(row), recipient)) = outbox::about(tx, id).await? else {
-            return Ok(None);
-        };
+        let row = *row;
         if !recipient.eq_ignore_ascii_case(&m.from.address) {
             return Ok(None);
         }
