@@ -1,7 +1,7 @@
 //! The changes to a case, whoever makes them: a message that joined it (a customer's reply, a
 //! technician's reply with its commands, a note; `conversation`), an admin at the command line
 //! (`manual`), or a clock (`clocks`); and the mail they queue (`notify`, within the caps
-//! of `limits`). [`Pipeline`] is the handle all of them, intake (`crate::ingest`) and the
+//! of `limits`; a technician's receipt for their commands, `receipt`). [`Pipeline`] is the handle all of them, intake (`crate::ingest`) and the
 //! scheduler's actions work through: settings, rules and templates, the database.
 
 use std::sync::Arc;
@@ -81,6 +81,7 @@ mod limits;
 pub(crate) mod major;
 mod manual;
 pub(crate) mod notify;
+mod receipt;
 mod redirect;
 pub(crate) mod related;
 pub(crate) mod requests;

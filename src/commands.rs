@@ -88,6 +88,14 @@ pub const VALID: &[(&str, &str)] = &[
         "/remote <code>",
         "send the customer the Quick Assist instructions with this support code",
     ),
+    (
+        "/cc <address>",
+        "copy this person on the replies to the customer (they are in Cc from now on)",
+    ),
+    (
+        "/uncc <address>",
+        "stop copying this person on the replies (the requester always gets them)",
+    ),
     ("/template <name>", "send the customer a canned reply"),
 ];
 
@@ -138,6 +146,10 @@ pub enum Command {
     Approval(Vec<String>, Needs),
     /// `/remote CODE`.
     Remote(String),
+    /// `/cc ADDRESS`.
+    Cc(String),
+    /// `/uncc ADDRESS`.
+    Uncc(String),
     /// `/template NAME`.
     Template(String),
     /// Unknown, or malformed: why.
@@ -247,6 +259,10 @@ pub enum Change {
     Approval(Vec<String>, Needs),
     /// Send the Quick Assist instructions with this code.
     Remote(String),
+    /// Copy this address (lower-cased) on the replies to the customer.
+    Cc(String),
+    /// Stop copying this address (lower-cased).
+    Uncc(String),
     /// Send the customer this canned template.
     Template(String),
 }
@@ -437,6 +453,9 @@ fn command(name: &str, rest: &str) -> Command {
         }
         "remote" if rest.is_empty() => needs("the Quick Assist code, e.g. /remote 493201"),
         "remote" => Command::Remote(rest.to_owned()),
+        "cc" | "uncc" if rest.is_empty() => needs("an address, e.g. /cc colleague@example.org"),
+        "cc" => Command::Cc(rest.to_owned()),
+        "uncc" => Command::Uncc(rest.to_owned()),
         "template" if rest.is_empty() => needs("a template name"),
         "template" => Command::Template(rest.to_owned()),
         other => Command::Invalid(format!("unknown command /{other}")),
@@ -546,6 +565,10 @@ pub struct CaseNow<'a> {
     pub open_tasks: &'a [String],
     /// On a conference request: its account manager, who alone creates its tasks.
     pub liaison: Option<&'a str>,
+    /// The requester.
+    pub requester: &'a str,
+    /// Who else gets the replies (Cc), as `/uncc` may name them.
+    pub copied: &'a [String],
 }
 
 /// Validates every command; any problem means no change at all.
@@ -826,6 +849,25 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
             Change::Approval(approvers, *needs)
         }
         Command::Remote(code) => Change::Remote(remote_code(code)?),
+        Command::Cc(written) => Change::Cc(copy(written, ctx)?),
+        Command::Uncc(written) => {
+            let a = address(written)?;
+            if a.eq_ignore_ascii_case(ctx.case.requester) {
+                return Err(format!(
+                    "{a} is the requester, who always gets the replies"
+                ));
+            }
+            if !ctx.case.copied.iter().any(|c| c.eq_ignore_ascii_case(&a)) {
+                return Err(match ctx.case.copied.len() {
+                    0 => format!("{a} gets no copies: nobody but the requester does"),
+                    _ => format!(
+                        "{a} gets no copies; those who do: {}",
+                        ctx.case.copied.join(", ")
+                    ),
+                });
+            }
+            Change::Uncc(a)
+        }
         Command::Template(name) => {
             if !ctx.canned.iter().any(|c| c == name) {
                 return Err(format!(
@@ -869,6 +911,39 @@ fn open_tasks(ctx: &Context<'_>, force: bool) -> Result<(), String> {
         open.join(", "),
         if open.len() == 1 { "it" } else { "them" },
     ))
+}
+
+/// An address as a command names it (`<…>` allowed), lower-cased.
+fn address(written: &str) -> Result<String, String> {
+    let w = written.trim();
+    crate::model::parse_address(w.trim_matches(|c| c == '<' || c == '>'))
+        .ok_or_else(|| format!("`{w}` is not an address"))
+}
+
+/// The address `/cc` copies: a person on the customer's side, while relays go to everyone.
+fn copy(written: &str, ctx: &Context<'_>) -> Result<String, String> {
+    let s = ctx.settings;
+    if !s.reply_all {
+        return Err(
+            "replies go to the requester only here (helpdesk.reply_all = false), so /cc has no effect"
+                .to_owned(),
+        );
+    }
+    let a = address(written)?;
+    if a.eq_ignore_ascii_case(ctx.case.requester) {
+        return Err(format!(
+            "{a} is the requester, who gets the replies already"
+        ));
+    }
+    if s.is_staff_address(&a) {
+        return Err(format!(
+            "{a} is the help desk's own (a technician, a team or a support address): staff hear through notifications"
+        ));
+    }
+    if crate::parse::signals::is_system_address(&a) {
+        return Err(format!("{a} does not take replies"));
+    }
+    Ok(a)
 }
 
 /// A Quick Assist code as the customer types it: letters and digits, 4 to 16 of them (spaces

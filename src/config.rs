@@ -268,6 +268,12 @@ pub struct Settings {
     pub technician_auth: TechnicianAuth,
     /// What customers see of the technician who answered.
     pub technician_identity: TechnicianIdentity,
+    /// Relays go to every customer-side participant (else to the requester only).
+    pub reply_all: bool,
+    /// Technicians get a receipt listing what their commands changed.
+    pub command_receipts: bool,
+    /// Files forwarded with one outgoing mail, in bytes in all (0: none).
+    pub max_attachments_size: u64,
     /// The business calendar, and the zone times are shown in.
     pub calendar: crate::calendar::Calendar,
     /// SLA warnings, the triage digest and the weekly follow-up.
@@ -363,6 +369,23 @@ impl Settings {
             Technician::Address(a) => *a == address,
             Technician::Domain(d) => address.rsplit_once('@').is_some_and(|(_, ad)| ad == d),
         }) || self.teams.values().any(|t| t.members.contains(&address))
+    }
+
+    /// Whether `address` is the help desk's own: a technician, a team's list, another desk,
+    /// or the support address (with any `+tag`). Such addresses never get a customer's copies.
+    pub fn is_staff_address(&self, address: &str) -> bool {
+        let same = |a: &str| crate::parse::signals::same_mailbox(a, address);
+        self.is_technician(address)
+            || same(&self.address.address)
+            || same(&self.from.address)
+            || self
+                .teams
+                .values()
+                .any(|t| t.address.as_deref().is_some_and(same))
+            || self
+                .desks
+                .values()
+                .any(|d| d.address.as_deref().is_some_and(same))
     }
 
     /// The help desk's display name for mail: `helpdesk.name`, else "Service Desk".

@@ -706,7 +706,7 @@ impl Pipeline {
             }
             None => None,
         };
-        messages::insert(tx, case, m, raw, Kept::whole(m)).await?;
+        let row = messages::insert(tx, case, m, raw, Kept::whole(m)).await?;
         cases::add_participants(tx, case, &self.participants(m)).await?;
         let created = Event::Created {
             rule: c.rule.as_deref(),
@@ -830,7 +830,7 @@ impl Pipeline {
                 None => "New case".into(),
             },
             text: m.text.clone(),
-            attachments: m.attachment_names(),
+            files: self.files_of(tx, case, row).await?,
             ..Default::default()
         };
         let staff = self.staff_of(&state);

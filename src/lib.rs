@@ -33,6 +33,8 @@
 //! - [`templates`]: the mail's templates and typed contexts, and the catalog that holds them with
 //!   the rules, swapped as one when the daemon reloads.
 //! - [`outbox`]: renders queued mail from templates and hands it to the transport, with retries.
+//! - [`attach`] (pure): which files ride along with an outgoing mail, and their names and types
+//!   as our headers write them.
 //! - [`scheduler`]: the clocks' task: reopen windows, SLA alerts, follow-ups, the digest.
 //!
 //! Running it:
@@ -55,6 +57,7 @@
 // --document-private-items` is the developer's view.
 #![allow(rustdoc::private_intra_doc_links)]
 
+pub mod attach;
 pub(crate) mod calendar;
 pub(crate) mod caps;
 pub(crate) mod casework;

@@ -412,14 +412,6 @@ impl Inbound {
             || local == "postmaster"
     }
 
-    /// What to call each attachment in a notification: its file name, else its type.
-    pub fn attachment_names(&self) -> Vec<String> {
-        self.attachments
-            .iter()
-            .map(|a| a.filename.clone().unwrap_or_else(|| a.content_type.clone()))
-            .collect()
-    }
-
     /// The Message-IDs the message answers: References, then In-Reply-To (the newest last).
     pub fn thread_ids(&self) -> Vec<String> {
         self.references

@@ -25,6 +25,7 @@ fuzz_target!(|text: &str| {
     for (i, status) in Status::ALL.iter().enumerate() {
         // Every status, with and without impact and urgency and a hand-chosen priority.
         let assessed = i % 2 == 1;
+        let copied = ["bob@example.test".to_owned()];
         let ctx = Context {
             settings: settings(),
             rules: rules(),
@@ -41,6 +42,8 @@ fuzz_target!(|text: &str| {
                 priority_override: i % 3 == 0,
                 open_tasks: &open_tasks[..i % 2],
                 liaison: (i % 3 == 1).then_some("tech@it.example.test"),
+                requester: "alice@example.test",
+                copied: &copied[..i % 2],
             },
             actor: "tech@it.example.test",
             today,

@@ -65,6 +65,14 @@ fn decisions(m: &Inbound) {
     let _ = signals::is_system_address(from);
     let _ = signals::same_mailbox(from, OWN);
     let _ = m.is_bounce();
-    let _ = m.attachment_names();
+    // Whatever a sender names a file, our headers and `cases attachment` get a safe name.
+    for (i, a) in m.attachments.iter().enumerate() {
+        let name = helpdesk::attach::filename(a.filename.as_deref(), &a.content_type, i + 1);
+        assert!(!name.is_empty() && name.chars().count() <= 100, "{name:?}");
+        assert!(!name.contains(['/', '\\', '"']), "{name:?}");
+        assert!(!name.chars().any(char::is_control), "{name:?}");
+        let kind = helpdesk::attach::content_type(&a.content_type);
+        assert!(kind.contains('/') && !kind.contains([' ', ';', '\r', '\n']), "{kind:?}");
+    }
     let _ = m.reply_address();
 }

@@ -42,6 +42,7 @@ impl Pipeline {
                 desk: None,
                 merged_into: None,
                 remote_code: None,
+                files: None,
             };
             self.relay(tx, &state, &relay, now).await?;
         }

@@ -62,7 +62,7 @@ impl Pipeline {
             (Party::Technician, _) if m.is_auto_generated() => {
                 // An out-of-office from a technician: on the record, never executed or relayed.
                 let kept = kept(body, Role::Technician, Visibility::Internal);
-                messages::insert(tx, j.case, m, j.raw, kept).await
+                messages::insert(tx, j.case, m, j.raw, kept).await.map(drop)
             }
             (Party::Technician, _) => {
                 // Commands and the relay read only what the technician wrote: a reply sent with
@@ -103,7 +103,7 @@ impl Pipeline {
     ) -> Result<(), store::Error> {
         let now = raw.received_at;
         let kept = kept(body, Role::Customer, Visibility::Public);
-        messages::insert(tx, state.id, m, raw, kept).await?;
+        let row = messages::insert(tx, state.id, m, raw, kept).await?;
         if m.is_auto_generated() {
             // Out-of-office and the like stay on the case; forwarding them would only add noise
             // (and, to a list that answers, a loop). Nor do they reopen a resolved case.
@@ -146,6 +146,7 @@ impl Pipeline {
                 desk: None,
                 merged_into: None,
                 remote_code: None,
+                files: None,
             };
             self.relay(tx, state, &relay, now).await?;
         }
@@ -174,7 +175,7 @@ impl Pipeline {
                 (None, _) => plan.headline.to_owned(),
             },
             text,
-            attachments: m.attachment_names(),
+            files: self.files_of(tx, state.id, row).await?,
             ..Default::default()
         };
         self.notify_staff(tx, state, &notice, now).await
@@ -277,6 +278,20 @@ impl Pipeline {
             answered: t.done_by.as_deref().zip(answered_at.as_deref()),
         });
         let conference = state.category == self.settings.conference.category;
+        // Who gets copies matters only to `/uncc`.
+        let copied: Vec<String> = if reply
+            .commands
+            .iter()
+            .any(|l| matches!(l.command, commands::Command::Uncc(_)))
+        {
+            cases::copied(tx, state.id)
+                .await?
+                .into_iter()
+                .filter(|a| !a.eq_ignore_ascii_case(&state.requester))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let ctx = Context {
             settings: &self.settings,
             rules: &catalog.rules,
@@ -293,6 +308,8 @@ impl Pipeline {
                 priority_override: state.priority_override,
                 open_tasks: &open_tasks,
                 liaison: state.assignee.as_deref().filter(|_| conference),
+                requester: &state.requester,
+                copied: &copied,
             },
             actor: &m.from.address,
             today: self.settings.calendar.date_of(now),
@@ -381,7 +398,13 @@ impl Pipeline {
             })
             .collect();
         let kept = kept(body, Role::Technician, plan.visibility);
-        messages::insert(tx, state.id, m, raw, kept).await?;
+        let row = messages::insert(tx, state.id, m, raw, kept).await?;
+        let receipt = self.settings.command_receipts && !reply.commands.is_empty();
+        let before = receipt.then(|| self.picture(state));
+        let done: Vec<Change> = match receipt {
+            true => changes.clone(),
+            false => Vec::new(),
+        };
         let actor = m.from.address.as_str();
         let mut links = links.into_iter();
         let remote = changes.iter().rev().find_map(|c| match c {
@@ -435,6 +458,7 @@ impl Pipeline {
         // A technician's word on the case is its status note for the weekly follow-up.
         state.follow_up_at = self.next_follow_up(now);
         self.settle(tx, state, now).await?;
+        let mut sent = super::receipt::Sent::default();
         if let Some(template) = &plan.relay {
             let technician = identity(m, self.settings.technician_identity);
             // `/redirect hr text`: the words on the line come first, then the reply's text.
@@ -444,6 +468,11 @@ impl Pipeline {
                 Some(t) => format!("{t}\n\n{}", reply.public),
                 None => reply.public.clone(),
             };
+            // What the customer may see carries the technician's files; a note's never.
+            let files = match plan.visibility {
+                Visibility::Public => Some(self.files_of(tx, state.id, row).await?),
+                Visibility::Internal => None,
+            };
             let relay = super::notify::Relay {
                 template,
                 text: &text,
@@ -452,8 +481,9 @@ impl Pipeline {
                 desk: plan.desk.as_ref().and_then(|(d, _)| self.settings.desk(d)),
                 merged_into: plan.merged_into.as_ref(),
                 remote_code: remote.as_deref(),
+                files: files.as_ref(),
             };
-            self.relay(tx, state, &relay, now).await?;
+            sent = self.relay(tx, state, &relay, now).await?;
         }
         if let Some((desk, _)) = &plan.desk {
             self.forward_to_desk(tx, state, desk, actor, now).await?;
@@ -467,7 +497,37 @@ impl Pipeline {
             let text = (reply.public.as_str(), technician);
             self.resolve_incidents(tx, state, text, actor, now).await?;
         }
+        if let Some(before) = before {
+            let after = self.picture(state);
+            let ticket = state.ticket.to_string();
+            let lines = super::receipt::lines(&ticket, &before, &after, &done, &sent);
+            self.command_receipt(tx, state, m, &lines, now).await?;
+        }
         Ok(())
+    }
+
+    /// The case as a receipt shows it.
+    fn picture(&self, state: &CaseState) -> super::receipt::Picture {
+        let status = match (&state.status, &state.pending_reason) {
+            (Status::Pending, Some(reason)) => format!("pending ({reason})"),
+            (status, _) => status.to_string(),
+        };
+        let running = !matches!(state.status, Status::Resolved | Status::Closed);
+        super::receipt::Picture {
+            status,
+            priority: state.priority,
+            due: state
+                .clock
+                .due_at
+                .filter(|_| state.target.is_some() && running)
+                .map(|at| self.settings.calendar.format(at)),
+            team: state.team.clone(),
+            assignee: state.assignee.clone(),
+            category: state.category.clone(),
+            case_type: state.case_type.to_string(),
+            impact: state.impact.map(|l| l.to_string()),
+            urgency: state.urgency.map(|l| l.to_string()),
+        }
     }
 
     /// Keeps the reply as an internal record, changes nothing, and tells the technician why.
@@ -651,6 +711,21 @@ impl Pipeline {
             Change::Done(_) | Change::Reject(_) | Change::Remote(_) => {}
             // Sent with the relay, as the reply's template.
             Change::Template(_) => {}
+            Change::Cc(address) => {
+                cases::copy(tx, case, &address).await?;
+                cases::add_event(
+                    tx,
+                    case,
+                    now,
+                    actor,
+                    &Event::CopyAdded { address: &address },
+                );
+            }
+            Change::Uncc(address) => {
+                cases::uncopy(tx, case, &address, now).await?;
+                let dropped = Event::CopyDropped { address: &address };
+                cases::add_event(tx, case, now, actor, &dropped);
+            }
         }
         Ok(())
     }
@@ -725,7 +800,6 @@ impl Pipeline {
             author: actor.to_owned(),
             headline,
             text,
-            attachments: Vec::new(),
             ..Default::default()
         };
         self.notify_staff(tx, state, &notice, now).await
@@ -826,7 +900,6 @@ impl Pipeline {
                 "Opened by {actor} for the root cause of {}: {}",
                 incident.ticket, incident.subject
             ),
-            attachments: Vec::new(),
             ..Default::default()
         };
         self.notify_staff(tx, &state, &notice, now).await

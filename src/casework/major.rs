@@ -193,6 +193,7 @@ impl Pipeline {
                 desk: None,
                 merged_into: None,
                 remote_code: None,
+                files: None,
             };
             self.relay(tx, &incident, &relay, now).await?;
         }
@@ -239,6 +240,7 @@ impl Pipeline {
                 desk: None,
                 merged_into: None,
                 remote_code: None,
+                files: None,
             };
             self.relay(tx, &incident, &relay, now).await?;
         }

@@ -68,6 +68,7 @@ impl Pipeline {
                 desk: None,
                 merged_into: None,
                 remote_code: None,
+                files: None,
             };
             self.relay(&mut tx, &state, &relay, now).await?;
         }

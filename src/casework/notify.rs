@@ -5,6 +5,7 @@
 //! technician address whose mail proved nothing.
 
 use super::Pipeline;
+use crate::attach;
 use crate::commands::{self, Problem};
 use crate::config::Settings;
 use crate::model::{CaseType, Inbound, Millis, Status};
@@ -17,7 +18,7 @@ use crate::templates::contexts::{
     CommandErrorContext, RedirectContext, StaffContext, UpdateContext,
 };
 use crate::templates::render::{
-    COMMAND_ERROR, RESOLUTION_NOTICE, TEAM_NOTIFICATION, UNVERIFIED_TECHNICIAN,
+    COMMAND_ERROR, COMMAND_RECEIPT, RESOLUTION_NOTICE, TEAM_NOTIFICATION, UNVERIFIED_TECHNICIAN,
 };
 
 /// The actor recorded for the daemon's own events.
@@ -33,7 +34,8 @@ pub(crate) struct Notice {
     pub author: String,
     pub headline: String,
     pub text: String,
-    pub attachments: Vec<String>,
+    /// The files of the message it reports: those it carries, and every one as listed.
+    pub files: attach::Choice,
     /// The template; `team_notification` when `None`.
     pub template: Option<&'static str>,
     /// For SLA and follow-up mail: the due time and the target, as shown.
@@ -74,6 +76,13 @@ fn addressees<'a>(
     })
 }
 
+/// What [`Pipeline::answer_sender`] says: the template, and the refused lines or the changes.
+pub(crate) struct Answer<'a> {
+    pub template: &'static str,
+    pub problems: &'a [Problem],
+    pub changes: &'a [String],
+}
+
 /// Mail for the customer in their conversation: a technician's reply, a canned reply, or a
 /// lifecycle notice.
 pub(crate) struct Relay<'a> {
@@ -87,6 +96,35 @@ pub(crate) struct Relay<'a> {
     pub merged_into: Option<&'a crate::model::TicketNo>,
     /// The Quick Assist code a `remote_assistance` mail gives.
     pub remote_code: Option<&'a str>,
+    /// The technician's files it carries (a reply the customer may see).
+    pub files: Option<&'a attach::Choice>,
+}
+
+/// Most people a relay is copied to besides the requester: a Cc list of a hundred addresses
+/// must not turn one reply into a hundred mails.
+const MAX_COPIES: usize = 20;
+
+/// Who gets a copy of a relay besides the requester: the case's `participants` on the
+/// customer's side, without the requester, its author, the help desk's own addresses
+/// (`staff`), and addresses that take no mail; each once, at most [`MAX_COPIES`]. Pure.
+fn copies(
+    requester: &str,
+    participants: &[String],
+    author: &str,
+    staff: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in participants {
+        let skip = signals::same_mailbox(p, requester)
+            || p.eq_ignore_ascii_case(author)
+            || staff(p)
+            || signals::is_system_address(p)
+            || out.iter().any(|o| o.eq_ignore_ascii_case(p));
+        if !skip && out.len() < MAX_COPIES {
+            out.push(p.clone());
+        }
+    }
+    out
 }
 
 impl Pipeline {
@@ -109,6 +147,18 @@ impl Pipeline {
     ) -> Result<(), store::Error> {
         let to = self.staff_of(state);
         self.notify(tx, state, &to, notice, now).await
+    }
+
+    /// The files of message `row` on `case` that a mail about it carries, within
+    /// `outbound.max_attachments_size`, and the rest listed.
+    pub(crate) async fn files_of(
+        &self,
+        tx: &mut Work,
+        case: crate::model::CaseId,
+        row: i64,
+    ) -> Result<attach::Choice, store::Error> {
+        let stored = crate::store::messages::files(tx, case, row).await?;
+        Ok(attach::choose(&stored, self.settings.max_attachments_size))
     }
 
     /// A configured team's recipients; none for a team the config does not define.
@@ -173,7 +223,7 @@ impl Pipeline {
             team: state.team.clone(),
             assignee: state.assignee.clone(),
             text: notice.text.clone(),
-            attachments: notice.attachments.clone(),
+            attachments: notice.files.listed.clone(),
             due: notice.due.clone(),
             target: notice.target.clone(),
             task: notice.task.as_ref().map(|(label, _)| label.clone()),
@@ -200,6 +250,8 @@ impl Pipeline {
                 cause: Some(&notice.author),
                 attach_message: notice.attach_message,
                 about: notice.about,
+                headers: None,
+                files: &notice.files.attached,
             };
             let row = outbox::enqueue(tx, &mail, now).await?;
             let queued = Event::NotificationQueued {
@@ -212,14 +264,15 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Queues a technician's reply (or canned reply) to the customer, in the customer's thread.
+    /// Queues a technician's reply (or canned reply) to the customer, in the customer's thread,
+    /// and copies to the others on the customer's side (`helpdesk.reply_all`); says who got it.
     pub(crate) async fn relay(
         &self,
         tx: &mut Work,
         state: &CaseState,
         relay: &Relay<'_>,
         now: Millis,
-    ) -> Result<(), store::Error> {
+    ) -> Result<super::receipt::Sent, store::Error> {
         let to = &state.requester;
         let unreachable = signals::is_system_address(to)
             || signals::same_mailbox(to, &self.settings.address.address);
@@ -233,12 +286,19 @@ impl Pipeline {
             };
             let skipped = Event::RelaySkipped { reason: &reason };
             cases::add_event(tx, state.id, now, relay.actor, &skipped);
-            return Ok(());
+            return Ok(super::receipt::Sent::default());
         }
         let s = &self.settings;
         let mut update = self.update_context(state, relay.text, relay.technician.clone());
         update.merged_into = relay.merged_into.map(ToString::to_string);
         update.remote_code = relay.remote_code.map(str::to_owned);
+        // Every template shows the text: the files too large to send are named there.
+        if let Some(note) = relay.files.and_then(|f| attach::kept_back(&f.listed)) {
+            update.text = match update.text.is_empty() {
+                true => note,
+                false => format!("{}\n\n{note}", update.text),
+            };
+        }
         // An incident resolved while its problem is open, with a workaround: the customer
         // learns it is a workaround and where the cause is tracked.
         if relay.template == RESOLUTION_NOTICE && state.case_type == CaseType::Incident {
@@ -257,33 +317,68 @@ impl Pipeline {
             })?,
             None => to_json(&update)?,
         };
+        let participants = match s.reply_all {
+            true => cases::copied(tx, state.id).await?,
+            false => Vec::new(),
+        };
+        let cc = copies(to, &participants, relay.actor, |a| s.is_staff_address(a));
         let thread = outbox::thread_ids(tx, state.id, Audience::Customer).await?;
         let message_id = super::new_message_id(&s.address.address);
-        let mail = NewMail {
-            case: Some(state.id),
-            kind: outbox::KIND_RELAY,
-            template: relay.template,
-            context,
-            recipient: to,
-            recipient_name: state.requester_name.as_deref(),
-            message_id: &message_id,
-            in_reply_to: thread.last().map(String::as_str),
-            references: newest(&thread),
-            from_name: None,
-            reply_to: None,
-            cause: None,
-            attach_message: None,
-            about: None,
+        let no_files = attach::Choice::default();
+        let files = relay.files.unwrap_or(&no_files);
+        // One row per recipient, alike but for the envelope and the Message-ID (each copy is a
+        // mail of its own): one refused Cc costs nobody else their copy.
+        let headers = outbox::Headers {
+            to,
+            to_name: state.requester_name.as_deref(),
+            cc: &cc,
         };
-        let row = outbox::enqueue(tx, &mail, now).await?;
+        let mut first = None;
+        for recipient in std::iter::once(to).chain(&cc) {
+            let copy_id;
+            let id = match first {
+                None => &message_id,
+                Some(_) => {
+                    copy_id = super::new_message_id(&s.address.address);
+                    &copy_id
+                }
+            };
+            let mail = NewMail {
+                case: Some(state.id),
+                kind: outbox::KIND_RELAY,
+                template: relay.template,
+                context: context.clone(),
+                recipient,
+                recipient_name: state.requester_name.as_deref().filter(|_| recipient == to),
+                message_id: id,
+                in_reply_to: thread.last().map(String::as_str),
+                references: newest(&thread),
+                from_name: None,
+                reply_to: None,
+                cause: None,
+                attach_message: None,
+                about: None,
+                headers: (!cc.is_empty()).then_some(headers),
+                files: &files.attached,
+            };
+            let row = outbox::enqueue(tx, &mail, now).await?;
+            first.get_or_insert(row);
+        }
         let relayed = Event::ReplyRelayed {
             to,
             template: relay.template,
-            outbox: row,
+            outbox: first.unwrap_or_default(),
             message_id: &message_id,
+            cc: &cc,
+            files: files.attached.len(),
         };
         cases::add_event(tx, state.id, now, relay.actor, &relayed);
-        Ok(())
+        Ok(super::receipt::Sent {
+            to: Some(to.clone()),
+            files: files.attached.len(),
+            kept_back: files.listed.len() - files.attached.len(),
+            cc,
+        })
     }
 
     /// What the customer's mail about `state` says: `text` from `technician`.
@@ -348,8 +443,30 @@ impl Pipeline {
         problems: &[Problem],
         now: Millis,
     ) -> Result<(), store::Error> {
-        self.answer_sender(tx, state, m, (COMMAND_ERROR, problems), now)
-            .await
+        let answer = Answer {
+            template: COMMAND_ERROR,
+            problems,
+            changes: &[],
+        };
+        self.answer_sender(tx, state, m, answer, now).await
+    }
+
+    /// Queues the receipt for a technician's commands (`helpdesk.command_receipts`), threaded
+    /// under their reply, within the hourly caps on automatic mail.
+    pub(super) async fn command_receipt(
+        &self,
+        tx: &mut Work,
+        state: &CaseState,
+        m: &Inbound,
+        changes: &[String],
+        now: Millis,
+    ) -> Result<(), store::Error> {
+        let answer = Answer {
+            template: COMMAND_RECEIPT,
+            problems: &[],
+            changes,
+        };
+        self.answer_sender(tx, state, m, answer, now).await
     }
 
     /// Tells a technician address whose mail proved nothing how to act on the case (answer its
@@ -366,21 +483,30 @@ impl Pipeline {
             line: format!("From: {}", m.from.address),
             error: why.to_owned(),
         };
-        self.answer_sender(tx, state, m, (UNVERIFIED_TECHNICIAN, &[problem]), now)
-            .await
+        let answer = Answer {
+            template: UNVERIFIED_TECHNICIAN,
+            problems: &[problem],
+            changes: &[],
+        };
+        self.answer_sender(tx, state, m, answer, now).await
     }
 
-    /// Answers the sender of `m` with `template` naming `problems`, within the hourly caps on
-    /// automatic mail: a technician whose commands were refused, an approver whose answer was
-    /// not counted.
+    /// Answers the sender of `m` with `answer`, within the hourly caps on automatic mail: a
+    /// technician whose commands were refused or carried out, an approver whose answer was not
+    /// counted.
     pub(super) async fn answer_sender(
         &self,
         tx: &mut Work,
         state: &CaseState,
         m: &Inbound,
-        (template, problems): (&str, &[Problem]),
+        answer: Answer<'_>,
         now: Millis,
     ) -> Result<(), store::Error> {
+        let Answer {
+            template,
+            problems,
+            changes,
+        } = answer;
         let to = &m.from.address;
         let why_not = match self.import {
             Some(_) => Some(super::IMPORTED.to_owned()),
@@ -402,13 +528,18 @@ impl Pipeline {
             subject: state.subject.clone(),
             problems: problems.iter().map(Into::into).collect(),
             valid_commands: commands::help(),
+            changes: changes.to_vec(),
+        };
+        let kind = match template {
+            COMMAND_RECEIPT => outbox::KIND_RECEIPT,
+            _ => outbox::KIND_COMMAND_ERROR,
         };
         let message_id = super::new_message_id(&s.address.address);
         let mut references = m.references.clone();
         references.extend(m.message_id.clone());
         let mail = NewMail {
             case: Some(state.id),
-            kind: outbox::KIND_COMMAND_ERROR,
+            kind,
             template,
             context: to_json(&context)?,
             recipient: to,
@@ -421,14 +552,21 @@ impl Pipeline {
             cause: None,
             attach_message: None,
             about: None,
+            headers: None,
+            files: &[],
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
-        let queued = Event::CommandErrorQueued {
-            to,
-            outbox: row,
-            template,
-        };
-        cases::add_event(tx, state.id, now, SYSTEM_ACTOR, &queued);
+        if kind == outbox::KIND_RECEIPT {
+            let queued = Event::ReceiptQueued { to, outbox: row };
+            cases::add_event(tx, state.id, now, SYSTEM_ACTOR, &queued);
+        } else {
+            let queued = Event::CommandErrorQueued {
+                to,
+                outbox: row,
+                template,
+            };
+            cases::add_event(tx, state.id, now, SYSTEM_ACTOR, &queued);
+        }
         Ok(())
     }
 }
@@ -448,6 +586,36 @@ mod tests {
 
     fn to(addresses: &[&str]) -> Vec<String> {
         addresses.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn copies_go_to_the_customers_side_once_each_within_the_cap() {
+        let staff = |a: &str| a.ends_with("@it.example.org") || a == "support@example.test";
+        let people = to(&[
+            "alice@example.com",
+            "Alice+work@example.com",
+            "bob@example.com",
+            "BOB@example.com",
+            "tech@it.example.org",
+            "support@example.test",
+            "noreply@example.com",
+            "carol@example.com",
+        ]);
+        assert_eq!(
+            copies("alice@example.com", &people, "carol@example.com", staff),
+            ["bob@example.com"]
+        );
+        assert!(copies(
+            "alice@example.com",
+            &to(&["alice@example.com"]),
+            "x@y",
+            staff
+        )
+        .is_empty());
+        let many: Vec<String> = (0..50).map(|i| format!("p{i}@example.com")).collect();
+        let capped = copies("alice@example.com", &many, "tech@it.example.org", staff);
+        assert_eq!(capped.len(), MAX_COPIES);
+        assert_eq!(capped[0], "p0@example.com");
     }
 
     #[test]

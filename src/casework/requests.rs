@@ -493,8 +493,9 @@ impl Pipeline {
             desk: None,
             merged_into: None,
             remote_code: None,
+            files: None,
         };
-        self.relay(tx, state, &relay, now).await
+        self.relay(tx, state, &relay, now).await.map(drop)
     }
 
     /// Why an approver's reply proves nothing more than the reply to our mail it is, when the
@@ -528,14 +529,12 @@ impl Pipeline {
             line: first.unwrap_or("(empty reply)").chars().take(120).collect(),
             error: why.to_owned(),
         };
-        self.answer_sender(
-            tx,
-            state,
-            m,
-            (crate::templates::render::APPROVAL_REFUSED, &[problem]),
-            now,
-        )
-        .await
+        let answer = super::notify::Answer {
+            template: crate::templates::render::APPROVAL_REFUSED,
+            problems: &[problem],
+            changes: &[],
+        };
+        self.answer_sender(tx, state, m, answer, now).await
     }
 
     /// Reminds an approver who has not answered, if the reminder is still theirs to send (in

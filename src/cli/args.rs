@@ -119,6 +119,20 @@ pub enum CasesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write out one file attached to a case: number N as `cases show` and the team's
+    /// notifications number them (1 is the first file of the first message).
+    ///
+    /// Without `-o`, the file goes into the current directory under its (made safe) name; an
+    /// existing file is never overwritten. `-o -` writes it to standard output.
+    Attachment {
+        /// The ticket, e.g. HD-000123.
+        ticket: String,
+        /// The file's number on the case.
+        number: usize,
+        /// Where to write it (`-` for standard output).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
     /// Set a case's status, as a technician's `/status` would (refused transitions change
     /// nothing and say why). `resolved` sends the customer the resolution notice.
     Status {

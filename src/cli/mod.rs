@@ -56,6 +56,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cases(CasesCommand::Show { ticket, json }) => {
             records::cases_show(&App::load(config).await?, &ticket, json, out).await
         }
+        Command::Cases(CasesCommand::Attachment {
+            ticket,
+            number,
+            output,
+        }) => {
+            let app = App::load(config).await?;
+            records::cases_attachment(&app, &ticket, number, output.as_deref(), out).await
+        }
         Command::Cases(CasesCommand::Status {
             ticket,
             status,

@@ -72,6 +72,66 @@ fn due_cell(app: &App, r: &QueueRow) -> String {
     format!("{label:<8} {}", app.settings.calendar.format(at))
 }
 
+/// `cases attachment TICKET N [-o FILE]`: writes out file `number` of the case.
+pub(super) async fn cases_attachment(
+    app: &App,
+    ticket: &str,
+    number: usize,
+    output: Option<&std::path::Path>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let pool = &app.store.pool;
+    let ticket = TicketNo::from_string(ticket.trim());
+    let Some(case) = cases::by_ticket(pool, &ticket).await? else {
+        anyhow::bail!("no case {ticket} (list them with `helpdesk cases list`)");
+    };
+    let Some(file) = messages::case_file(pool, case.id, number).await? else {
+        let count = messages::of_case(pool, case.id)
+            .await?
+            .iter()
+            .map(|m| m.attachments.len())
+            .sum::<usize>();
+        anyhow::bail!(
+            "{ticket} has no attachment {number}: it has {count} (numbered from 1 in `helpdesk cases show {ticket}`)"
+        );
+    };
+    let bytes = match file.content {
+        Some(bytes) => bytes,
+        None => crate::parse::attachment_bytes(&file.raw, file.index).with_context(|| {
+            format!("attachment {number} of {ticket} cannot be read back from its raw message")
+        })?,
+    };
+    let name = crate::attach::filename(file.filename.as_deref(), &file.content_type, number);
+    let path = match output {
+        Some(p) if p.as_os_str() == "-" => {
+            out.write_all(&bytes)?;
+            out.flush()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(p) => p.to_owned(),
+        None => std::path::PathBuf::from(&name),
+    };
+    let mut options = crate::files::write_options();
+    if output.is_none() {
+        // Its own name in the current directory: never over a file that is there.
+        options.create_new(true);
+    }
+    let mut f = options
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(&bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(
+        out,
+        "wrote {} ({}, {} bytes): attachment {number} of {ticket}, {name}",
+        path.display(),
+        file.content_type,
+        bytes.len()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) async fn cases_show(
     app: &App,
     ticket: &str,
@@ -292,6 +352,7 @@ pub(super) async fn cases_show(
         &sla,
         crate::store::now_ms(),
     )?;
+    let mut number = 0;
     for m in &inbound {
         let internal = if m.visibility == "internal" {
             ", internal"
@@ -308,6 +369,7 @@ pub(super) async fn cases_show(
             writeln!(out, "Auto-generated: {}", m.auto_signals)?;
         }
         for a in &m.attachments {
+            number += 1;
             let name = a.filename.as_deref().unwrap_or("(unnamed)");
             let note = a
                 .omitted
@@ -316,7 +378,7 @@ pub(super) async fn cases_show(
                 .unwrap_or_default();
             writeln!(
                 out,
-                "Attachment: {name} ({}, {} bytes){note}",
+                "Attachment {number}: {name} ({}, {} bytes){note}",
                 a.content_type, a.size
             )?;
         }

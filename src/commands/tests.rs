@@ -86,6 +86,8 @@ fn context<'a>(
             priority_override: false,
             open_tasks: &[],
             liaison: None,
+            requester: "alice@example.test",
+            copied: &[],
         },
         actor: "tech@it.example.test",
         today: jiff::civil::date(2026, 12, 7),
@@ -577,4 +579,38 @@ fn approvals_name_their_approvers_and_remote_takes_a_code() {
     assert!(error("/remote").contains("the Quick Assist code"));
     assert!(error("/remote 12").contains("is not a Quick Assist code"));
     assert!(error("/remote <script>").contains("is not a Quick Assist code"));
+}
+
+#[test]
+fn cc_and_uncc_name_people_on_the_customers_side() {
+    let copied = ["bob@example.test".to_owned()];
+    let s = settings();
+    let rules = Rules::load(None).unwrap();
+    let ticket = TicketNo::new("HD", 5);
+    let mut ctx = context(&s, &rules, &ticket, &[], Status::Open, CaseType::Incident);
+    ctx.case.copied = &copied;
+    let check = |text: &str| check(&parse(text).commands, &ctx);
+    assert_eq!(
+        check("/cc <Carol@Example.test>"),
+        Ok(vec![Change::Cc("carol@example.test".into())])
+    );
+    assert_eq!(
+        check("/uncc BOB@example.test"),
+        Ok(vec![Change::Uncc("bob@example.test".into())])
+    );
+    let refused = |text: &str| check(text).unwrap_err()[0].error.clone();
+    assert!(
+        refused("/cc").contains("needs an address"),
+        "{}",
+        refused("/cc")
+    );
+    assert!(refused("/cc not-an-address").contains("is not an address"));
+    assert!(refused("/cc alice@example.test").contains("is the requester"));
+    assert!(refused("/cc tech@it.example.test").contains("help desk's own"));
+    assert!(refused("/cc noreply@example.com").contains("does not take replies"));
+    assert!(refused("/uncc alice@example.test").contains("always gets the replies"));
+    assert_eq!(
+        refused("/uncc dave@example.test"),
+        "dave@example.test gets no copies; those who do: bob@example.test"
+    );
 }

@@ -300,6 +300,13 @@ pub struct RawHelpdesk {
     /// `address` (name and address).
     #[serde(default)]
     pub technician_identity: TechnicianIdentity,
+    /// Relays go to everyone on the customer's side of the thread (the requester in To, the
+    /// others in Cc); `false` sends them to the requester only.
+    #[serde(default = "default_true")]
+    pub reply_all: bool,
+    /// A technician whose reply carried commands gets a short mail listing what changed.
+    #[serde(default)]
+    pub command_receipts: bool,
 }
 
 /// What a relayed technician reply tells the customer about its author.
@@ -425,6 +432,10 @@ pub struct RawOutbound {
     pub ca_file: Option<String>,
     /// From address of outgoing mail and envelope sender; default `helpdesk.address`.
     pub from: Option<String>,
+    /// Files forwarded with one mail (a notification, a relay) up to this many bytes in all;
+    /// larger ones are listed and stay on the case. `0` forwards none.
+    #[serde(default = "default_max_attachments_size")]
+    pub max_attachments_size: String,
 }
 
 /// Kinds of outbound transport.
@@ -455,6 +466,10 @@ pub(super) fn default_auto_reply_global_limit() -> u32 {
 pub(super) fn default_notification_limit() -> u32 {
     30
 }
+pub(super) fn default_max_attachments_size() -> String {
+    "10MB".into()
+}
+
 pub(super) fn default_max_attachment() -> String {
     "25MiB".into()
 }

@@ -41,6 +41,12 @@ fn minimal_file_gets_defaults_and_absolute_paths() {
     );
     assert_eq!(s.database_url.expose(), "sqlite:///etc/hd/data/helpdesk.db");
     assert_eq!(s.max_attachment_size, 25 << 20);
+    assert_eq!(s.max_attachments_size, 10_000_000, "10MB per outgoing mail");
+    assert!(s.reply_all, "relays follow reply-all by default");
+    assert!(!s.command_receipts, "receipts are asked for");
+    assert!(s.is_staff_address("support+HD-000001@example.test"));
+    assert!(s.is_staff_address("tech@example.test"));
+    assert!(!s.is_staff_address("alice@example.test"));
     assert!(s.is_technician("TECH@example.test"));
     assert!(s.is_technician("anyone@it.example.test"));
     assert!(!s.is_technician("anyone@example.test"));

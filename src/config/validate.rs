@@ -53,6 +53,13 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         .map_err(|e| invalid("helpdesk.reopen_window", &h.reopen_window, &e))?;
     let database_url = database_url(path, base, &raw.database)?;
     let i = raw.inbound;
+    let max_attachments_size = parse_size(&raw.outbound.max_attachments_size).map_err(|e| {
+        invalid(
+            "outbound.max_attachments_size",
+            &raw.outbound.max_attachments_size,
+            &e,
+        )
+    })?;
     let max_attachment_size = parse_size(&i.max_attachment_size)
         .map_err(|e| invalid("inbound.max_attachment_size", &i.max_attachment_size, &e))?;
     let max_message_size = parse_size(&i.max_message_size)
@@ -164,6 +171,9 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         conference,
         technician_auth,
         technician_identity: h.technician_identity,
+        reply_all: h.reply_all,
+        command_receipts: h.command_receipts,
+        max_attachments_size,
         calendar,
         sla,
         metrics_listen,

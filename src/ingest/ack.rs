@@ -63,6 +63,8 @@ impl Pipeline {
             cause: None,
             attach_message: None,
             about: None,
+            headers: None,
+            files: &[],
         };
         let row = outbox::enqueue(tx, &mail, now).await?;
         let queued = Event::AcknowledgmentQueued {

@@ -77,11 +77,10 @@ async fn outbox_message_id(store: &Store, ticket: &str) -> String {
 }
 
 async fn ticket(p: &Pipeline, raw: &[u8]) -> String {
-    p.ingest(raw, "test", NOW)
-        .await
-        .unwrap()
+    let outcome = p.ingest(raw, "test", NOW).await.unwrap();
+    outcome
         .ticket()
-        .expect("stored on a case")
+        .unwrap_or_else(|| panic!("not stored on a case: {outcome:?}"))
         .to_string()
 }
 
@@ -237,9 +236,14 @@ async fn replies_join_by_references_or_by_tag_from_people_on_the_case() {
             "replies are not acknowledged"
         );
         assert_eq!(
-            count(&p.store, "SELECT COUNT(*) FROM outbox WHERE kind = 'relay'").await,
+            count(&p.store, "SELECT COUNT(*) FROM outbox WHERE kind = 'relay' AND recipient = 'alice@customer.example.test' AND header_cc = 'bob@customer.example.test'").await,
             1,
-            "the technician's words go to the customer"
+            "the technician's words go to the customer, naming her colleague in Cc"
+        );
+        assert_eq!(
+            count(&p.store, "SELECT COUNT(*) FROM outbox WHERE kind = 'relay' AND recipient = 'bob@customer.example.test' AND header_to = 'alice@customer.example.test'").await,
+            1,
+            "and a copy to the colleague she put in Cc"
         );
         assert_eq!(
             count(

@@ -13,8 +13,10 @@ use lettre::message::{Mailbox as LettreMailbox, MultiPart, SinglePart};
 use tokio_util::sync::CancellationToken;
 
 use self::transport::{Outgoing, Transport};
+use crate::attach;
 use crate::model::Mailbox;
-use crate::store::{self, outbox::DueMail, Store};
+use crate::store::outbox::{DueMail, OutFile};
+use crate::store::{self, Store};
 use crate::telemetry;
 use crate::templates::catalog::LiveCatalog;
 use crate::templates::render::Rendered;
@@ -186,14 +188,22 @@ fn format_message(from: &Mailbox, mail: &DueMail, r: &Rendered) -> Result<Vec<u8
         }
     }
     let from_name = mail.from_name.as_deref().or(from.name.as_deref());
+    // A copy to one of several people names them all; the envelope names this row's only.
+    let to = match &mail.header_to {
+        Some((address, name)) => mailbox(name.as_deref(), address)?,
+        None => mailbox(mail.recipient_name.as_deref(), &mail.recipient)?,
+    };
     let mut b = lettre::Message::builder()
         .from(mailbox(from_name, &from.address)?)
-        .to(mailbox(mail.recipient_name.as_deref(), &mail.recipient)?)
+        .to(to)
         .subject(subject)
         .message_id(Some(format!("<{}>", mail.message_id)))
         .date_now()
         .raw_header(raw_header("Auto-Submitted", "auto-replied"))
         .raw_header(raw_header("X-Auto-Response-Suppress", "All"));
+    for cc in &mail.header_cc {
+        b = b.cc(mailbox(None, cc)?);
+    }
     if let Some(reply_to) = &mail.reply_to {
         b = b.reply_to(mailbox(from.name.as_deref(), reply_to)?);
     }
@@ -204,25 +214,48 @@ fn format_message(from: &Mailbox, mail: &DueMail, r: &Rendered) -> Result<Vec<u8
         let refs: Vec<String> = mail.references.iter().map(|r| format!("<{r}>")).collect();
         b = b.references(refs.join(" "));
     }
-    let message = match (&r.html, &mail.attachment) {
-        (Some(html), None) => b.multipart(MultiPart::alternative_plain_html(
+    let parts: Vec<SinglePart> = mail
+        .files
+        .iter()
+        .map(file_part)
+        .chain(mail.attachment.as_deref().map(enclosed))
+        .collect();
+    let message = match (&r.html, parts.is_empty()) {
+        (Some(html), true) => b.multipart(MultiPart::alternative_plain_html(
             r.text.clone(),
             html.clone(),
         )),
-        (None, None) => b.body(r.text.clone()),
-        (html, Some(raw)) => {
-            let body = match html {
+        (None, true) => b.body(r.text.clone()),
+        (html, false) => {
+            let mut body = match html {
                 Some(html) => MultiPart::mixed().multipart(MultiPart::alternative_plain_html(
                     r.text.clone(),
                     html.clone(),
                 )),
                 None => MultiPart::mixed().singlepart(SinglePart::plain(r.text.clone())),
             };
-            b.multipart(body.singlepart(enclosed(raw)))
+            for part in parts {
+                body = body.singlepart(part);
+            }
+            b.multipart(body)
         }
     }
     .map_err(|e| format!("cannot build the message: {e}"))?;
     Ok(message.formatted())
+}
+
+/// A stored file as an attachment, its name and type made safe for our headers, its bytes in
+/// base64 (or quoted-printable for text, as lettre judges).
+fn file_part(f: &OutFile) -> SinglePart {
+    use lettre::message::header::{ContentDisposition, ContentType};
+    let content_type = attach::content_type(&f.content_type);
+    let name = attach::filename(f.filename.as_deref(), &content_type, f.number);
+    let content_type = ContentType::parse(&content_type)
+        .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("a valid type"));
+    SinglePart::builder()
+        .header(content_type)
+        .header(ContentDisposition::attachment(&name))
+        .body(f.content.clone())
 }
 
 /// A stored message as an attachment: `message/rfc822` as it came (RFC 2046 allows no
@@ -283,6 +316,9 @@ mod tests {
             reply_to: None,
             kind: "auto_reply".into(),
             attachment: None,
+            header_to: None,
+            header_cc: Vec::new(),
+            files: Vec::new(),
         };
         let r = Rendered {
             subject: "Received: printer".into(),

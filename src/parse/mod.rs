@@ -523,6 +523,14 @@ fn attachments(m: &Message<'_>, max_size: u64, caps: &mut Caps) -> Vec<Attachmen
         .collect()
 }
 
+/// The bytes of attachment `index` (0-based, in the order [`parse`] lists them) of the raw
+/// message, decoded: for a file whose bytes were too large to keep apart at intake.
+pub fn attachment_bytes(raw: &[u8], index: usize) -> Option<Vec<u8>> {
+    let m = MessageParser::default().parse(raw)?;
+    let bytes = m.attachments().nth(index).map(|p| p.contents().to_vec());
+    bytes
+}
+
 /// A hash of the message without the trace fields that each delivery prepends (`Received`,
 /// `Delivered-To`, `Return-Path`, …), so one message delivered twice hashes the same.
 pub fn content_hash(raw: &[u8]) -> String {

@@ -168,6 +168,8 @@ impl Pipeline {
                 cause: None,
                 attach_message: None,
                 about: None,
+                headers: None,
+                files: &[],
             };
             outbox::enqueue(tx, &mail, now).await?;
         }

@@ -237,6 +237,54 @@ pub async fn add_participants(tx: &mut Tx, case: CaseId, addresses: &[&str]) -> 
     Ok(())
 }
 
+/// The participants of a case who get copies of its relays (not dropped by `/uncc`), by
+/// address; the requester among them.
+///
+/// # Errors
+/// Database failure.
+pub async fn copied(tx: &mut Tx, case: CaseId) -> Result<Vec<String>, Error> {
+    sqlx::query(
+        r#"SELECT address FROM participants WHERE case_id = $1 AND dropped_at IS NULL
+           ORDER BY address"#,
+    )
+    .bind(case.0)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get(0)?))
+    .collect()
+}
+
+/// `/cc`: `address` gets copies of the case's relays from now on.
+///
+/// # Errors
+/// Database failure.
+pub async fn copy(tx: &mut Tx, case: CaseId, address: &str) -> Result<(), Error> {
+    add_participants(tx, case, &[address]).await?;
+    sqlx::query(r#"UPDATE participants SET dropped_at = NULL WHERE case_id = $1 AND address = $2"#)
+        .bind(case.0)
+        .bind(address)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// `/uncc`: `address` gets no more copies (it stays on the case, and may still write).
+///
+/// # Errors
+/// Database failure.
+pub async fn uncopy(tx: &mut Tx, case: CaseId, address: &str, now: Millis) -> Result<(), Error> {
+    sqlx::query(
+        r#"UPDATE participants SET dropped_at = $3 WHERE case_id = $1 AND LOWER(address) = $2"#,
+    )
+    .bind(case.0)
+    .bind(address.to_ascii_lowercase())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// An entry of a case's log, buffered by [`super::Work`] until commit.
 #[derive(Debug, Clone)]
 pub struct NewEvent {

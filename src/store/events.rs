@@ -385,6 +385,23 @@ pub enum Event<'a> {
         outbox: i64,
         /// The relayed mail's Message-ID.
         message_id: &'a str,
+        /// Who else got it (Cc), each in a row of their own.
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        cc: &'a [String],
+        /// How many files it carried.
+        #[serde(skip_serializing_if = "is_zero")]
+        files: usize,
+    },
+    /// `/cc`: the address gets copies of the relays.
+    CopyAdded { address: &'a str },
+    /// `/uncc`: the address gets no more copies.
+    CopyDropped { address: &'a str },
+    /// A technician's receipt for their commands was queued.
+    ReceiptQueued {
+        /// The technician.
+        to: &'a str,
+        /// The outbox row.
+        outbox: i64,
     },
     /// A command error mail was not sent.
     CommandErrorSuppressed {
@@ -476,6 +493,9 @@ impl Event<'_> {
             Event::NotificationQueued { .. } => "notification_queued",
             Event::RelaySkipped { .. } => "relay_skipped",
             Event::ReplyRelayed { .. } => "reply_relayed",
+            Event::CopyAdded { .. } => "copy_added",
+            Event::CopyDropped { .. } => "copy_dropped",
+            Event::ReceiptQueued { .. } => "receipt_queued",
             Event::CommandErrorSuppressed { .. } => "command_error_suppressed",
             Event::CommandErrorQueued { .. } => "command_error_queued",
             Event::AcknowledgmentSuppressed { .. } => "acknowledgment_suppressed",
@@ -492,6 +512,12 @@ impl Event<'_> {
             |v| v.to_string(),
         )
     }
+}
+
+/// For `skip_serializing_if`: a count of none is left out.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]
@@ -543,6 +569,8 @@ mod tests {
             template: "update",
             outbox: 7,
             message_id: "<m@x>",
+            cc: &[],
+            files: 0,
         };
         assert_eq!(e.name(), "reply_relayed");
         assert_eq!(

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{format_ms, Error, Tx};
+use crate::attach;
 use crate::model::{CaseId, Inbound, Millis, Role, TicketNo, Visibility};
 
 /// How a message is kept on its case: the text stored (a reply without its quote) and who may
@@ -104,7 +105,7 @@ pub async fn find_duplicate(
     })
 }
 
-/// Stores an inbound message, its raw bytes and its attachments on a case.
+/// Stores an inbound message, its raw bytes and its attachments on a case; returns its row.
 ///
 /// # Errors
 /// Database failure; a unique violation means a concurrent ingest stored it first.
@@ -114,7 +115,7 @@ pub async fn insert(
     m: &Inbound,
     raw: &Raw<'_>,
     kept: Kept<'_>,
-) -> Result<(), Error> {
+) -> Result<i64, Error> {
     let signals: Vec<&str> = m.auto_signals.iter().map(|s| s.as_str()).collect();
     let row_id: i64 = sqlx::query(
         r#"INSERT INTO messages (case_id, message_id, content_hash, sender, sender_name, subject,
@@ -154,7 +155,98 @@ pub async fn insert(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
+    Ok(row_id)
+}
+
+/// The attachments of message `row` (on `case`), each with its number on the case.
+///
+/// # Errors
+/// Database failure.
+pub async fn files(tx: &mut Tx, case: CaseId, row: i64) -> Result<Vec<attach::Stored>, Error> {
+    let before: i64 = sqlx::query(
+        r#"SELECT COUNT(*) FROM attachments a JOIN messages m ON m.id = a.message_row
+           WHERE m.case_id = $1 AND m.id < $2"#,
+    )
+    .bind(case.0)
+    .bind(row)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    let rows = sqlx::query(
+        r#"SELECT id, filename, content_type, size,
+                  CASE WHEN content IS NULL THEN 0 ELSE 1 END FROM attachments
+           WHERE message_row = $1 ORDER BY id"#,
+    )
+    .bind(row)
+    .fetch_all(&mut **tx)
+    .await?;
+    let first = usize::try_from(before).unwrap_or(0) + 1;
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let size: i64 = r.try_get(3)?;
+            Ok(attach::Stored {
+                id: r.try_get(0)?,
+                number: first + i,
+                filename: r.try_get(1)?,
+                content_type: r.try_get(2)?,
+                size: u64::try_from(size).unwrap_or(0),
+                kept: r.try_get::<i64, _>(4)? == 1,
+            })
+        })
+        .collect()
+}
+
+/// Attachment number `n` (1-based, oldest message first) of a case, as `cases attachment`
+/// writes it out.
+#[derive(Debug, Clone)]
+pub struct CaseFile {
+    /// The name its sender gave.
+    pub filename: Option<String>,
+    /// The type its sender declared.
+    pub content_type: String,
+    /// The bytes, when they were kept apart from the raw message.
+    pub content: Option<Vec<u8>>,
+    /// The raw message it came in, for bytes that were not kept apart.
+    pub raw: Vec<u8>,
+    /// Its place among its message's attachments (0-based).
+    pub index: usize,
+}
+
+/// Attachment number `n` of `case`, if it has that many.
+///
+/// # Errors
+/// Database failure.
+pub async fn case_file(
+    pool: &sqlx::AnyPool,
+    case: CaseId,
+    n: usize,
+) -> Result<Option<CaseFile>, Error> {
+    let Some(offset) = n.checked_sub(1).and_then(|o| i64::try_from(o).ok()) else {
+        return Ok(None);
+    };
+    let row = sqlx::query(
+        r#"SELECT a.filename, a.content_type, a.content, m.raw,
+                  (SELECT COUNT(*) FROM attachments a2 WHERE a2.message_row = a.message_row
+                   AND a2.id < a.id)
+           FROM attachments a JOIN messages m ON m.id = a.message_row
+           WHERE m.case_id = $1 ORDER BY m.id, a.id LIMIT 1 OFFSET $2"#,
+    )
+    .bind(case.0)
+    .bind(offset)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        let index: i64 = r.try_get(4)?;
+        Ok(CaseFile {
+            filename: r.try_get(0)?,
+            content_type: r.try_get(1)?,
+            content: r.try_get(2)?,
+            raw: r.try_get(3)?,
+            index: usize::try_from(index).unwrap_or(0),
+        })
+    })
+    .transpose()
 }
 
 /// The body of the first message of a case (the request), if it has one: the text a

@@ -12,8 +12,8 @@ use crate::model::{CaseId, Millis};
 use crate::parse::signals::{base_mailbox, domain_of};
 use crate::thread::Answered;
 
-/// What kind of mail a row is; `auto_reply` and `command_error` rows are automatic mail and
-/// count against the hourly caps ([`crate::caps`]).
+/// What kind of mail a row is; `auto_reply`, `command_error` and `command_receipt` rows are
+/// automatic mail and count against the hourly caps ([`crate::caps`]).
 pub const KIND_AUTO_REPLY: &str = "auto_reply";
 /// A technician's reply or a canned reply relayed to the customer.
 pub const KIND_RELAY: &str = "relay";
@@ -21,6 +21,8 @@ pub const KIND_RELAY: &str = "relay";
 pub const KIND_NOTIFICATION: &str = "notification";
 /// The answer to a technician whose commands were refused; counts against the hourly cap.
 pub const KIND_COMMAND_ERROR: &str = "command_error";
+/// A technician's receipt for the commands of their reply; counts against the hourly cap.
+pub const KIND_RECEIPT: &str = "command_receipt";
 
 /// A mail to enqueue.
 #[derive(Debug, Clone)]
@@ -54,6 +56,22 @@ pub struct NewMail<'a> {
     pub attach_message: Option<i64>,
     /// The task or approval the mail asks about: a reply to it answers that one.
     pub about: Option<About>,
+    /// The To and Cc of a mail sent to several people, a row (and a Message-ID) each:
+    /// `recipient` is this row's envelope recipient, the headers name everyone.
+    pub headers: Option<Headers<'a>>,
+    /// Stored attachments (`attachments` rows) the mail carries, in order.
+    pub files: &'a [i64],
+}
+
+/// To and Cc of a mail that goes to several people.
+#[derive(Debug, Clone, Copy)]
+pub struct Headers<'a> {
+    /// To: the address.
+    pub to: &'a str,
+    /// To: the display name.
+    pub to_name: Option<&'a str>,
+    /// Cc, in order.
+    pub cc: &'a [String],
 }
 
 /// What a mail asks its recipient to answer.
@@ -95,6 +113,26 @@ pub struct DueMail {
     pub kind: String,
     /// A stored inbound message to attach whole (`message/rfc822`).
     pub attachment: Option<Vec<u8>>,
+    /// To when it names someone else than `recipient` (a copy), with the name.
+    pub header_to: Option<(String, Option<String>)>,
+    /// Cc, in order.
+    pub header_cc: Vec<String>,
+    /// Files carried, in order.
+    pub files: Vec<OutFile>,
+}
+
+/// A file an outgoing mail carries, as its sender named and typed it (made safe when the mail
+/// is written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutFile {
+    /// Its number on the case.
+    pub number: usize,
+    /// The name its sender gave.
+    pub filename: Option<String>,
+    /// The type its sender declared.
+    pub content_type: String,
+    /// The bytes.
+    pub content: Vec<u8>,
 }
 
 /// A row as listed and shown.
@@ -138,9 +176,9 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<i64, E
         r#"INSERT INTO outbox (case_id, kind, template, context, recipient, recipient_name,
                message_id, in_reply_to, reference_ids, status, attempts, next_attempt_at, created_at,
                from_name, reply_to, recipient_key, recipient_domain, cause_key, attach_message,
-               task_id, approval_id)
+               task_id, approval_id, header_to, header_to_name, header_cc)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10, $11, $12, $13, $14,
-                   $15, $16, $17, $18)
+                   $15, $16, $17, $18, $19, $20, $21)
            RETURNING id"#,
     )
     .bind(m.case.map(|c| c.0))
@@ -167,13 +205,23 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<i64, E
         Some(About::Approval(id)) => Some(id),
         _ => None,
     })
+    .bind(m.headers.map(|h| h.to))
+    .bind(m.headers.and_then(|h| h.to_name))
+    .bind(m.headers.map(|h| h.cc.join(" ")))
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;
+    for file in m.files {
+        sqlx::query(r#"INSERT INTO outbox_attachments (outbox_id, attachment_id) VALUES ($1, $2)"#)
+            .bind(id)
+            .bind(*file)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(id)
 }
 
-/// How much automatic mail (acknowledgments, command errors) went out since `since`: to the
+/// How much automatic mail (acknowledgments, command errors and receipts) went out since `since`: to the
 /// base mailbox of `recipient`, to its domain, and in all.
 ///
 /// # Errors
@@ -185,17 +233,18 @@ pub async fn automatic_since(
 ) -> Result<caps::Recent, Error> {
     let row = sqlx::query(
         r#"SELECT
-             (SELECT COUNT(*) FROM outbox WHERE recipient_key = $1 AND kind IN ($3, $4)
+             (SELECT COUNT(*) FROM outbox WHERE recipient_key = $1 AND kind IN ($3, $4, $6)
                 AND created_at >= $5),
-             (SELECT COUNT(*) FROM outbox WHERE recipient_domain = $2 AND kind IN ($3, $4)
+             (SELECT COUNT(*) FROM outbox WHERE recipient_domain = $2 AND kind IN ($3, $4, $6)
                 AND created_at >= $5),
-             (SELECT COUNT(*) FROM outbox WHERE kind IN ($3, $4) AND created_at >= $5)"#,
+             (SELECT COUNT(*) FROM outbox WHERE kind IN ($3, $4, $6) AND created_at >= $5)"#,
     )
     .bind(base_mailbox(recipient))
     .bind(domain_of(recipient))
     .bind(KIND_AUTO_REPLY)
     .bind(KIND_COMMAND_ERROR)
     .bind(since)
+    .bind(KIND_RECEIPT)
     .fetch_one(&mut **tx)
     .await?;
     Ok(caps::Recent {
@@ -329,7 +378,7 @@ pub async fn claim_due(
     let sql = format!(
         "SELECT o.id, c.ticket, o.template, o.context, o.recipient, o.recipient_name,
                 o.message_id, o.in_reply_to, o.reference_ids, o.attempts, o.from_name, o.reply_to,
-                o.kind, m.raw
+                o.kind, m.raw, o.header_to, o.header_to_name, o.header_cc
          FROM outbox o LEFT JOIN cases c ON c.id = o.case_id
               LEFT JOIN messages m ON m.id = o.attach_message
          WHERE o.id IN ({}) ORDER BY o.next_attempt_at, o.id",
@@ -339,11 +388,14 @@ pub async fn claim_due(
     for id in &ids {
         q = q.bind(*id);
     }
+    let mut files = files_of(&store.pool, &ids).await?;
     q.fetch_all(&store.pool)
         .await?
         .iter()
         .map(|r| {
             let refs: String = r.try_get(8)?;
+            let id: i64 = r.try_get(0)?;
+            let cc: Option<String> = r.try_get(16)?;
             Ok(DueMail {
                 id: r.try_get(0)?,
                 ticket: r.try_get(1)?,
@@ -359,9 +411,50 @@ pub async fn claim_due(
                 reply_to: r.try_get(11)?,
                 kind: r.try_get(12)?,
                 attachment: r.try_get(13)?,
+                header_to: r
+                    .try_get::<Option<String>, _>(14)?
+                    .map(|to| Ok::<_, Error>((to, r.try_get(15)?)))
+                    .transpose()?,
+                header_cc: cc
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                files: files.remove(&id).unwrap_or_default(),
             })
         })
         .collect()
+}
+
+/// The files the rows `ids` carry, by row, each in order, with its number on its case.
+async fn files_of(
+    pool: &sqlx::AnyPool,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<OutFile>>, Error> {
+    let sql = format!(
+        "SELECT oa.outbox_id, a.filename, a.content_type, a.content,
+                (SELECT COUNT(*) FROM attachments a2 JOIN messages m2 ON m2.id = a2.message_row
+                 WHERE m2.case_id = m.case_id AND (m2.id < m.id OR (m2.id = m.id AND a2.id <= a.id)))
+         FROM outbox_attachments oa JOIN attachments a ON a.id = oa.attachment_id
+              JOIN messages m ON m.id = a.message_row
+         WHERE oa.outbox_id IN ({}) AND a.content IS NOT NULL ORDER BY oa.outbox_id, a.id",
+        super::placeholders(ids.len())
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let mut out: std::collections::HashMap<i64, Vec<OutFile>> = std::collections::HashMap::new();
+    for r in q.fetch_all(pool).await? {
+        let number: i64 = r.try_get(4)?;
+        out.entry(r.try_get(0)?).or_default().push(OutFile {
+            filename: r.try_get(1)?,
+            content_type: r.try_get(2)?,
+            content: r.try_get(3)?,
+            number: usize::try_from(number).unwrap_or(0),
+        });
+    }
+    Ok(out)
 }
 
 /// How many mails wait to be sent, and when the oldest of them was queued.

@@ -178,8 +178,8 @@ pub struct StaffContext {
     pub assignee: Option<String>,
     /// The customer's text (a reply without its quote), or the task.
     pub text: String,
-    /// Names of the files the customer attached (kept on the case).
-    pub attachments: Vec<String>,
+    /// The files of the message reported: attached, or too large and kept on the case.
+    pub attachments: Vec<crate::attach::Listed>,
     /// For SLA and follow-up mail: when the target is (or was) due, in the calendar's zone.
     pub due: Option<String>,
     /// For SLA and follow-up mail: the target, e.g. `4 hours (24x7)`.
@@ -207,7 +207,20 @@ impl StaffContext {
             team: Some("service-desk".into()),
             assignee: None,
             text: "The printer jams on every page.".into(),
-            attachments: vec!["jam.jpg".into()],
+            attachments: vec![
+                crate::attach::Listed {
+                    number: 1,
+                    name: "jam.jpg".into(),
+                    size: "340 KB".into(),
+                    attached: true,
+                },
+                crate::attach::Listed {
+                    number: 2,
+                    name: "scan <all pages>.pdf".into(),
+                    size: "31.5 MB".into(),
+                    attached: false,
+                },
+            ],
             due: Some("Thu 3 Dec 2026 14:00 CET".into()),
             target: Some("4 hours (24x7)".into()),
             task: Some("T2".into()),
@@ -231,6 +244,9 @@ pub struct CommandErrorContext {
     pub problems: Vec<ProblemLine>,
     /// The valid commands, one per line with a description.
     pub valid_commands: String,
+    /// A receipt: what the commands changed, one line each.
+    #[serde(default)]
+    pub changes: Vec<String>,
 }
 
 /// One refused command line, for the template.
@@ -264,6 +280,11 @@ impl CommandErrorContext {
                 error: "unknown command /priorty".into(),
             }],
             valid_commands: crate::commands::help(),
+            changes: vec![
+                "HD-000123: status pending (vendor), priority 2 → target Thu 10 Dec 2026 17:00 UTC"
+                    .into(),
+                "reply sent to alice@example.test (cc bob@example.test), 1 file attached".into(),
+            ],
         }
     }
 }

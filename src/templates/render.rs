@@ -58,6 +58,11 @@ const EMBEDDED: &[(&str, &str, Option<&str>)] = &[
         Some(include_str!("../../templates/command_error.html.hbs")),
     ),
     (
+        COMMAND_RECEIPT,
+        include_str!("../../templates/command_receipt.txt.hbs"),
+        Some(include_str!("../../templates/command_receipt.html.hbs")),
+    ),
+    (
         RESOLUTION_NOTICE,
         include_str!("../../templates/resolution_notice.txt.hbs"),
         Some(include_str!("../../templates/resolution_notice.html.hbs")),
@@ -137,6 +142,8 @@ pub const UPDATE: &str = "update";
 pub const TEAM_NOTIFICATION: &str = "team_notification";
 /// The answer to refused commands ([`CommandErrorContext`]).
 pub const COMMAND_ERROR: &str = "command_error";
+/// A technician's receipt for their commands ([`CommandErrorContext`], with `changes`).
+pub const COMMAND_RECEIPT: &str = "command_receipt";
 /// The answer to a technician address whose mail proved nothing ([`CommandErrorContext`]).
 pub const UNVERIFIED_TECHNICIAN: &str = "unverified_technician";
 /// The resolution notice with the reopen deadline ([`UpdateContext`]).
@@ -202,7 +209,9 @@ pub fn shape<'a>(name: &str, mut acknowledgments: impl Iterator<Item = &'a str>)
         TEAM_NOTIFICATION | SLA_WARNING | SLA_BREACH | FOLLOW_UP_REMINDER | REDIRECT_FORWARD
         | MAJOR_INCIDENT | TASK | APPROVAL_REQUEST => Shape::Staff,
         REDIRECT => Shape::Redirect,
-        COMMAND_ERROR | UNVERIFIED_TECHNICIAN | APPROVAL_REFUSED => Shape::CommandError,
+        COMMAND_ERROR | COMMAND_RECEIPT | UNVERIFIED_TECHNICIAN | APPROVAL_REFUSED => {
+            Shape::CommandError
+        }
         TRIAGE_DIGEST => Shape::Digest,
         "acknowledgment" | "conference_acknowledgment" | KNOWN_ISSUE => Shape::Acknowledgment,
         n if acknowledgments.any(|a| a == n) => Shape::Acknowledgment,

@@ -9,6 +9,7 @@ const LAYERS: &[&[&str]] = &[
     &["model", "calendar", "files", "net", "service", "telemetry"],
     &[
         "parse",
+        "attach",
         "caps",
         "config",
         "thread",

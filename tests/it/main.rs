@@ -18,6 +18,8 @@ mod conversation;
 mod incidents;
 // Service requests by mail on the real servers: conference support, tasks, approvals, ratings.
 mod requests;
+// The whole conversation on the real servers: files both ways, everyone on the thread, receipts.
+mod everyone;
 // The module map: layers from model up to cli, no cycle, no arrow upward.
 mod layers;
 // The resolution lifecycle and SLA clocks on the real servers, with the daemon running.

@@ -2,8 +2,8 @@
 //! by `tests/mailstack/start.sh` under a temporary directory.
 //!
 //! [`shared`] is one stack per test binary, for tests that only send and read mail: tests run in
-//! parallel against it, so each test uses its own users (`support1`..`support44`,
-//! `customer1`..`customer44`, `tech`) or unique subjects. [`dedicated`] is a private stack for
+//! parallel against it, so each test uses its own users (`support1`..`support52`,
+//! `customer1`..`customer52`, `tech`) or unique subjects. [`dedicated`] is a private stack for
 //! tests that stop and start the servers. Every user `u` is `u@example.test` with password
 //! [`password`]`(u)` = `"{u}pw"`.
 //!
@@ -111,7 +111,7 @@ impl Stack {
             // The stack outlives this value: stop.sh --purge (on drop or from the watchdog)
             // deletes it.
             .keep();
-        let mut users: Vec<String> = (1..=44)
+        let mut users: Vec<String> = (1..=52)
             .flat_map(|i| [format!("support{i}"), format!("customer{i}")])
             .collect();
         users.push("tech".into());

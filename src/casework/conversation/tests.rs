@@ -1121,3 +1121,130 @@ fn a_rating_with_thanks_or_praise_only_rates_and_with_a_complaint_disputes() {
         assert!(!rates(disputes), "{disputes}");
     }
 }
+
+/// A technician's answer to notification `id` with `text` and one small PDF attached.
+fn with_pdf(id: &str, text: &str) -> Vec<u8> {
+    let (raw, _) = mail(
+        TECH,
+        "Re: [HD-000001] VPN drops",
+        &format!(
+            "{}MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n",
+            answering(id)
+        ),
+        &format!(
+            "--b1\r\nContent-Type: text/plain\r\n\r\n{text}\r\n--b1\r\n\
+             Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"steps.pdf\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--b1--"
+        ),
+    );
+    raw
+}
+
+/// The case's relays: (recipient, Cc, files carried).
+async fn relays(s: &Store) -> Vec<(String, String, String)> {
+    rows(
+        s,
+        "SELECT o.recipient, COALESCE(o.header_cc, ''),
+                CAST((SELECT COUNT(*) FROM outbox_attachments oa WHERE oa.outbox_id = o.id) AS TEXT)
+         FROM outbox o WHERE o.kind = $1 ORDER BY o.id",
+        "relay",
+    )
+    .await
+    .into_iter()
+    .map(|r| {
+        (
+            r[0].clone().unwrap(),
+            r[1].clone().unwrap(),
+            r[2].clone().unwrap(),
+        )
+    })
+    .collect()
+}
+
+/// A VPN case from Alice with Bob in Cc; the team notification's Message-ID.
+async fn vpn_case(p: &Pipeline) -> String {
+    let (raw, _) = mail(
+        CUSTOMER,
+        "VPN drops",
+        "Cc: Bob <bob@customer.example.test>\r\n",
+        "The VPN drops every hour.",
+    );
+    assert!(matches!(ingest(p, &raw).await, Outcome::Created { .. }));
+    rows(
+        &p.store,
+        "SELECT message_id FROM outbox WHERE kind = $1",
+        "notification",
+    )
+    .await[0][0]
+        .clone()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_public_reply_carries_its_files_to_everyone_on_the_thread_and_a_note_carries_none() {
+    on_each_store("", |p| async move {
+        let notice = vpn_case(&p).await;
+        ingest(&p, &with_pdf(&notice, "The attached steps fix it.")).await;
+        let alice = "alice@customer.example.test".to_owned();
+        let bob = "bob@customer.example.test".to_owned();
+        assert_eq!(
+            relays(&p.store).await,
+            [
+                (alice.clone(), bob.clone(), "1".to_owned()),
+                (bob.clone(), bob.clone(), "1".to_owned())
+            ]
+        );
+        // A note with a file: internal as a whole, nothing more goes out.
+        ingest(&p, &with_pdf(&notice, "/note\nthe vendor's internal PDF")).await;
+        assert_eq!(relays(&p.store).await.len(), 2);
+        // /uncc drops Bob from what follows; /uncc of the requester is refused.
+        let (raw, _) = mail(
+            TECH,
+            "Re: [HD-000001] VPN drops",
+            &answering(&notice),
+            "/uncc bob@customer.example.test\n\nFixed for good.",
+        );
+        ingest(&p, &raw).await;
+        assert_eq!(
+            relays(&p.store).await[2],
+            (alice, String::new(), "0".to_owned())
+        );
+        assert!(events(&p.store).await.contains(&"copy_dropped".to_owned()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reply_all_off_keeps_relays_to_the_requester_and_receipts_list_the_changes() {
+    on_each_store(
+        "reply_all = false\ncommand_receipts = true",
+        |p| async move {
+            let notice = vpn_case(&p).await;
+            ingest(&p, &with_pdf(&notice, "/priority 2\n\nSteps attached.")).await;
+            assert_eq!(
+                relays(&p.store).await,
+                [(
+                    "alice@customer.example.test".to_owned(),
+                    String::new(),
+                    "1".to_owned()
+                )]
+            );
+            let receipt = rows(
+                &p.store,
+                "SELECT recipient, context FROM outbox WHERE kind = $1",
+                "command_receipt",
+            )
+            .await;
+            assert_eq!(receipt.len(), 1);
+            assert_eq!(receipt[0][0].as_deref(), Some("tech@it.example.test"));
+            let context = receipt[0][1].clone().unwrap();
+            assert!(
+                context.contains("HD-000001: status in_progress, priority 2")
+                    && context
+                        .contains("reply sent to alice@customer.example.test, 1 file attached"),
+                "{context}"
+            );
+        },
+    )
+    .await;
+}
