@@ -12,6 +12,8 @@ use crate::sla;
 use crate::store::Store;
 use crate::templates::catalog::LiveCatalog;
 
+pub(crate) use notify::describe as describe_conversation;
+
 /// The actor recorded for the daemon's own events.
 pub(crate) const SYSTEM_ACTOR: &str = "helpdesk";
 

@@ -72,7 +72,10 @@ fn decisions(m: &Inbound) {
         assert!(!name.contains(['/', '\\', '"']), "{name:?}");
         assert!(!name.chars().any(char::is_control), "{name:?}");
         let kind = helpdesk::attach::content_type(&a.content_type);
-        assert!(kind.contains('/') && !kind.contains([' ', ';', '\r', '\n']), "{kind:?}");
+        assert!(
+            kind.contains('/') && !kind.contains([' ', ';', '\r', '\n']),
+            "{kind:?}"
+        );
     }
     let _ = m.reply_address();
 }

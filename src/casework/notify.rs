@@ -104,6 +104,26 @@ pub(crate) struct Relay<'a> {
 /// must not turn one reply into a hundred mails.
 const MAX_COPIES: usize = 20;
 
+/// What `check` says of the mail around a reply: who gets the relays, what files go with mail,
+/// whether technicians get receipts.
+pub(crate) fn describe(settings: &Settings) -> String {
+    let copies = match settings.reply_all {
+        true => format!(
+            "relays to the requester and everyone on the customer's side of the thread (at most {MAX_COPIES} copies)"
+        ),
+        false => "relays to the requester only (reply_all = false)".to_owned(),
+    };
+    let files = match settings.max_attachments_size {
+        0 => "no files forwarded (listed only)".to_owned(),
+        n => format!("files forwarded up to {} per mail", attach::human_size(n)),
+    };
+    let receipts = match settings.command_receipts {
+        true => "receipts for commands",
+        false => "no receipts for commands",
+    };
+    format!("{copies}; {files}; {receipts}")
+}
+
 /// Who gets a copy of a relay besides the requester: the case's `participants` on the
 /// customer's side, without the requester, its author, the help desk's own addresses
 /// (`staff`), and addresses that take no mail; each once, at most [`MAX_COPIES`]. Pure.

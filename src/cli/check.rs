@@ -119,6 +119,11 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
         )))
     };
     report(out, "requests", requests)?;
+    report(
+        out,
+        "replies",
+        Ok(crate::casework::describe_conversation(&settings)),
+    )?;
     report(out, "trust", Ok(crate::thread::describe_trust(&settings)))?;
     for warning in crate::thread::trust_warnings(&settings) {
         writeln!(out, "WARN    {:<10} {warning}", "trust")?;

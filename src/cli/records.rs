@@ -72,6 +72,18 @@ fn due_cell(app: &App, r: &QueueRow) -> String {
     format!("{label:<8} {}", app.settings.calendar.format(at))
 }
 
+/// The case a command line names, or the error that says there is none.
+async fn named_case(
+    pool: &sqlx::AnyPool,
+    ticket: &str,
+) -> anyhow::Result<(TicketNo, cases::CaseRow)> {
+    let ticket = TicketNo::from_string(ticket.trim());
+    match cases::by_ticket(pool, &ticket).await? {
+        Some(case) => Ok((ticket, case)),
+        None => anyhow::bail!("no case {ticket} (list them with `helpdesk cases list`)"),
+    }
+}
+
 /// `cases attachment TICKET N [-o FILE]`: writes out file `number` of the case.
 pub(super) async fn cases_attachment(
     app: &App,
@@ -81,10 +93,7 @@ pub(super) async fn cases_attachment(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let pool = &app.store.pool;
-    let ticket = TicketNo::from_string(ticket.trim());
-    let Some(case) = cases::by_ticket(pool, &ticket).await? else {
-        anyhow::bail!("no case {ticket} (list them with `helpdesk cases list`)");
-    };
+    let (ticket, case) = named_case(pool, ticket).await?;
     let Some(file) = messages::case_file(pool, case.id, number).await? else {
         let count = messages::of_case(pool, case.id)
             .await?
@@ -139,10 +148,7 @@ pub(super) async fn cases_show(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let pool = &app.store.pool;
-    let ticket = TicketNo::from_string(ticket.trim());
-    let Some(case) = cases::by_ticket(pool, &ticket).await? else {
-        anyhow::bail!("no case {ticket} (list them with `helpdesk cases list`)");
-    };
+    let (_, case) = named_case(pool, ticket).await?;
     let inbound = messages::of_case(pool, case.id).await?;
     let outgoing = outbox::of_case(pool, case.id).await?;
     let events = cases::events(pool, case.id).await?;

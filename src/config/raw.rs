@@ -467,7 +467,7 @@ pub(super) fn default_notification_limit() -> u32 {
     30
 }
 pub(super) fn default_max_attachments_size() -> String {
-    "10MB".into()
+    "10MiB".into()
 }
 
 pub(super) fn default_max_attachment() -> String {

@@ -41,7 +41,7 @@ fn minimal_file_gets_defaults_and_absolute_paths() {
     );
     assert_eq!(s.database_url.expose(), "sqlite:///etc/hd/data/helpdesk.db");
     assert_eq!(s.max_attachment_size, 25 << 20);
-    assert_eq!(s.max_attachments_size, 10_000_000, "10MB per outgoing mail");
+    assert_eq!(s.max_attachments_size, 10 << 20, "10MiB per outgoing mail");
     assert!(s.reply_all, "relays follow reply-all by default");
     assert!(!s.command_receipts, "receipts are asked for");
     assert!(s.is_staff_address("support+HD-000001@example.test"));

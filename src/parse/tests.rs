@@ -275,3 +275,27 @@ fn text_past_its_cap_is_cut_and_says_so() {
     assert_eq!(cut.kept, MAX_TEXT);
     assert!(cut.found > MAX_TEXT);
 }
+
+/// An HTML reply with a pasted screenshot (multipart/related, `cid:`), as Outlook and Gmail send
+/// one: the image is one of the message's files, so a relay carries it; an attachment too large
+/// to keep apart can be read back from the raw message.
+#[test]
+fn inline_images_of_an_html_reply_are_files_and_any_file_reads_back_from_the_raw_message() {
+    let raw = "From: tech@it.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n--alt\r\n\
+         Content-Type: text/plain\r\n\r\nSee the screenshot.\r\n--alt\r\n\
+         Content-Type: multipart/related; boundary=\"rel\"\r\n\r\n--rel\r\n\
+         Content-Type: text/html\r\n\r\n<p>See the screenshot.<img src=\"cid:img1@x\"></p>\r\n--rel\r\n\
+         Content-Type: image/png; name=\"image001.png\"\r\nContent-ID: <img1@x>\r\n\
+         Content-Disposition: inline; filename=\"image001.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--rel--\r\n--alt--\r\n";
+    let m = parse_str(raw).unwrap();
+    assert_eq!(m.attachments.len(), 1, "{:?}", m.attachments);
+    assert_eq!(m.attachments[0].filename.as_deref(), Some("image001.png"));
+    assert_eq!(m.attachments[0].content.as_deref(), Some(&b"hello"[..]));
+    assert_eq!(
+        attachment_bytes(raw.as_bytes(), 0).as_deref(),
+        Some(&b"hello"[..])
+    );
+    assert_eq!(attachment_bytes(raw.as_bytes(), 1), None);
+}

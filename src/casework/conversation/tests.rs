@@ -75,14 +75,15 @@ async fn outbox(s: &Store) -> Vec<(String, String, String)> {
     )
     .await
     .into_iter()
-    .map(|r| {
-        (
-            r[0].clone().unwrap(),
-            r[1].clone().unwrap(),
-            r[2].clone().unwrap(),
-        )
-    })
+    .map(triple)
     .collect()
+}
+
+/// The first three columns of a row, each present.
+fn triple(r: Vec<Option<String>>) -> (String, String, String) {
+    let mut r = r.into_iter().map(Option::unwrap);
+    let mut next = || r.next().unwrap();
+    (next(), next(), next())
 }
 
 async fn events(s: &Store) -> Vec<String> {
@@ -1151,13 +1152,7 @@ async fn relays(s: &Store) -> Vec<(String, String, String)> {
     )
     .await
     .into_iter()
-    .map(|r| {
-        (
-            r[0].clone().unwrap(),
-            r[1].clone().unwrap(),
-            r[2].clone().unwrap(),
-        )
-    })
+    .map(triple)
     .collect()
 }
 
