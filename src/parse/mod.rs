@@ -495,7 +495,7 @@ fn attachments(m: &Message<'_>, max_size: u64, caps: &mut Caps) -> Vec<Attachmen
     m.attachments()
         .take(MAX_ATTACHMENTS)
         .map(|part| {
-            let content = part.contents();
+            let content = file_bytes(m.raw_message(), part);
             let size = content.len() as u64;
             let content_type = part
                 .content_type()
@@ -510,7 +510,7 @@ fn attachments(m: &Message<'_>, max_size: u64, caps: &mut Caps) -> Vec<Attachmen
                 filename: part.attachment_name().map(|n| n.trim().to_owned()),
                 content_type,
                 size,
-                sha256: hex::encode(Sha256::digest(content)),
+                sha256: hex::encode(Sha256::digest(&content)),
                 content: keep.then(|| content.to_vec()),
                 omitted: (!keep).then(|| {
                     format!(
@@ -527,8 +527,32 @@ fn attachments(m: &Message<'_>, max_size: u64, caps: &mut Caps) -> Vec<Attachmen
 /// message, decoded: for a file whose bytes were too large to keep apart at intake.
 pub fn attachment_bytes(raw: &[u8], index: usize) -> Option<Vec<u8>> {
     let m = MessageParser::default().parse(raw)?;
-    let bytes = m.attachments().nth(index).map(|p| p.contents().to_vec());
+    let bytes = m
+        .attachments()
+        .nth(index)
+        .map(|p| file_bytes(raw, p).into_owned());
     bytes
+}
+
+/// A file's bytes as its sender attached them. The parser hands a text part over as text,
+/// converted from its charset; a file is kept as it was: decoded from its transfer encoding
+/// only (a Latin-1 log stays Latin-1). Other parts are the parser's bytes.
+fn file_bytes<'a>(raw: &'a [u8], part: &'a mail_parser::MessagePart<'_>) -> Cow<'a, [u8]> {
+    use mail_parser::decoders::{base64::base64_decode, quoted_printable::quoted_printable_decode};
+    use mail_parser::{Encoding, PartType};
+    if !matches!(part.body, PartType::Text(_) | PartType::Html(_)) {
+        return Cow::Borrowed(part.contents());
+    }
+    let (start, end) = (
+        part.raw_body_offset() as usize,
+        part.raw_end_offset() as usize,
+    );
+    let decoded = raw.get(start..end).and_then(|body| match part.encoding {
+        Encoding::None => Some(body.to_vec()),
+        Encoding::Base64 => base64_decode(body),
+        Encoding::QuotedPrintable => quoted_printable_decode(body),
+    });
+    decoded.map_or(Cow::Borrowed(part.contents()), Cow::Owned)
 }
 
 /// A hash of the message without the trace fields that each delivery prepends (`Received`,

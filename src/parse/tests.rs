@@ -299,3 +299,27 @@ fn inline_images_of_an_html_reply_are_files_and_any_file_reads_back_from_the_raw
     );
     assert_eq!(attachment_bytes(raw.as_bytes(), 1), None);
 }
+
+/// A text file keeps its bytes: decoded from its transfer encoding, not converted from its
+/// charset (a Latin-1 log stays Latin-1), and without the line break that belongs to the
+/// boundary.
+#[test]
+fn text_files_keep_their_bytes_whatever_their_charset_and_encoding() {
+    let raw = b"From: a@b.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n\
+--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Disposition: attachment; filename=\"a.txt\"\r\n\r\ncaf\xe9\r\nline2\r\n\r\n--b\r\n\
+Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"b.txt\"\r\n\r\nY2Fm6Qo=\r\n--b\r\n\
+Content-Type: text/csv; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\nContent-Disposition: attachment; filename=\"c.csv\"\r\n\r\ncaf=E9=\r\n\r\n--b--\r\n";
+    let m = parse(&raw[..], LIMITS, "support@example.test").unwrap();
+    let files: Vec<&[u8]> = m
+        .attachments
+        .iter()
+        .map(|a| a.content.as_deref().unwrap())
+        .collect();
+    let expected: [&[u8]; 3] = [b"caf\xe9\r\nline2\r\n", b"caf\xe9\n", b"caf\xe9"];
+    assert_eq!(files, expected);
+    assert_eq!(m.attachments[0].size, 13);
+    for (i, want) in expected.iter().enumerate() {
+        assert_eq!(attachment_bytes(raw, i).as_deref(), Some(*want));
+    }
+}
