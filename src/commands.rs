@@ -840,8 +840,7 @@ fn change(command: &Command, ctx: &Context<'_>) -> Result<Change, String> {
         Command::Approval(written, needs) => {
             let mut approvers: Vec<String> = Vec::new();
             for w in written {
-                let a = crate::model::parse_address(w.trim_matches(|c| c == '<' || c == '>'))
-                    .ok_or_else(|| format!("`{w}` is not an address"))?;
+                let a = address(w)?;
                 if !approvers.contains(&a) {
                     approvers.push(a);
                 }

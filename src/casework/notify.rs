@@ -355,13 +355,9 @@ impl Pipeline {
         };
         let mut first = None;
         for recipient in std::iter::once(to).chain(&cc) {
-            let copy_id;
             let id = match first {
-                None => &message_id,
-                Some(_) => {
-                    copy_id = super::new_message_id(&s.address.address);
-                    &copy_id
-                }
+                None => message_id.clone(),
+                Some(_) => super::new_message_id(&s.address.address),
             };
             let mail = NewMail {
                 case: Some(state.id),
@@ -370,7 +366,7 @@ impl Pipeline {
                 context: context.clone(),
                 recipient,
                 recipient_name: state.requester_name.as_deref().filter(|_| recipient == to),
-                message_id: id,
+                message_id: &id,
                 in_reply_to: thread.last().map(String::as_str),
                 references: newest(&thread),
                 from_name: None,
