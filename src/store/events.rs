@@ -10,6 +10,24 @@ use crate::commands::Problem;
 use crate::model::{AutoSignal, Capped, CaseType, Millis, Status, TicketNo};
 use crate::thread::{Party, Via};
 
+/// Evidence as the log keeps it: `{field, matched}` without the pattern.
+fn matched_only<S: serde::Serializer>(evidence: &[Evidence], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    #[derive(Serialize)]
+    struct Matched<'a> {
+        field: crate::classify::Field,
+        matched: &'a str,
+    }
+    let mut seq = s.serialize_seq(Some(evidence.len()))?;
+    for e in evidence {
+        seq.serialize_element(&Matched {
+            field: e.field,
+            matched: &e.matched,
+        })?;
+    }
+    seq.end()
+}
+
 /// One entry of a case's event log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -27,7 +45,9 @@ pub enum Event<'a> {
         case_type: CaseType,
         /// The team it went to.
         team: Option<&'a str>,
-        /// Why the rule matched.
+        /// Why the rule matched: each condition's field and the text it matched (the rule
+        /// names the pattern; a copy of a keyword list per case would be most of the log).
+        #[serde(serialize_with = "matched_only")]
         evidence: &'a [Evidence],
         /// What the model said: its choice, the runner-up, the margin and the words.
         #[serde(skip_serializing_if = "Option::is_none")]

@@ -133,7 +133,7 @@ pub async fn insert(
     .bind(signals.join(","))
     .bind(raw.origin)
     .bind(m.date.as_deref())
-    .bind(raw.bytes)
+    .bind(super::packed::pack(raw.bytes)?)
     .bind(raw.received_at)
     .bind(kept.role.as_str())
     .bind(kept.visibility.as_str())
@@ -150,7 +150,8 @@ pub async fn insert(
         .bind(a.content_type.as_str())
         .bind(i64::try_from(a.size).unwrap_or(i64::MAX))
         .bind(a.sha256.as_str())
-        .bind(a.content.as_deref())
+        // The bytes are in the raw message; kept once, there.
+        .bind(None::<Vec<u8>>)
         .bind(a.omitted.as_deref())
         .execute(&mut **tx)
         .await?;
@@ -174,7 +175,7 @@ pub async fn files(tx: &mut Tx, case: CaseId, row: i64) -> Result<Vec<attach::St
     .try_get(0)?;
     let rows = sqlx::query(
         r#"SELECT id, filename, content_type, size,
-                  CASE WHEN content IS NULL THEN 0 ELSE 1 END FROM attachments
+                  CASE WHEN omitted IS NULL THEN 1 ELSE 0 END FROM attachments
            WHERE message_row = $1 ORDER BY id"#,
     )
     .bind(row)
@@ -242,7 +243,7 @@ pub async fn case_file(
             filename: r.try_get(0)?,
             content_type: r.try_get(1)?,
             content: r.try_get(2)?,
-            raw: r.try_get(3)?,
+            raw: super::packed::unpack(r.try_get(3)?)?,
             index: usize::try_from(index).unwrap_or(0),
         })
     })

@@ -12,6 +12,7 @@ pub(crate) mod imap;
 pub(crate) mod lease;
 pub(crate) mod messages;
 pub(crate) mod outbox;
+pub(crate) mod packed;
 pub(crate) mod quarantine;
 pub(crate) mod queues;
 pub(crate) mod requests;

@@ -410,7 +410,10 @@ pub async fn claim_due(
                 from_name: r.try_get(10)?,
                 reply_to: r.try_get(11)?,
                 kind: r.try_get(12)?,
-                attachment: r.try_get(13)?,
+                attachment: r
+                    .try_get::<Option<Vec<u8>>, _>(13)?
+                    .map(super::packed::unpack)
+                    .transpose()?,
                 header_to: r
                     .try_get::<Option<String>, _>(14)?
                     .map(|to| Ok::<_, Error>((to, r.try_get(15)?)))
@@ -434,10 +437,14 @@ async fn files_of(
     let sql = format!(
         "SELECT oa.outbox_id, a.filename, a.content_type, a.content,
                 (SELECT COUNT(*) FROM attachments a2 JOIN messages m2 ON m2.id = a2.message_row
-                 WHERE m2.case_id = m.case_id AND (m2.id < m.id OR (m2.id = m.id AND a2.id <= a.id)))
+                 WHERE m2.case_id = m.case_id AND (m2.id < m.id OR (m2.id = m.id AND a2.id <= a.id))),
+                CASE WHEN a.content IS NULL THEN m.raw END,
+                (SELECT COUNT(*) FROM attachments a3 WHERE a3.message_row = a.message_row
+                 AND a3.id < a.id)
          FROM outbox_attachments oa JOIN attachments a ON a.id = oa.attachment_id
               JOIN messages m ON m.id = a.message_row
-         WHERE oa.outbox_id IN ({}) AND a.content IS NOT NULL ORDER BY oa.outbox_id, a.id",
+         WHERE oa.outbox_id IN ({}) AND (a.content IS NOT NULL OR a.omitted IS NULL)
+         ORDER BY oa.outbox_id, a.id",
         super::placeholders(ids.len())
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -447,11 +454,31 @@ async fn files_of(
     let mut out: std::collections::HashMap<i64, Vec<OutFile>> = std::collections::HashMap::new();
     for r in q.fetch_all(pool).await? {
         let number: i64 = r.try_get(4)?;
+        let number = usize::try_from(number).unwrap_or(0);
+        // Kept apart (rows from before raw messages held the only copy), or decoded again
+        // from the raw message it came in.
+        let content = match (r.try_get(3)?, r.try_get::<Option<Vec<u8>>, _>(5)?) {
+            (Some(content), _) => content,
+            (None, Some(raw)) => {
+                let index: i64 = r.try_get(6)?;
+                let raw = super::packed::unpack(raw)?;
+                let index = usize::try_from(index).unwrap_or(0);
+                let Some(content) = crate::parse::attachment_bytes(&raw, index) else {
+                    tracing::warn!(
+                        number,
+                        "a file is no longer found in its raw message; the mail goes without it"
+                    );
+                    continue;
+                };
+                content
+            }
+            (None, None) => continue,
+        };
         out.entry(r.try_get(0)?).or_default().push(OutFile {
             filename: r.try_get(1)?,
             content_type: r.try_get(2)?,
-            content: r.try_get(3)?,
-            number: usize::try_from(number).unwrap_or(0),
+            content,
+            number,
         });
     }
     Ok(out)

@@ -37,7 +37,7 @@ pub async fn insert(tx: &mut Tx, raw: &Raw<'_>, error: &str) -> Result<i64, Erro
     .bind(raw.origin)
     .bind(error)
     .bind(raw.bytes.len() as i64)
-    .bind(raw.bytes)
+    .bind(super::packed::pack(raw.bytes)?)
     .bind(raw.received_at)
     .execute(&mut **tx)
     .await?;
@@ -80,7 +80,7 @@ pub async fn raw(pool: &sqlx::AnyPool, id: i64) -> Result<Option<Vec<u8>>, Error
         .fetch_optional(pool)
         .await?;
     Ok(match row {
-        Some(r) => Some(r.try_get(0)?),
+        Some(r) => Some(super::packed::unpack(r.try_get(0)?)?),
         None => None,
     })
 }
