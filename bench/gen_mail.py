@@ -14,7 +14,8 @@ The mix is deterministic for a seed (same seed, same bytes):
   ~15% threaded replies by the same customer: In-Reply-To/References name the thread's earlier
        Message-IDs, "Re:" subject, quoted text;
   ~10% HTML-only requests (tables, lists);
-  ~10% requests with a base64 attachment of 10-100 KB (a fake PDF or a real PNG);
+  ~10% requests with a base64 attachment of 10-100 KB (a fake PDF or a real PNG; with
+       --no-attachments, plain new requests instead);
    ~5% auto-replies (Auto-Submitted: auto-replied, "Out of office").
 Each message is written to tmp/ and renamed into new/ (as an MDA does), its file time set to its
 Date. As root, files and any directory made are chowned to the `dovecot` user, like the rest of
@@ -302,7 +303,8 @@ class Gen:
         # Exact shares, shuffled; a reply needs an earlier request, so none comes first.
         kinds = []
         for name, share in KINDS[1:]:
-            kinds += [name] * round(a.count * share)
+            if name != "attachment" or not a.no_attachments:
+                kinds += [name] * round(a.count * share)
         kinds = kinds[:a.count]
         kinds += ["new"] * (a.count - len(kinds))
         self.rng.shuffle(kinds)
@@ -406,6 +408,8 @@ def main():
     ap.add_argument("--out", required=True, help="the Maildir (new/, cur/, tmp/ are made)")
     ap.add_argument("--customers", type=int, default=50, help="senders customer1..N")
     ap.add_argument("--seed", default="1", help="random seed (same seed, same messages)")
+    ap.add_argument("--no-attachments", action="store_true",
+                    help="the attachments' share are plain new requests too (bench/scale.sh)")
     args = ap.parse_args()
     if args.count < 0 or args.customers < 1:
         sys.exit("gen_mail.py: --count must be >= 0 and --customers >= 1")

@@ -96,7 +96,8 @@ pub enum CasesCommand {
     /// the target was missed and the clock has stopped since), or `closes` for a resolved case's
     /// auto-close, in the time zone of `[calendar]`. After the overdue cases come
     /// active ones by due time, then resolved ones by when they close, then the rest; newest
-    /// first among equals.
+    /// first among equals. Shows one page of `--limit` cases (50), and under it how many
+    /// there are.
     List {
         /// Only cases with this status.
         #[arg(long)]
@@ -104,9 +105,21 @@ pub enum CasesCommand {
         /// Only cases of this team.
         #[arg(long)]
         team: Option<String>,
+        /// Only cases of this requester (their address).
+        #[arg(long)]
+        requester: Option<String>,
         /// Only overdue cases.
         #[arg(long)]
         overdue: bool,
+        /// Show at most this many cases (a page).
+        #[arg(long, default_value_t = 50, conflicts_with = "all")]
+        limit: u64,
+        /// Skip this many cases first (the next page: the offset plus the limit).
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        /// Every case, written as it is read (memory stays flat however many there are).
+        #[arg(long)]
+        all: bool,
         /// JSON instead of a table.
         #[arg(long)]
         json: bool,

@@ -43,15 +43,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cases(CasesCommand::List {
             status,
             team,
+            requester,
             overdue,
+            limit,
+            offset,
+            all,
             json,
         }) => {
             let filter = store::queues::Filter {
                 status,
                 team: team.as_deref(),
+                requester: requester.as_deref(),
                 overdue_only: overdue,
             };
-            records::cases_list(&App::load(config).await?, filter, json, out).await
+            let page = store::queues::Page {
+                limit: (!all).then_some(limit),
+                offset,
+            };
+            records::cases_list(&App::load(config).await?, (filter, page), json, out).await
         }
         Command::Cases(CasesCommand::Show { ticket, json }) => {
             records::cases_show(&App::load(config).await?, &ticket, json, out).await

@@ -10,32 +10,30 @@ use super::output::{cell, json};
 use super::report;
 use super::App;
 use crate::model::{Status, TicketNo};
-use crate::store::queues::{self, DueKind, Filter, QueueRow};
+use crate::store::queues::{self, DueKind, Filter, Page, QueueRow};
 use crate::store::{self, cases, casework, messages, outbox, quarantine, requests};
 
 pub(super) async fn cases_list(
     app: &App,
-    filter: Filter<'_>,
+    (filter, page): (Filter<'_>, Page),
     as_json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let rows = queues::queue(&app.store.pool, filter, crate::store::now_ms())
-        .await
-        .context("while listing cases")?;
+    let (pool, now) = (&app.store.pool, crate::store::now_ms());
     if as_json {
-        return json(out, &rows);
+        return cases_json(pool, (filter, page), now, out).await;
     }
-    if rows.is_empty() {
-        let what = if filter.overdue_only { "overdue " } else { "" };
-        writeln!(out, "no {what}cases")?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(
-        out,
-        "  {:<11} {:<11} {:<21} {:>3}  {:<35} {:<24} SUBJECT",
-        "TICKET", "STATUS", "CATEGORY", "PRI", "DUE", "REQUESTER"
-    )?;
-    for r in &rows {
+    let (mut shown, mut overdue) = (0u64, 0u64);
+    queues::each(pool, filter, page, now, |r| {
+        if shown == 0 {
+            writeln!(
+                out,
+                "  {:<11} {:<11} {:<21} {:>3}  {:<35} {:<24} SUBJECT",
+                "TICKET", "STATUS", "CATEGORY", "PRI", "DUE", "REQUESTER"
+            )?;
+        }
+        shown += 1;
+        overdue += u64::from(r.overdue);
         let c = &r.case;
         writeln!(
             out,
@@ -45,15 +43,78 @@ pub(super) async fn cases_list(
             c.status,
             cell(&c.category, 21),
             c.priority,
-            due_cell(app, r),
+            due_cell(app, &r),
             cell(&c.requester, 24),
             cell(&c.subject, 60)
         )?;
+        Ok::<_, anyhow::Error>(())
+    })
+    .await
+    .context("while listing cases")?;
+    // The page holds them all: no need to count again.
+    let whole = page.offset == 0 && page.limit.is_none_or(|l| shown < l);
+    let counts = if whole {
+        queues::Counts {
+            cases: shown,
+            overdue,
+        }
+    } else {
+        queues::counts(pool, filter, now)
+            .await
+            .context("while counting cases")?
+    };
+    if counts.cases == 0 {
+        let what = if filter.overdue_only { "overdue " } else { "" };
+        writeln!(out, "no {what}cases")?;
+        return Ok(ExitCode::SUCCESS);
     }
-    let overdue = rows.iter().filter(|r| r.overdue).count();
-    if overdue > 0 {
-        writeln!(out, "\n! overdue: {overdue} of {} cases", rows.len())?;
+    if counts.overdue > 0 {
+        writeln!(
+            out,
+            "\n! overdue: {} of {} cases",
+            counts.overdue, counts.cases
+        )?;
     }
+    if !whole {
+        writeln!(out, "{}", page_line(page, shown, counts.cases))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Under a page that is not the whole list: which cases it showed and how to see more.
+fn page_line(page: Page, shown: u64, total: u64) -> String {
+    let first = page.offset + 1;
+    let last = page.offset + shown;
+    let mut line = if shown == 0 {
+        format!("no cases from {first} on: there are {total}")
+    } else {
+        format!("cases {first}-{last} of {total}")
+    };
+    if let Some(limit) = page.limit.filter(|_| last < total) {
+        line += &format!(" (next: --offset {last} --limit {limit}; every case: --all)");
+    }
+    line
+}
+
+/// `cases list --json`: one array, each case written as it is read.
+async fn cases_json(
+    pool: &sqlx::AnyPool,
+    (filter, page): (Filter<'_>, Page),
+    now: crate::model::Millis,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let mut first = true;
+    write!(out, "[")?;
+    queues::each(pool, filter, page, now, |r| {
+        let text = serde_json::to_string_pretty(&r)?;
+        let sep = if first { "\n" } else { ",\n" };
+        first = false;
+        write!(out, "{sep}{text}")?;
+        Ok::<_, anyhow::Error>(())
+    })
+    .await
+    .context("while listing cases")?;
+    writeln!(out, "{}]", if first { "" } else { "\n" })?;
     Ok(ExitCode::SUCCESS)
 }
 
