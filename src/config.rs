@@ -318,6 +318,22 @@ pub enum SourceSettings {
     Imap(ImapSettings),
     /// No mailbox to watch: messages come only through `helpdesk ingest`.
     Stdin,
+    /// An LMTP server the MTA delivers to.
+    Lmtp {
+        /// Where it listens.
+        listen: Listen,
+        /// The group (name, id) its Unix socket is given.
+        group: Option<(String, u32)>,
+    },
+}
+
+/// Where the LMTP server listens (`[inbound] listen`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    /// A Unix domain socket at this path (Postfix `lmtp:unix:/path`).
+    Unix(PathBuf),
+    /// A loopback TCP address (Postfix `lmtp:inet:127.0.0.1:port`).
+    Tcp(std::net::SocketAddr),
 }
 
 /// Where and how to reach a mail server.

@@ -30,6 +30,7 @@ use crate::templates::catalog::Catalog;
 
 mod intake;
 mod lease;
+mod lmtp;
 
 /// How long stopping may take before the daemon exits anyway; below systemd's default
 /// `TimeoutStopSec` of 90 s.
@@ -118,6 +119,11 @@ pub(crate) enum Source {
     Imap(Box<Imap>),
     /// None: `helpdesk ingest` stores the mail; the daemon delivers and runs the clocks.
     Stdin,
+    /// An LMTP listener the MTA delivers to, its Unix socket given to `group`.
+    Lmtp {
+        listen: crate::mailbox::lmtp::Listen,
+        group: Option<u32>,
+    },
 }
 
 impl Source {
@@ -127,6 +133,7 @@ impl Source {
             Source::Maildir(m) => format!("maildir {}", m.root().display()),
             Source::Imap(i) => i.describe(),
             Source::Stdin => "stdin (helpdesk ingest)".into(),
+            Source::Lmtp { listen, .. } => lmtp::describe(listen),
         }
     }
 }
@@ -173,7 +180,8 @@ impl Daemon {
                     .await?;
                 session.logout().await;
             }
-            Source::Stdin => {}
+            // The MTA delivers while the daemon runs; there is nothing to drain.
+            Source::Stdin | Source::Lmtp { .. } => {}
         }
         report.intake_time = started.elapsed();
         let scheduler = Scheduler {
@@ -238,7 +246,8 @@ impl Daemon {
         let key = match &self.source {
             Source::Maildir(m) => Some(m.root().display().to_string()),
             Source::Imap(imap) => Some(imap.key().to_owned()),
-            Source::Stdin => None,
+            // Each delivery stands alone: several instances may all listen.
+            Source::Stdin | Source::Lmtp { .. } => None,
         };
         let lease = key.and_then(|k| lease::IntakeLease::for_mailbox(&self.pipeline.store, &k));
         let intake = Intake {
@@ -253,6 +262,9 @@ impl Daemon {
                 // Nothing to read: the intake task only waits, beating for the watchdog.
                 beat.waiting(cancel.cancelled()).await;
                 Report::default()
+            }
+            Source::Lmtp { listen, group } => {
+                self.serve_lmtp((listen, *group), &cancel, &intake).await?
             }
         };
         if let Some(lease) = &lease {

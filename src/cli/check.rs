@@ -227,6 +227,37 @@ async fn inbound(source: &SourceSettings) -> Result<String, Problem> {
         SourceSettings::Stdin => {
             Ok("stdin: mail arrives only through `helpdesk ingest` (an MTA's pipe)".into())
         }
+        SourceSettings::Lmtp { listen, .. } => lmtp(listen),
+    }
+}
+
+/// The LMTP listener as far as it can be checked without taking the socket from a running
+/// daemon: a Unix socket's directory must exist.
+fn lmtp(listen: &crate::mailbox::lmtp::Listen) -> Result<String, Problem> {
+    use crate::mailbox::lmtp::Listen;
+    let Listen::Unix(path) = listen else {
+        return Ok(format!(
+            "LMTP on {}: the MTA delivers to the daemon",
+            match listen {
+                Listen::Tcp(a) => a.to_string(),
+                Listen::Unix(p) => p.display().to_string(),
+            }
+        ));
+    };
+    match path.parent() {
+        Some(dir) if dir.is_dir() => Ok(format!(
+            "LMTP on unix:{}: the MTA delivers to the daemon",
+            path.display()
+        )),
+        _ => Err(Problem {
+            message: format!(
+                "the directory of the LMTP socket {} does not exist",
+                path.display()
+            ),
+            hint: Some(
+                "create it (systemd: RuntimeDirectory=helpdesk) or change inbound.listen".into(),
+            ),
+        }),
     }
 }
 

@@ -27,6 +27,10 @@ pub(super) async fn run_command(
         ),
         SourceSettings::Imap(imap) => Source::Imap(Box::new(Imap::new(imap)?)),
         SourceSettings::Stdin => Source::Stdin,
+        SourceSettings::Lmtp { listen, group } => Source::Lmtp {
+            listen: listen.clone(),
+            group: group.as_ref().map(|(_, gid)| *gid),
+        },
     };
     let pipeline = app.pipeline();
     let daemon = Daemon {

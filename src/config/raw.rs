@@ -360,6 +360,12 @@ pub struct RawInbound {
     pub idle: Option<bool>,
     /// An extra trusted CA certificate (PEM), for private or test CAs.
     pub ca_file: Option<String>,
+    /// Where the LMTP server listens: `unix:/run/helpdesk/lmtp.sock` (or a bare absolute path)
+    /// or a loopback `127.0.0.1:2424`; `lmtp` only.
+    pub listen: Option<String>,
+    /// The group the LMTP socket is given (mode 0660), so the MTA's delivery agent may
+    /// connect: `postfix` for Postfix's `lmtp:unix:` transport; `lmtp` only.
+    pub socket_group: Option<String>,
     /// Attachments larger than this are kept only inside the raw message.
     #[serde(default = "default_max_attachment")]
     pub max_attachment_size: String,
@@ -383,6 +389,9 @@ pub enum InboundKind {
     /// No mailbox: mail arrives only through `helpdesk ingest` (an MTA's pipe), and the daemon
     /// delivers the outbox and runs the clocks.
     Stdin,
+    /// The MTA delivers each message to the running daemon over LMTP (RFC 2033), which answers
+    /// only once the message is committed.
+    Lmtp,
 }
 
 /// How a connection to a mail server is secured.

@@ -346,3 +346,54 @@ fn desks_need_a_name_a_way_to_reach_them_and_an_address_to_forward_to() {
         .to_string()
         .contains("desks.Human-Resources"));
 }
+
+#[test]
+fn lmtp_intake_listens_on_a_socket_or_loopback_only() {
+    use crate::config::Listen;
+    let lmtp = |listen: &str, extra: &str| {
+        let keys = format!("kind = \"lmtp\"\nlisten = \"{listen}\"\n{extra}");
+        load(
+            &minimal().replace("kind = \"maildir\"\npath = \"Maildir\"", &keys),
+            &[],
+        )
+    };
+    let s = lmtp("unix:/run/helpdesk/lmtp.sock", "socket_group = \"0\"").unwrap();
+    let SourceSettings::Lmtp { listen, group } = &s.source else {
+        panic!("{:?}", s.source)
+    };
+    assert_eq!(listen, &Listen::Unix("/run/helpdesk/lmtp.sock".into()));
+    assert_eq!(group, &Some(("0".to_owned(), 0)));
+    let s = lmtp("127.0.0.1:2424", "").unwrap();
+    assert!(
+        matches!(&s.source, SourceSettings::Lmtp { listen: Listen::Tcp(a), group: None } if a.port() == 2424),
+        "{:?}",
+        s.source
+    );
+    for (listen, extra, says) in [
+        ("0.0.0.0:2424", "", "loopback"),
+        ("192.0.2.1:24", "", "no authentication"),
+        ("lmtp.sock", "", "unix:/absolute/path"),
+        ("127.0.0.1:0", "", "a port from 1"),
+        (
+            "/run/x.sock",
+            "socket_group = \"no-such-group-here\"",
+            "a group of this system",
+        ),
+        (
+            "127.0.0.1:2424",
+            "socket_group = \"postfix\"",
+            "Unix socket only",
+        ),
+        ("/run/x.sock", "path = \"Maildir\"", "inbound.path"),
+    ] {
+        let err = lmtp(listen, extra).unwrap_err().to_string();
+        assert!(err.contains(says), "{listen} {extra}: {err}");
+    }
+    let err = load(
+        &minimal().replace("kind = \"maildir\"\npath = \"Maildir\"", "kind = \"lmtp\""),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("inbound.listen"), "{err}");
+}

@@ -66,7 +66,7 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         .map_err(|e| invalid("inbound.max_message_size", &i.max_message_size, &e))?;
     let default_poll = match i.kind {
         // Stdin: how soon the daemon finds the mail `helpdesk ingest` queued.
-        InboundKind::Maildir | InboundKind::Stdin => "5s",
+        InboundKind::Maildir | InboundKind::Stdin | InboundKind::Lmtp => "5s",
         InboundKind::Imap => "60s",
     };
     let poll_text = i.poll_interval.as_deref().unwrap_or(default_poll);
@@ -613,14 +613,55 @@ impl Keys<'_> {
 fn source(k: &Keys<'_>, i: &RawInbound) -> Result<SourceSettings, Error> {
     match i.kind {
         InboundKind::Stdin => {
-            let mut keys = vec![("inbound.path", i.path.is_some())];
+            let mut keys = vec![
+                ("inbound.path", i.path.is_some()),
+                ("inbound.listen", i.listen.is_some()),
+                ("inbound.socket_group", i.socket_group.is_some()),
+            ];
             keys.extend(imap_keys(i));
             k.unused("inbound.kind = \"stdin\"", &keys)?;
             Ok(SourceSettings::Stdin)
         }
+        InboundKind::Lmtp => {
+            let kind = "inbound.kind = \"lmtp\"";
+            let mut keys = vec![("inbound.path", i.path.is_some())];
+            keys.extend(imap_keys(i));
+            k.unused(kind, &keys)?;
+            let listen = k.required("inbound.listen", i.listen.as_ref(), kind)?;
+            let listen = lmtp_listen(listen).map_err(|expected| Error::Invalid {
+                path: k.path.to_owned(),
+                key: "inbound.listen".into(),
+                value: listen.to_owned(),
+                expected,
+            })?;
+            let group = match (&i.socket_group, &listen) {
+                (None, _) => None,
+                (Some(name), super::Listen::Unix(_)) => {
+                    let gid = group_id(name).ok_or_else(|| Error::Invalid {
+                        path: k.path.to_owned(),
+                        key: "inbound.socket_group".into(),
+                        value: name.clone(),
+                        expected: "a group of this system (/etc/group), e.g. postfix".into(),
+                    })?;
+                    Some((name.clone(), gid))
+                }
+                (Some(_), super::Listen::Tcp(_)) => {
+                    return Err(k.misplaced(
+                        "inbound.socket_group",
+                        "applies to a Unix socket only (inbound.listen = \"unix:/path\")".into(),
+                    ))
+                }
+            };
+            Ok(SourceSettings::Lmtp { listen, group })
+        }
         InboundKind::Maildir => {
             let kind = "inbound.kind = \"maildir\"";
-            k.unused(kind, &imap_keys(i))?;
+            let mut keys = vec![
+                ("inbound.listen", i.listen.is_some()),
+                ("inbound.socket_group", i.socket_group.is_some()),
+            ];
+            keys.extend(imap_keys(i));
+            k.unused(kind, &keys)?;
             let path = k.required("inbound.path", i.path.as_ref(), kind)?;
             Ok(SourceSettings::Maildir {
                 path: k.resolve(path),
@@ -628,7 +669,14 @@ fn source(k: &Keys<'_>, i: &RawInbound) -> Result<SourceSettings, Error> {
         }
         InboundKind::Imap => {
             let kind = "inbound.kind = \"imap\"";
-            k.unused(kind, &[("inbound.path", i.path.is_some())])?;
+            k.unused(
+                kind,
+                &[
+                    ("inbound.path", i.path.is_some()),
+                    ("inbound.listen", i.listen.is_some()),
+                    ("inbound.socket_group", i.socket_group.is_some()),
+                ],
+            )?;
             let security = i.security.unwrap_or(Security::Tls);
             let default_port = if security == Security::Tls { 993 } else { 143 };
             let password = k.secret("inbound", i.password.as_ref(), i.password_file.as_ref())?;
@@ -765,6 +813,43 @@ fn database_url(path: &Path, base: &Path, db: &RawDatabase) -> Result<Secret, Er
 }
 
 /// The `[inbound]` keys only `kind = "imap"` uses, and whether each is set.
+/// Where an LMTP server may listen: a Unix socket (`unix:/path` or an absolute path; a
+/// relative one would depend on the daemon's working directory) or a loopback address with a
+/// port. LMTP has no authentication: whoever reaches the socket can hand over mail, so it is
+/// never offered to the network.
+fn lmtp_listen(text: &str) -> Result<super::Listen, String> {
+    use super::Listen;
+    let path = text.strip_prefix("unix:").unwrap_or(text);
+    if path.starts_with('/') {
+        return Ok(Listen::Unix(PathBuf::from(path)));
+    }
+    let addr: std::net::SocketAddr = text.parse().map_err(|_| {
+        "unix:/absolute/path/to/lmtp.sock or a loopback address with a port, like 127.0.0.1:2424"
+            .to_owned()
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err("a loopback address (127.0.0.1 or [::1]) or a Unix socket: LMTP has no authentication, so helpdesk does not listen on the network".into());
+    }
+    if addr.port() == 0 {
+        return Err("a loopback address with a port from 1 to 65535".into());
+    }
+    Ok(Listen::Tcp(addr))
+}
+
+/// The id of group `name` (or a number given as is), as /etc/group lists it.
+fn group_id(name: &str) -> Option<u32> {
+    if let Ok(id) = name.parse() {
+        return Some(id);
+    }
+    let groups = std::fs::read_to_string("/etc/group").ok()?;
+    groups.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next() == Some(name))
+            .then(|| fields.nth(1).and_then(|id| id.parse().ok()))
+            .flatten()
+    })
+}
+
 fn imap_keys(i: &RawInbound) -> [(&'static str, bool); 10] {
     [
         ("inbound.host", i.host.is_some()),

@@ -466,7 +466,7 @@ impl Daemon {
 
     /// Ingests a batch read at `read_at` (with `checkpoint` in its transaction when given),
     /// logging and counting each outcome; when the database fails, the batch counts as deferred.
-    async fn ingest_counted(
+    pub(super) async fn ingest_counted(
         &self,
         items: &[Item<'_>],
         checkpoint: Option<Checkpoint<'_>>,

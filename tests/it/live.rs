@@ -40,6 +40,8 @@ pub(crate) struct Options<'a> {
     /// Replaces the SMTP port (a closed one simulates an outage).
     pub(crate) smtp_port: Option<u16>,
     pub(crate) trust_ca: Option<bool>,
+    /// Replaces the IMAP `[inbound]` keys (e.g. `kind = "lmtp"` and its `listen`).
+    pub(crate) inbound: Option<&'a str>,
 }
 
 impl LiveDesk {
@@ -72,6 +74,14 @@ impl LiveDesk {
             ),
         };
         let smtp_port = o.smtp_port.unwrap_or(smtp_port);
+        let inbound = match o.inbound {
+            Some(keys) => keys.to_owned(),
+            None => format!(
+                "kind = \"imap\"\nhost = \"localhost\"\nport = {imap_port}\n\
+                 security = \"{imap_security}\"\nusername = \"{support}\"\n\
+                 password = \"{support}pw\"\n{trust}"
+            ),
+        };
         let mut text = String::new();
         write!(
             text,
@@ -83,13 +93,7 @@ technicians = ["tech@example.test"]
 [database]
 url = "sqlite:state/helpdesk.db"
 [inbound]
-kind = "imap"
-host = "localhost"
-port = {imap_port}
-security = "{imap_security}"
-username = "{support}"
-password = "{support}pw"
-{trust}{inbound_extra}
+{inbound}{inbound_extra}
 [outbound]
 kind = "smtp"
 host = "localhost"
@@ -195,7 +199,7 @@ impl Daemon {
     }
 
     /// Waits until the log contains `needle`.
-    fn wait_log(&self, needle: &str, timeout: Duration) {
+    pub(crate) fn wait_log(&self, needle: &str, timeout: Duration) {
         let ok = wait_until(timeout, || {
             std::fs::read_to_string(&self.log).is_ok_and(|l| l.contains(needle))
         });

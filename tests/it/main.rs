@@ -10,6 +10,8 @@ mod import;
 mod postgres;
 // The binary against real Dovecot and Postfix: IMAP intake, IDLE, SMTP delivery, outages, TLS.
 mod live;
+// LMTP intake: the real Postfix delivers to the running daemon over its Unix socket.
+mod lmtp;
 // Technicians and customers in conversation on the real servers: notifications, replies,
 // commands, notes, strangers, and the three ways a reply finds its case.
 mod conversation;

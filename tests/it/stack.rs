@@ -125,6 +125,8 @@ impl Stack {
             .env("PORT_BASE", "auto")
             .env("WATCH_PID", std::process::id().to_string())
             .env("MAIL_USERS", mail_users.join(" "))
+            // tests/it/lmtp.rs: Postfix delivers support46's mail to helpdesk over LMTP.
+            .env("LMTP_USERS", "support46")
             .env("MAIL_DOMAIN", DOMAIN)
             // Fixed ports or reused certificates from the caller's shell would defeat PORT_BASE.
             .env_remove("IMAP_PORT")
@@ -188,6 +190,11 @@ impl Stack {
         HOST
     }
 
+    /// The LMTP socket Postfix delivers `user`'s mail to when the user is in `LMTP_USERS`.
+    pub fn lmtp_socket(&self, user: &str) -> PathBuf {
+        PathBuf::from(self.env("RUN_DIR")).join(format!("lmtp-{user}.sock"))
+    }
+
     /// A `stack.env` value.
     fn env(&self, key: &str) -> &str {
         self.env
@@ -200,14 +207,21 @@ impl Stack {
     /// Injects `raw` from `from` to `to` through the plain SMTP port (no TLS, no AUTH), as a
     /// remote MX would. Postfix queues it: use [`Stack::wait_for`] to see it delivered.
     pub async fn send(&self, from: &str, to: &str, raw: &[u8]) {
+        self.send_to_all(from, &[to], raw).await;
+    }
+
+    /// [`Stack::send`] to several recipients in one SMTP transaction.
+    pub async fn send_to_all(&self, from: &str, recipients: &[&str], raw: &[u8]) {
+        let to = recipients.join(", ");
         let envelope = Envelope::new(
             Some(
                 from.parse()
                     .unwrap_or_else(|e| panic!("sender {from:?}: {e}")),
             ),
-            vec![to
-                .parse()
-                .unwrap_or_else(|e| panic!("recipient {to:?}: {e}"))],
+            recipients
+                .iter()
+                .map(|r| r.parse().unwrap_or_else(|e| panic!("recipient {r:?}: {e}")))
+                .collect(),
         )
         .unwrap_or_else(|e| panic!("envelope {from} -> {to}: {e}"));
         let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(HOST)
