@@ -10,11 +10,14 @@
 #        the same crate and batch size as the daemon), run twice: cold (Dovecot indexes the new
 #        files) and warm;
 #     b. `helpdesk run --once` draining the same mailbox into SQLite: IMAP fetch, parse,
-#        classify, store, mark \Seen; then delivering the acknowledgments through Postfix.
+#        classify, store, mark \Seen; then delivering the acknowledgments through Postfix;
+#     c. Postfix's smtp-source sending as many mails through the same Postfix, 4 sessions and 1:
+#        the ceiling delivery is measured against.
 #  2. peak RSS of `helpdesk run --once` draining N_RSS messages (GNU time's maximum RSS).
 #  3. latency from an IMAP APPEND into the support mailbox to the acknowledgment arriving in the
 #     customer's mailbox, with the daemon running (`helpdesk run`), SAMPLES messages one after
-#     another: once with IDLE, once with IDLE off and a 100 ms poll, for comparison.
+#     another: once with IDLE, once with IDLE off and a 100 ms poll, for comparison; then with
+#     LMTP intake, from an SMTP submission to Postfix (which delivers to helpdesk's socket).
 # Needs root (Postfix) or python3-aiosmtpd (bridge), as tests/mailstack does; builds release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,9 +38,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-USERS="support:supportpw bulk:bulkpw live:livepw probe:probepw"
+USERS="support:supportpw bulk:bulkpw live:livepw probe:probepw lmtpdesk:lmtpdeskpw"
 for i in $(seq 1 50); do USERS="$USERS customer$i:customer${i}pw"; done
-PORT_BASE=auto MAIL_USERS="$USERS" bash tests/mailstack/start.sh "$WORK/stack" >/dev/null
+PORT_BASE=auto MAIL_USERS="$USERS" LMTP_USERS=lmtpdesk bash tests/mailstack/start.sh "$WORK/stack" >/dev/null
 # shellcheck disable=SC1091
 . "$WORK/stack/stack.env"
 
@@ -105,37 +108,80 @@ print(f"helpdesk delivery: {sent} acknowledgments through Postfix in {delivery:.
 print(f"helpdesk run --once total: {intake + delivery:.2f} s, peak RSS {rss / 1024:.1f} MiB")
 PY
 
+# Postfix's own load generator through the same server, with the same number of sessions as
+# helpdesk's outbound.connections (4) and with one, messages the size of an acknowledgment: the
+# ceiling for delivery. After Postfix has handed on what it queued, like helpdesk found it.
+wait_queue() {
+    if [ "$MTA" = postfix ]; then
+        for _ in $(seq 600); do
+            [ -z "$(find "$PF_QUEUE"/incoming "$PF_QUEUE"/active "$PF_QUEUE"/deferred -type f 2>/dev/null | head -n 1)" ] && break
+            sleep 0.1
+        done
+    fi
+}
+if [ "$MTA" = postfix ] && command -v smtp-source >/dev/null; then
+    for sessions in 4 1; do
+        wait_queue
+        start=$(date +%s.%N)
+        smtp-source -s "$sessions" -m "$SENT" -l 2400 -f probe@example.test -t bulk@example.test \
+            "127.0.0.1:$SMTP_PORT"
+        end=$(date +%s.%N)
+        python3 -c "import sys; n, t, s = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]; print(f'smtp-source ({s} sessions): {n} mails in {t:.2f} s = {n / t:.0f} mail/s')" \
+            "$SENT" "$(echo "$end - $start" | bc -l)" "$sessions"
+    done
+    echo "(helpdesk delivery above: outbound.connections = 4, the default)"
+fi
+
 echo "== 2. peak RSS draining $N_RSS messages"
 python3 bench/gen_mail.py --count "$N_RSS" --to bulk@example.test \
     --out "$MAILDIR_ROOT/bulk/Maildir" --customers 50 --seed 2
 read -r MSGS INTAKE SENT DELIVERY RSS <<< "$(drain "$(config rss bulk)")"
 echo "drained $MSGS messages in $INTAKE s, delivered $SENT in $DELIVERY s; peak RSS $((RSS / 1024)) MiB"
 
-# latency NAME EXTRA: the daemon on `live`, SAMPLES appends, time until each acknowledgment
-# arrives in the INBOX of `probe`.
+# latency NAME EXTRA [lmtp]: the daemon on `live` (IMAP) or `lmtpdesk` (its LMTP socket, which
+# Postfix delivers that address to), SAMPLES probes, time until each acknowledgment arrives in
+# the INBOX of `probe`. A probe is an IMAP APPEND into the support mailbox, or with lmtp, an
+# SMTP submission to Postfix (the whole path: Postfix queues it, delivers it over LMTP, and
+# helpdesk answers).
 latency() {
-    local cfg
-    cfg=$(config "$1" live "$2")
+    local cfg user=live
+    [ "${3:-}" = lmtp ] && user=lmtpdesk
+    cfg=$(config "$1" "$user" "$2")
+    if [ "${3:-}" = lmtp ]; then
+        python3 - "$cfg" "$RUN_DIR/lmtp-lmtpdesk.sock" <<'PY'
+import re, sys
+cfg, sock = sys.argv[1], sys.argv[2]
+text = open(cfg).read()
+inbound = f'[inbound]\nkind = "lmtp"\nlisten = "unix:{sock}"\nsocket_group = "postfix"\n'
+open(cfg, "w").write(re.sub(r"\[inbound\]\n(?:[^\[]*\n)", inbound, text, count=1))
+PY
+    fi
     HELPDESK_LOG=info "$BIN" --config "$cfg" run 2> "$WORK/$1/daemon.log" &
     DAEMON=$!
-    python3 - "$IMAP_PORT" "$SAMPLES" "$1" "$WORK/$1/daemon.log" <<'PY'
-import imaplib, statistics, sys, time
+    python3 - "$IMAP_PORT" "$SAMPLES" "$1" "$WORK/$1/daemon.log" "$SMTP_PORT" "$user" "${3:-imap}" <<'PY'
+import imaplib, smtplib, statistics, sys, time
 port, samples, name, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+smtp_port, user, mode = int(sys.argv[5]), sys.argv[6], sys.argv[7]
+ready = "IMAP connected" if mode == "imap" else "helpdesk running"
 deadline = time.time() + 20
-while "IMAP connected" not in open(log).read():
+while ready not in open(log).read():
     if time.time() > deadline:
-        sys.exit("the daemon did not connect:\n" + open(log).read())
+        sys.exit("the daemon did not start:\n" + open(log).read())
     time.sleep(0.02)
 support = imaplib.IMAP4("127.0.0.1", port); support.login("live", "livepw")
 customer = imaplib.IMAP4("127.0.0.1", port); customer.login("probe", "probepw")
 customer.select("INBOX")
 lat = []
 for i in range(samples):
-    msg = (f"From: Customer <probe@example.test>\r\nTo: live@example.test\r\n"
+    msg = (f"From: Customer <probe@example.test>\r\nTo: {user}@example.test\r\n"
            f"Subject: latency probe {name} {i}: printer offline\r\n"
            f"Message-ID: <lat-{name}-{i}@client.example.test>\r\n\r\nPrinter offline.\r\n").encode()
     t0 = time.perf_counter()
-    support.append("INBOX", None, None, msg)
+    if mode == "imap":
+        support.append("INBOX", None, None, msg)
+    else:
+        with smtplib.SMTP("127.0.0.1", smtp_port) as s:
+            s.sendmail("probe@example.test", [f"{user}@example.test"], msg)
     while True:
         customer.noop()
         typ, data = customer.search(None, "SUBJECT", f'"latency probe {name} {i}:"')
@@ -149,7 +195,8 @@ for i in range(samples):
 slowest = max(range(len(lat)), key=lambda i: lat[i])
 lat.sort()
 p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
-print(f"latency APPEND -> acknowledgment in the customer's INBOX ({name}, {samples} samples): "
+how = "APPEND" if mode == "imap" else "SMTP submission to Postfix"
+print(f"latency {how} -> acknowledgment in the customer's INBOX ({name}, {samples} samples): "
       f"p50 {statistics.median(lat):.0f} ms, p99 {p(0.99):.0f} ms, min {lat[0]:.0f} ms, "
       f"max {lat[-1]:.0f} ms (probe #{slowest})")
 PY
@@ -161,11 +208,9 @@ PY
 echo "== 3. latency"
 # Let Postfix finish delivering the acknowledgments of phase 2 first, or the first probe's
 # acknowledgment queues behind thousands of them.
-if [ "$MTA" = postfix ]; then
-    for _ in $(seq 600); do
-        [ -z "$(find "$PF_QUEUE"/incoming "$PF_QUEUE"/active "$PF_QUEUE"/deferred -type f 2>/dev/null | head -n 1)" ] && break
-        sleep 0.1
-    done
-fi
+wait_queue
 latency idle ""
 latency poll $'idle = false\npoll_interval = "100ms"'
+if [ "$MTA" = postfix ]; then
+    latency lmtp "" lmtp
+fi

@@ -274,6 +274,8 @@ pub struct Settings {
     pub command_receipts: bool,
     /// Files forwarded with one outgoing mail, in bytes in all (0: none).
     pub max_attachments_size: u64,
+    /// Outgoing connections (SMTP sessions, or files written) at once.
+    pub outbound_connections: usize,
     /// The business calendar, and the zone times are shown in.
     pub calendar: crate::calendar::Calendar,
     /// SLA warnings, the triage digest and the weekly follow-up.

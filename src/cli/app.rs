@@ -84,7 +84,11 @@ impl App {
         Ok(Outbox {
             store: self.store.clone(),
             catalog,
-            transport: Transport::build(&self.settings.transport)?,
+            transport: Transport::build(
+                &self.settings.transport,
+                self.settings.outbound_connections,
+            )?,
+            connections: self.settings.outbound_connections,
             from: self.settings.from.clone(),
         })
     }

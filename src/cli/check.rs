@@ -333,7 +333,7 @@ async fn imap(settings: &ImapSettings) -> Result<String, Problem> {
 /// STARTTLS when configured, AUTH when a username is set) and QUITs without sending.
 async fn smtp(server: &ServerSettings) -> Result<String, Problem> {
     let failed = |label: &str, e: ServerError| problem(server, &e).at(label);
-    let client = smtp_client(server)
+    let client = smtp_client(server, 1)
         .map_err(|e| failed(&format!("smtp://{}:{}", server.host, server.port), e))?
         .with_step_timeout(STEP_TIMEOUT);
     let label = client.describe().to_owned();

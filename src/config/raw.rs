@@ -445,6 +445,9 @@ pub struct RawOutbound {
     /// larger ones are listed and stay on the case. `0` forwards none.
     #[serde(default = "default_max_attachments_size")]
     pub max_attachments_size: String,
+    /// SMTP connections used at once (default 4): mail of different cases goes out in
+    /// parallel, a case's own mail in order.
+    pub connections: Option<u32>,
 }
 
 /// Kinds of outbound transport.

@@ -397,3 +397,21 @@ fn lmtp_intake_listens_on_a_socket_or_loopback_only() {
     .to_string();
     assert!(err.contains("inbound.listen"), "{err}");
 }
+
+#[test]
+fn outbound_connections_default_to_four_and_stay_within_bounds() {
+    let s = load(&minimal(), &[]).unwrap();
+    assert_eq!(s.outbound_connections, 4);
+    let with = |n: &str| {
+        let text = minimal().replace("[outbound]", &format!("[outbound]\nconnections = {n}"));
+        assert!(text.contains("connections"), "{text}");
+        load(&text, &[])
+    };
+    assert_eq!(with("1").unwrap().outbound_connections, 1);
+    assert_eq!(with("64").unwrap().outbound_connections, 64);
+    for bad in ["0", "65"] {
+        let err = with(bad).unwrap_err().to_string();
+        assert!(err.contains("outbound.connections"), "{err}");
+        assert!(err.contains("from 1 to 64"), "{err}");
+    }
+}

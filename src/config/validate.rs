@@ -53,6 +53,17 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         .map_err(|e| invalid("helpdesk.reopen_window", &h.reopen_window, &e))?;
     let database_url = database_url(path, base, &raw.database)?;
     let i = raw.inbound;
+    let outbound_connections = match raw.outbound.connections.unwrap_or(4) {
+        n @ 1..=64 => n as usize,
+        n => {
+            return Err(Error::Invalid {
+                path: path.to_owned(),
+                key: "outbound.connections".into(),
+                value: n.to_string(),
+                expected: "from 1 to 64 connections at once".into(),
+            })
+        }
+    };
     let max_attachments_size = parse_size(&raw.outbound.max_attachments_size).map_err(|e| {
         invalid(
             "outbound.max_attachments_size",
@@ -174,6 +185,7 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
         reply_all: h.reply_all,
         command_receipts: h.command_receipts,
         max_attachments_size,
+        outbound_connections,
         calendar,
         sla,
         metrics_listen,

@@ -643,6 +643,7 @@ mod tests {
                     dir: dir.path().join("outbox"),
                 },
                 from: pipeline.settings.from.clone(),
+                connections: 1,
             },
             pipeline,
             source: super::super::Source::Maildir(maildir.clone()),

@@ -51,50 +51,78 @@ pub struct Outbox {
     pub transport: Transport,
     /// From of every mail: the support address and name.
     pub from: Mailbox,
+    /// Mails in flight at once (`outbound.connections`), each of another case.
+    pub connections: usize,
 }
 
 impl Outbox {
-    /// Sends everything due now, until nothing is due or `cancel` fires.
+    /// Sends everything due now, until nothing is due or `cancel` fires: the mails of
+    /// different cases over up to [`Outbox::connections`] connections at once, the mails of one
+    /// case one after the other, in the order they were queued.
     ///
     /// # Errors
     /// Database failures (send failures are recorded on their rows instead).
     pub async fn deliver_due(&self, cancel: &CancellationToken) -> Result<Delivery, store::Error> {
+        use futures_util::{StreamExt, TryStreamExt};
         let mut done = Delivery::default();
+        let connections = self.connections.max(1);
+        // Enough rows that every connection has work while the next round is claimed.
+        let batch = BATCH.max(4 * connections as i64);
         loop {
-            let due = store::outbox::claim_due(&self.store, store::now_ms(), BATCH).await?;
+            let claim = if self.store.backend == store::Backend::Postgres {
+                // Each claim holds its rows for store::outbox::CLAIM: no more than one round
+                // of sends can finish in that time.
+                connections as i64
+            } else {
+                batch
+            };
+            let due = store::outbox::claim_due(&self.store, store::now_ms(), claim).await?;
             if due.is_empty() {
                 return Ok(done);
             }
-            let mut progressed = false;
-            for (i, mail) in due.iter().enumerate() {
-                if cancel.is_cancelled() {
-                    // Hand back what this worker claimed and will not send, due at once.
-                    let rest: Vec<i64> = due[i..].iter().map(|m| m.id).collect();
-                    store::outbox::release(&self.store.pool, &rest, store::now_ms()).await?;
-                    return Ok(done);
-                }
-                let kind = mail.kind.clone();
-                match self.send_one(mail).await? {
-                    Outcome::Sent => {
-                        done.sent += 1;
-                        progressed = true;
-                        metrics::counter!(telemetry::MAIL_SENT, "kind" => kind).increment(1);
-                    }
-                    Outcome::Retry => {
-                        done.retried += 1;
-                        metrics::counter!(telemetry::MAIL_RETRIED, "kind" => kind).increment(1);
-                    }
-                    Outcome::Failed => {
-                        done.failed += 1;
-                        progressed = true;
-                        metrics::counter!(telemetry::MAIL_FAILED, "kind" => kind).increment(1);
-                    }
-                }
-            }
-            if !progressed {
+            let round = futures_util::stream::iter(by_case(due))
+                .map(|mails| self.send_in_order(mails, cancel))
+                .buffer_unordered(connections)
+                .try_fold(Delivery::default(), |sum, d| async move { Ok(sum.plus(d)) })
+                .await?;
+            done = done.plus(round);
+            if cancel.is_cancelled() || round.sent + round.failed == 0 {
                 return Ok(done);
             }
         }
+    }
+
+    /// Sends `mails` (of one case) one after the other; hands back, due at once, what
+    /// `cancel` leaves unsent.
+    async fn send_in_order(
+        &self,
+        mails: Vec<DueMail>,
+        cancel: &CancellationToken,
+    ) -> Result<Delivery, store::Error> {
+        let mut done = Delivery::default();
+        for (i, mail) in mails.iter().enumerate() {
+            if cancel.is_cancelled() {
+                let rest: Vec<i64> = mails[i..].iter().map(|m| m.id).collect();
+                store::outbox::release(&self.store.pool, &rest, store::now_ms()).await?;
+                break;
+            }
+            let kind = mail.kind.clone();
+            match self.send_one(mail).await? {
+                Outcome::Sent => {
+                    done.sent += 1;
+                    metrics::counter!(telemetry::MAIL_SENT, "kind" => kind).increment(1);
+                }
+                Outcome::Retry => {
+                    done.retried += 1;
+                    metrics::counter!(telemetry::MAIL_RETRIED, "kind" => kind).increment(1);
+                }
+                Outcome::Failed => {
+                    done.failed += 1;
+                    metrics::counter!(telemetry::MAIL_FAILED, "kind" => kind).increment(1);
+                }
+            }
+        }
+        Ok(done)
     }
 
     async fn send_one(&self, mail: &DueMail) -> Result<Outcome, store::Error> {
@@ -154,6 +182,36 @@ impl Outbox {
             }
         }
     }
+}
+
+impl Delivery {
+    fn plus(self, other: Delivery) -> Delivery {
+        Delivery {
+            sent: self.sent + other.sent,
+            retried: self.retried + other.retried,
+            failed: self.failed + other.failed,
+        }
+    }
+}
+
+/// The mails of a round grouped by case, each group in the order claimed (oldest first); the
+/// groups in the order of their first mail. Mail of no case stands alone.
+fn by_case(due: Vec<DueMail>) -> Vec<Vec<DueMail>> {
+    let mut groups: Vec<Vec<DueMail>> = Vec::new();
+    let mut of_case: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for mail in due {
+        match mail.ticket.clone() {
+            Some(ticket) => match of_case.get(&ticket) {
+                Some(&g) => groups[g].push(mail),
+                None => {
+                    of_case.insert(ticket, groups.len());
+                    groups.push(vec![mail]);
+                }
+            },
+            None => groups.push(vec![mail]),
+        }
+    }
+    groups
 }
 
 enum Outcome {
@@ -286,6 +344,47 @@ fn raw_header(name: &'static str, value: &str) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn due(id: i64, ticket: Option<&str>) -> DueMail {
+        DueMail {
+            id,
+            ticket: ticket.map(str::to_owned),
+            template: "acknowledgment".into(),
+            context: String::new(),
+            recipient: "alice@example.test".into(),
+            recipient_name: None,
+            message_id: format!("hd.{id}@example.test"),
+            in_reply_to: None,
+            references: Vec::new(),
+            attempts: 0,
+            from_name: None,
+            reply_to: None,
+            kind: "auto_reply".into(),
+            attachment: None,
+            header_to: None,
+            header_cc: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_round_goes_out_case_by_case_each_case_in_queue_order() {
+        let round = vec![
+            due(1, Some("HD-1")),
+            due(2, Some("HD-2")),
+            due(3, None),
+            due(4, Some("HD-1")),
+            due(5, None),
+            due(6, Some("HD-2")),
+            due(7, Some("HD-1")),
+        ];
+        let groups: Vec<Vec<i64>> = by_case(round)
+            .iter()
+            .map(|g| g.iter().map(|m| m.id).collect())
+            .collect();
+        assert_eq!(groups, [vec![1, 4, 7], vec![2, 6], vec![3], vec![5]]);
+        assert!(by_case(Vec::new()).is_empty());
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {

@@ -1,5 +1,5 @@
-//! Where rendered mail goes. SMTP submits through lettre's SMTP connection (rustls; one
-//! connection kept open between mails, built once and reused); its failures are classified from the server's reply: 5xx is permanent except
+//! Where rendered mail goes. SMTP submits through lettre's SMTP connections (rustls; up to
+//! `outbound.connections` at once, each kept open between mails and reused); its failures are classified from the server's reply: 5xx is permanent except
 //! for authentication trouble, which is the configuration's fault and not the message's, and
 //! everything else (4xx, connection, TLS, timeouts) is retried. The file transport writes one
 //! `.eml` per outbox row (0600), named after the row, atomically and durably (temporary file,
@@ -17,7 +17,7 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::{ClientId, Extension, ServerInfo};
-use tokio::sync::Mutex;
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsConnector;
 
 use crate::config::{Security, ServerSettings, TransportSettings};
@@ -81,10 +81,15 @@ impl Transport {
     ///
     /// # Errors
     /// The CA file cannot be read or TLS cannot be set up ([`Step::Setup`]).
-    pub fn build(settings: &TransportSettings) -> Result<Transport, ServerError> {
+    pub fn build(
+        settings: &TransportSettings,
+        connections: usize,
+    ) -> Result<Transport, ServerError> {
         match settings {
             TransportSettings::File { dir } => Ok(Transport::File { dir: dir.clone() }),
-            TransportSettings::Smtp(server) => Ok(Transport::Smtp(Arc::new(smtp_client(server)?))),
+            TransportSettings::Smtp(server) => {
+                Ok(Transport::Smtp(Arc::new(smtp_client(server, connections)?)))
+            }
         }
     }
 
@@ -117,7 +122,7 @@ pub struct Outgoing<'a> {
 ///
 /// # Errors
 /// The CA file cannot be read or TLS cannot be set up ([`Step::Setup`]).
-pub fn smtp_client(server: &ServerSettings) -> Result<SmtpClient, ServerError> {
+pub fn smtp_client(server: &ServerSettings, connections: usize) -> Result<SmtpClient, ServerError> {
     let peer = Peer {
         protocol: Protocol::Smtp,
         host: server.host.clone(),
@@ -154,12 +159,14 @@ pub fn smtp_client(server: &ServerSettings) -> Result<SmtpClient, ServerError> {
         tls: TlsConnector::from(Arc::new(config)),
         hello: ClientId::default(),
         describe,
-        connection: Mutex::new(None),
+        idle: std::sync::Mutex::new(Vec::new()),
+        slots: Semaphore::new(connections.max(1)),
+        connections: connections.max(1),
     })
 }
 
-/// An SMTP client that keeps one connection open between mails (the outbox worker sends one
-/// at a time) and opens a new one when it is broken or has been idle too long.
+/// An SMTP client with up to `connections` sessions at once, each kept open between mails
+/// and replaced when it is broken or has been idle too long.
 pub struct SmtpClient {
     peer: Peer,
     security: Security,
@@ -170,7 +177,11 @@ pub struct SmtpClient {
     tls: TlsConnector,
     hello: ClientId,
     describe: String,
-    connection: Mutex<Option<(AsyncSmtpConnection, Instant)>>,
+    /// Connections not in use, with when each was last used.
+    idle: std::sync::Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+    /// One permit per connection that may be in use.
+    slots: Semaphore,
+    connections: usize,
 }
 
 impl fmt::Debug for SmtpClient {
@@ -181,9 +192,11 @@ impl fmt::Debug for SmtpClient {
 
 impl SmtpClient {
     async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
-        let mut slot = self.connection.lock().await;
+        // Never closed: acquiring only waits for a connection to be free.
+        let _slot = self.slots.acquire().await;
+        let kept = self.idle().pop();
         let mut reused = false;
-        let mut conn = match slot.take() {
+        let mut conn = match kept {
             Some((c, used)) if !c.has_broken() && used.elapsed() < MAX_IDLE => {
                 reused = true;
                 c
@@ -198,7 +211,7 @@ impl SmtpClient {
             let result = tokio::time::timeout(SMTP_TIMEOUT, conn.send(envelope, bytes)).await;
             match result {
                 Ok(Ok(_)) => {
-                    *slot = Some((conn, Instant::now()));
+                    self.idle().push((conn, Instant::now()));
                     return Ok(());
                 }
                 // The server may have closed a kept connection meanwhile: one fresh try.
@@ -219,6 +232,14 @@ impl SmtpClient {
                 }
             }
         }
+    }
+
+    /// The connections not in use (a panic elsewhere cannot leave them half-changed: each
+    /// change is one push or pop).
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(AsyncSmtpConnection, Instant)>> {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
@@ -252,7 +273,9 @@ impl SmtpClient {
             tls: self.tls.clone(),
             hello: self.hello.clone(),
             describe: self.describe.clone(),
-            connection: Mutex::new(None),
+            idle: std::sync::Mutex::new(Vec::new()),
+            slots: Semaphore::new(self.connections),
+            connections: self.connections,
         }
     }
 

@@ -337,8 +337,9 @@ pub const CLAIM: std::time::Duration = std::time::Duration::from_secs(2 * 60);
 
 /// The pending rows whose time has come, oldest first, for this worker to send;
 /// `mark_sent`/`mark_retry`/`mark_failed` settle each. The backend-specific statement of the
-/// store. On PostgreSQL, where several instances share the outbox, it claims one row at a time:
-/// the row's next attempt moves [`CLAIM`] ahead, rows another worker is claiming are skipped
+/// store. On PostgreSQL, where several instances share the outbox, it claims up to `limit` rows
+/// (the worker asks for one per connection, so each claim is sent well within [`CLAIM`]): each
+/// row's next attempt moves [`CLAIM`] ahead, rows another worker is claiming are skipped
 /// (`FOR UPDATE SKIP LOCKED`) and the condition is re-checked on the row updated, so no two
 /// workers send the same mail. On SQLite (one instance per database) it returns up to `limit`
 /// rows unclaimed, and mail a killed daemon did not mark as sent goes out on restart at once.
@@ -355,11 +356,12 @@ pub async fn claim_due(
             r#"UPDATE outbox SET next_attempt_at = $2
                WHERE status = 'pending' AND next_attempt_at <= $1 AND id IN (
                    SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
-                   ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                   ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
                RETURNING id"#,
         )
         .bind(now)
-        .bind(now + CLAIM),
+        .bind(now + CLAIM)
+        .bind(limit),
         super::Backend::Sqlite => sqlx::query(
             r#"SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
                ORDER BY next_attempt_at, id LIMIT $2"#,
