@@ -38,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-USERS="support:supportpw bulk:bulkpw live:livepw probe:probepw lmtpdesk:lmtpdeskpw"
+USERS="support:supportpw bulk:bulkpw live:livepw probe:probepw lmtpdesk:lmtpdeskpw sink:sinkpw"
 for i in $(seq 1 50); do USERS="$USERS customer$i:customer${i}pw"; done
 PORT_BASE=auto MAIL_USERS="$USERS" LMTP_USERS=lmtpdesk bash tests/mailstack/start.sh "$WORK/stack" >/dev/null
 # shellcheck disable=SC1091
@@ -81,7 +81,7 @@ drain() {
     python3 - "$WORK/log.txt" "$(cat "$WORK/rss.txt")" <<'PY'
 import re, sys
 log = open(sys.argv[1]).read()
-m = re.search(r"run --once finished messages=(\d+) intake_secs=([\d.]+) sent=(\d+) delivery_secs=([\d.]+)", log)
+m = re.search(r"run --once finished messages=(\d+) intake_secs=([\d.e-]+) .*?sent=(\d+) delivery_secs=([\d.e-]+)", log)
 if not m:
     sys.exit("no summary in the log:\n" + log[-2000:])
 print(*m.groups(), sys.argv[2])
@@ -123,7 +123,7 @@ if [ "$MTA" = postfix ] && command -v smtp-source >/dev/null; then
     for sessions in 4 1; do
         wait_queue
         start=$(date +%s.%N)
-        smtp-source -s "$sessions" -m "$SENT" -l 2400 -f probe@example.test -t bulk@example.test \
+        smtp-source -s "$sessions" -m "$SENT" -l 2400 -f probe@example.test -t sink@example.test \
             "127.0.0.1:$SMTP_PORT"
         end=$(date +%s.%N)
         python3 -c "import sys; n, t, s = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]; print(f'smtp-source ({s} sessions): {n} mails in {t:.2f} s = {n / t:.0f} mail/s')" \

@@ -211,6 +211,7 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<i64, E
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;
+    count(tx, m, now).await?;
     for file in m.files {
         sqlx::query(r#"INSERT INTO outbox_attachments (outbox_id, attachment_id) VALUES ($1, $2)"#)
             .bind(id)
@@ -219,6 +220,66 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<i64, E
             .await?;
     }
     Ok(id)
+}
+
+/// Whether a mail of `kind` counts against the hourly caps on automatic mail.
+fn automatic(kind: &str) -> bool {
+    [KIND_AUTO_REPLY, KIND_COMMAND_ERROR, KIND_RECEIPT].contains(&kind)
+}
+
+/// The minute a time falls in, as `mail_counts` keys it.
+fn minute(at: Millis) -> i64 {
+    at.0.div_euclid(60_000)
+}
+
+/// Counts a queued mail in `mail_counts`, the per-minute tallies the caps read: an automatic
+/// mail under its base mailbox, its domain and in all; a notification under the sender whose
+/// mail caused it.
+async fn count(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<(), Error> {
+    let keys: Vec<(&str, String)> = if automatic(m.kind) {
+        vec![
+            ("mailbox", base_mailbox(m.recipient)),
+            ("domain", domain_of(m.recipient)),
+            ("all", String::new()),
+        ]
+    } else if m.kind == KIND_NOTIFICATION {
+        m.cause
+            .map(|c| ("cause", base_mailbox(c)))
+            .into_iter()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..keys.len())
+        .map(|i| format!("(${}, ${}, $1, 1)", 2 * i + 2, 2 * i + 3))
+        .collect();
+    // Built from placeholders only; the values are bound.
+    let sql = format!(
+        "INSERT INTO mail_counts (scope, key, minute, n) VALUES {}
+         ON CONFLICT (scope, key, minute) DO UPDATE SET n = mail_counts.n + 1",
+        rows.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(minute(now));
+    for (scope, key) in &keys {
+        q = q.bind(*scope).bind(key.as_str());
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// How many mails of `scope`/key `$1` were queued at or after `since` ($4): the whole minutes
+/// after the one `since` falls in ($3) from `mail_counts`, that minute itself from the outbox
+/// rows (`boundary`, a condition on `outbox` with `$4` and `$5`, the next minute's start):
+/// exact, and at most an hour of minutes and a minute of mail to read.
+fn counted(scope: &str, key: &str, boundary: &str) -> String {
+    format!(
+        "(SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM mail_counts
+          WHERE scope = '{scope}' AND key = {key} AND minute > $3)
+         + (SELECT COUNT(*) FROM outbox WHERE {boundary} AND created_at >= $4 AND created_at < $5)"
+    )
 }
 
 /// How much automatic mail (acknowledgments, command errors and receipts) went out since `since`: to the
@@ -231,22 +292,29 @@ pub async fn automatic_since(
     recipient: &str,
     since: Millis,
 ) -> Result<caps::Recent, Error> {
-    let row = sqlx::query(
-        r#"SELECT
-             (SELECT COUNT(*) FROM outbox WHERE recipient_key = $1 AND kind IN ($3, $4, $6)
-                AND created_at >= $5),
-             (SELECT COUNT(*) FROM outbox WHERE recipient_domain = $2 AND kind IN ($3, $4, $6)
-                AND created_at >= $5),
-             (SELECT COUNT(*) FROM outbox WHERE kind IN ($3, $4, $6) AND created_at >= $5)"#,
-    )
-    .bind(base_mailbox(recipient))
-    .bind(domain_of(recipient))
-    .bind(KIND_AUTO_REPLY)
-    .bind(KIND_COMMAND_ERROR)
-    .bind(since)
-    .bind(KIND_RECEIPT)
-    .fetch_one(&mut **tx)
-    .await?;
+    let kinds = "kind IN ($6, $7, $8)";
+    // Built from constants only; the values are bound.
+    let sql = format!(
+        "SELECT {}, {}, {}",
+        counted("mailbox", "$1", &format!("recipient_key = $1 AND {kinds}")),
+        counted(
+            "domain",
+            "$2",
+            &format!("recipient_domain = $2 AND {kinds}")
+        ),
+        counted("all", "''", kinds),
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(base_mailbox(recipient))
+        .bind(domain_of(recipient))
+        .bind(minute(since))
+        .bind(since)
+        .bind(Millis((minute(since) + 1) * 60_000))
+        .bind(KIND_AUTO_REPLY)
+        .bind(KIND_COMMAND_ERROR)
+        .bind(KIND_RECEIPT)
+        .fetch_one(&mut **tx)
+        .await?;
     Ok(caps::Recent {
         mailbox: row.try_get(0)?,
         domain: row.try_get(1)?,
@@ -263,15 +331,20 @@ pub async fn notifications_caused_since(
     sender: &str,
     since: Millis,
 ) -> Result<i64, Error> {
-    Ok(sqlx::query(
-        r#"SELECT COUNT(*) FROM outbox WHERE cause_key = $1 AND kind = $2 AND created_at >= $3"#,
-    )
-    .bind(base_mailbox(sender))
-    .bind(KIND_NOTIFICATION)
-    .bind(since)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get(0)?)
+    // Built from constants only; the values are bound.
+    let sql = format!(
+        "SELECT {}",
+        counted("cause", "$1", "cause_key = $1 AND kind = $2")
+    );
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(base_mailbox(sender))
+        .bind(KIND_NOTIFICATION)
+        .bind(minute(since))
+        .bind(since)
+        .bind(Millis((minute(since) + 1) * 60_000))
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?)
 }
 
 /// Our outgoing mails among `ids` (Message-IDs an inbound message names), with their case and
@@ -746,4 +819,91 @@ pub enum Audience<'a> {
     Customer,
     /// The notifications to one team or technician address.
     Staff(&'a str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing;
+
+    fn mail<'a>(kind: &'a str, recipient: &'a str, id: &'a str) -> NewMail<'a> {
+        NewMail {
+            case: None,
+            kind,
+            template: "acknowledgment",
+            context: "{}".into(),
+            recipient,
+            recipient_name: None,
+            message_id: id,
+            in_reply_to: None,
+            references: &[],
+            from_name: None,
+            reply_to: None,
+            cause: Some("boss@corp.example"),
+            attach_message: None,
+            about: None,
+            headers: None,
+            files: &[],
+        }
+    }
+
+    /// The per-minute tallies give exactly what counting the outbox rows gave, whatever
+    /// minute the window starts in.
+    #[tokio::test]
+    async fn the_caps_count_exactly_the_mail_since_any_moment() {
+        for t in testing::stores().await {
+            let s = &t.store;
+            // Mails 20 s apart over five minutes: to two people of one domain, one of another,
+            // automatic or not, each notification caused by the boss.
+            let at = |i: i64| Millis(1_000_000_020_000 + 20_000 * i);
+            let kinds = [
+                KIND_AUTO_REPLY,
+                KIND_NOTIFICATION,
+                KIND_COMMAND_ERROR,
+                KIND_RELAY,
+            ];
+            let people = ["a+x@corp.example", "b@corp.example", "c@other.example"];
+            let mut tx = s.begin().await.unwrap();
+            for i in 0..15 {
+                let id = format!("m{i}@example.test");
+                let m = mail(kinds[i as usize % 4], people[i as usize % 3], &id);
+                enqueue(&mut tx, &m, at(i)).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+            for since in [
+                at(0),
+                Millis(at(3).0 - 1),
+                at(3),
+                Millis(at(3).0 + 1),
+                at(7),
+                at(14),
+                at(15),
+            ] {
+                let mut tx = s.begin().await.unwrap();
+                let recent = automatic_since(&mut tx, "A@corp.example", since)
+                    .await
+                    .unwrap();
+                let caused = notifications_caused_since(&mut tx, "Boss@corp.example", since)
+                    .await
+                    .unwrap();
+                let want = |f: &dyn Fn(i64) -> bool| {
+                    (0..15).filter(|&i| at(i) >= since && f(i)).count() as i64
+                };
+                let auto = |i: i64| [0, 2].contains(&(i % 4));
+                assert_eq!(
+                    recent.mailbox,
+                    want(&|i| auto(i) && i % 3 == 0),
+                    "since {since:?}"
+                );
+                assert_eq!(
+                    recent.domain,
+                    want(&|i| auto(i) && i % 3 != 2),
+                    "since {since:?}"
+                );
+                assert_eq!(recent.all, want(&|i| auto(i)), "since {since:?}");
+                assert_eq!(caused, want(&|i| i % 4 == 1), "since {since:?}");
+            }
+            t.cleanup().await;
+        }
+    }
 }
