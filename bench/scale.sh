@@ -91,7 +91,7 @@ CASES=$(sqlite3 "$WORK/helpdesk.db" "SELECT COUNT(*) FROM cases")
 
 # Some history: a tenth of the cases resolved long ago and closed, a tenth resolved and
 # closing, one in 200 past its target (overdue), a seventh on the network team.
-sqlite3 "$WORK/helpdesk.db" <<'SQL'
+sqlite3 "$WORK/helpdesk.db" > /dev/null <<'SQL'
 UPDATE cases SET status = 'closed', resolved_at = created_at + 3600000 * (id % 50),
     closed_at = created_at + 3600000 * (id % 50) + 432000000, due_at = NULL, warn_at = NULL,
     first_response_at = created_at + 60000 * (id % 90), first_response_due_at = NULL,

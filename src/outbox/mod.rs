@@ -401,23 +401,10 @@ mod tests {
             address: "support@example.test".into(),
         };
         let mail = DueMail {
-            id: 1,
-            ticket: Some("HD-000001".into()),
-            template: "acknowledgment".into(),
-            context: String::new(),
-            recipient: "alice@example.test".into(),
             recipient_name: Some("Alice".into()),
-            message_id: "hd.1@example.test".into(),
             in_reply_to: Some("orig@example.test".into()),
             references: vec!["root@example.test".into(), "orig@example.test".into()],
-            attempts: 0,
-            from_name: None,
-            reply_to: None,
-            kind: "auto_reply".into(),
-            attachment: None,
-            header_to: None,
-            header_cc: Vec::new(),
-            files: Vec::new(),
+            ..due(1, Some("HD-000001"))
         };
         let r = Rendered {
             subject: "Received: printer".into(),

@@ -103,34 +103,71 @@ fn active_sql() -> String {
     )
 }
 
-/// The candidates for a page, rank by rank (`id, overdue, kind, due, rnk`), each rank cut to
-/// `$6` (the page's offset plus its limit) in its own order, so no rank is read further than
-/// a page can reach: overdue (rank 0) and active with a deadline (1) by deadline; resolved
-/// and closing (2) by when they close; the rest (3: active without a deadline, and every
-/// other status) newest first. `$5` is 1 for overdue cases only.
-const PAGE: &str = "candidates AS (
-        SELECT * FROM (
-            SELECT id, overdue,
-                   CASE WHEN e IS NULL THEN 'breached' WHEN e = a THEN 'resolution'
-                        WHEN e = r THEN 'first_response' ELSE 'task' END AS kind,
-                   CASE WHEN e IS NULL THEN b ELSE e END AS due,
-                   1 - overdue AS rnk
-            FROM judged WHERE (e IS NOT NULL OR overdue = 1) AND ($5 = 0 OR overdue = 1)
-            ORDER BY rnk, due, id DESC LIMIT $6) dated
-        UNION ALL SELECT * FROM (
-            SELECT c.id, 0, 'closes', c.close_at, 2 FROM cases c
-            WHERE c.status = 'resolved' AND c.close_at IS NOT NULL AND {FILTERS} AND $5 = 0
-            ORDER BY c.close_at, c.id DESC LIMIT $6) closing
-        UNION ALL SELECT * FROM (
-            SELECT id, 0, CAST(NULL AS TEXT), CAST(NULL AS BIGINT), 3 FROM judged
-            WHERE e IS NULL AND overdue = 0 AND $5 = 0
-            ORDER BY id DESC LIMIT $6) undated
-        UNION ALL SELECT * FROM (
-            SELECT c.id, 0, CAST(NULL AS TEXT), CAST(NULL AS BIGINT), 3 FROM cases c
-            WHERE NOT {ACTIVE} AND NOT (c.status = 'resolved' AND c.close_at IS NOT NULL)
-              AND {FILTERS} AND $5 = 0
-            ORDER BY c.id DESC LIMIT $6) rest
-     )";
+/// Whether a case (`c`) has a deadline the queue orders it by: active with a resolution
+/// deadline, a missed target, an awaited first response or an open task with a date (the
+/// `judged` rows whose `e` is set or that are overdue), or resolved and closing.
+const DATED: &str = "(({ACTIVE} AND (c.due_at IS NOT NULL OR c.breached_at IS NOT NULL
+        OR (c.first_response_at IS NULL AND c.first_response_due_at IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.id AND t.status = 'open'
+                   AND t.due_at IS NOT NULL)))
+    OR (c.status = 'resolved' AND c.close_at IS NOT NULL))";
+
+/// The queue's ranks, in order, each read in its own order straight into a page, so nothing
+/// is sorted but the active cases with a deadline, and nothing read that the page does not
+/// reach. Each selects the case's columns and `overdue, kind, due`; `$5` is 1 for overdue
+/// cases only, `$6` and `$7` are the limit and offset within the rank.
+///
+/// 1. overdue (by deadline), then active with a deadline (by deadline): the `judged` rows;
+/// 2. resolved and closing, by when they close (on `cases_close_at`);
+/// 3. the rest, newest first (on the primary key): active without any deadline, and every
+///    other status.
+///
+/// Within each, the newest case first among equals.
+fn ranks() -> [String; 3] {
+    let columns = cases::CASE_COLUMNS;
+    let active = active_sql();
+    let dated = DATED.replace("{ACTIVE}", ACTIVE);
+    [
+        format!(
+            "WITH {active} SELECT {columns}, p.overdue, p.kind, p.due FROM (
+                SELECT id, overdue,
+                       CASE WHEN e IS NULL THEN 'breached' WHEN e = a THEN 'resolution'
+                            WHEN e = r THEN 'first_response' ELSE 'task' END AS kind,
+                       CASE WHEN e IS NULL THEN b ELSE e END AS due
+                FROM judged WHERE (e IS NOT NULL OR overdue = 1) AND ($5 = 0 OR overdue = 1)
+                ORDER BY 1 - overdue, 4, id DESC LIMIT $6 OFFSET $7) p
+             JOIN cases c ON c.id = p.id ORDER BY 1 - p.overdue, p.due, c.id DESC"
+        ),
+        format!(
+            "SELECT {columns}, 0, 'closes', c.close_at FROM cases c
+             WHERE c.status = 'resolved' AND c.close_at IS NOT NULL AND {FILTERS}
+               AND $5 = 0 AND $4 = $4
+             ORDER BY c.close_at, c.id DESC LIMIT $6 OFFSET $7"
+        ),
+        format!(
+            "SELECT {columns}, 0, CAST(NULL AS TEXT), CAST(NULL AS BIGINT) FROM cases c
+             WHERE NOT {dated} AND {FILTERS} AND $5 = 0 AND $4 = $4
+             ORDER BY c.id DESC LIMIT $6 OFFSET $7"
+        ),
+    ]
+}
+
+/// How many cases of a rank of [`ranks`] the filters select (binds as there, without the
+/// limit and offset).
+fn rank_counts() -> [String; 2] {
+    [
+        format!(
+            "WITH {} SELECT COUNT(*) FROM judged
+             WHERE (e IS NOT NULL OR overdue = 1) AND ($5 = 0 OR overdue = 1)",
+            active_sql()
+        ),
+        format!(
+            "SELECT COUNT(*) FROM cases c
+             WHERE c.status = 'resolved' AND c.close_at IS NOT NULL AND {FILTERS}
+               AND $5 = 0 AND $4 = $4"
+        ),
+    ]
+}
 
 /// How a page of the queue is cut.
 #[derive(Debug, Clone, Copy)]
@@ -150,9 +187,9 @@ impl Page {
     };
 }
 
-/// Calls `row` with each case of the queue at `now` in order (see [`PAGE`]), the ones
+/// Calls `row` with each case of the queue at `now` in order (see [`ranks`]), the ones
 /// `page` selects, as the database hands them over: memory stays flat however many cases
-/// there are.
+/// there are, and a page far down the queue skips whole ranks by their counts.
 ///
 /// # Errors
 /// Database failure, a row with an unknown due kind, or what `row` returns.
@@ -164,34 +201,71 @@ pub async fn each<E: From<Error>>(
     mut row: impl FnMut(QueueRow) -> Result<(), E>,
 ) -> Result<(), E> {
     use futures_util::TryStreamExt;
-    // The statement is built from constants; only values are bound.
-    let sql = format!(
-        "WITH {}, {} SELECT {}, p.overdue, p.kind, p.due
-         FROM candidates p JOIN cases c ON c.id = p.id
-         ORDER BY p.rnk, COALESCE(p.due, 0), c.id DESC LIMIT $7 OFFSET $8",
-        active_sql(),
-        PAGE.replace("{ACTIVE}", ACTIVE)
-            .replace("{FILTERS}", FILTERS),
-        cases::CASE_COLUMNS
-    );
-    let limit = page
-        .limit
-        .map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
-    let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
-    let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(f.status.map_or("", Status::as_str))
+    let mut conn = pool.acquire().await.map_err(Error::from)?;
+    // A sort too large for memory (the active cases of a huge queue, in order) goes to a
+    // temporary file, not into this process's memory; the daemon's own connections keep
+    // their sorts in memory.
+    let sqlite = conn.backend_name() == "SQLite";
+    if sqlite {
+        sqlx::query("PRAGMA temp_store = FILE")
+            .execute(&mut *conn)
+            .await
+            .map_err(Error::from)?;
+    }
+    let counts = rank_counts();
+    let mut skip = page.offset;
+    let mut left = page.limit;
+    for (rank, sql) in ranks().iter().enumerate() {
+        if left == Some(0) {
+            break;
+        }
+        // Skip a whole rank when the page starts after it.
+        if skip > 0 {
+            if let Some(count) = counts.get(rank) {
+                let n: i64 = bind_filter(sqlx::query(sqlx::AssertSqlSafe(count.as_str())), f, now)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(Error::from)?
+                    .try_get(0)
+                    .map_err(Error::from)?;
+                let n = u64::try_from(n).unwrap_or(0);
+                if skip >= n {
+                    skip -= n;
+                    continue;
+                }
+            }
+        }
+        let limit = left.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let mut rows = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), f, now)
+            .bind(limit)
+            .bind(i64::try_from(skip).unwrap_or(i64::MAX))
+            .fetch(&mut *conn);
+        skip = 0;
+        while let Some(r) = rows.try_next().await.map_err(Error::from)? {
+            row(queue_row(&r)?)?;
+            left = left.map(|l| l.saturating_sub(1));
+        }
+    }
+    if sqlite {
+        sqlx::query("PRAGMA temp_store = MEMORY")
+            .execute(&mut *conn)
+            .await
+            .map_err(Error::from)?;
+    }
+    Ok(())
+}
+
+/// Binds the filter's values `$1`–`$5` (see [`FILTERS`], [`active_sql`]).
+fn bind_filter<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    f: Filter<'q>,
+    now: Millis,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(f.status.map_or("", Status::as_str))
         .bind(f.team.unwrap_or(""))
         .bind(f.requester.unwrap_or(""))
         .bind(now)
         .bind(i64::from(f.overdue_only))
-        .bind(limit.saturating_add(offset))
-        .bind(limit)
-        .bind(offset)
-        .fetch(pool);
-    while let Some(r) = rows.try_next().await.map_err(Error::from)? {
-        row(queue_row(&r)?)?;
-    }
-    Ok(())
 }
 
 /// The cases of the queue `page` selects, in order (see [`each`]).
