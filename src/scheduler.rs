@@ -92,6 +92,9 @@ impl Scheduler {
             }
         }
         tally.digests += self.digest(now).await?;
+        // The caps' tallies older than twice their window are never read again.
+        store::outbox::forget_counts(&self.pipeline.store.pool, now - 2 * crate::caps::WINDOW)
+            .await?;
         Ok(tally)
     }
 

@@ -270,6 +270,19 @@ async fn count(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<(), Error> {
     Ok(())
 }
 
+/// Forgets the per-minute tallies of mail queued before `before`: the caps look an hour back,
+/// so the table holds about two hours of minutes.
+///
+/// # Errors
+/// Database failure.
+pub async fn forget_counts(pool: &sqlx::AnyPool, before: Millis) -> Result<u64, Error> {
+    let done = sqlx::query(r#"DELETE FROM mail_counts WHERE minute < $1"#)
+        .bind(minute(before))
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// How many mails of `scope`/key `$1` were queued at or after `since` ($4): the whole minutes
 /// after the one `since` falls in ($3) from `mail_counts`, that minute itself from the outbox
 /// rows (`boundary`, a condition on `outbox` with `$4` and `$5`, the next minute's start):
@@ -902,6 +915,19 @@ mod tests {
                 );
                 assert_eq!(recent.all, want(&|i| auto(i)), "since {since:?}");
                 assert_eq!(caused, want(&|i| i % 4 == 1), "since {since:?}");
+                tx.commit().await.unwrap();
+            }
+            // Forgetting the minutes before a moment changes no count from that moment on.
+            assert!(forget_counts(&s.pool, at(7)).await.unwrap() > 0);
+            for since in [at(7), at(9), at(14)] {
+                let mut tx = s.begin().await.unwrap();
+                let recent = automatic_since(&mut tx, "a@corp.example", since)
+                    .await
+                    .unwrap();
+                let want = (7..15)
+                    .filter(|&i| at(i) >= since && [0, 2].contains(&(i % 4)))
+                    .count();
+                assert_eq!(recent.all, want as i64, "since {since:?}");
             }
             t.cleanup().await;
         }
