@@ -10,7 +10,8 @@
 #
 # Intakes: maildir (the quick start: inotify on var/Maildir/new), imap (a private Dovecot +
 # Postfix from tests/mailstack, IDLE on), stdin (`kind = "stdin"`: mail only through
-# `helpdesk ingest`). Each daemon settles for SETTLE seconds (default 5) first. Prints, per
+# `helpdesk ingest`), lmtp (`kind = "lmtp"` on a Unix socket, nobody delivering). Each daemon
+# settles for SETTLE seconds (default 5) first. Prints, per
 # intake, the CPU used over the window as a percentage of one core, and the RSS at its start
 # and end. A measurement, not a test: nothing here asserts on time. Needs sqlite3; imap needs
 # what tests/mailstack needs (root for Postfix, or python3-aiosmtpd).
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 REPO="$PWD"
 SECS="${1:-60}"
 SETTLE="${SETTLE:-5}"
-INTAKES="${INTAKES:-maildir imap stdin}"
+INTAKES="${INTAKES:-maildir imap stdin lmtp}"
 command -v sqlite3 >/dev/null || { echo "bench/idle.sh needs the sqlite3 tool: apt-get install sqlite3" >&2; exit 1; }
 if [ -z "${BIN:-}" ]; then
     cargo build --release --quiet --bin helpdesk
@@ -89,6 +90,10 @@ for intake in $INTAKES; do
         stdin)
             measure stdin "$(desk stdin 'kind = "stdin"')"
             ;;
+        lmtp)
+            measure lmtp "$(desk lmtp "kind = \"lmtp\"
+listen = \"unix:$WORK/lmtp.sock\"")"
+            ;;
         imap)
             PORT_BASE=auto MAIL_USERS="support:supportpw" bash tests/mailstack/start.sh "$WORK/stack" >/dev/null
             # shellcheck disable=SC1091
@@ -101,6 +106,6 @@ username = \"support\"
 password = \"supportpw\"")"
             bash tests/mailstack/stop.sh "$WORK/stack" --purge >/dev/null 2>&1 || true
             ;;
-        *) echo "unknown intake $intake (maildir, imap, stdin)" >&2; exit 2 ;;
+        *) echo "unknown intake $intake (maildir, imap, stdin, lmtp)" >&2; exit 2 ;;
     esac
 done

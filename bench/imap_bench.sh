@@ -2,6 +2,7 @@
 # The live-mail benchmark (a measurement, not a test: nothing here asserts on time).
 #
 #   bash bench/imap_bench.sh [N] [N_RSS] [SAMPLES]      defaults: 5000 10000 50
+#   PG=postgres://postgres@127.0.0.1:5432 bash bench/imap_bench.sh   (also drains into PostgreSQL)
 #
 # Starts a private Dovecot + Postfix (tests/mailstack) on loopback and then:
 #  1. fills the support mailbox with N realistic messages (bench/gen_mail.py: new requests,
@@ -38,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-USERS="support:supportpw bulk:bulkpw live:livepw probe:probepw lmtpdesk:lmtpdeskpw sink:sinkpw"
+USERS="support:supportpw bulk:bulkpw live:livepw probe:probepw lmtpdesk:lmtpdeskpw sink:sinkpw pgdesk:pgdeskpw"
 for i in $(seq 1 50); do USERS="$USERS customer$i:customer${i}pw"; done
 PORT_BASE=auto MAIL_USERS="$USERS" LMTP_USERS=lmtpdesk bash tests/mailstack/start.sh "$WORK/stack" >/dev/null
 # shellcheck disable=SC1091
@@ -56,7 +57,7 @@ name = "IT Service Desk"
 auto_reply_limit = 1000000
 auto_reply_global_limit = 1000000
 [database]
-url = "sqlite:helpdesk.db"
+url = "${DB_URL:-sqlite:helpdesk.db}"
 [inbound]
 kind = "imap"
 host = "127.0.0.1"
@@ -130,6 +131,17 @@ if [ "$MTA" = postfix ] && command -v smtp-source >/dev/null; then
             "$SENT" "$(echo "$end - $start" | bc -l)" "$sessions"
     done
     echo "(helpdesk delivery above: outbound.connections = 4, the default)"
+fi
+
+# PG=postgres://user@host:port: the same drain into PostgreSQL (a fresh database hdbench_drain),
+# from a second mailbox holding the same generated messages (same seed, same bytes).
+if [ -n "${PG:-}" ]; then
+    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS hdbench_drain" -c "CREATE DATABASE hdbench_drain"
+    python3 bench/gen_mail.py --count "$N" --to pgdesk@example.test \
+        --out "$MAILDIR_ROOT/pgdesk/Maildir" --customers 50 >/dev/null
+    read -r MSGS INTAKE SENT DELIVERY RSS <<< "$(DB_URL="$PG/hdbench_drain" drain "$(DB_URL="$PG/hdbench_drain" config pgdrain pgdesk)")"
+    python3 -c "import sys; m, i, s, d = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]); print(f'helpdesk on PostgreSQL: intake {m} messages in {i:.2f} s = {m / i:.0f} msg/s; delivery {s} in {d:.2f} s = {s / d:.0f} mail/s')" \
+        "$MSGS" "$INTAKE" "$SENT" "$DELIVERY"
 fi
 
 echo "== 2. peak RSS draining $N_RSS messages"

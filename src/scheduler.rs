@@ -95,6 +95,8 @@ impl Scheduler {
         // The caps' tallies older than twice their window are never read again.
         store::outbox::forget_counts(&self.pipeline.store.pool, now - 2 * crate::caps::WINDOW)
             .await?;
+        // A desk that grew since the planner last looked gets its statistics renewed.
+        self.pipeline.store.optimize().await?;
         Ok(tally)
     }
 

@@ -21,6 +21,20 @@ CREATE INDEX cases_resolution_time ON cases (category, priority,
 CREATE INDEX cases_resolution_time_all ON cases ((resolved_at - created_at))
     WHERE resolved_at IS NOT NULL;
 
+-- The scheduler's next due time, each the first entry of an index holding only the cases the
+-- clock concerns (the earliest close of a resolved case, warning, target, first-response
+-- warning and target), so a round with nothing due reads a few index pages however many
+-- cases there are.
+CREATE INDEX cases_resolved_close ON cases (status, close_at);
+CREATE INDEX cases_warn_pending ON cases (warn_at) WHERE sla_stage < 1;
+CREATE INDEX cases_due_pending ON cases (due_at) WHERE sla_stage < 2;
+CREATE INDEX cases_first_response_warn_pending ON cases (first_response_warn_at)
+    WHERE first_response_at IS NULL AND first_response_stage < 1
+      AND status IN ('open', 'in_progress', 'assigned', 'pending');
+CREATE INDEX cases_first_response_due_pending ON cases (first_response_due_at)
+    WHERE first_response_at IS NULL AND first_response_stage < 2
+      AND status IN ('open', 'in_progress', 'assigned', 'pending');
+
 -- The hourly caps on automatic mail (per mailbox, per domain, in all) and on the
 -- notifications one sender causes: counted per minute as mail is queued, so checking a cap
 -- reads at most an hour of minutes instead of counting every mail of the hour (which made

@@ -74,7 +74,12 @@ fn a_full_disk_under_the_database_loses_nothing_and_intake_resumes() {
         "daemon did not start: {}",
         log_text()
     );
-    let cases = |desk: &Desk| desk.json(&["cases", "list"]).as_array().unwrap().len();
+    let cases = |desk: &Desk| {
+        desk.json(&["cases", "list", "--all"])
+            .as_array()
+            .unwrap()
+            .len()
+    };
     for n in 0..3 {
         desk.deliver(&format!("{n}.a"), message(n).as_bytes());
     }

@@ -32,7 +32,7 @@ fn log(desk: &LiveDesk, name: &str) -> String {
 fn cases(desk: &LiveDesk, url: &str) -> usize {
     let out = desk
         .desk
-        .command(&["cases", "list", "--json"])
+        .command(&["cases", "list", "--all", "--json"])
         .env("HELPDESK_DATABASE__URL", url)
         .output()
         .unwrap();

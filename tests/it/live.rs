@@ -138,7 +138,7 @@ security = "{smtp_security}"
 
     pub(crate) fn cases(&self) -> Vec<serde_json::Value> {
         self.desk
-            .json(&["cases", "list"])
+            .json(&["cases", "list", "--all"])
             .as_array()
             .unwrap()
             .clone()
