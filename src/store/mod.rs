@@ -292,7 +292,7 @@ impl Store {
                     .await?
             }
         }
-        self.optimize().await
+        Ok(())
     }
 
     /// Lets SQLite's query planner know the tables' shapes (`PRAGMA optimize`: a sampled

@@ -584,7 +584,7 @@ async fn kill_9_mid_batch_loses_nothing_and_acknowledges_each_case_once() {
 
     // In the customer's mailbox: one acknowledgment per case. A send the kill interrupted
     // after the server accepted it and before it was recorded is sent again with the same
-    // Message-ID; there is at most one such send in flight.
+    // Message-ID; there is at most one such send in flight per connection.
     let acks = wait_for_acks(stack, customer, N, Duration::from_secs(60)).await;
     assert_one_ack_per_case(&acks, N);
 }
@@ -728,7 +728,11 @@ fn ids_per_ticket(acks: &[Vec<u8>]) -> BTreeMap<String, BTreeSet<String>> {
 
 /// Every one of `n` cases acknowledged, each under one Message-ID; at most one delivery more
 /// (a send a kill interrupted after the server accepted it goes out again, same Message-ID).
+/// Every case acknowledged once, by one Message-ID. A kill -9 may catch up to
+/// `outbound.connections` (4) sends after the server accepted them and before they were
+/// recorded; each goes again with its Message-ID, so at most that many extra deliveries.
 pub(crate) fn assert_one_ack_per_case(acks: &[Vec<u8>], n: usize) {
+    const IN_FLIGHT: usize = 4;
     let ids_per_ticket = ids_per_ticket(acks);
     assert_eq!(ids_per_ticket.len(), n, "every case acknowledged");
     assert!(
@@ -736,7 +740,7 @@ pub(crate) fn assert_one_ack_per_case(acks: &[Vec<u8>], n: usize) {
         "one Message-ID per case"
     );
     assert!(
-        acks.len() <= n + 1,
+        acks.len() <= n + IN_FLIGHT,
         "{} deliveries for {n} cases",
         acks.len()
     );
