@@ -18,6 +18,7 @@ use crate::store::{self, cases, casework, messages, outbox, quarantine, Work};
 use crate::templates::contexts::RedirectContext;
 use crate::thread::{self, Pointers, Thread};
 use attempts::Attempt;
+use known::{Check, Known};
 
 /// What happened to a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -424,6 +425,12 @@ impl Pipeline {
     ) -> Result<Vec<Outcome>, store::Error> {
         let started = std::time::Instant::now();
         let mut tx = self.store.work().await?;
+        let keys: Vec<(&str, &str)> = parsed
+            .iter()
+            .zip(hashes)
+            .filter_map(|(p, hash)| Some((message_id(&p.as_ref().ok()?.m), *hash)))
+            .collect();
+        let mut known = Known::new(messages::find_duplicates(&mut tx, &keys).await?);
         let mut outcomes = Vec::with_capacity(items.len());
         let mut quarantined = Vec::new();
         for ((item, hash), parsed) in items.iter().zip(hashes).zip(parsed) {
@@ -431,7 +438,8 @@ impl Pipeline {
             let reason = match parsed {
                 Ok(p) => {
                     log_capped(&p.m, item.origin);
-                    match self.store_in(&mut tx, p, raw).await? {
+                    let check = known.check(message_id(&p.m), hash);
+                    match self.store_in(&mut tx, p, raw, check).await? {
                         Stored::Done(outcome) => {
                             outcomes.push(outcome);
                             continue;
@@ -481,7 +489,7 @@ impl Pipeline {
     async fn store_message(&self, p: &Prepared, raw: &Raw<'_>) -> Result<Outcome, store::Error> {
         log_capped(&p.m, raw.origin);
         let mut tx = self.store.work().await?;
-        match self.store_in(&mut tx, p, raw).await? {
+        match self.store_in(&mut tx, p, raw, Check::Ask).await? {
             Stored::Done(outcome) => {
                 attempts_store::finish(&mut tx, &[raw.content_hash]).await?;
                 tx.commit().await?;
@@ -494,17 +502,22 @@ impl Pipeline {
         }
     }
 
-    /// Stores a parsed message inside `tx`: duplicate, bounce, reply or new case. Writes nothing
-    /// when the answer is quarantine.
+    /// Stores a parsed message inside `tx`: duplicate, bounce, reply or new case, `check` being
+    /// what the batch's duplicate read found. Writes nothing when the answer is quarantine.
     async fn store_in(
         &self,
         tx: &mut Work,
         p: &Prepared,
         raw: &Raw<'_>,
+        check: Check,
     ) -> Result<Stored, store::Error> {
         let m = &p.m;
-        let id = m.message_id.as_deref().unwrap_or("");
-        if let Some(ticket) = messages::find_duplicate(tx, id, raw.content_hash).await? {
+        let duplicate = match check {
+            Check::Duplicate(ticket) => Some(ticket),
+            Check::New => None,
+            Check::Ask => messages::find_duplicate(tx, message_id(m), raw.content_hash).await?,
+        };
+        if let Some(ticket) = duplicate {
             return Ok(Stored::Done(Outcome::Duplicate { ticket }));
         }
         let outcome = if m.is_bounce() {
@@ -830,7 +843,7 @@ impl Pipeline {
                 None => "New case".into(),
             },
             text: m.text.clone(),
-            files: self.files_of(tx, case, row).await?,
+            files: self.files_of(tx, case, (row, m)).await?,
             ..Default::default()
         };
         let staff = self.staff_of(&state);
@@ -922,6 +935,11 @@ fn off_worker<T>(work: impl FnOnce() -> T) -> T {
     }
 }
 
+/// The Message-ID a message is stored under (empty when it has none).
+fn message_id(m: &Inbound) -> &str {
+    m.message_id.as_deref().unwrap_or("")
+}
+
 /// Logs the lists of a message that parsing cut at their caps.
 fn log_capped(m: &Inbound, origin: &str) {
     for c in &m.capped {
@@ -937,6 +955,7 @@ fn log_capped(m: &Inbound, origin: &str) {
 
 mod ack;
 pub mod attempts;
+mod known;
 
 #[cfg(test)]
 mod tests;

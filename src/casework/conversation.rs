@@ -175,7 +175,7 @@ impl Pipeline {
                 (None, _) => plan.headline.to_owned(),
             },
             text,
-            files: self.files_of(tx, state.id, row).await?,
+            files: self.files_of(tx, state.id, (row, m)).await?,
             ..Default::default()
         };
         self.notify_staff(tx, state, &notice, now).await
@@ -470,7 +470,7 @@ impl Pipeline {
             };
             // What the customer may see carries the technician's files; a note's never.
             let files = match plan.visibility {
-                Visibility::Public => Some(self.files_of(tx, state.id, row).await?),
+                Visibility::Public => Some(self.files_of(tx, state.id, (row, m)).await?),
                 Visibility::Internal => None,
             };
             let relay = super::notify::Relay {

@@ -169,14 +169,18 @@ impl Pipeline {
         self.notify(tx, state, &to, notice, now).await
     }
 
-    /// The files of message `row` on `case` that a mail about it carries, within
-    /// `outbound.max_attachments_size`, and the rest listed.
+    /// The files of message `m`, stored as `row` on `case`, that a mail about it carries,
+    /// within `outbound.max_attachments_size`, and the rest listed (nothing to read for a
+    /// message without files).
     pub(crate) async fn files_of(
         &self,
         tx: &mut Work,
         case: crate::model::CaseId,
-        row: i64,
+        (row, m): (i64, &crate::model::Inbound),
     ) -> Result<attach::Choice, store::Error> {
+        if m.attachments.is_empty() {
+            return Ok(attach::Choice::default());
+        }
         let stored = crate::store::messages::files(tx, case, row).await?;
         Ok(attach::choose(&stored, self.settings.max_attachments_size))
     }

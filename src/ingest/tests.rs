@@ -632,6 +632,66 @@ async fn oversized_attachments_are_recorded_without_content() {
 }
 
 #[tokio::test]
+async fn a_batch_knows_what_was_ingested_before_by_message_id_and_bytes() {
+    on_each_store(|p| async move {
+        let before = mail(
+            "Ann <ann@customer.example.test>",
+            "VPN down",
+            "",
+            "Since noon.",
+        );
+        let other = mail(
+            "Bob <bob@customer.example.test>",
+            "Laptop broken",
+            "",
+            "Screen.",
+        );
+        // Same Message-ID as `before`, other bytes: another message (a resend with changes).
+        let id = String::from_utf8_lossy(&before)
+            .lines()
+            .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_owned))
+            .unwrap();
+        let changed = format!(
+            "From: Ann <ann@customer.example.test>\r\nTo: support@example.test\r\n\
+             Subject: VPN down\r\nMessage-ID: {id}\r\n\r\nSince noon, and now the wifi.\r\n"
+        )
+        .into_bytes();
+        assert!(matches!(
+            p.ingest(&before, "first", NOW).await.unwrap(),
+            Outcome::Created { .. }
+        ));
+        let raws = [&other, &before, &changed, &before];
+        let items: Vec<Item<'_>> = raws
+            .iter()
+            .map(|raw| Item {
+                raw: raw.as_slice(),
+                origin: "batch",
+                refused: None,
+            })
+            .collect();
+        let outcomes = p.ingest_batch(&items, NOW, None).await.unwrap();
+        let t = |n| TicketNo::new("HD", n);
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::Created {
+                    ticket: t(2),
+                    acknowledged: true
+                },
+                Outcome::Duplicate { ticket: t(1) },
+                // Not a duplicate: other bytes, and nothing threads it to the first.
+                Outcome::Created {
+                    ticket: t(3),
+                    acknowledged: true
+                },
+                Outcome::Duplicate { ticket: t(1) },
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_batch_numbers_tickets_in_order_threads_within_itself_and_saves_its_position() {
     on_each_store(|p| async move {
         let first = mail(

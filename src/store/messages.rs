@@ -105,6 +105,43 @@ pub async fn find_duplicate(
     })
 }
 
+/// Pairs per statement of [`find_duplicates`] (two parameters each).
+const DUPLICATES_PER_STATEMENT: usize = 200;
+
+/// [`find_duplicate`] for a batch of `(message_id, content_hash)` pairs, a few hundred per
+/// statement: the tickets of those ingested before, by pair.
+///
+/// # Errors
+/// Database failure.
+pub async fn find_duplicates(
+    tx: &mut Tx,
+    keys: &[(&str, &str)],
+) -> Result<std::collections::HashMap<(String, String), TicketNo>, Error> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in keys.chunks(DUPLICATES_PER_STATEMENT) {
+        let values = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Joined from the pairs, so each is one probe of the dedupe index.
+        let sql = format!(
+            "WITH k (message_id, content_hash) AS (VALUES {values})
+             SELECT m.message_id, m.content_hash, c.ticket FROM k
+             JOIN messages m ON m.message_id = k.message_id AND m.content_hash = k.content_hash
+             JOIN cases c ON c.id = m.case_id"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, hash) in chunk {
+            query = query.bind(*id).bind(*hash);
+        }
+        for r in query.fetch_all(&mut **tx).await? {
+            let key = (r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?);
+            found.insert(key, TicketNo::from_string(r.try_get::<String, _>(2)?));
+        }
+    }
+    Ok(found)
+}
+
 /// Stores an inbound message, its raw bytes and its attachments on a case; returns its row.
 ///
 /// # Errors
