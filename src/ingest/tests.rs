@@ -55,6 +55,25 @@ fn mail(from: &str, subject: &str, headers: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The Message-ID header of a raw message written by [`mail`].
+fn message_id_of(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_owned))
+        .unwrap()
+}
+
+/// A batch of raw messages from `origin`, none refused.
+fn items<'a>(raws: &[&'a Vec<u8>], origin: &'a str) -> Vec<Item<'a>> {
+    raws.iter()
+        .map(|raw| Item {
+            raw: raw.as_slice(),
+            origin,
+            refused: None,
+        })
+        .collect()
+}
+
 async fn count(store: &Store, sql: &'static str) -> i64 {
     sqlx::query(sql)
         .fetch_one(&store.pool)
@@ -647,10 +666,7 @@ async fn a_batch_knows_what_was_ingested_before_by_message_id_and_bytes() {
             "Screen.",
         );
         // Same Message-ID as `before`, other bytes: another message (a resend with changes).
-        let id = String::from_utf8_lossy(&before)
-            .lines()
-            .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_owned))
-            .unwrap();
+        let id = message_id_of(&before);
         let changed = format!(
             "From: Ann <ann@customer.example.test>\r\nTo: support@example.test\r\n\
              Subject: VPN down\r\nMessage-ID: {id}\r\n\r\nSince noon, and now the wifi.\r\n"
@@ -660,16 +676,8 @@ async fn a_batch_knows_what_was_ingested_before_by_message_id_and_bytes() {
             p.ingest(&before, "first", NOW).await.unwrap(),
             Outcome::Created { .. }
         ));
-        let raws = [&other, &before, &changed, &before];
-        let items: Vec<Item<'_>> = raws
-            .iter()
-            .map(|raw| Item {
-                raw: raw.as_slice(),
-                origin: "batch",
-                refused: None,
-            })
-            .collect();
-        let outcomes = p.ingest_batch(&items, NOW, None).await.unwrap();
+        let batch = items(&[&other, &before, &changed, &before], "batch");
+        let outcomes = p.ingest_batch(&batch, NOW, None).await.unwrap();
         let t = |n| TicketNo::new("HD", n);
         assert_eq!(
             outcomes,
@@ -700,10 +708,7 @@ async fn a_batch_numbers_tickets_in_order_threads_within_itself_and_saves_its_po
             "",
             "Since noon.",
         );
-        let first_id = String::from_utf8_lossy(&first)
-            .lines()
-            .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_owned))
-            .unwrap();
+        let first_id = message_id_of(&first);
         let reply = mail(
             "Ann <ann@customer.example.test>",
             "Re: VPN down",
@@ -722,14 +727,8 @@ async fn a_batch_numbers_tickets_in_order_threads_within_itself_and_saves_its_po
             "",
             "Floor 2.",
         );
-        let raws = [&first, &reply, &second, &third, &first];
-        let items: Vec<Item<'_>> = raws
-            .iter()
-            .map(|raw| Item {
-                raw: raw.as_slice(),
-                origin: "batch",
-                refused: None,
-            })
+        let items: Vec<Item<'_>> = items(&[&first, &reply, &second, &third, &first], "batch")
+            .into_iter()
             .chain(std::iter::once(Item {
                 raw: b"Subject: huge\r\n\r\n",
                 origin: "batch",
