@@ -251,7 +251,7 @@ impl Store {
                 let pool = if memory {
                     pool
                 } else {
-                    pool.after_release(|conn, _| Box::pin(async move { Ok(healthy(conn)) }))
+                    pool.after_release(|conn, _| Box::pin(async move { Ok(healthy(conn).await) }))
                 };
                 pool.connect_with(options).await?
             }
@@ -259,7 +259,7 @@ impl Store {
                 AnyPoolOptions::new()
                     .max_connections(5)
                     .acquire_timeout(Duration::from_secs(10))
-                    .after_release(|conn, _| Box::pin(async move { Ok(healthy(conn)) }))
+                    .after_release(|conn, _| Box::pin(async move { Ok(healthy(conn).await) }))
                     .connect_with(options)
                     .await?
             }
@@ -395,16 +395,20 @@ fn sqlite_url(url: &str) -> Result<(String, bool), Error> {
 /// transaction is not: a COMMIT or ROLLBACK failed (a full disk, an I/O error), and the driver
 /// would run the next transaction as a savepoint inside the dead one, so its "commits" would
 /// reach nobody but this connection and vanish with it. Such a connection is closed and the
-/// pool opens a fresh one.
-fn healthy(conn: &mut sqlx::AnyConnection) -> bool {
+/// pool opens a fresh one. A transaction dropped without a commit (nothing to do after all)
+/// has its ROLLBACK sent but not always run yet: a ping waits behind it before a second look.
+async fn healthy(conn: &mut sqlx::AnyConnection) -> bool {
     use sqlx::Connection;
-    if conn.is_in_transaction() {
-        tracing::warn!(
-            "database connection left inside a failed transaction; closing it and opening a new one"
-        );
-        return false;
+    if !conn.is_in_transaction() {
+        return true;
     }
-    true
+    if conn.ping().await.is_ok() && !conn.is_in_transaction() {
+        return true;
+    }
+    tracing::warn!(
+        "database connection left inside a failed transaction; closing it and opening a new one"
+    );
+    false
 }
 
 /// `$1, $2, …, $n`: the placeholders of an `IN (…)` list of `n` values.
@@ -452,6 +456,37 @@ mod tests {
             .try_get(0)
             .unwrap();
         assert_eq!(mode, "wal");
+        store.close().await;
+    }
+
+    /// A transaction dropped without a commit (the scheduler's digest slot already taken, say)
+    /// gives its connection back to the pool: it is not mistaken for one stuck in a failed
+    /// transaction and replaced (which logged a warning and reopened the database each time).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_dropped_without_commit_keeps_its_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("helpdesk.db");
+        let store = Store::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        // Lives only as long as the one connection does.
+        sqlx::query("CREATE TEMP TABLE marker (x BIGINT)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        for _ in 0..200 {
+            let mut work = store.work().await.unwrap();
+            sqlx::query("UPDATE counters SET value = value WHERE name = 'ticket'")
+                .execute(&mut **work)
+                .await
+                .unwrap();
+            drop(work);
+            sqlx::query("SELECT COUNT(*) FROM temp.marker")
+                .fetch_one(&store.pool)
+                .await
+                .expect("the same connection, not a new one");
+        }
         store.close().await;
     }
 
