@@ -1,8 +1,9 @@
 //! Views over the SLA clocks, read-only: the work queue behind `helpdesk cases list` (overdue
 //! cases first, then by the next deadline), one case's SLA state for `cases show`, and the
-//! per-category and priority figures of `helpdesk report sla`. Which case is overdue, its
-//! deadline and the order are decided in one SQL text both backends run, on the database's
-//! side, so a page of a million cases reads one page of rows.
+//! per-category and priority figures of `helpdesk report sla`. The deadline an active case is
+//! queued by is a column the database derives from its clocks (`queue_at`,
+//! `migrations/*/0013_queue_order.sql`), so each rank of the queue is read in order from an
+//! index, in SQL both backends run, and a page of a million cases reads one page of rows.
 
 use std::collections::BTreeMap;
 
@@ -59,114 +60,146 @@ pub struct QueueRow {
     pub due_at: Option<Millis>,
 }
 
-/// Open, in progress, assigned or pending: someone still owes the customer work.
+/// Open, in progress, assigned or pending: someone still owes the customer work. Written as
+/// the queue's partial indexes are (`migrations/*/0013_queue_order.sql`), so the database
+/// sees they apply.
 const ACTIVE: &str = "c.status IN ('open', 'in_progress', 'assigned', 'pending')";
 
-/// The earlier of two nullable times, in SQL both backends run (SQLite's `MIN(a, b)` is
-/// PostgreSQL's `LEAST`).
-fn earlier(a: &str, b: &str) -> String {
-    format!("CASE WHEN {a} IS NULL THEN {b} WHEN {b} IS NULL OR {a} <= {b} THEN {a} ELSE {b} END")
-}
+/// Which deadline an active case's `queue_at` is, read back from the columns it is the
+/// earliest of (in the order the migration prefers them among equals); none of them: the
+/// missed target.
+const KIND: &str = "CASE WHEN c.queue_at = c.due_at THEN 'resolution'
+    WHEN c.first_response_at IS NULL AND c.queue_at = c.first_response_due_at
+        THEN 'first_response'
+    WHEN c.queue_at = c.task_due_at THEN 'task' ELSE 'breached' END";
 
-/// The filters of [`Filter`]: `$1` status or '', `$2` team or '', `$3` requester or ''.
-const FILTERS: &str =
-    "($1 = '' OR c.status = $1) AND ($2 = '' OR c.team = $2) AND ($3 = '' OR c.requester = $3)";
-
-/// The active cases under the filters (`$4` is now), judged: `id, a, b, r, k, overdue, e`.
-///
-/// The definitions of [`QueueRow`] live here and in [`PAGE`], and only there:
-/// - `a` the resolution deadline, `b` when the target was missed, `r` the awaited first
-///   response (its deadline while no technician has answered), `k` the earliest date among
-///   the case's open tasks;
-/// - overdue: active and past `a`, `r` or `k`, or `b` is set (the target was ever missed);
-/// - `e`, the deadline shown: the earliest of `a`, `r` and `k` (resolution first among
-///   equals); when the target was missed if an overdue case has none of them running.
-///
-/// Only active cases are judged (the status index finds them); the rest of a million cases is
-/// read only as far as a page reaches.
-fn active_sql() -> String {
-    let e = earlier(&earlier("a", "r"), "k");
+/// The filters of [`Filter`], bound as `$1` status or '', `$2` team or '', `$3` requester or
+/// ''. A filter that is set is written as a plain comparison, so the database can read it
+/// from an index (the requester's few cases, the closed ones); one that is not set still
+/// names its parameter, so every text binds the same values.
+fn filters(f: Filter<'_>) -> String {
+    let set = |on: bool, column: &str, n: u8| {
+        if on {
+            format!("c.{column} = ${n}")
+        } else {
+            format!("${n} = ''")
+        }
+    };
     format!(
-        "active AS (
-            SELECT c.id, c.due_at AS a, c.breached_at AS b,
-                   CASE WHEN c.first_response_at IS NULL THEN c.first_response_due_at END AS r,
-                   (SELECT MIN(t.due_at) FROM tasks t
-                    WHERE t.case_id = c.id AND t.status = 'open') AS k
-            FROM cases c WHERE {ACTIVE} AND {FILTERS}
-         ), judged AS (
-            SELECT id, a, b, r, k,
-                   CASE WHEN a <= $4 OR b IS NOT NULL OR r <= $4 OR k <= $4
-                        THEN 1 ELSE 0 END AS overdue,
-                   {e} AS e
-            FROM active
-         )"
+        "{} AND {} AND {}",
+        set(f.status.is_some(), "status", 1),
+        set(f.team.is_some(), "team", 2),
+        set(f.requester.is_some(), "requester", 3)
     )
 }
 
-/// Whether a case (`c`) has a deadline the queue orders it by: active with a resolution
-/// deadline, a missed target, an awaited first response or an open task with a date (the
-/// `judged` rows whose `e` is set or that are overdue), or resolved and closing.
-const DATED: &str = "(({ACTIVE} AND (c.due_at IS NOT NULL OR c.breached_at IS NOT NULL
-        OR (c.first_response_at IS NULL AND c.first_response_due_at IS NOT NULL)
-        OR EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.id AND t.status = 'open'
-                   AND t.due_at IS NOT NULL)))
-    OR (c.status = 'resolved' AND c.close_at IS NOT NULL))";
-
-/// The queue's ranks, in order, each read in its own order straight into a page, so nothing
-/// is sorted but the active cases with a deadline, and nothing read that the page does not
-/// reach. Each selects the case's columns and `overdue, kind, due`; `$5` is 1 for overdue
-/// cases only, `$6` and `$7` are the limit and offset within the rank.
+/// The queue's ranks, in order. Each is read in its own order straight from an index into a
+/// page, so nothing is sorted and nothing read that the page does not reach:
 ///
-/// 1. overdue (by deadline), then active with a deadline (by deadline): the `judged` rows;
-/// 2. resolved and closing, by when they close (on `cases_close_at`);
-/// 3. the rest, newest first (on the primary key): active without any deadline, and every
-///    other status.
+/// 1. overdue: active and past its deadline (`queue_at <= now`, `$4`), then active, missed
+///    its target once and ahead of the deadline now running; by deadline;
+/// 2. active with a deadline ahead, by deadline;
+/// 3. resolved and closing, by when they close;
+/// 4. the rest, newest first: active without any deadline, and every other status.
 ///
 /// Within each, the newest case first among equals.
-fn ranks() -> [String; 3] {
-    let columns = cases::CASE_COLUMNS;
-    let active = active_sql();
-    let dated = DATED.replace("{ACTIVE}", ACTIVE);
-    [
-        format!(
-            "WITH {active} SELECT {columns}, p.overdue, p.kind, p.due FROM (
-                SELECT id, overdue,
-                       CASE WHEN e IS NULL THEN 'breached' WHEN e = a THEN 'resolution'
-                            WHEN e = r THEN 'first_response' ELSE 'task' END AS kind,
-                       CASE WHEN e IS NULL THEN b ELSE e END AS due
-                FROM judged WHERE (e IS NOT NULL OR overdue = 1) AND ($5 = 0 OR overdue = 1)
-                ORDER BY 1 - overdue, 4, id DESC LIMIT $6 OFFSET $7) p
-             JOIN cases c ON c.id = p.id ORDER BY 1 - p.overdue, p.due, c.id DESC"
-        ),
-        format!(
-            "SELECT {columns}, 0, 'closes', c.close_at FROM cases c
-             WHERE c.status = 'resolved' AND c.close_at IS NOT NULL AND {FILTERS}
-               AND $5 = 0 AND $4 = $4
-             ORDER BY c.close_at, c.id DESC LIMIT $6 OFFSET $7"
-        ),
-        format!(
-            "SELECT {columns}, 0, CAST(NULL AS TEXT), CAST(NULL AS BIGINT) FROM cases c
-             WHERE NOT {dated} AND {FILTERS} AND $5 = 0 AND $4 = $4
-             ORDER BY c.id DESC LIMIT $6 OFFSET $7"
-        ),
-    ]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rank {
+    Overdue,
+    OverdueAhead,
+    Dated,
+    Closing,
+    Rest,
 }
 
-/// How many cases of a rank of [`ranks`] the filters select (binds as there, without the
-/// limit and offset).
-fn rank_counts() -> [String; 2] {
-    [
+impl Rank {
+    const ALL: [Rank; 5] = [
+        Rank::Overdue,
+        Rank::OverdueAhead,
+        Rank::Dated,
+        Rank::Closing,
+        Rank::Rest,
+    ];
+
+    /// Whether the rank can hold cases of this status (`None`: of any), so a filter on one
+    /// status reads only the ranks that hold it.
+    fn holds(self, status: Option<Status>) -> bool {
+        let active = matches!(
+            status,
+            None | Some(Status::Open | Status::InProgress | Status::Assigned | Status::Pending)
+        );
+        match self {
+            Rank::Overdue | Rank::OverdueAhead | Rank::Dated => active,
+            Rank::Closing => matches!(status, None | Some(Status::Resolved)),
+            Rank::Rest => true,
+        }
+    }
+
+    /// Whether the cases of this rank are overdue.
+    fn overdue(self) -> bool {
+        matches!(self, Rank::Overdue | Rank::OverdueAhead)
+    }
+
+    /// Which cases it holds (it names `$4`, now, in every rank, so all bind alike).
+    fn condition(self) -> String {
+        match self {
+            Rank::Overdue => format!("{ACTIVE} AND c.queue_at <= $4"),
+            Rank::OverdueAhead => {
+                format!("{ACTIVE} AND c.breached_at IS NOT NULL AND c.queue_at > $4")
+            }
+            Rank::Dated => format!("{ACTIVE} AND c.breached_at IS NULL AND c.queue_at > $4"),
+            Rank::Closing => "c.status = 'resolved' AND c.close_at IS NOT NULL AND $4 = $4".into(),
+            Rank::Rest => format!(
+                "NOT (({ACTIVE} AND c.queue_at IS NOT NULL)
+                      OR (c.status = 'resolved' AND c.close_at IS NOT NULL)) AND $4 = $4"
+            ),
+        }
+    }
+
+    /// Its order.
+    fn order(self) -> &'static str {
+        match self {
+            Rank::Overdue | Rank::OverdueAhead | Rank::Dated => "c.queue_at, c.id DESC",
+            Rank::Closing => "c.close_at, c.id DESC",
+            Rank::Rest => "c.id DESC",
+        }
+    }
+
+    /// Its cases' `overdue, kind, due` columns.
+    fn due(self) -> String {
+        let overdue = u8::from(self.overdue());
+        match self {
+            Rank::Overdue | Rank::OverdueAhead | Rank::Dated => {
+                format!("{overdue}, {KIND}, c.queue_at")
+            }
+            Rank::Closing => "0, 'closes', c.close_at".into(),
+            Rank::Rest => "0, CAST(NULL AS TEXT), CAST(NULL AS BIGINT)".into(),
+        }
+    }
+
+    /// A page of it (`$5` the limit, `$6` the offset within the rank): the ids are cut from
+    /// the index first, then only their cases are read.
+    fn page_sql(self, f: Filter<'_>) -> String {
+        let (order, columns) = (self.order(), cases::CASE_COLUMNS);
         format!(
-            "WITH {} SELECT COUNT(*) FROM judged
-             WHERE (e IS NOT NULL OR overdue = 1) AND ($5 = 0 OR overdue = 1)",
-            active_sql()
-        ),
+            "SELECT {columns}, {due} FROM (
+                SELECT c.id FROM cases c WHERE {condition} AND {filters}
+                ORDER BY {order} LIMIT $5 OFFSET $6) p
+             JOIN cases c ON c.id = p.id ORDER BY {order}",
+            due = self.due(),
+            condition = self.condition(),
+            filters = filters(f),
+        )
+    }
+
+    /// How many cases of it the filters select.
+    fn count_sql(self, f: Filter<'_>) -> String {
         format!(
-            "SELECT COUNT(*) FROM cases c
-             WHERE c.status = 'resolved' AND c.close_at IS NOT NULL AND {FILTERS}
-               AND $5 = 0 AND $4 = $4"
-        ),
-    ]
+            "SELECT COUNT(*) FROM cases c WHERE {} AND {}",
+            self.condition(),
+            filters(f)
+        )
+    }
 }
 
 /// How a page of the queue is cut.
@@ -187,7 +220,7 @@ impl Page {
     };
 }
 
-/// Calls `row` with each case of the queue at `now` in order (see [`ranks`]), the ones
+/// Calls `row` with each case of the queue at `now` in order (see [`Rank`]), the ones
 /// `page` selects, as the database hands them over: memory stays flat however many cases
 /// there are, and a page far down the queue skips whole ranks by their counts.
 ///
@@ -202,41 +235,26 @@ pub async fn each<E: From<Error>>(
 ) -> Result<(), E> {
     use futures_util::TryStreamExt;
     let mut conn = pool.acquire().await.map_err(Error::from)?;
-    // A sort too large for memory (the active cases of a huge queue, in order) goes to a
-    // temporary file, not into this process's memory; the daemon's own connections keep
-    // their sorts in memory.
-    let sqlite = conn.backend_name() == "SQLite";
-    if sqlite {
-        sqlx::query("PRAGMA temp_store = FILE")
-            .execute(&mut *conn)
-            .await
-            .map_err(Error::from)?;
-    }
-    let counts = rank_counts();
     let mut skip = page.offset;
     let mut left = page.limit;
-    for (rank, sql) in ranks().iter().enumerate() {
+    for rank in Rank::ALL {
         if left == Some(0) {
             break;
         }
+        if (f.overdue_only && !rank.overdue()) || !rank.holds(f.status) {
+            continue;
+        }
         // Skip a whole rank when the page starts after it.
-        if skip > 0 {
-            if let Some(count) = counts.get(rank) {
-                let n: i64 = bind_filter(sqlx::query(sqlx::AssertSqlSafe(count.as_str())), f, now)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(Error::from)?
-                    .try_get(0)
-                    .map_err(Error::from)?;
-                let n = u64::try_from(n).unwrap_or(0);
-                if skip >= n {
-                    skip -= n;
-                    continue;
-                }
+        if skip > 0 && rank != Rank::Rest {
+            let n = count(&mut conn, &rank.count_sql(f), f, now).await?;
+            if skip >= n {
+                skip -= n;
+                continue;
             }
         }
         let limit = left.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
-        let mut rows = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), f, now)
+        let sql = rank.page_sql(f);
+        let mut rows = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), f, now)
             .bind(limit)
             .bind(i64::try_from(skip).unwrap_or(i64::MAX))
             .fetch(&mut *conn);
@@ -246,16 +264,24 @@ pub async fn each<E: From<Error>>(
             left = left.map(|l| l.saturating_sub(1));
         }
     }
-    if sqlite {
-        sqlx::query("PRAGMA temp_store = MEMORY")
-            .execute(&mut *conn)
-            .await
-            .map_err(Error::from)?;
-    }
     Ok(())
 }
 
-/// Binds the filter's values `$1`–`$5` (see [`FILTERS`], [`active_sql`]).
+/// Runs a `COUNT(*)` text of the queue with the filter's values bound.
+async fn count(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+    f: Filter<'_>,
+    now: Millis,
+) -> Result<u64, Error> {
+    let n: i64 = bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), f, now)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Binds the filter's values `$1`–`$4` (see [`filters`], [`Rank::condition`]).
 fn bind_filter<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     f: Filter<'q>,
@@ -265,7 +291,6 @@ fn bind_filter<'q>(
         .bind(f.team.unwrap_or(""))
         .bind(f.requester.unwrap_or(""))
         .bind(now)
-        .bind(i64::from(f.overdue_only))
 }
 
 /// The cases of the queue `page` selects, in order (see [`each`]).
@@ -294,33 +319,29 @@ pub struct Counts {
     pub overdue: u64,
 }
 
-/// The counts of the queue at `now` under `f`, for the line under a page.
+/// The counts of the queue at `now` under `f`, for the line under a page: the overdue ranks
+/// counted on their indexes, the rest on the filters' own.
 ///
 /// # Errors
 /// Database failure.
 pub async fn counts(pool: &sqlx::AnyPool, f: Filter<'_>, now: Millis) -> Result<Counts, Error> {
-    // Only the active cases are judged; the rest are counted on the filters' indexes.
-    let sql = format!(
-        "WITH {} SELECT CASE WHEN $5 = 1 THEN (SELECT COUNT(*) FROM judged WHERE overdue = 1)
-                             ELSE (SELECT COUNT(*) FROM cases c WHERE {FILTERS}) END,
-                        (SELECT COUNT(*) FROM judged WHERE overdue = 1)",
-        active_sql()
-    );
-    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(f.status.map_or("", Status::as_str))
-        .bind(f.team.unwrap_or(""))
-        .bind(f.requester.unwrap_or(""))
-        .bind(now)
-        .bind(i64::from(f.overdue_only))
-        .fetch_one(pool)
-        .await?;
-    let count = |i: usize| -> Result<u64, Error> {
-        Ok(u64::try_from(r.try_get::<i64, _>(i)?).unwrap_or(0))
+    let mut conn = pool.acquire().await?;
+    let mut overdue = 0;
+    for rank in [Rank::Overdue, Rank::OverdueAhead] {
+        if rank.holds(f.status) {
+            overdue += count(&mut conn, &rank.count_sql(f), f, now).await?;
+        }
+    }
+    let cases = if f.overdue_only {
+        overdue
+    } else {
+        let sql = format!(
+            "SELECT COUNT(*) FROM cases c WHERE {} AND $4 = $4",
+            filters(f)
+        );
+        count(&mut conn, &sql, f, now).await?
     };
-    Ok(Counts {
-        cases: count(0)?,
-        overdue: count(1)?,
-    })
+    Ok(Counts { cases, overdue })
 }
 
 fn queue_row(r: &AnyRow) -> Result<QueueRow, Error> {
@@ -611,8 +632,8 @@ async fn median(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing;
     use crate::store::Store;
+    use crate::store::{requests, testing};
 
     /// Inserts a case (break_fix, priority 2, a 1-hour target, created at 0), then applies
     /// `set` (an SQL SET list) to it.
@@ -666,25 +687,36 @@ mod tests {
         seed(s, "I", "closed", "").await;
         seed(s, "J", "open", "target_secs = NULL").await;
         seed(s, "K", "open", "due_at = 150000").await;
-        // L's own clock runs to 400000, but a task of it was due at 60000; M's task is not due.
+        // L's own clock runs to 400000, but a task of it is due at 60000 (an answered one
+        // was due at 20000); M's task is not due. Through the store, which keeps each case's
+        // earliest open task date.
         seed(s, "L", "assigned", "due_at = 400000").await;
         seed(s, "M", "assigned", "target_secs = NULL").await;
-        for (ticket, due, status) in [
-            ("L", 60_000, "open"),
-            ("L", 20_000, "done"),
-            ("M", 500_000, "open"),
-        ] {
-            sqlx::query(
-                r#"INSERT INTO tasks (case_id, number, team, text, status, due_at, created_by, created_at)
-                   SELECT id, 1, 'av', 'bring mics', $2, $3, 'tam@x', 0 FROM cases WHERE ticket = $1"#,
-            )
+        let (l, m) = (case_id(s, "L").await, case_id(s, "M").await);
+        let mut tx = s.begin().await.unwrap();
+        for (case, due, answered) in [(l, 60_000, false), (l, 20_000, true), (m, 500_000, false)] {
+            let task = (("av", "bring mics", Some(Millis(due))), "tam@x", Millis(0));
+            let t = requests::add_task(&mut tx, case, task.0, task.1, task.2)
+                .await
+                .unwrap();
+            if answered {
+                assert!(
+                    requests::finish_task(&mut tx, t.id, ("done", None), "av@x", Millis(1))
+                        .await
+                        .unwrap()
+                );
+            }
+        }
+        tx.commit().await.unwrap();
+    }
+
+    async fn case_id(s: &Store, ticket: &str) -> CaseId {
+        let id: i64 = sqlx::query_scalar("SELECT id FROM cases WHERE ticket = $1")
             .bind(ticket)
-            .bind(status)
-            .bind(due)
-            .execute(&s.pool)
+            .fetch_one(&s.pool)
             .await
             .unwrap();
-        }
+        CaseId(id)
     }
 
     async fn tickets(s: &Store, f: Filter<'_>) -> Vec<String> {
@@ -743,6 +775,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_moved_task_takes_its_date_along() {
+        for t in testing::stores().await {
+            let s = &t.store;
+            seed_queue(s).await;
+            let (l, m) = (case_id(s, "L").await, case_id(s, "M").await);
+            let mut tx = s.begin().await.unwrap();
+            assert_eq!(requests::move_open_tasks(&mut tx, l, m).await.unwrap(), 1);
+            tx.commit().await.unwrap();
+            let rows = queue(&s.pool, Filter::default(), Page::ALL, NOW)
+                .await
+                .unwrap();
+            let by = |t: &str| rows.iter().find(|r| r.case.ticket == t).unwrap();
+            assert_eq!(
+                (by("L").overdue, by("L").due, by("L").due_at),
+                (false, Some(DueKind::Resolution), Some(Millis(400_000))),
+                "L's own clock, its task gone"
+            );
+            assert_eq!(
+                (by("M").overdue, by("M").due, by("M").due_at),
+                (true, Some(DueKind::Task), Some(Millis(60_000))),
+                "M has L's task, and it is past its date"
+            );
+            t.cleanup().await;
+        }
+    }
+
+    #[tokio::test]
     async fn the_queue_filters_by_overdue_status_and_team() {
         for t in testing::stores().await {
             let s = &t.store;
@@ -757,6 +816,14 @@ mod tests {
                 ..Filter::default()
             };
             assert_eq!(tickets(s, open).await, ["B", "A", "K", "E", "J", "G"]);
+            for (status, want) in [(Status::Resolved, "H"), (Status::Closed, "I")] {
+                let only = Filter {
+                    status: Some(status),
+                    ..Filter::default()
+                };
+                assert_eq!(tickets(s, only).await, [want], "{status}");
+                assert_eq!(counts_of(s, only).await.cases, 1, "{status}");
+            }
             let network = Filter {
                 team: Some("network"),
                 ..Filter::default()

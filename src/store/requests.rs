@@ -91,7 +91,25 @@ pub async fn add_task(
         .bind(now)
         .fetch_one(&mut **tx)
         .await?;
+    if due_at.is_some() {
+        renew_task_due(tx, case).await?;
+    }
     task_of(&row)
+}
+
+/// Sets the case's `task_due_at`, the earliest date among its open tasks, which the work queue
+/// orders it by (`migrations/*/0013_queue_order.sql`); called whenever a task is added,
+/// answered or moved.
+async fn renew_task_due(tx: &mut Tx, case: CaseId) -> Result<(), Error> {
+    sqlx::query(
+        r#"UPDATE cases SET task_due_at = (SELECT MIN(due_at) FROM tasks
+                                           WHERE case_id = $1 AND status = 'open')
+           WHERE id = $1"#,
+    )
+    .bind(case.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The task with row id `id`.
@@ -132,19 +150,22 @@ pub async fn finish_task(
     by: &str,
     now: Millis,
 ) -> Result<bool, Error> {
-    let done = sqlx::query(
+    let case: Option<i64> = sqlx::query_scalar(
         r#"UPDATE tasks SET status = $2, outcome = $3, done_by = $4, done_at = $5
-           WHERE id = $1 AND status = 'open'"#,
+           WHERE id = $1 AND status = 'open' RETURNING case_id"#,
     )
     .bind(id)
     .bind(status)
     .bind(outcome)
     .bind(by)
     .bind(now)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(done == 1)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(case) = case else {
+        return Ok(false);
+    };
+    renew_task_due(tx, CaseId(case)).await?;
+    Ok(true)
 }
 
 /// Moves the open tasks of `from` to `into`, numbered after the survivor's own; returns how many
@@ -158,7 +179,7 @@ pub async fn move_open_tasks(tx: &mut Tx, from: CaseId, into: CaseId) -> Result<
         .fetch_one(&mut **tx)
         .await?
         .try_get(0)?;
-    Ok(sqlx::query(
+    let moved = sqlx::query(
         r#"UPDATE tasks SET case_id = $2, number = number + $3
            WHERE case_id = $1 AND status = 'open'"#,
     )
@@ -167,7 +188,12 @@ pub async fn move_open_tasks(tx: &mut Tx, from: CaseId, into: CaseId) -> Result<
     .bind(last)
     .execute(&mut **tx)
     .await?
-    .rows_affected())
+    .rows_affected();
+    if moved > 0 {
+        renew_task_due(tx, from).await?;
+        renew_task_due(tx, into).await?;
+    }
+    Ok(moved)
 }
 
 /// A task as shown by `cases show`.
