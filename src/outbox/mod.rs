@@ -4,6 +4,7 @@
 //! accepted it, so a crash in between re-sends the same message (same Message-ID, same file)
 //! rather than losing it. The worker never changes case state.
 
+mod marks;
 pub mod transport;
 
 use std::time::Duration;
@@ -12,10 +13,11 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox as LettreMailbox, MultiPart, SinglePart};
 use tokio_util::sync::CancellationToken;
 
+use self::marks::Marks;
 use self::transport::{Outgoing, Transport};
 use crate::attach;
 use crate::model::Mailbox;
-use crate::store::outbox::{DueMail, OutFile};
+use crate::store::outbox::{DueMail, OutFile, SentMail};
 use crate::store::{self, Store};
 use crate::telemetry;
 use crate::templates::catalog::LiveCatalog;
@@ -68,6 +70,7 @@ impl Outbox {
         let connections = self.connections.max(1);
         // Enough rows that every connection has work while the next round is claimed.
         let batch = BATCH.max(4 * connections as i64);
+        let marks = Marks::default();
         loop {
             let claim = if self.store.backend == store::Backend::Postgres {
                 // Each claim holds its rows for store::outbox::CLAIM: no more than one round
@@ -81,7 +84,7 @@ impl Outbox {
                 return Ok(done);
             }
             let round = futures_util::stream::iter(by_case(due))
-                .map(|mails| self.send_in_order(mails, cancel))
+                .map(|mails| self.send_in_order(mails, &marks, cancel))
                 .buffer_unordered(connections)
                 .try_fold(Delivery::default(), |sum, d| async move { Ok(sum.plus(d)) })
                 .await?;
@@ -97,6 +100,7 @@ impl Outbox {
     async fn send_in_order(
         &self,
         mails: Vec<DueMail>,
+        marks: &Marks,
         cancel: &CancellationToken,
     ) -> Result<Delivery, store::Error> {
         let mut done = Delivery::default();
@@ -107,7 +111,7 @@ impl Outbox {
                 break;
             }
             let kind = mail.kind.clone();
-            match self.send_one(mail).await? {
+            match self.send_one(mail, marks).await? {
                 Outcome::Sent => {
                     done.sent += 1;
                     metrics::counter!(telemetry::MAIL_SENT, "kind" => kind).increment(1);
@@ -125,7 +129,7 @@ impl Outbox {
         Ok(done)
     }
 
-    async fn send_one(&self, mail: &DueMail) -> Result<Outcome, store::Error> {
+    async fn send_one(&self, mail: &DueMail, marks: &Marks) -> Result<Outcome, store::Error> {
         let pool = &self.store.pool;
         let prepared = serde_json::from_str::<serde_json::Value>(&mail.context)
             .map_err(|e| format!("stored template context is not JSON: {e}"))
@@ -157,14 +161,13 @@ impl Outbox {
         };
         match self.transport.send(&outgoing).await {
             Ok(()) => {
-                store::outbox::mark_sent(
-                    pool,
-                    mail.id,
-                    &rendered.subject,
-                    &rendered.text,
-                    store::now_ms(),
-                )
-                .await?;
+                let sent = SentMail {
+                    id: mail.id,
+                    subject: rendered.subject,
+                    body: rendered.text,
+                    at: store::now_ms(),
+                };
+                marks.sent(pool, sent).await?;
                 tracing::info!(outbox = mail.id, ticket = mail.ticket.as_deref().unwrap_or("-"), template = %mail.template, "mail sent");
                 Ok(Outcome::Sent)
             }

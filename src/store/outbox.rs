@@ -613,28 +613,38 @@ pub async fn next_due_at(pool: &sqlx::AnyPool) -> Result<Option<Millis>, Error> 
     )
 }
 
-/// Records a successful send with what was rendered.
+/// A mail the transport accepted, with what was rendered for it.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    /// Its outbox row.
+    pub id: i64,
+    pub subject: String,
+    pub body: String,
+    /// When the transport accepted it.
+    pub at: Millis,
+}
+
+/// Records successful sends with what was rendered, all in one transaction (one commit, one
+/// fsync, however many mails).
 ///
 /// # Errors
-/// Database failure.
-pub async fn mark_sent(
-    pool: &sqlx::AnyPool,
-    id: i64,
-    subject: &str,
-    body: &str,
-    now: Millis,
-) -> Result<(), Error> {
-    sqlx::query(
-        r#"UPDATE outbox SET status = 'sent', subject = $2, body = $3, sent_at = $4,
-               attempts = attempts + 1, last_error = NULL
-           WHERE id = $1"#,
-    )
-    .bind(id)
-    .bind(subject)
-    .bind(body)
-    .bind(now)
-    .execute(pool)
-    .await?;
+/// Database failure; then none of them is recorded.
+pub async fn mark_sent(pool: &sqlx::AnyPool, sent: &[SentMail]) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    for m in sent {
+        sqlx::query(
+            r#"UPDATE outbox SET status = 'sent', subject = $2, body = $3, sent_at = $4,
+                   attempts = attempts + 1, last_error = NULL
+               WHERE id = $1"#,
+        )
+        .bind(m.id)
+        .bind(&m.subject)
+        .bind(&m.body)
+        .bind(m.at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
