@@ -280,20 +280,39 @@ pub struct Rules {
     related: Option<similar::Settings>,
 }
 
+/// Whether loading rules trains the model a `[model]` section asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Learn {
+    /// Read the corpus and train: whatever classifies mail.
+    Train,
+    /// Check everything else, but leave the corpus unread: for a command that only reads
+    /// cases (`cases list`, `report sla`), where reading and training it was most of the
+    /// time the command took.
+    Skip,
+}
+
 impl Rules {
     /// Loads the rules file, or the shipped chart when `path` is `None`.
     ///
     /// # Errors
     /// Unreadable file, bad TOML, bad regex, unknown category or priority, duplicate names.
     pub fn load(path: Option<&Path>) -> Result<Rules, Error> {
+        Rules::load_as(path, Learn::Train)
+    }
+
+    /// [`Rules::load`], training the model or not (see [`Learn`]).
+    ///
+    /// # Errors
+    /// As [`Rules::load`]; with [`Learn::Skip`], none of the model's corpus.
+    pub fn load_as(path: Option<&Path>, learn: Learn) -> Result<Rules, Error> {
         match path {
-            None => Rules::from_toml("built-in rules", DEFAULT_RULES),
+            None => Rules::parse("built-in rules", DEFAULT_RULES, None, learn),
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| Error {
                     source_name: p.display().to_string(),
                     message: format!("cannot read: {e}"),
                 })?;
-                Rules::parse(&p.display().to_string(), &text, p.parent())
+                Rules::parse(&p.display().to_string(), &text, p.parent(), learn)
             }
         }
     }
@@ -303,11 +322,16 @@ impl Rules {
     /// # Errors
     /// As [`Rules::load`].
     pub fn from_toml(source_name: &str, text: &str) -> Result<Rules, Error> {
-        Rules::parse(source_name, text, None)
+        Rules::parse(source_name, text, None, Learn::Train)
     }
 
     /// [`Rules::from_toml`] with the folder a model's corpus path is relative to.
-    fn parse(source_name: &str, text: &str, base: Option<&Path>) -> Result<Rules, Error> {
+    fn parse(
+        source_name: &str,
+        text: &str,
+        base: Option<&Path>,
+        learn: Learn,
+    ) -> Result<Rules, Error> {
         let err = |message: String| Error {
             source_name: source_name.to_owned(),
             message,
@@ -349,11 +373,13 @@ impl Rules {
             }
             rules.push(load::rule(r, &categories, &mut compiler).map_err(&err)?);
         }
+        let asked = raw.model.is_some();
         let model = raw
             .model
+            .filter(|_| learn == Learn::Train)
             .map(|m| load::learned(m, base, &categories, &rules).map_err(&err))
             .transpose()?;
-        if let (None, Some(r)) = (&model, rules.iter().find(|r| r.confirm)) {
+        if let (false, Some(r)) = (asked, rules.iter().find(|r| r.confirm)) {
             return Err(err(format!(
                 "rule `{}`: confirm = true needs a [model] to confirm it",
                 r.name

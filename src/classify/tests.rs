@@ -657,3 +657,24 @@ fn the_shipped_model_knows_every_category_and_says_why() {
     let note = c.model.expect("the model was asked");
     assert!(!note.words.is_empty(), "{note:?}");
 }
+
+#[test]
+fn a_reader_checks_the_rules_but_leaves_the_corpus_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    with_model(dir.path(), "[model]\ncorpus = \"corpus.tsv\"", MODEL_RULES).unwrap();
+    let path = dir.path().join("rules.toml");
+    std::fs::remove_file(dir.path().join("corpus.tsv")).unwrap();
+    let msg = Rules::load_as(Some(&path), Learn::Train)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("corpus"), "{msg}");
+    let read = Rules::load_as(Some(&path), Learn::Skip).unwrap();
+    assert!(read.model().is_none());
+    assert_eq!(read.category("fault").map(|c| c.name.as_str()), Some("F"));
+    // Everything but the corpus is still checked.
+    let broken = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("category = \"payroll\"", "category = \"nope\"");
+    std::fs::write(&path, broken).unwrap();
+    assert!(Rules::load_as(Some(&path), Learn::Skip).is_err());
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::casework::Pipeline;
-use crate::classify::Rules;
+use crate::classify::{Learn, Rules};
 use crate::config::{self, Settings};
 use crate::outbox::transport::Transport;
 use crate::outbox::Outbox;
@@ -33,7 +33,17 @@ impl App {
     /// # Errors
     /// Any of those steps, with what to fix.
     pub async fn load(config_path: &Path) -> anyhow::Result<App> {
-        let (settings, rules, templates) = load_static(config_path)?;
+        let (settings, rules, templates) = load_static(config_path, Learn::Train)?;
+        App::connect(settings, rules, templates).await
+    }
+
+    /// [`App::load`] for a command that only reads the store: the rules' model is not
+    /// trained (see [`Learn::Skip`]).
+    ///
+    /// # Errors
+    /// As [`App::load`].
+    pub async fn load_reader(config_path: &Path) -> anyhow::Result<App> {
+        let (settings, rules, templates) = load_static(config_path, Learn::Skip)?;
         App::connect(settings, rules, templates).await
     }
 
@@ -95,11 +105,15 @@ impl App {
 }
 
 /// Config, rules and templates, validated against each other (every rule's template exists).
-pub(super) fn load_static(config_path: &Path) -> anyhow::Result<(Settings, Rules, Templates)> {
+pub(super) fn load_static(
+    config_path: &Path,
+    learn: Learn,
+) -> anyhow::Result<(Settings, Rules, Templates)> {
     let settings = config::load(config_path).context(
         "while loading the configuration (give another file with --config or HELPDESK_CONFIG)",
     )?;
-    let rules = Rules::load(settings.rules_path.as_deref()).context("while loading the rules")?;
+    let rules =
+        Rules::load_as(settings.rules_path.as_deref(), learn).context("while loading the rules")?;
     let templates = Templates::load(settings.templates_dir.as_deref())
         .context("while loading the templates")?;
     catalog::check(&rules, &templates)?;

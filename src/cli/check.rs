@@ -34,7 +34,8 @@ pub(super) async fn check_command(config: &Path, out: &mut impl Write) -> anyhow
                 }
             }
         };
-    let statics = super::app::load_static(config).map_err(|e| Problem::from(format!("{e:#}")));
+    let statics = super::app::load_static(config, crate::classify::Learn::Train)
+        .map_err(|e| Problem::from(format!("{e:#}")));
     let (settings, rules, templates) = match statics {
         Ok(s) => s,
         Err(e) => {

@@ -60,17 +60,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 limit: (!all).then_some(limit),
                 offset,
             };
-            records::cases_list(&App::load(config).await?, (filter, page), json, out).await
+            records::cases_list(&App::load_reader(config).await?, (filter, page), json, out).await
         }
         Command::Cases(CasesCommand::Show { ticket, json }) => {
-            records::cases_show(&App::load(config).await?, &ticket, json, out).await
+            records::cases_show(&App::load_reader(config).await?, &ticket, json, out).await
         }
         Command::Cases(CasesCommand::Attachment {
             ticket,
             number,
             output,
         }) => {
-            let app = App::load(config).await?;
+            let app = App::load_reader(config).await?;
             records::cases_attachment(&app, &ticket, number, output.as_deref(), out).await
         }
         Command::Cases(CasesCommand::Status {
@@ -91,19 +91,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             changes::change_status(&App::load(config).await?, &ticket, &event, out).await
         }
         Command::Report(ReportCommand::Sla { since, json }) => {
-            report::sla_command(&App::load(config).await?, since, json, out).await
+            report::sla_command(&App::load_reader(config).await?, since, json, out).await
         }
         Command::Report(ReportCommand::Satisfaction { since, json }) => {
-            report::satisfaction_command(&App::load(config).await?, since, json, out).await
+            report::satisfaction_command(&App::load_reader(config).await?, since, json, out).await
         }
         Command::Quarantine(QuarantineCommand::List { json }) => {
-            records::quarantine_list(&App::load(config).await?, json, out).await
+            records::quarantine_list(&App::load_reader(config).await?, json, out).await
         }
         Command::Quarantine(QuarantineCommand::Show { id }) => {
-            records::quarantine_show(&App::load(config).await?, id, out).await
+            records::quarantine_show(&App::load_reader(config).await?, id, out).await
         }
         Command::Outbox(OutboxCommand::List { json }) => {
-            records::outbox_list(&App::load(config).await?, json, out).await
+            records::outbox_list(&App::load_reader(config).await?, json, out).await
         }
         Command::Outbox(OutboxCommand::Retry { id, all }) => {
             changes::outbox_retry(&App::load(config).await?, id.filter(|_| !all), out).await
