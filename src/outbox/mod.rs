@@ -4,6 +4,7 @@
 //! accepted it, so a crash in between re-sends the same message (same Message-ID, same file)
 //! rather than losing it. The worker never changes case state.
 
+mod lanes;
 mod marks;
 pub mod transport;
 
@@ -13,6 +14,7 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox as LettreMailbox, MultiPart, SinglePart};
 use tokio_util::sync::CancellationToken;
 
+use self::lanes::Lanes;
 use self::marks::Marks;
 use self::transport::{Outgoing, Transport};
 use crate::attach;
@@ -60,39 +62,71 @@ pub struct Outbox {
 impl Outbox {
     /// Sends everything due now, until nothing is due or `cancel` fires: the mails of
     /// different cases over up to [`Outbox::connections`] connections at once, the mails of one
-    /// case one after the other, in the order they were queued.
+    /// case one after the other, in the order they were queued. A session that finishes takes
+    /// the next waiting case at once, and more is claimed while the others are still sending
+    /// (see [`Lanes`]), so no session waits for the slowest of a round.
     ///
     /// # Errors
     /// Database failures (send failures are recorded on their rows instead).
     pub async fn deliver_due(&self, cancel: &CancellationToken) -> Result<Delivery, store::Error> {
-        use futures_util::{StreamExt, TryStreamExt};
+        use futures_util::stream::{FuturesUnordered, StreamExt};
         let mut done = Delivery::default();
         let connections = self.connections.max(1);
-        // Enough rows that every connection has work while the next round is claimed.
+        // Enough rows that every connection has work while the next claim is read.
         let batch = BATCH.max(4 * connections as i64);
         let marks = Marks::default();
+        let mut lanes = Lanes::default();
+        let mut sending = FuturesUnordered::new();
+        // A claim found nothing new: claim again only once everything in flight is done.
+        let mut drained = false;
         loop {
-            let claim = if self.store.backend == store::Backend::Postgres {
-                // Each claim holds its rows for store::outbox::CLAIM: no more than one round
-                // of sends can finish in that time.
-                connections as i64
-            } else {
-                batch
-            };
-            let due = store::outbox::claim_due(&self.store, store::now_ms(), claim).await?;
-            if due.is_empty() {
-                return Ok(done);
+            while sending.len() < connections && !cancel.is_cancelled() {
+                if let Some(group) = lanes.next() {
+                    let ids: Vec<i64> = group.iter().map(|m| m.id).collect();
+                    let ticket = group.first().and_then(|m| m.ticket.clone());
+                    let marks = &marks;
+                    sending.push(async move {
+                        let sent = self.send_in_order(group, marks, cancel).await;
+                        (sent, ids, ticket)
+                    });
+                    continue;
+                }
+                // Nothing can start: the waiting mails' cases are in flight. Claim more
+                // for the free sessions, but hold no more than a batch waiting.
+                if drained || lanes.waiting() >= batch as usize {
+                    break;
+                }
+                let claim = if self.store.backend == store::Backend::Postgres {
+                    // Each claim holds its rows for store::outbox::CLAIM: claim no more than
+                    // the free connections take up now.
+                    (connections - sending.len()) as i64
+                } else {
+                    // Unclaimed on SQLite: the rows waiting and in flight come back too.
+                    batch + lanes.known() as i64
+                };
+                let due = store::outbox::claim_due(&self.store, store::now_ms(), claim).await?;
+                if lanes.add(due) == 0 {
+                    drained = true;
+                }
             }
-            let round = futures_util::stream::iter(by_case(due))
-                .map(|mails| self.send_in_order(mails, &marks, cancel))
-                .buffer_unordered(connections)
-                .try_fold(Delivery::default(), |sum, d| async move { Ok(sum.plus(d)) })
-                .await?;
-            done = done.plus(round);
-            if cancel.is_cancelled() || round.sent + round.failed == 0 {
-                return Ok(done);
+            let Some((sent, ids, ticket)) = sending.next().await else {
+                if drained || cancel.is_cancelled() {
+                    break;
+                }
+                continue;
+            };
+            lanes.finished(&ids, ticket.as_deref());
+            done = done.plus(sent?);
+            if sending.is_empty() && !lanes.has_waiting() {
+                drained = false;
             }
         }
+        // Stopped: what was claimed and not started goes back, due at once.
+        let waiting = lanes.take_waiting();
+        if !waiting.is_empty() {
+            store::outbox::release(&self.store.pool, &waiting, store::now_ms()).await?;
+        }
+        Ok(done)
     }
 
     /// Sends `mails` (of one case) one after the other; hands back, due at once, what
@@ -195,26 +229,6 @@ impl Delivery {
             failed: self.failed + other.failed,
         }
     }
-}
-
-/// The mails of a round grouped by case, each group in the order claimed (oldest first); the
-/// groups in the order of their first mail. Mail of no case stands alone.
-fn by_case(due: Vec<DueMail>) -> Vec<Vec<DueMail>> {
-    let mut groups: Vec<Vec<DueMail>> = Vec::new();
-    let mut of_case: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for mail in due {
-        match mail.ticket.clone() {
-            Some(ticket) => match of_case.get(&ticket) {
-                Some(&g) => groups[g].push(mail),
-                None => {
-                    of_case.insert(ticket, groups.len());
-                    groups.push(vec![mail]);
-                }
-            },
-            None => groups.push(vec![mail]),
-        }
-    }
-    groups
 }
 
 enum Outcome {
@@ -345,10 +359,10 @@ fn raw_header(name: &'static str, value: &str) -> HeaderValue {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn due(id: i64, ticket: Option<&str>) -> DueMail {
+    pub(super) fn due(id: i64, ticket: Option<&str>) -> DueMail {
         DueMail {
             id,
             ticket: ticket.map(str::to_owned),
@@ -368,25 +382,6 @@ mod tests {
             header_cc: Vec::new(),
             files: Vec::new(),
         }
-    }
-
-    #[test]
-    fn a_round_goes_out_case_by_case_each_case_in_queue_order() {
-        let round = vec![
-            due(1, Some("HD-1")),
-            due(2, Some("HD-2")),
-            due(3, None),
-            due(4, Some("HD-1")),
-            due(5, None),
-            due(6, Some("HD-2")),
-            due(7, Some("HD-1")),
-        ];
-        let groups: Vec<Vec<i64>> = by_case(round)
-            .iter()
-            .map(|g| g.iter().map(|m| m.id).collect())
-            .collect();
-        assert_eq!(groups, [vec![1, 4, 7], vec![2, 6], vec![3], vec![5]]);
-        assert!(by_case(Vec::new()).is_empty());
     }
 
     #[test]
