@@ -3,6 +3,7 @@
 #
 #   bash bench/imap_bench.sh [N] [N_RSS] [SAMPLES]      defaults: 5000 10000 50
 #   PG=postgres://postgres@127.0.0.1:5432 bash bench/imap_bench.sh   (also drains into PostgreSQL)
+#   BIN=path/to/helpdesk bash bench/imap_bench.sh      (another build, e.g. an earlier commit's)
 #
 # Starts a private Dovecot + Postfix (tests/mailstack) on loopback and then:
 #  1. fills the support mailbox with N realistic messages (bench/gen_mail.py: new requests,
@@ -27,9 +28,13 @@ N_RSS="${2:-10000}"
 SAMPLES="${3:-50}"
 REPO="$PWD"
 
-cargo build --release --quiet --bin helpdesk --example imap_fetch
-BIN="$REPO/target/release/helpdesk"
 FETCH="$REPO/target/release/examples/imap_fetch"
+if [ -z "${BIN:-}" ]; then
+    cargo build --release --quiet --bin helpdesk --example imap_fetch
+    BIN="$REPO/target/release/helpdesk"
+elif [ ! -x "$FETCH" ]; then
+    cargo build --release --quiet --example imap_fetch
+fi
 
 WORK="$(mktemp -d /tmp/hdbench.XXXXXX)"
 cleanup() {
