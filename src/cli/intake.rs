@@ -79,6 +79,11 @@ pub(super) async fn import_command(
         ..app.pipeline()
     };
     let result = import::import(&pipeline, &backlog, &import::progress_bar()).await;
+    // A backlog can be most of the database: the planner's statistics are renewed at once,
+    // not at the daemon's next pass (best effort: the import itself is done).
+    if let Err(error) = app.store.optimize().await {
+        tracing::warn!(%error, "the planner's statistics were not renewed after the import");
+    }
     app.store.close().await;
     match result {
         Ok(summary) => {
