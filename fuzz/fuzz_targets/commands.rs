@@ -9,7 +9,7 @@ use helpdesk::model::{CaseType, Status, TicketNo};
 use helpdesk_fuzz::{rules, settings, PREFIX};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|text: &str| {
+fuzz_target!(init: helpdesk_fuzz::warm(), |text: &str| {
     let reply = commands::parse(text);
     let ticket = TicketNo::new(PREFIX, 5);
     let canned = vec!["remote_assistance".to_owned()];

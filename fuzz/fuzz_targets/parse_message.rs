@@ -12,7 +12,7 @@ use helpdesk::thread::{self, Answered, Pointers, Sender};
 use helpdesk_fuzz::{candidate, rules, settings, LIMITS, OWN, PREFIX};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: helpdesk_fuzz::warm(), |data: &[u8]| {
     let Ok(m) = parse::parse(data, LIMITS, OWN) else {
         return;
     };

@@ -63,6 +63,14 @@ pub fn rules() -> &'static Rules {
     RULES.get_or_init(|| Rules::load(None).expect("the shipped rules are valid"))
 }
 
+/// Builds [`settings`] and [`rules`] before the first input, from libFuzzer's init hook: the
+/// first execution's timer (-timeout=1) must measure the input, not compiling the rules on a
+/// slow machine.
+pub fn warm() {
+    settings();
+    rules();
+}
+
 /// A case the store might have found, with `requester` as its requester.
 pub fn candidate(id: i64, status: Status, requester: &str) -> Candidate {
     Candidate {
