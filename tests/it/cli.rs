@@ -337,17 +337,31 @@ fn rules_eval_scores_a_labelled_corpus_and_gates_on_accuracy() {
 }
 
 /// The repository's corpus stays valid: every line of both splits parses, names a category of
-/// the shipped rules, and the splits keep their sizes.
+/// the shipped rules, and the splits keep their sizes; the shipped rules keep their scores on the
+/// held-out split and their precision linking repeated reports (the CI gates).
 #[test]
 fn the_shipped_corpus_evaluates() {
     let desk = Desk::new("");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    for (file, n) in [("tune.tsv", 1816), ("holdout.tsv", 787)] {
-        let path = root.join(file);
-        let json = desk.ok(&["rules", "eval", path.to_str().unwrap(), "--json"]);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The held-out split is gated at the figures the issue asked for (README, "Measuring the
+    // rules"), so that no change to the rules or the corpus makes them worse.
+    let gates = ["--min-accuracy", "95", "--min-recall", "85"];
+    let gates = [&gates[..], &["--min-emergency-precision", "95"]].concat();
+    for (file, n, gated) in [("tune.tsv", 1816, false), ("holdout.tsv", 787, true)] {
+        let path = root.join("corpus").join(file);
+        let mut args = vec!["rules", "eval", path.to_str().unwrap(), "--json"];
+        if gated {
+            args.extend(&gates);
+        }
+        let json = desk.ok(&args);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["total"].as_u64(), Some(n), "{file}");
     }
+    // The links between repeated reports on the labelled set (bench/similar/README.md), gated
+    // at the precision the issue asked for: a false link costs a technician's attention.
+    let set = root.join("bench/similar/cases.tsv");
+    let set = set.to_str().unwrap();
+    desk.ok(&["rules", "related", set, "--min-precision", "90"]);
 }
 
 #[test]
