@@ -198,7 +198,7 @@ impl Pipeline {
         if error.is_unique_violation() {
             // A concurrent ingest may have stored the same message first.
             let mut tx = self.store.begin().await?;
-            let id = prepared.m.message_id.as_deref().unwrap_or("");
+            let id = message_id(&prepared.m);
             if let Some(ticket) = messages::find_duplicate(&mut tx, id, hash).await? {
                 attempts_store::finish(&mut tx, &[hash]).await?;
                 tx.commit().await?;

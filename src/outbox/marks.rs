@@ -45,7 +45,7 @@ impl Marks {
             return Ok(());
         }
         let batch = std::mem::take(&mut lock(&self.waiting).marks);
-        let mails: Vec<SentMail> = batch.iter().map(|(_, m)| m.clone()).collect();
+        let mails: Vec<&SentMail> = batch.iter().map(|(_, m)| m).collect();
         match store::outbox::mark_sent(pool, &mails).await {
             Ok(()) => {
                 // Numbers are handed out in order, and a batch takes everything waiting.

@@ -629,7 +629,7 @@ pub struct SentMail {
 ///
 /// # Errors
 /// Database failure; then none of them is recorded.
-pub async fn mark_sent(pool: &sqlx::AnyPool, sent: &[SentMail]) -> Result<(), Error> {
+pub async fn mark_sent(pool: &sqlx::AnyPool, sent: &[&SentMail]) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
     for m in sent {
         sqlx::query(

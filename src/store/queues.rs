@@ -238,6 +238,11 @@ impl Page {
     };
 }
 
+/// Whether `pool` is SQLite's, whose planner is told which index holds an order (`INDEXED BY`).
+fn is_sqlite(pool: &sqlx::AnyPool) -> bool {
+    pool.connect_options().database_url.scheme() == "sqlite"
+}
+
 /// Calls `row` with each case of the queue at `now` in order (see [`Rank`]), the ones
 /// `page` selects, as the database hands them over: memory stays flat however many cases
 /// there are, and a page far down the queue skips whole ranks by their counts.
@@ -252,8 +257,8 @@ pub async fn each<E: From<Error>>(
     mut row: impl FnMut(QueueRow) -> Result<(), E>,
 ) -> Result<(), E> {
     use futures_util::TryStreamExt;
+    let sqlite = is_sqlite(pool);
     let mut conn = pool.acquire().await.map_err(Error::from)?;
-    let sqlite = conn.backend_name() == "SQLite";
     let mut skip = page.offset;
     let mut left = page.limit;
     for rank in Rank::ALL {
@@ -344,8 +349,8 @@ pub struct Counts {
 /// # Errors
 /// Database failure.
 pub async fn counts(pool: &sqlx::AnyPool, f: Filter<'_>, now: Millis) -> Result<Counts, Error> {
+    let sqlite = is_sqlite(pool);
     let mut conn = pool.acquire().await?;
-    let sqlite = conn.backend_name() == "SQLite";
     let mut overdue = 0;
     for rank in [Rank::Overdue, Rank::OverdueAhead] {
         if rank.holds(f.status) {
@@ -615,7 +620,7 @@ async fn median(
     }
     // SQLite's planner, its statistics sampled, may read a `--since` median from the
     // report's index and sort the group instead: it is told which index holds the order.
-    let sqlite = pool.connect_options().database_url.scheme() == "sqlite";
+    let sqlite = is_sqlite(pool);
     let hint = match (sqlite, column, group.is_some()) {
         (false, _, _) => String::new(),
         (true, "first_response_at", true) => "INDEXED BY cases_first_response_time".into(),
