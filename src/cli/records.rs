@@ -19,12 +19,12 @@ pub(super) async fn cases_list(
     as_json: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let (pool, now) = (&app.store.pool, crate::store::now_ms());
+    let (store, now) = (&app.store, crate::store::now_ms());
     if as_json {
-        return cases_json(pool, (filter, page), now, out).await;
+        return cases_json(store, (filter, page), now, out).await;
     }
     let (mut shown, mut overdue) = (0u64, 0u64);
-    queues::each(pool, filter, page, now, |r| {
+    queues::each(store, filter, page, now, |r| {
         if shown == 0 {
             writeln!(
                 out,
@@ -59,7 +59,7 @@ pub(super) async fn cases_list(
             overdue,
         }
     } else {
-        queues::counts(pool, filter, now)
+        queues::counts(store, filter, now)
             .await
             .context("while counting cases")?
     };
@@ -98,14 +98,14 @@ fn page_line(page: Page, shown: u64, total: u64) -> String {
 
 /// `cases list --json`: one array, each case written as it is read.
 async fn cases_json(
-    pool: &sqlx::AnyPool,
+    store: &crate::store::Store,
     (filter, page): (Filter<'_>, Page),
     now: crate::model::Millis,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let mut first = true;
     write!(out, "[")?;
-    queues::each(pool, filter, page, now, |r| {
+    queues::each(store, filter, page, now, |r| {
         let text = serde_json::to_string_pretty(&r)?;
         let sep = if first { "\n" } else { ",\n" };
         first = false;

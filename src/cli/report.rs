@@ -52,7 +52,7 @@ pub(super) async fn sla_command(
 ) -> anyhow::Result<ExitCode> {
     let calendar = &app.settings.calendar;
     let since_ms = since.map(|d| start_of(d, calendar)).transpose()?;
-    let report = queues::sla_report(&app.store.pool, since_ms)
+    let report = queues::sla_report(&app.store, since_ms)
         .await
         .context("while reading the SLA figures")?;
     if as_json {

@@ -297,9 +297,9 @@ impl Store {
 
     /// Lets SQLite's query planner know the tables' shapes (`PRAGMA optimize`: an ANALYZE,
     /// sampled by `analysis_limit`, of the tables that grew manifold since the last one, and
-    /// nothing when none did). Without statistics the planner takes any range for a full scan and walks
-    /// the primary key of a million cases for the scheduler's warnings instead of their small
-    /// partial index. (The sample is coarse: the first-response queries still take the status
+    /// nothing when none did). Without statistics the planner takes any range for a full scan
+    /// and walks the primary key of a million cases for the scheduler's warnings instead of
+    /// their small partial index. (The sample is coarse: the first-response queries still take the status
     /// index; a full ANALYZE, 1.4 s at a million cases, would fix them.) PostgreSQL's
     /// autovacuum does this by itself.
     ///

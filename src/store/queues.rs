@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::cases::{self, CaseRow};
-use super::Error;
+use super::{Backend, Error, Store};
 use crate::model::{CaseId, Millis, Status};
 
 /// Which cases the queue shows.
@@ -238,11 +238,6 @@ impl Page {
     };
 }
 
-/// Whether `pool` is SQLite's, whose planner is told which index holds an order (`INDEXED BY`).
-fn is_sqlite(pool: &sqlx::AnyPool) -> bool {
-    pool.connect_options().database_url.scheme() == "sqlite"
-}
-
 /// Calls `row` with each case of the queue at `now` in order (see [`Rank`]), the ones
 /// `page` selects, as the database hands them over: memory stays flat however many cases
 /// there are, and a page far down the queue skips whole ranks by their counts.
@@ -250,15 +245,15 @@ fn is_sqlite(pool: &sqlx::AnyPool) -> bool {
 /// # Errors
 /// Database failure, a row with an unknown due kind, or what `row` returns.
 pub async fn each<E: From<Error>>(
-    pool: &sqlx::AnyPool,
+    store: &Store,
     f: Filter<'_>,
     page: Page,
     now: Millis,
     mut row: impl FnMut(QueueRow) -> Result<(), E>,
 ) -> Result<(), E> {
     use futures_util::TryStreamExt;
-    let sqlite = is_sqlite(pool);
-    let mut conn = pool.acquire().await.map_err(Error::from)?;
+    let sqlite = store.backend == Backend::Sqlite;
+    let mut conn = store.pool.acquire().await.map_err(Error::from)?;
     let mut skip = page.offset;
     let mut left = page.limit;
     for rank in Rank::ALL {
@@ -320,13 +315,13 @@ fn bind_filter<'q>(
 /// The cases of the queue `page` selects, in order (see [`each`]).
 #[cfg(test)]
 async fn queue(
-    pool: &sqlx::AnyPool,
+    store: &Store,
     f: Filter<'_>,
     page: Page,
     now: Millis,
 ) -> Result<Vec<QueueRow>, Error> {
     let mut rows = Vec::new();
-    each(pool, f, page, now, |r| {
+    each(store, f, page, now, |r| {
         rows.push(r);
         Ok::<_, Error>(())
     })
@@ -348,9 +343,9 @@ pub struct Counts {
 ///
 /// # Errors
 /// Database failure.
-pub async fn counts(pool: &sqlx::AnyPool, f: Filter<'_>, now: Millis) -> Result<Counts, Error> {
-    let sqlite = is_sqlite(pool);
-    let mut conn = pool.acquire().await?;
+pub async fn counts(store: &Store, f: Filter<'_>, now: Millis) -> Result<Counts, Error> {
+    let sqlite = store.backend == Backend::Sqlite;
+    let mut conn = store.pool.acquire().await?;
     let mut overdue = 0;
     for rank in [Rank::Overdue, Rank::OverdueAhead] {
         if rank.holds(f.status) {
@@ -510,7 +505,8 @@ pub struct SlaReport {
 ///
 /// # Errors
 /// Database failure.
-pub async fn sla_report(pool: &sqlx::AnyPool, since: Option<Millis>) -> Result<SlaReport, Error> {
+pub async fn sla_report(store: &Store, since: Option<Millis>) -> Result<SlaReport, Error> {
+    let pool = &store.pool;
     let mut groups: BTreeMap<(String, i64), SlaFigures> = BTreeMap::new();
     let rows = sqlx::query(
         r#"SELECT category, priority, COUNT(*),
@@ -560,19 +556,19 @@ pub async fn sla_report(pool: &sqlx::AnyPool, since: Option<Millis>) -> Result<S
         let (answered, resolved) = timed[key];
         let group = Some((key.0.as_str(), key.1));
         let column = "first_response_at";
-        f.median_first_response_secs = median(pool, column, (since, group), answered)
+        f.median_first_response_secs = median(store, column, (since, group), answered)
             .await?
             .map(secs);
         let column = "resolved_at";
-        f.median_resolution_secs = median(pool, column, (since, group), resolved)
+        f.median_resolution_secs = median(store, column, (since, group), resolved)
             .await?
             .map(secs);
     }
     let (answered, resolved) = timed_total;
-    total.median_first_response_secs = median(pool, "first_response_at", (since, None), answered)
+    total.median_first_response_secs = median(store, "first_response_at", (since, None), answered)
         .await?
         .map(secs);
-    total.median_resolution_secs = median(pool, "resolved_at", (since, None), resolved)
+    total.median_resolution_secs = median(store, "resolved_at", (since, None), resolved)
         .await?
         .map(secs);
     Ok(SlaReport {
@@ -610,7 +606,7 @@ fn secs(ms: i64) -> i64 {
 /// from the partial index on that difference (`migrations/*/0012`) by skipping to the middle,
 /// never sorting the cases; the median of an even count is the mean of the two.
 async fn median(
-    pool: &sqlx::AnyPool,
+    store: &Store,
     column: &'static str,
     (since, group): (Option<Millis>, Option<(&str, i64)>),
     n: u64,
@@ -620,13 +616,12 @@ async fn median(
     }
     // SQLite's planner, its statistics sampled, may read a `--since` median from the
     // report's index and sort the group instead: it is told which index holds the order.
-    let sqlite = is_sqlite(pool);
-    let hint = match (sqlite, column, group.is_some()) {
-        (false, _, _) => String::new(),
-        (true, "first_response_at", true) => "INDEXED BY cases_first_response_time".into(),
-        (true, "first_response_at", false) => "INDEXED BY cases_first_response_time_all".into(),
-        (true, _, true) => "INDEXED BY cases_resolution_time".into(),
-        (true, _, false) => "INDEXED BY cases_resolution_time_all".into(),
+    let hint = match (store.backend, column, group.is_some()) {
+        (Backend::Postgres, _, _) => "",
+        (Backend::Sqlite, "first_response_at", true) => "INDEXED BY cases_first_response_time",
+        (Backend::Sqlite, "first_response_at", false) => "INDEXED BY cases_first_response_time_all",
+        (Backend::Sqlite, _, true) => "INDEXED BY cases_resolution_time",
+        (Backend::Sqlite, _, false) => "INDEXED BY cases_resolution_time_all",
     };
     // Built from constants only; values are bound.
     let mut sql =
@@ -653,7 +648,7 @@ async fn median(
     let skip = i64::try_from((n - 1) / 2).unwrap_or(i64::MAX);
     let values: Vec<i64> = q
         .bind(skip)
-        .fetch_all(pool)
+        .fetch_all(&store.pool)
         .await?
         .iter()
         .map(|r| r.try_get(0))
@@ -668,7 +663,6 @@ async fn median(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
     use crate::store::{requests, testing};
 
     /// Inserts a case (break_fix, priority 2, a 1-hour target, created at 0), then applies
@@ -756,7 +750,7 @@ mod tests {
     }
 
     async fn tickets(s: &Store, f: Filter<'_>) -> Vec<String> {
-        let rows = queue(&s.pool, f, Page::ALL, NOW).await.unwrap();
+        let rows = queue(s, f, Page::ALL, NOW).await.unwrap();
         rows.into_iter().map(|r| r.case.ticket).collect()
     }
 
@@ -769,9 +763,7 @@ mod tests {
                 tickets(s, Filter::default()).await,
                 ["C", "B", "L", "A", "D", "K", "E", "F", "M", "H", "J", "I", "G"]
             );
-            let rows = queue(&s.pool, Filter::default(), Page::ALL, NOW)
-                .await
-                .unwrap();
+            let rows = queue(s, Filter::default(), Page::ALL, NOW).await.unwrap();
             let by = |t: &str| rows.iter().find(|r| r.case.ticket == t).unwrap();
             assert_eq!(
                 (by("C").overdue, by("C").due, by("C").due_at),
@@ -819,9 +811,7 @@ mod tests {
             let mut tx = s.begin().await.unwrap();
             assert_eq!(requests::move_open_tasks(&mut tx, l, m).await.unwrap(), 1);
             tx.commit().await.unwrap();
-            let rows = queue(&s.pool, Filter::default(), Page::ALL, NOW)
-                .await
-                .unwrap();
+            let rows = queue(s, Filter::default(), Page::ALL, NOW).await.unwrap();
             let by = |t: &str| rows.iter().find(|r| r.case.ticket == t).unwrap();
             assert_eq!(
                 (by("L").overdue, by("L").due, by("L").due_at),
@@ -881,7 +871,7 @@ mod tests {
                 ..Filter::default()
             };
             assert_eq!(tickets(s, theirs).await, ["E", "I"]);
-            let counts = counts(&s.pool, Filter::default(), NOW).await.unwrap();
+            let counts = counts(s, Filter::default(), NOW).await.unwrap();
             assert_eq!((counts.cases, counts.overdue), (13, 5));
             let counted = counts_of(s, overdue).await;
             assert_eq!((counted.cases, counted.overdue), (5, 5));
@@ -890,7 +880,7 @@ mod tests {
     }
 
     async fn counts_of(s: &Store, f: Filter<'_>) -> Counts {
-        counts(&s.pool, f, NOW).await.unwrap()
+        counts(s, f, NOW).await.unwrap()
     }
 
     #[tokio::test]
@@ -904,7 +894,7 @@ mod tests {
                     limit: Some(limit),
                     offset,
                 };
-                let got: Vec<String> = queue(&s.pool, Filter::default(), page, NOW)
+                let got: Vec<String> = queue(s, Filter::default(), page, NOW)
                     .await
                     .unwrap()
                     .into_iter()
@@ -926,7 +916,7 @@ mod tests {
                 limit: Some(2),
                 offset: 1,
             };
-            let rows = queue(&s.pool, overdue, page, NOW).await.unwrap();
+            let rows = queue(s, overdue, page, NOW).await.unwrap();
             let got: Vec<&str> = rows.iter().map(|r| r.case.ticket.as_str()).collect();
             assert_eq!(got, ["B", "L"]);
             t.cleanup().await;
@@ -971,7 +961,7 @@ mod tests {
             )
             .await;
 
-            let report = sla_report(&s.pool, None).await.unwrap();
+            let report = sla_report(s, None).await.unwrap();
             let break_fix = SlaFigures {
                 cases: 4,
                 met: 1,
@@ -1021,14 +1011,10 @@ mod tests {
                 "medians over all cases, not of the groups"
             );
 
-            let recent = sla_report(&s.pool, Some(Millis(9_000_000_000)))
-                .await
-                .unwrap();
+            let recent = sla_report(s, Some(Millis(9_000_000_000))).await.unwrap();
             assert_eq!(recent.groups.len(), 1);
             assert_eq!((recent.total.cases, recent.total.open), (1, 1));
-            let none = sla_report(&s.pool, Some(Millis(9_000_000_001)))
-                .await
-                .unwrap();
+            let none = sla_report(s, Some(Millis(9_000_000_001))).await.unwrap();
             assert_eq!((none.groups.len(), none.total), (0, SlaFigures::default()));
             t.cleanup().await;
         }
@@ -1045,9 +1031,7 @@ mod tests {
                 "target_clock = '24x7', resolved_at = 7, close_at = 9",
             )
             .await;
-            let case = queue(&s.pool, Filter::default(), Page::ALL, NOW)
-                .await
-                .unwrap()[0]
+            let case = queue(s, Filter::default(), Page::ALL, NOW).await.unwrap()[0]
                 .case
                 .id;
             let state = sla_state(&s.pool, case).await.unwrap().unwrap();
