@@ -1,9 +1,8 @@
 //! Group commit of the "sent" marks: the mails the parallel SMTP sessions finish while one
 //! commit is running are recorded together in the next, so the sessions stop queueing one
-//! commit (one fsync) each for the database's connection. Each mail is recorded before its
-//! case's next one is sent; while it waits, its connection carries another case's mail
-//! (`Outbox::deliver_due` keeps twice as many mails in flight as connections), so a crash
-//! resends at most two mails per connection.
+//! commit (one fsync) each for the database's connection. Each session still waits until its
+//! own mail is recorded before it sends the case's next one: a crash resends at most one mail
+//! per session, as before.
 
 use std::sync::Mutex;
 

@@ -74,17 +74,13 @@ impl Outbox {
         let connections = self.connections.max(1);
         // Enough rows that every connection has work while the next claim is read.
         let batch = BATCH.max(4 * connections as i64);
-        // Twice as many mails in flight as connections: a mail whose "sent" mark is being
-        // committed holds no connection (the transport's slots cap those), so the next mail
-        // takes it meanwhile instead of the connection idling for the commit.
-        let in_flight = 2 * connections;
         let marks = Marks::default();
         let mut lanes = Lanes::default();
         let mut sending = FuturesUnordered::new();
         // A claim found nothing new: claim again only once everything in flight is done.
         let mut drained = false;
         loop {
-            while sending.len() < in_flight && !cancel.is_cancelled() {
+            while sending.len() < connections && !cancel.is_cancelled() {
                 if let Some(group) = lanes.next() {
                     let ids: Vec<i64> = group.iter().map(|m| m.id).collect();
                     let ticket = group.first().and_then(|m| m.ticket.clone());
@@ -102,8 +98,8 @@ impl Outbox {
                 }
                 let claim = if self.store.backend == store::Backend::Postgres {
                     // Each claim holds its rows for store::outbox::CLAIM: claim no more than
-                    // the free places in flight take up now.
-                    (in_flight - sending.len()) as i64
+                    // the free connections take up now.
+                    (connections - sending.len()) as i64
                 } else {
                     // Unclaimed on SQLite: the rows waiting and in flight come back too.
                     batch + lanes.known() as i64
