@@ -1,8 +1,8 @@
 //! Group commit of the "sent" marks: the mails the parallel SMTP sessions finish while one
 //! commit is running are recorded together in the next, so the sessions stop queueing one
-//! commit (one fsync) each for the database's connection. Each session still waits until its
-//! own mail is recorded before it sends the case's next one: a crash resends at most one mail
-//! per session, as before.
+//! commit (one fsync) each for the database's connection. Each mail is recorded before its
+//! case's next one is sent, and before its connection sends another mail's final dot: a crash
+//! resends at most one mail per connection, as before.
 
 use std::sync::Mutex;
 

@@ -55,7 +55,7 @@ pub struct Outbox {
     pub transport: Transport,
     /// From of every mail: the support address and name.
     pub from: Mailbox,
-    /// Mails in flight at once (`outbound.connections`), each of another case.
+    /// SMTP connections at once (`outbound.connections`), each carrying another case's mail.
     pub connections: usize,
 }
 
@@ -74,13 +74,17 @@ impl Outbox {
         let connections = self.connections.max(1);
         // Enough rows that every connection has work while the next claim is read.
         let batch = BATCH.max(4 * connections as i64);
+        // Twice as many mails in flight as connections: a mail whose "sent" mark is being
+        // committed holds no connection, so the next mail's envelope goes out on it meanwhile
+        // (its final dot waits for the mark: see `transport::Unrecorded`).
+        let in_flight = 2 * connections;
         let marks = Marks::default();
         let mut lanes = Lanes::default();
         let mut sending = FuturesUnordered::new();
         // A claim found nothing new: claim again only once everything in flight is done.
         let mut drained = false;
         loop {
-            while sending.len() < connections && !cancel.is_cancelled() {
+            while sending.len() < in_flight && !cancel.is_cancelled() {
                 if let Some(group) = lanes.next() {
                     let ids: Vec<i64> = group.iter().map(|m| m.id).collect();
                     let ticket = group.first().and_then(|m| m.ticket.clone());
@@ -98,8 +102,8 @@ impl Outbox {
                 }
                 let claim = if self.store.backend == store::Backend::Postgres {
                     // Each claim holds its rows for store::outbox::CLAIM: claim no more than
-                    // the free connections take up now.
-                    (connections - sending.len()) as i64
+                    // the free places in flight take up now.
+                    (in_flight - sending.len()) as i64
                 } else {
                     // Unclaimed on SQLite: the rows waiting and in flight come back too.
                     batch + lanes.known() as i64
@@ -194,7 +198,7 @@ impl Outbox {
             bytes: &bytes,
         };
         match self.transport.send(&outgoing).await {
-            Ok(()) => {
+            Ok(unrecorded) => {
                 let sent = SentMail {
                     id: mail.id,
                     subject: rendered.subject,
@@ -202,6 +206,8 @@ impl Outbox {
                     at: store::now_ms(),
                 };
                 marks.sent(pool, sent).await?;
+                // Recorded: the connection may finish its next mail.
+                drop(unrecorded);
                 tracing::info!(outbox = mail.id, ticket = mail.ticket.as_deref().unwrap_or("-"), template = %mail.template, "mail sent");
                 Ok(Outcome::Sent)
             }

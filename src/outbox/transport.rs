@@ -1,7 +1,10 @@
 //! Where rendered mail goes. SMTP submits through lettre's SMTP connections (rustls; up to
-//! `outbound.connections` at once, each kept open between mails and reused); its failures are classified from the server's reply: 5xx is permanent except
-//! for authentication trouble, which is the configuration's fault and not the message's, and
-//! everything else (4xx, connection, TLS, timeouts) is retried. The file transport writes one
+//! `outbound.connections` at once, each kept open between mails and reused). A connection
+//! sends the next mail's envelope while the previous mail's "sent" mark is being committed,
+//! but holds that mail's final dot until the mark is in (see [`Unrecorded`]). Failures are
+//! classified from the server's reply: 5xx is permanent except for authentication trouble,
+//! which is the configuration's fault and not the message's, and everything else (4xx,
+//! connection, TLS, timeouts) is retried. The file transport writes one
 //! `.eml` per outbox row (0600), named after the row, atomically and durably (temporary file,
 //! fsync, rename, fsync of the directory), so a resend after a crash replaces the same file
 //! instead of adding a second one.
@@ -17,7 +20,7 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::{ClientId, Extension, ServerInfo};
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, Semaphore};
 use tokio_rustls::TlsConnector;
 
 use crate::config::{Security, ServerSettings, TransportSettings};
@@ -53,13 +56,18 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// Delivers one formatted message for outbox row `row_id`.
+    /// Delivers one formatted message for outbox row `row_id`. The caller holds the returned
+    /// [`Unrecorded`] until the mail is recorded as sent.
     ///
     /// # Errors
     /// I/O failures, classified as transient (a full disk may be emptied).
-    pub async fn send(&self, mail: &Outgoing<'_>) -> Result<(), SendError> {
+    pub async fn send(&self, mail: &Outgoing<'_>) -> Result<Unrecorded, SendError> {
         match self {
-            Transport::File { dir } => write_file(dir, mail.row_id, mail.ticket, mail.bytes).await,
+            Transport::File { dir } => {
+                write_file(dir, mail.row_id, mail.ticket, mail.bytes).await?;
+                // A file sent again replaces itself: nothing to hold back.
+                Ok(Unrecorded::default())
+            }
             Transport::Smtp(client) => {
                 let parse = |a: &str| {
                     a.parse().map_err(|e| SendError {
@@ -159,10 +167,70 @@ pub fn smtp_client(server: &ServerSettings, connections: usize) -> Result<SmtpCl
         tls: TlsConnector::from(Arc::new(config)),
         hello: ClientId::default(),
         describe,
-        idle: std::sync::Mutex::new(Vec::new()),
+        free: std::sync::Mutex::new(empty_slots(connections)),
         slots: Semaphore::new(connections.max(1)),
         connections: connections.max(1),
     })
+}
+
+/// Held from the server's acceptance of a mail until the mail is recorded as sent; dropping it
+/// says the mail is recorded (or never will be). Until then the connection that carried it
+/// sends no other mail's final dot: it may send the next envelope and wait at `DATA`, so a
+/// crash leaves at most one accepted and unrecorded mail per connection (each sent again
+/// after the restart), while no connection idles for the database's commit.
+#[derive(Debug, Default)]
+#[must_use = "hold it until the mail is recorded as sent"]
+pub struct Unrecorded {
+    /// Only dropped: its receiver, in the slot, wakes then.
+    _recorded: Option<oneshot::Sender<()>>,
+}
+
+/// One of the `outbound.connections` places a connection can be in, whether or not one is
+/// open: the limit of one unrecorded mail holds for the place, across reconnections.
+#[derive(Default)]
+struct Slot {
+    /// The open connection, when it is not in use, with when it was last used.
+    conn: Option<(Open, Instant)>,
+    /// The last mail accepted here, until it is recorded.
+    previous: Option<oneshot::Receiver<()>>,
+}
+
+/// An open connection ready for mail, and whether its server takes commands in batches.
+struct Open {
+    conn: AsyncSmtpConnection,
+    /// The server offers PIPELINING (RFC 2920): the envelope goes out in one write.
+    pipelining: bool,
+}
+
+fn empty_slots(connections: usize) -> Vec<Slot> {
+    (0..connections.max(1)).map(|_| Slot::default()).collect()
+}
+
+/// A slot in use, handed back to the free ones when dropped (a send that is cancelled or
+/// times out leaves no connection half-way through a mail in it: the connection is taken out
+/// while it is used and put back only between mails).
+struct Taken<'a> {
+    client: &'a SmtpClient,
+    slot: Slot,
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        let slot = std::mem::take(&mut self.slot);
+        self.client.free().push(slot);
+    }
+}
+
+/// How one mail's exchange on an open connection ended, when it did not end in acceptance.
+enum Failure {
+    /// The first command failed without an answer: a kept connection the server had closed,
+    /// or a fresh one that broke; no part of the mail reached the server.
+    Unused(lettre::transport::smtp::Error),
+    /// The server refused, or the connection failed once the mail had started.
+    Smtp(lettre::transport::smtp::Error),
+    /// The server does not offer an extension this mail needs.
+    Unsupported(String),
+    TimedOut,
 }
 
 /// An SMTP client with up to `connections` sessions at once, each kept open between mails
@@ -177,9 +245,9 @@ pub struct SmtpClient {
     tls: TlsConnector,
     hello: ClientId,
     describe: String,
-    /// Connections not in use, with when each was last used.
-    idle: std::sync::Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
-    /// One permit per connection that may be in use.
+    /// The slots not in use (one per connection that may be open).
+    free: std::sync::Mutex<Vec<Slot>>,
+    /// One permit per free slot.
     slots: Semaphore,
     connections: usize,
 }
@@ -191,36 +259,48 @@ impl fmt::Debug for SmtpClient {
 }
 
 impl SmtpClient {
-    async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
-        // Never closed: acquiring only waits for a connection to be free.
-        let _slot = self.slots.acquire().await;
-        let kept = self.idle().pop();
-        let mut reused = false;
-        let mut conn = match kept {
-            Some((c, used)) if !c.has_broken() && used.elapsed() < MAX_IDLE => {
-                reused = true;
-                c
-            }
+    async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<Unrecorded, SendError> {
+        // Never closed: acquiring only waits for a slot to be free, and a permit means one is.
+        let _permit = self.slots.acquire().await;
+        let slot = self.free().pop().unwrap_or_default();
+        let mut taken = Taken { client: self, slot };
+        let (mut conn, mut reused) = match taken.slot.conn.take() {
+            Some((c, used)) if !c.conn.has_broken() && used.elapsed() < MAX_IDLE => (c, true),
             Some((mut c, _)) => {
-                let _ = tokio::time::timeout(Duration::from_secs(5), c.quit()).await;
-                self.connect().await?
+                let _ = tokio::time::timeout(Duration::from_secs(5), c.conn.quit()).await;
+                (self.connect().await?, false)
             }
-            None => self.connect().await?,
+            None => (self.connect().await?, false),
         };
         loop {
-            let result = tokio::time::timeout(SMTP_TIMEOUT, conn.send(envelope, bytes)).await;
-            match result {
-                Ok(Ok(_)) => {
-                    self.idle().push((conn, Instant::now()));
-                    return Ok(());
+            let exchange = Self::mail(&mut conn, envelope, bytes, &mut taken.slot.previous);
+            let failure = match tokio::time::timeout(SMTP_TIMEOUT, exchange).await {
+                Ok(Ok(())) => {
+                    let (recorded, previous) = oneshot::channel();
+                    taken.slot.previous = Some(previous);
+                    taken.slot.conn = Some((conn, Instant::now()));
+                    return Ok(Unrecorded {
+                        _recorded: Some(recorded),
+                    });
                 }
+                Ok(Err(failure)) => failure,
+                Err(_) => Failure::TimedOut,
+            };
+            let e = match failure {
                 // The server may have closed a kept connection meanwhile: one fresh try.
-                Ok(Err(e)) if reused && !e.is_response() => {
+                Failure::Unused(_) if reused => {
                     reused = false;
                     conn = self.connect().await?;
+                    continue;
                 }
-                Ok(Err(e)) => return Err(classify(&self.describe, &e)),
-                Err(_) => {
+                Failure::Unused(e) | Failure::Smtp(e) => e,
+                Failure::Unsupported(message) => {
+                    return Err(SendError {
+                        message: format!("{}: {message}", self.describe),
+                        transient: true,
+                    })
+                }
+                Failure::TimedOut => {
                     return Err(SendError {
                         message: format!(
                             "{}: no answer within {} s",
@@ -230,20 +310,109 @@ impl SmtpClient {
                         transient: true,
                     })
                 }
+            };
+            if e.is_response() {
+                // Refused: say goodbye rather than leave the server waiting.
+                let _ = tokio::time::timeout(Duration::from_secs(5), conn.conn.abort()).await;
             }
+            return Err(classify(&self.describe, &e));
         }
     }
 
-    /// The connections not in use (a panic elsewhere cannot leave them half-changed: each
-    /// change is one push or pop).
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(AsyncSmtpConnection, Instant)>> {
-        self.idle
+    /// One mail on an open connection: the envelope (`MAIL`, `RCPT`, `DATA`, with the
+    /// parameters lettre's own `send` gives; in one write when the server offers PIPELINING),
+    /// then, once the connection's previous mail is recorded, the message and its final dot in
+    /// one write.
+    async fn mail(
+        open: &mut Open,
+        envelope: &Envelope,
+        bytes: &[u8],
+        previous: &mut Option<oneshot::Receiver<()>>,
+    ) -> Result<(), Failure> {
+        use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+        use lettre::transport::smtp::extension::{MailBodyParameter, MailParameter};
+        let conn = &mut open.conn;
+        let info = conn.server_info();
+        let mut options = Vec::new();
+        let non_ascii = envelope
+            .from()
+            .into_iter()
+            .chain(envelope.to())
+            .any(|a| !AsRef::<str>::as_ref(a).is_ascii());
+        if non_ascii {
+            if !info.supports_feature(Extension::SmtpUtfEight) {
+                return Err(Failure::Unsupported(
+                    "the envelope has non-ASCII addresses and the server does not offer SMTPUTF8"
+                        .into(),
+                ));
+            }
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        if !bytes.is_ascii() {
+            if !info.supports_feature(Extension::EightBitMime) {
+                return Err(Failure::Unsupported(
+                    "the message is not ASCII and the server does not offer 8BITMIME".into(),
+                ));
+            }
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let from = Mail::new(envelope.from().cloned(), options);
+        let first = |e: lettre::transport::smtp::Error| {
+            if e.is_response() {
+                Failure::Smtp(e)
+            } else {
+                Failure::Unused(e)
+            }
+        };
+        if open.pipelining {
+            let mut commands = from.to_string();
+            for to in envelope.to() {
+                commands.push_str(&Rcpt::new(to.clone(), vec![]).to_string());
+            }
+            commands.push_str(&Data.to_string());
+            // Each command's answer in turn; the first refusal ends the mail (and the
+            // connection, so the answers left unread do not matter).
+            conn.command(Verbatim(&commands)).await.map_err(first)?;
+            for _ in envelope.to() {
+                conn.read_response().await.map_err(Failure::Smtp)?;
+            }
+            conn.read_response().await.map_err(Failure::Smtp)?;
+        } else {
+            conn.command(from).await.map_err(first)?;
+            for to in envelope.to() {
+                conn.command(Rcpt::new(to.clone(), vec![]))
+                    .await
+                    .map_err(Failure::Smtp)?;
+            }
+            conn.command(Data).await.map_err(Failure::Smtp)?;
+        }
+        if let Some(previous) = previous.as_mut() {
+            // Recorded, or given up on (its holder dropped it either way).
+            let _ = previous.await;
+        }
+        *previous = None;
+        let data = transparent(bytes);
+        match std::str::from_utf8(&data) {
+            Ok(text) => conn.command(Verbatim(text)).await,
+            // Bytes that are not text: lettre's own writer, the message and the dot apart.
+            Err(_) => conn.message(bytes).await,
+        }
+        .map_err(Failure::Smtp)?;
+        Ok(())
+    }
+
+    /// The free slots (a panic elsewhere cannot leave them half-changed: each change is one
+    /// push or pop).
+    fn free(&self) -> std::sync::MutexGuard<'_, Vec<Slot>> {
+        self.free
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
-        self.open().await.map_err(|e| {
+    /// An open connection for mail, and whether the server offers PIPELINING (lettre does not
+    /// keep that keyword: a second EHLO, which RFC 5321 allows at any time, reads it).
+    async fn connect(&self) -> Result<Open, SendError> {
+        let mut conn = self.open().await.map_err(|e| {
             let transient = match &e.cause {
                 Cause::Smtp(smtp) => classify("", smtp).transient,
                 _ => true,
@@ -252,7 +421,25 @@ impl SmtpClient {
                 message: e.to_string(),
                 transient,
             }
-        })
+        })?;
+        let ehlo = lettre::transport::smtp::commands::Ehlo::new(self.hello.clone());
+        let pipelining = match tokio::time::timeout(SMTP_TIMEOUT, conn.command(ehlo)).await {
+            Ok(Ok(reply)) => reply
+                .message()
+                .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING")),
+            Ok(Err(e)) => return Err(classify(&self.describe, &e)),
+            Err(_) => {
+                return Err(SendError {
+                    message: format!(
+                        "{}: no answer to EHLO within {} s",
+                        self.describe,
+                        SMTP_TIMEOUT.as_secs()
+                    ),
+                    transient: true,
+                })
+            }
+        };
+        Ok(Open { conn, pipelining })
     }
 
     /// `smtp://host:port (STARTTLS, as user)`, for logs and `check`.
@@ -273,7 +460,7 @@ impl SmtpClient {
             tls: self.tls.clone(),
             hello: self.hello.clone(),
             describe: self.describe.clone(),
-            idle: std::sync::Mutex::new(Vec::new()),
+            free: std::sync::Mutex::new(empty_slots(self.connections)),
             slots: Semaphore::new(self.connections),
             connections: self.connections,
         }
@@ -333,6 +520,33 @@ impl SmtpClient {
         }
         Ok(conn)
     }
+}
+
+/// Text sent as it is (lettre's `command` writes what it is given and reads one answer).
+struct Verbatim<'a>(&'a str);
+
+impl fmt::Display for Verbatim<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A message as `DATA` carries it (RFC 5321 4.5.2): a dot starting a line gets another, and
+/// the final `CRLF . CRLF` ends it, byte for byte what lettre's own writer sends, in one piece.
+fn transparent(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + message.len() / 64 + 8);
+    let mut line_start = true;
+    let mut after_cr = false;
+    for &b in message {
+        if line_start && b == b'.' {
+            out.push(b'.');
+        }
+        out.push(b);
+        line_start = after_cr && b == b'\n';
+        after_cr = b == b'\r';
+    }
+    out.extend_from_slice(b"\r\n.\r\n");
+    out
 }
 
 /// The login mechanisms helpdesk uses, in order of preference.
@@ -426,4 +640,29 @@ async fn write_file(
         message: format!("the file transport's task failed: {e}"),
         transient: true,
     })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_doubles_each_leading_dot_and_ends_with_the_final_dot() {
+        let cases: [(&[u8], &[u8]); 5] = [
+            (b"Hi\r\n", b"Hi\r\n\r\n.\r\n"),
+            (b".start\r\nx", b"..start\r\nx\r\n.\r\n"),
+            (b"a\r\n.\r\n..b\r\n", b"a\r\n..\r\n...b\r\n\r\n.\r\n"),
+            // A dot after a bare CR or LF does not start a line.
+            (b"a\r.b\n.c", b"a\r.b\n.c\r\n.\r\n"),
+            (b"", b"\r\n.\r\n"),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(
+                transparent(message),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(message)
+            );
+        }
+    }
 }
