@@ -63,12 +63,14 @@ pg = find(r"helpdesk on PostgreSQL: intake (\d+) messages in ([\d.]+) s = (\d+) 
 if pg:
     rows.append(("intake over IMAP into PostgreSQL", "reported", f"{fmt(pg[2])} msg/s"))
 delivery = find(r"helpdesk delivery: (\d+) acknowledgments through Postfix in ([\d.]+) s = (\d+) mail/s")
-s4 = find(r"smtp-source \(4 sessions\): .* = (\d+) mail/s")
-s1 = find(r"smtp-source \(1 sessions\): .* = (\d+) mail/s")
+s4 = find(r"smtp-source \(4 sessions, connections kept\): .* = (\d+) mail/s")
+s4new = find(r"smtp-source \(4 sessions, a connection per mail\): .* = (\d+) mail/s")
+s1 = find(r"smtp-source \(1 sessions, connections kept\): .* = (\d+) mail/s")
 if delivery and s4:
     ratio = 100 * float(delivery[2]) / float(s4[0])
     rows.append(("delivery through Postfix, 4 connections", "≥ 90% of `smtp-source`",
-                 f"**{fmt(delivery[2])} mail/s = {ratio:.0f}%** of `smtp-source -s 4` ({fmt(s4[0])} mail/s; {fmt(s1[0]) if s1 else '—'} with one session)"))
+                 f"**{fmt(delivery[2])} mail/s = {ratio:.0f}%** of `smtp-source -d -s 4` ({fmt(s4[0])} mail/s; "
+                 f"{fmt(s1[0]) if s1 else '—'} with one session; {fmt(s4new[0]) if s4new else '—'} with a connection per mail)"))
 rss = find(r"drained (\d+) messages in ([\d.]+) s, delivered (\d+) in ([\d.]+) s; peak RSS (\d+) MiB")
 if rss:
     rate = float(rss[0]) / float(rss[1])
