@@ -294,22 +294,8 @@ impl SmtpClient {
                     continue;
                 }
                 Failure::Unused(e) | Failure::Smtp(e) => e,
-                Failure::Unsupported(message) => {
-                    return Err(SendError {
-                        message: format!("{}: {message}", self.describe),
-                        transient: true,
-                    })
-                }
-                Failure::TimedOut => {
-                    return Err(SendError {
-                        message: format!(
-                            "{}: no answer within {} s",
-                            self.describe,
-                            SMTP_TIMEOUT.as_secs()
-                        ),
-                        transient: true,
-                    })
-                }
+                Failure::Unsupported(message) => return Err(self.retry_later(&message)),
+                Failure::TimedOut => return Err(self.retry_later(&no_answer(""))),
             };
             if e.is_response() {
                 // Refused: say goodbye rather than leave the server waiting.
@@ -386,6 +372,8 @@ impl SmtpClient {
             }
             conn.command(Data).await.map_err(Failure::Smtp)?;
         }
+        // Awaited in place, not taken: a send cancelled while it waits leaves the wait in the
+        // slot for the next mail.
         if let Some(previous) = previous.as_mut() {
             // Recorded, or given up on (its holder dropped it either way).
             let _ = previous.await;
@@ -399,6 +387,14 @@ impl SmtpClient {
         }
         .map_err(Failure::Smtp)?;
         Ok(())
+    }
+
+    /// A failure worth another attempt later, named after the server.
+    fn retry_later(&self, what: &str) -> SendError {
+        SendError {
+            message: format!("{}: {what}", self.describe),
+            transient: true,
+        }
     }
 
     /// The free slots (a panic elsewhere cannot leave them half-changed: each change is one
@@ -428,16 +424,7 @@ impl SmtpClient {
                 .message()
                 .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING")),
             Ok(Err(e)) => return Err(classify(&self.describe, &e)),
-            Err(_) => {
-                return Err(SendError {
-                    message: format!(
-                        "{}: no answer to EHLO within {} s",
-                        self.describe,
-                        SMTP_TIMEOUT.as_secs()
-                    ),
-                    transient: true,
-                })
-            }
+            Err(_) => return Err(self.retry_later(&no_answer(" to EHLO"))),
         };
         Ok(Open { conn, pipelining })
     }
@@ -520,6 +507,11 @@ impl SmtpClient {
         }
         Ok(conn)
     }
+}
+
+/// `no answer{what} within 60 s`.
+fn no_answer(what: &str) -> String {
+    format!("no answer{what} within {} s", SMTP_TIMEOUT.as_secs())
 }
 
 /// Text sent as it is (lettre's `command` writes what it is given and reads one answer).

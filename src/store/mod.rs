@@ -299,9 +299,9 @@ impl Store {
     /// sampled by `analysis_limit`, of the tables that grew manifold since the last one, and
     /// nothing when none did). Without statistics the planner takes any range for a full scan
     /// and walks the primary key of a million cases for the scheduler's warnings instead of
-    /// their small partial index. (The sample is coarse: the first-response queries still take the status
-    /// index; a full ANALYZE, 1.4 s at a million cases, would fix them.) PostgreSQL's
-    /// autovacuum does this by itself.
+    /// their small partial index. (The sample is coarse: the first-response queries still take
+    /// the status index; a full ANALYZE, 1.4 s at a million cases, would fix them.)
+    /// PostgreSQL's autovacuum does this by itself.
     ///
     /// # Errors
     /// Database failure.

@@ -345,8 +345,14 @@ fn the_shipped_corpus_evaluates() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     // The held-out split is gated at the figures the issue asked for (README, "Measuring the
     // rules"), so that no change to the rules or the corpus makes them worse.
-    let gates = ["--min-accuracy", "95", "--min-recall", "85"];
-    let gates = [&gates[..], &["--min-emergency-precision", "95"]].concat();
+    let gates = [
+        "--min-accuracy",
+        "95",
+        "--min-recall",
+        "85",
+        "--min-emergency-precision",
+        "95",
+    ];
     for (file, n, gated) in [("tune.tsv", 1816, false), ("holdout.tsv", 787, true)] {
         let path = root.join("corpus").join(file);
         let mut args = vec!["rules", "eval", path.to_str().unwrap(), "--json"];
