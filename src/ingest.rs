@@ -709,8 +709,7 @@ impl Pipeline {
         // What later cases are compared with, worked out once.
         let request = crate::parse::quote::strip_reply(&m.text).text;
         let terms = similar::Terms::of(&subject, &request);
-        let stored = terms.stored();
-        new.terms = Some(&stored);
+        new.terms = Some(terms.stored());
         let case = cases::insert(tx, &new, now).await?;
         let previous_ticket = match previous {
             Some(previous) => {

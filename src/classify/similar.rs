@@ -12,9 +12,10 @@ use std::time::Duration;
 use crate::model::Millis;
 
 /// The terms of a request: its words without greetings, filler and signature words, each
-/// stemmed once, sorted.
+/// stemmed once, sorted; held as stored (separated by spaces, a term holds none), so a case read
+/// back is compared without taking its terms apart.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Terms(Vec<String>);
+pub struct Terms(String);
 
 /// How much of the body is read: a request says what it is about near its top.
 const BODY_SCAN: usize = 4 << 10;
@@ -35,23 +36,42 @@ impl Terms {
             .map(|(c, _)| format!("~{c}"))
             .collect();
         set.extend(concepts);
-        Terms(set.into_iter().collect())
+        Terms(set.into_iter().collect::<Vec<_>>().join(" "))
     }
 
-    /// The terms as stored: separated by spaces (a term holds none).
-    pub fn stored(&self) -> String {
-        self.0.join(" ")
+    /// The terms as stored.
+    pub fn stored(&self) -> &str {
+        &self.0
     }
 
     /// Terms as [`Terms::stored`] wrote them.
-    pub fn from_stored(text: &str) -> Terms {
-        Terms(text.split_whitespace().map(str::to_owned).collect())
+    pub fn from_stored(text: String) -> Terms {
+        Terms(text)
     }
 
-    fn shared<'a>(&'a self, other: &'a Terms) -> impl Iterator<Item = &'a String> + 'a {
-        self.0
-            .iter()
-            .filter(move |t| other.0.binary_search(t).is_ok())
+    /// Each term, in order.
+    fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.split_whitespace()
+    }
+
+    /// The terms the two have in common, in order: one walk along both sorted lists.
+    fn shared<'a>(&'a self, other: &'a Terms) -> impl Iterator<Item = &'a str> + 'a {
+        let (mut a, mut b) = (self.iter().peekable(), other.iter().peekable());
+        std::iter::from_fn(move || loop {
+            let (x, y) = (a.peek()?, b.peek()?);
+            match x.cmp(y) {
+                std::cmp::Ordering::Less => {
+                    a.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    b.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    b.next();
+                    return a.next();
+                }
+            }
+        })
     }
 }
 
@@ -475,8 +495,8 @@ impl Rarity {
         let mut r = Rarity::default();
         for (subject, body) in texts {
             r.docs += 1;
-            for t in Terms::of(subject, body).0 {
-                *r.df.entry(t).or_insert(0) += 1;
+            for t in Terms::of(subject, body).iter() {
+                *r.df.entry(t.to_owned()).or_insert(0) += 1;
             }
         }
         r
@@ -598,18 +618,33 @@ pub fn compare(
     if apart > s.window {
         return None;
     }
+    let same_person = new.requester.eq_ignore_ascii_case(open.requester);
+    let (kind, min_terms, min_score) = if same_person {
+        (
+            Kind::Duplicate,
+            s.duplicate_min_terms,
+            s.duplicate_min_score,
+        )
+    } else {
+        (Kind::Related, s.min_terms, s.min_score)
+    };
+    // Most open cases share too few terms: they are turned away before anything is weighed
+    // (leaving out the requesters' names below only lowers the count).
+    if new.terms.shared(open.terms).count() < min_terms {
+        return None;
+    }
     // The requesters' own names (a signature) say who wrote, not what about.
     let names: Vec<String> = [new.requester, open.requester]
         .iter()
         .flat_map(|a| super::words(a.split('@').next().unwrap_or("")))
         .collect();
-    let mut shared: Vec<(&String, f64)> = new
+    let mut shared: Vec<(&str, f64)> = new
         .terms
         .shared(open.terms)
-        .filter(|t| !names.contains(t))
+        .filter(|t| !names.iter().any(|n| n == t))
         .map(|t| (t, rarity.weight(t)))
         .collect();
-    let total = |t: &Terms| t.0.iter().map(|x| rarity.weight(x)).sum::<f64>();
+    let total = |t: &Terms| t.iter().map(|x| rarity.weight(x)).sum::<f64>();
     let shorter = total(new.terms).min(total(open.terms));
     if shorter <= 0.0 {
         return None;
@@ -622,23 +657,13 @@ pub fn compare(
     let score = (shared.iter().map(|(_, w)| w).sum::<f64>() + site_bonus) / (shorter + site_bonus);
     // Reports of one incident come close together: the nearer, the less must be shared.
     let nearness = 0.5 + 0.5 * (apart.as_secs_f64() / s.window.as_secs_f64().max(1.0));
-    let same_person = new.requester.eq_ignore_ascii_case(open.requester);
-    let (kind, min_terms, min_score) = if same_person {
-        (
-            Kind::Duplicate,
-            s.duplicate_min_terms,
-            s.duplicate_min_score,
-        )
-    } else {
-        (Kind::Related, s.min_terms, s.min_score)
-    };
     if shared.len() < min_terms || score < min_score * nearness.min(1.0) {
         return None;
     }
     shared.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     Some(Link {
         kind,
-        shared: shared.into_iter().map(|(t, _)| t.clone()).collect(),
+        shared: shared.into_iter().map(|(t, _)| t.to_owned()).collect(),
         score,
         apart,
     })
