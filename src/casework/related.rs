@@ -58,9 +58,9 @@ impl Pipeline {
         let mut found: Vec<Found> = recent
             .into_iter()
             .filter_map(|r| {
-                let theirs = match &r.terms {
+                let theirs = match r.terms {
                     Ok(stored) => Terms::from_stored(stored),
-                    Err(body) => Terms::of(&r.subject, &quote::strip_reply(body).text),
+                    Err((subject, body)) => Terms::of(&subject, &quote::strip_reply(&body).text),
                 };
                 let open = Request {
                     requester: &r.requester,
