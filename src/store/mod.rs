@@ -31,12 +31,14 @@ use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 pub type Tx = sqlx::Transaction<'static, Any>;
 
 /// A transaction plus the case events written in it, which are buffered and inserted together
-/// (one multi-row statement) at commit, and the ticket counter, bumped once per transaction:
-/// nothing reads events back while ingesting, and each statement saved is a round trip to the
-/// database saved. Derefs to [`Tx`] for everything else.
+/// (one multi-row statement) at commit, the ticket counter, bumped once per transaction, and
+/// the caps' per-minute tallies of the mail it queues, upserted together at commit (the caps'
+/// reads add them): nothing reads events back while ingesting, and each statement saved is a
+/// round trip to the database saved. Derefs to [`Tx`] for everything else.
 pub struct Work {
     tx: Tx,
     events: Vec<cases::NewEvent>,
+    tallies: outbox::Tallies,
     /// First and last ticket number allocated in this transaction.
     tickets: Option<(i64, i64)>,
     /// Metrics the events stand for (metric, label, value), recorded once committed.
@@ -55,6 +57,7 @@ impl Work {
             }
         }
         cases::insert_events(&mut self.tx, &self.events).await?;
+        outbox::save_tallies(&mut self.tx, &self.tallies).await?;
         self.tx.commit().await?;
         for (metric, label, value) in self.counts {
             metrics::counter!(metric, label => value).increment(1);
@@ -337,6 +340,7 @@ impl Store {
         Ok(Work {
             tx: self.pool.begin().await?,
             events: Vec::new(),
+            tallies: outbox::Tallies::default(),
             tickets: None,
             counts: Vec::new(),
         })

@@ -6,7 +6,9 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{format_ms, Error, Tx};
+use std::collections::BTreeMap;
+
+use super::{format_ms, Error, Tx, Work};
 use crate::caps;
 use crate::model::{CaseId, Millis};
 use crate::parse::signals::{base_mailbox, domain_of};
@@ -171,7 +173,7 @@ pub struct OutboxRow {
 ///
 /// # Errors
 /// Database failure.
-pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<i64, Error> {
+pub async fn enqueue(tx: &mut Work, m: &NewMail<'_>, now: Millis) -> Result<i64, Error> {
     let id: i64 = sqlx::query(
         r#"INSERT INTO outbox (case_id, kind, template, context, recipient, recipient_name,
                message_id, in_reply_to, reference_ids, status, attempts, next_attempt_at, created_at,
@@ -208,15 +210,15 @@ pub async fn enqueue(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<i64, E
     .bind(m.headers.map(|h| h.to))
     .bind(m.headers.and_then(|h| h.to_name))
     .bind(m.headers.map(|h| h.cc.join(" ")))
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut ***tx)
     .await?
     .try_get(0)?;
-    count(tx, m, now).await?;
+    tx.tallies.count(m, now);
     for file in m.files {
         sqlx::query(r#"INSERT INTO outbox_attachments (outbox_id, attachment_id) VALUES ($1, $2)"#)
             .bind(id)
             .bind(*file)
-            .execute(&mut **tx)
+            .execute(&mut ***tx)
             .await?;
     }
     Ok(id)
@@ -232,41 +234,76 @@ fn minute(at: Millis) -> i64 {
     at.0.div_euclid(60_000)
 }
 
-/// Counts a queued mail in `mail_counts`, the per-minute tallies the caps read: an automatic
-/// mail under its base mailbox, its domain and in all; a notification under the sender whose
-/// mail caused it.
-async fn count(tx: &mut Tx, m: &NewMail<'_>, now: Millis) -> Result<(), Error> {
-    let keys: Vec<(&str, String)> = if automatic(m.kind) {
-        vec![
-            ("mailbox", base_mailbox(m.recipient)),
-            ("domain", domain_of(m.recipient)),
-            ("all", String::new()),
-        ]
-    } else if m.kind == KIND_NOTIFICATION {
-        m.cause
-            .map(|c| ("cause", base_mailbox(c)))
-            .into_iter()
-            .collect()
-    } else {
-        Vec::new()
-    };
-    if keys.is_empty() {
-        return Ok(());
+/// The per-minute tallies of the mail a transaction queued, by scope, key and minute: written
+/// to `mail_counts` when it commits ([`save_tallies`]), added to what the caps read before.
+#[derive(Debug, Default)]
+pub struct Tallies(BTreeMap<(&'static str, String, i64), i64>);
+
+impl Tallies {
+    /// Counts a queued mail: an automatic mail under its base mailbox, its domain and in all; a
+    /// notification under the sender whose mail caused it.
+    fn count(&mut self, m: &NewMail<'_>, now: Millis) {
+        let keys: Vec<(&'static str, String)> = if automatic(m.kind) {
+            vec![
+                ("mailbox", base_mailbox(m.recipient)),
+                ("domain", domain_of(m.recipient)),
+                ("all", String::new()),
+            ]
+        } else if m.kind == KIND_NOTIFICATION {
+            m.cause
+                .map(|c| ("cause", base_mailbox(c)))
+                .into_iter()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (scope, key) in keys {
+            *self.0.entry((scope, key, minute(now))).or_insert(0) += 1;
+        }
     }
-    let rows: Vec<String> = (0..keys.len())
-        .map(|i| format!("(${}, ${}, $1, 1)", 2 * i + 2, 2 * i + 3))
-        .collect();
-    // Built from placeholders only; the values are bound.
-    let sql = format!(
-        "INSERT INTO mail_counts (scope, key, minute, n) VALUES {}
-         ON CONFLICT (scope, key, minute) DO UPDATE SET n = mail_counts.n + 1",
-        rows.join(", ")
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(minute(now));
-    for (scope, key) in &keys {
-        q = q.bind(*scope).bind(key.as_str());
+
+    /// What this transaction counted under `scope`/`key` in the minutes after `minute`.
+    fn after(&self, scope: &'static str, key: &str, minute: i64) -> i64 {
+        self.0
+            .range((scope, key.to_owned(), minute + 1)..=(scope, key.to_owned(), i64::MAX))
+            .map(|(_, n)| n)
+            .sum()
     }
-    q.execute(&mut **tx).await?;
+}
+
+/// Rows per `mail_counts` upsert (4 parameters each; see `cases::EVENTS_PER_STATEMENT`).
+const TALLIES_PER_STATEMENT: usize = 50;
+
+/// Adds a transaction's tallies to `mail_counts`, a few dozen per statement.
+///
+/// # Errors
+/// Database failure.
+pub(super) async fn save_tallies(tx: &mut Tx, tallies: &Tallies) -> Result<(), Error> {
+    let all: Vec<_> = tallies.0.iter().collect();
+    for chunk in all.chunks(TALLIES_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "(${}, ${}, ${}, ${})",
+                    4 * i + 1,
+                    4 * i + 2,
+                    4 * i + 3,
+                    4 * i + 4
+                )
+            })
+            .collect();
+        // Built from placeholders only; the values are bound. Each key once: a tally is summed.
+        let sql = format!(
+            "INSERT INTO mail_counts (scope, key, minute, n) VALUES {}
+             ON CONFLICT (scope, key, minute) DO UPDATE SET n = mail_counts.n + excluded.n",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for ((scope, key, minute), n) in chunk {
+            q = q.bind(*scope).bind(key.as_str()).bind(*minute).bind(**n);
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -301,7 +338,7 @@ fn counted(scope: &str, key: &str, boundary: &str) -> String {
 /// # Errors
 /// Database failure.
 pub async fn automatic_since(
-    tx: &mut Tx,
+    tx: &mut Work,
     recipient: &str,
     since: Millis,
 ) -> Result<caps::Recent, Error> {
@@ -326,12 +363,14 @@ pub async fn automatic_since(
         .bind(KIND_AUTO_REPLY)
         .bind(KIND_COMMAND_ERROR)
         .bind(KIND_RECEIPT)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut ***tx)
         .await?;
+    let (key, domain, after) = (base_mailbox(recipient), domain_of(recipient), minute(since));
+    let t = &tx.tallies;
     Ok(caps::Recent {
-        mailbox: row.try_get(0)?,
-        domain: row.try_get(1)?,
-        all: row.try_get(2)?,
+        mailbox: row.try_get::<i64, _>(0)? + t.after("mailbox", &key, after),
+        domain: row.try_get::<i64, _>(1)? + t.after("domain", &domain, after),
+        all: row.try_get::<i64, _>(2)? + t.after("all", "", after),
     })
 }
 
@@ -340,7 +379,7 @@ pub async fn automatic_since(
 /// # Errors
 /// Database failure.
 pub async fn notifications_caused_since(
-    tx: &mut Tx,
+    tx: &mut Work,
     sender: &str,
     since: Millis,
 ) -> Result<i64, Error> {
@@ -349,15 +388,17 @@ pub async fn notifications_caused_since(
         "SELECT {}",
         counted("cause", "$1", "cause_key = $1 AND kind = $2")
     );
-    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(base_mailbox(sender))
+    let key = base_mailbox(sender);
+    let stored: i64 = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(key.as_str())
         .bind(KIND_NOTIFICATION)
         .bind(minute(since))
         .bind(since)
         .bind(Millis((minute(since) + 1) * 60_000))
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut ***tx)
         .await?
-        .try_get(0)?)
+        .try_get(0)?;
+    Ok(stored + tx.tallies.after("cause", &key, minute(since)))
 }
 
 /// Our outgoing mails among `ids` (Message-IDs an inbound message names), with their case and
@@ -883,15 +924,53 @@ mod tests {
         }
     }
 
+    /// Mails 20 s apart over five minutes: to two people of one domain, one of another,
+    /// automatic or not, each notification caused by the boss.
+    fn at(i: i64) -> Millis {
+        Millis(1_000_000_020_000 + 20_000 * i)
+    }
+
+    /// The caps' counts since each moment in `tx` are those of the 15 mails queued at [`at`].
+    async fn counts_hold(tx: &mut Work) {
+        for since in [
+            at(0),
+            Millis(at(3).0 - 1),
+            at(3),
+            Millis(at(3).0 + 1),
+            at(7),
+            at(14),
+            at(15),
+        ] {
+            let recent = automatic_since(tx, "A@corp.example", since).await.unwrap();
+            let caused = notifications_caused_since(tx, "Boss@corp.example", since)
+                .await
+                .unwrap();
+            let want = |f: &dyn Fn(i64) -> bool| {
+                (0..15).filter(|&i| at(i) >= since && f(i)).count() as i64
+            };
+            let auto = |i: i64| [0, 2].contains(&(i % 4));
+            assert_eq!(
+                recent.mailbox,
+                want(&|i| auto(i) && i % 3 == 0),
+                "since {since:?}"
+            );
+            assert_eq!(
+                recent.domain,
+                want(&|i| auto(i) && i % 3 != 2),
+                "since {since:?}"
+            );
+            assert_eq!(recent.all, want(&|i| auto(i)), "since {since:?}");
+            assert_eq!(caused, want(&|i| i % 4 == 1), "since {since:?}");
+        }
+    }
+
     /// The per-minute tallies give exactly what counting the outbox rows gave, whatever
-    /// minute the window starts in.
+    /// minute the window starts in: in the transaction that queued the mail (its tallies not
+    /// written yet) and in any after it.
     #[tokio::test]
     async fn the_caps_count_exactly_the_mail_since_any_moment() {
         for t in testing::stores().await {
             let s = &t.store;
-            // Mails 20 s apart over five minutes: to two people of one domain, one of another,
-            // automatic or not, each notification caused by the boss.
-            let at = |i: i64| Millis(1_000_000_020_000 + 20_000 * i);
             let kinds = [
                 KIND_AUTO_REPLY,
                 KIND_NOTIFICATION,
@@ -899,51 +978,21 @@ mod tests {
                 KIND_RELAY,
             ];
             let people = ["a+x@corp.example", "b@corp.example", "c@other.example"];
-            let mut tx = s.begin().await.unwrap();
+            let mut tx = s.work().await.unwrap();
             for i in 0..15 {
                 let id = format!("m{i}@example.test");
                 let m = mail(kinds[i as usize % 4], people[i as usize % 3], &id);
                 enqueue(&mut tx, &m, at(i)).await.unwrap();
             }
+            counts_hold(&mut tx).await;
             tx.commit().await.unwrap();
-            for since in [
-                at(0),
-                Millis(at(3).0 - 1),
-                at(3),
-                Millis(at(3).0 + 1),
-                at(7),
-                at(14),
-                at(15),
-            ] {
-                let mut tx = s.begin().await.unwrap();
-                let recent = automatic_since(&mut tx, "A@corp.example", since)
-                    .await
-                    .unwrap();
-                let caused = notifications_caused_since(&mut tx, "Boss@corp.example", since)
-                    .await
-                    .unwrap();
-                let want = |f: &dyn Fn(i64) -> bool| {
-                    (0..15).filter(|&i| at(i) >= since && f(i)).count() as i64
-                };
-                let auto = |i: i64| [0, 2].contains(&(i % 4));
-                assert_eq!(
-                    recent.mailbox,
-                    want(&|i| auto(i) && i % 3 == 0),
-                    "since {since:?}"
-                );
-                assert_eq!(
-                    recent.domain,
-                    want(&|i| auto(i) && i % 3 != 2),
-                    "since {since:?}"
-                );
-                assert_eq!(recent.all, want(&|i| auto(i)), "since {since:?}");
-                assert_eq!(caused, want(&|i| i % 4 == 1), "since {since:?}");
-                tx.commit().await.unwrap();
-            }
+            let mut tx = s.work().await.unwrap();
+            counts_hold(&mut tx).await;
+            tx.commit().await.unwrap();
             // Forgetting the minutes before a moment changes no count from that moment on.
             assert!(forget_counts(&s.pool, at(7)).await.unwrap() > 0);
             for since in [at(7), at(9), at(14)] {
-                let mut tx = s.begin().await.unwrap();
+                let mut tx = s.work().await.unwrap();
                 let recent = automatic_since(&mut tx, "a@corp.example", since)
                     .await
                     .unwrap();
