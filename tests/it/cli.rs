@@ -1147,7 +1147,12 @@ fn a_stdin_fed_daemon_delivers_what_ingest_stored() {
         .spawn()
         .unwrap();
     let out = desk.run_with_stdin(&["ingest"], &fixture("plain.eml"));
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     let delivered = wait_until(Duration::from_secs(30), || !desk.files("outbox").is_empty());
     let (stopped, out) = stop_with_sigterm(daemon);
     let log = String::from_utf8_lossy(&out.stderr);
