@@ -242,6 +242,8 @@ pub struct Settings {
     pub caps: crate::caps::Limits,
     /// Database URL (may hold a password).
     pub database_url: Secret,
+    /// On SQLite, the daemon keeps to one CPU (`[database] one_cpu`).
+    pub one_cpu: bool,
     /// Where mail comes from.
     pub source: SourceSettings,
     /// Attachments above this many bytes are not extracted.

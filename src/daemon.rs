@@ -28,6 +28,7 @@ use crate::service::{self, Heartbeat, Heartbeats};
 use crate::store;
 use crate::templates::catalog::Catalog;
 
+pub(crate) mod cpu;
 mod intake;
 mod lease;
 mod lmtp;

@@ -323,13 +323,27 @@ pub enum TechnicianIdentity {
 }
 
 /// `[database]` as written.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDatabase {
     /// `sqlite:PATH` or `postgres://…`.
     pub url: Option<String>,
     /// A file holding the URL (for URLs with passwords; systemd credentials).
     pub url_file: Option<String>,
+    /// On SQLite, `helpdesk run` keeps to one CPU (`src/daemon/cpu.rs`); `false` lets it use
+    /// them all.
+    #[serde(default = "default_true")]
+    pub one_cpu: bool,
+}
+
+impl Default for RawDatabase {
+    fn default() -> Self {
+        RawDatabase {
+            url: None,
+            url_file: None,
+            one_cpu: true,
+        }
+    }
 }
 
 /// `[inbound]` as written. `kind` decides which of the source keys apply.

@@ -43,6 +43,13 @@ fn minimal_file_gets_defaults_and_absolute_paths() {
     assert_eq!(s.max_attachment_size, 25 << 20);
     assert_eq!(s.max_attachments_size, 10 << 20, "10MiB per outgoing mail");
     assert!(s.reply_all, "relays follow reply-all by default");
+    assert!(s.one_cpu, "a daemon on SQLite keeps to one CPU by default");
+    let all = load(
+        &minimal().replace("[database]\n", "[database]\n    one_cpu = false\n"),
+        &[],
+    )
+    .unwrap();
+    assert!(!all.one_cpu);
     assert!(!s.command_receipts, "receipts are asked for");
     assert!(s.is_staff_address("support+HD-000001@example.test"));
     assert!(s.is_staff_address("tech@example.test"));

@@ -169,6 +169,7 @@ pub(super) fn validate(path: &Path, raw: RawConfig) -> Result<Settings, Error> {
             notifications: h.notification_limit,
         },
         database_url,
+        one_cpu: raw.database.one_cpu,
         max_attachment_size,
         max_message_size,
         poll_interval,
