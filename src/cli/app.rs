@@ -71,6 +71,18 @@ impl App {
         })
     }
 
+    /// On SQLite, keeps the process to one CPU for the daemon and bulk import, unless `[database]
+    /// one_cpu = false` (see [`crate::daemon::cpu`]).
+    pub(super) fn keep_to_one_cpu(&self) {
+        if !self.settings.one_cpu || self.store.backend != crate::store::Backend::Sqlite {
+            return;
+        }
+        match crate::daemon::cpu::keep_to_one() {
+            Ok(cpu) => tracing::info!(cpu, "keeping to one CPU, as SQLite works fastest there ([database] one_cpu = false to use them all)"),
+            Err(error) => tracing::warn!(%error, "cannot keep to one CPU; using them all"),
+        }
+    }
+
     pub(crate) fn pipeline(&self) -> Pipeline {
         Pipeline {
             settings: self.settings.clone(),

@@ -21,12 +21,7 @@ pub(super) async fn run_command(
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let app = App::load(config).await?;
-    if app.settings.one_cpu && app.store.backend == crate::store::Backend::Sqlite {
-        match crate::daemon::cpu::keep_to_one() {
-            Ok(cpu) => tracing::info!(cpu, "keeping to one CPU, as SQLite works fastest there ([database] one_cpu = false to use them all)"),
-            Err(error) => tracing::warn!(%error, "cannot keep to one CPU; using them all"),
-        }
-    }
+    app.keep_to_one_cpu();
     let source = match &app.settings.source {
         SourceSettings::Maildir { path } => Source::Maildir(
             Maildir::open(path).context("while opening the Maildir ([inbound] path)")?,

@@ -74,6 +74,7 @@ pub(super) async fn import_command(
     };
     backlog.check()?;
     let app = App::load(config).await?;
+    app.keep_to_one_cpu();
     let pipeline = Pipeline {
         import: Some(crate::casework::Import { acknowledge }),
         ..app.pipeline()
