@@ -242,7 +242,7 @@ pub struct Settings {
     pub caps: crate::caps::Limits,
     /// Database URL (may hold a password).
     pub database_url: Secret,
-    /// On SQLite, the daemon keeps to one CPU (`[database] one_cpu`).
+    /// On SQLite, the daemon and bulk import keep to one CPU (`[database] one_cpu`).
     pub one_cpu: bool,
     /// Where mail comes from.
     pub source: SourceSettings,

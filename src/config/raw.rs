@@ -330,8 +330,8 @@ pub struct RawDatabase {
     pub url: Option<String>,
     /// A file holding the URL (for URLs with passwords; systemd credentials).
     pub url_file: Option<String>,
-    /// On SQLite, `helpdesk run` keeps to one CPU (`src/daemon/cpu.rs`); `false` lets it use
-    /// them all.
+    /// On SQLite, `helpdesk run` and `helpdesk import` keep to one CPU (`src/daemon/cpu.rs`);
+    /// `false` lets them use them all.
     #[serde(default = "default_true")]
     pub one_cpu: bool,
 }

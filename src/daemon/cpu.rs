@@ -1,8 +1,8 @@
-//! Keeps a daemon on SQLite to one CPU, the one it starts on. Every SQL statement goes to
-//! sqlx's SQLite thread and its answer comes back, a dozen times for each message taken in:
-//! with the two threads on two CPUs each hand-off wakes the other CPU, on one it is a switch
-//! between threads. On the 2-CPU benchmark machine one CPU drained the benchmark's mailbox
-//! about 1.6× as fast (1,095 and 1,125 msg/s against 698 and 709) and delivered faster too.
+//! Keeps a daemon (or a bulk import) on SQLite to one CPU, the one it starts on. Every SQL
+//! statement goes to sqlx's SQLite thread and its answer comes back, a dozen times for each
+//! message taken in: with the two threads on two CPUs each hand-off wakes the other CPU, on one
+//! it is a switch between threads. On the 2-CPU benchmark machine one CPU drained the
+//! benchmark's mailbox about 1.6× as fast (1,095 and 1,125 msg/s against 698 and 709).
 //! Only Linux has the call; elsewhere, and where the call is refused, nothing changes.
 
 use std::io;

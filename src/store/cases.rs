@@ -342,17 +342,7 @@ const EVENTS_PER_STATEMENT: usize = 40;
 pub async fn insert_events(tx: &mut Tx, events: &[NewEvent]) -> Result<(), Error> {
     for chunk in events.chunks(EVENTS_PER_STATEMENT) {
         let values = (0..chunk.len())
-            .map(|i| {
-                let b = i * 5;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
-                )
-            })
+            .map(|i| format!("({})", super::placeholders_from(5 * i + 1, 5)))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!("INSERT INTO events (case_id, at, actor, kind, detail) VALUES {values}");

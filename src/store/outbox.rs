@@ -282,15 +282,7 @@ pub(super) async fn save_tallies(tx: &mut Tx, tallies: &Tallies) -> Result<(), E
     let all: Vec<_> = tallies.0.iter().collect();
     for chunk in all.chunks(TALLIES_PER_STATEMENT) {
         let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                format!(
-                    "(${}, ${}, ${}, ${})",
-                    4 * i + 1,
-                    4 * i + 2,
-                    4 * i + 3,
-                    4 * i + 4
-                )
-            })
+            .map(|i| format!("({})", super::placeholders_from(4 * i + 1, 4)))
             .collect();
         // Built from placeholders only; the values are bound. Each key once: a tally is summed.
         let sql = format!(
