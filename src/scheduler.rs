@@ -121,7 +121,7 @@ impl Scheduler {
         let p = &self.pipeline.pinned();
         let pool = &p.store.pool;
         let mut tally = Tally::default();
-        for state in casework::due(pool, due::CLOSE, &[], now, BATCH).await? {
+        for state in casework::due(&p.store, &due::CLOSE, &[], now, BATCH).await? {
             let mut tx = p.store.work().await?;
             if p.close_expired(&mut tx, state.id, now).await? {
                 tally.closed += 1;
@@ -136,7 +136,7 @@ impl Scheduler {
             (due::RESOLUTION_WARNING, Alert::ResolutionWarning),
         ];
         for (condition, alert) in alerts {
-            for state in casework::due(pool, condition, &[], now, BATCH).await? {
+            for state in casework::due(&p.store, &condition, &[], now, BATCH).await? {
                 let mut tx = p.store.work().await?;
                 if p.sla_alert(&mut tx, state.id, alert, now).await? {
                     match alert {
@@ -148,7 +148,7 @@ impl Scheduler {
             }
         }
         let (condition, categories) = p.follow_up_due();
-        for state in casework::due(pool, &condition, &categories, now, BATCH).await? {
+        for state in casework::due(&p.store, &condition, &categories, now, BATCH).await? {
             let mut tx = p.store.work().await?;
             if p.follow_up(&mut tx, state.id, now).await? {
                 tally.reminders += 1;
@@ -203,7 +203,7 @@ impl Scheduler {
         let p = &self.pipeline;
         let categories = p.follow_up_categories();
         let scope = due::follow_up_scope(1, categories.len());
-        let mut next = casework::next_due(&p.store.pool, &scope, &categories).await?;
+        let mut next = casework::next_due(&p.store, &scope, &categories).await?;
         if let Some(at) = requests::next_reminder(&p.store.pool).await? {
             next = Some(next.map_or(at, |n| n.min(at)));
         }

@@ -20,7 +20,7 @@ impl Pipeline {
         case: CaseId,
         now: Millis,
     ) -> Result<bool, store::Error> {
-        if !claim(tx, case, due::CLOSE, &[], now).await? {
+        if !claim(tx, case, due::CLOSE.condition, &[], now).await? {
             let state = casework::state(tx, case).await?;
             return Ok(state.status == Status::Closed);
         }

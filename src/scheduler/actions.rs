@@ -46,7 +46,8 @@ impl Pipeline {
             Alert::FirstResponseBreach => due::FIRST_RESPONSE_BREACH,
             Alert::ResolutionWarning => due::RESOLUTION_WARNING,
             Alert::ResolutionBreach => due::RESOLUTION_BREACH,
-        };
+        }
+        .condition;
         if !claim(tx, case, condition, &[], now).await? {
             return Ok(false);
         }
@@ -73,7 +74,7 @@ impl Pipeline {
         now: Millis,
     ) -> Result<bool, store::Error> {
         let (condition, categories) = self.follow_up_due();
-        if !claim(tx, case, &condition, &categories, now).await? {
+        if !claim(tx, case, &condition.condition, &categories, now).await? {
             return Ok(false);
         }
         let mut state = casework::state(tx, case).await?;
@@ -177,7 +178,7 @@ impl Pipeline {
     }
 
     /// The condition that makes a follow-up due, and the categories bound to it.
-    pub(crate) fn follow_up_due(&self) -> (String, Vec<&str>) {
+    pub(crate) fn follow_up_due(&self) -> (due::Due<String>, Vec<&str>) {
         let categories = self.follow_up_categories();
         (due::follow_up(categories.len()), categories)
     }

@@ -5,8 +5,8 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::due::active;
-use super::{Error, Tx};
+use super::due::{self, active, Due};
+use super::{Error, Store, Tx};
 use crate::classify::Level;
 use crate::lifecycle::Life;
 use crate::model::{ms_of, span_of_ms};
@@ -189,28 +189,35 @@ pub async fn state(tx: &mut Tx, case: CaseId) -> Result<CaseState, Error> {
     state_of(&r)
 }
 
-/// The working state of every case matching `condition` (SQL written by the program, never
-/// from input, on `cases` with `$1` bound to `now` and `$2`… to `binds`), oldest first, at most
-/// `limit`: what the scheduler works through.
+/// The working state of every case `due` selects (its condition SQL written by the program,
+/// never from input, on `cases` with `$1` bound to `now` and `$2`… to `binds`), oldest first,
+/// at most `limit`: what the scheduler works through, read from the condition's own index.
 ///
 /// # Errors
 /// Database failure, or a stored value that does not parse.
 pub async fn due(
-    pool: &sqlx::AnyPool,
-    condition: &str,
+    store: &Store,
+    due: &Due<impl AsRef<str>>,
     binds: &[&str],
     now: Millis,
     limit: i64,
 ) -> Result<Vec<CaseState>, Error> {
     // `+id`: the order is the case's, but not to be read along the primary key, which would
     // walk every case looking for the few due; the condition's own index finds them.
-    let sql =
-        format!("SELECT {STATE_COLUMNS} FROM cases WHERE {condition} ORDER BY +id LIMIT {limit}");
+    let sql = format!(
+        "SELECT {STATE_COLUMNS} FROM cases {} WHERE {} ORDER BY +id LIMIT {limit}",
+        store.indexed_by(due.index),
+        due.condition.as_ref()
+    );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
     for b in binds {
         q = q.bind(*b);
     }
-    q.fetch_all(pool).await?.iter().map(state_of).collect()
+    q.fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(state_of)
+        .collect()
 }
 
 /// The active cases of `category` (the uncategorized queue), oldest first.
@@ -239,27 +246,34 @@ pub async fn uncategorized(tx: &mut Tx, category: &str) -> Result<Vec<CaseState>
 /// # Errors
 /// Database failure.
 pub async fn next_due(
-    pool: &sqlx::AnyPool,
+    store: &Store,
     follow_up_scope: &str,
     binds: &[&str],
 ) -> Result<Option<Millis>, Error> {
+    let by = |d: Due| store.indexed_by(d.index);
     let sql = format!(
         r#"SELECT
-             (SELECT MIN(close_at) FROM cases WHERE status = 'resolved'),
-             (SELECT MIN(warn_at) FROM cases WHERE sla_stage < 1),
-             (SELECT MIN(due_at) FROM cases WHERE sla_stage < 2),
-             (SELECT MIN(first_response_warn_at) FROM cases
+             (SELECT MIN(close_at) FROM cases {close} WHERE status = 'resolved'),
+             (SELECT MIN(warn_at) FROM cases {warn} WHERE sla_stage < 1),
+             (SELECT MIN(due_at) FROM cases {breach} WHERE sla_stage < 2),
+             (SELECT MIN(first_response_warn_at) FROM cases {fr_warn}
                WHERE first_response_at IS NULL AND first_response_stage < 1 AND {active}),
-             (SELECT MIN(first_response_due_at) FROM cases
+             (SELECT MIN(first_response_due_at) FROM cases {fr_breach}
                WHERE first_response_at IS NULL AND first_response_stage < 2 AND {active}),
-             (SELECT MIN(follow_up_at) FROM cases WHERE {follow_up_scope})"#,
+             (SELECT MIN(follow_up_at) FROM cases {follow_up} WHERE {follow_up_scope})"#,
+        close = by(due::CLOSE),
+        warn = by(due::RESOLUTION_WARNING),
+        breach = by(due::RESOLUTION_BREACH),
+        fr_warn = by(due::FIRST_RESPONSE_WARNING),
+        fr_breach = by(due::FIRST_RESPONSE_BREACH),
+        follow_up = store.indexed_by(due::FOLLOW_UP_INDEX),
         active = active!()
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for b in binds {
         q = q.bind(*b);
     }
-    let r = q.fetch_one(pool).await?;
+    let r = q.fetch_one(&store.pool).await?;
     let mut next: Option<Millis> = None;
     for i in 0..6 {
         if let Some(at) = r.try_get::<Option<Millis>, _>(i)? {
