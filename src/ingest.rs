@@ -295,6 +295,7 @@ impl Pipeline {
             store::imap::save(&mut tx, cp.mailbox, cp.position, now).await?;
             tx.commit().await?;
         }
+        p.store.train_dictionary(now).await;
         Ok(progress
             .outcomes
             .into_iter()

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{format_ms, Error, Tx};
+use super::{format_ms, Error, Tx, Work};
 use crate::attach;
 use crate::model::{CaseId, Inbound, Millis, Role, TicketNo, Visibility};
 
@@ -147,7 +147,7 @@ pub async fn find_duplicates(
 /// # Errors
 /// Database failure; a unique violation means a concurrent ingest stored it first.
 pub async fn insert(
-    tx: &mut Tx,
+    tx: &mut Work,
     case: CaseId,
     m: &Inbound,
     raw: &Raw<'_>,
@@ -170,11 +170,11 @@ pub async fn insert(
     .bind(signals.join(","))
     .bind(raw.origin)
     .bind(m.date.as_deref())
-    .bind(super::packed::pack(raw.bytes)?)
+    .bind(super::packed::pack(raw.bytes, tx.dictionary.as_deref())?)
     .bind(raw.received_at)
     .bind(kept.role.as_str())
     .bind(kept.visibility.as_str())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut ***tx)
     .await?
     .try_get(0)?;
     for a in &m.attachments {
@@ -190,7 +190,7 @@ pub async fn insert(
         // The bytes are in the raw message; kept once, there.
         .bind(None::<Vec<u8>>)
         .bind(a.omitted.as_deref())
-        .execute(&mut **tx)
+        .execute(&mut ***tx)
         .await?;
     }
     Ok(row_id)
@@ -274,6 +274,9 @@ pub async fn case_file(
     .bind(offset)
     .fetch_optional(pool)
     .await?;
+    if let Some(r) = &row {
+        super::packed::learn(pool, &r.try_get::<Vec<u8>, _>(3)?).await?;
+    }
     row.map(|r| {
         let index: i64 = r.try_get(4)?;
         Ok(CaseFile {

@@ -43,6 +43,8 @@ pub struct Work {
     tickets: Option<(i64, i64)>,
     /// Metrics the events stand for (metric, label, value), recorded once committed.
     counts: Vec<(&'static str, &'static str, String)>,
+    /// What raw messages stored in it are compressed with.
+    dictionary: Option<std::sync::Arc<packed::Dictionary>>,
 }
 
 impl Work {
@@ -192,6 +194,20 @@ pub struct Store {
     /// Intake attempts this process began and could not take back when a transient failure
     /// left their messages unprocessed (the database had failed): see [`attempts::owe`].
     owed_attempts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The dictionary raw messages are compressed with (see [`packed`]).
+    dictionary: std::sync::Arc<std::sync::RwLock<Compression>>,
+}
+
+/// Which dictionary this process compresses messages with.
+#[derive(Debug, Default)]
+enum Compression {
+    /// None yet: the database has too few messages, or has not been asked.
+    #[default]
+    Plain,
+    /// This one.
+    Dictionary(std::sync::Arc<packed::Dictionary>),
+    /// Training failed in this process (logged); not tried again until it restarts.
+    Failed,
 }
 
 impl Store {
@@ -272,6 +288,7 @@ impl Store {
             backend,
             sqlite_file,
             owed_attempts: std::sync::Arc::default(),
+            dictionary: std::sync::Arc::default(),
         })
     }
 
@@ -295,7 +312,61 @@ impl Store {
                     .await?
             }
         }
+        if let Some(d) = packed::newest(&self.pool).await? {
+            self.set_compression(Compression::Dictionary(d));
+        }
         Ok(())
+    }
+
+    fn set_compression(&self, c: Compression) {
+        *self
+            .dictionary
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = c;
+    }
+
+    /// The dictionary new raw messages are compressed with, if any.
+    pub(crate) fn dictionary(&self) -> Option<std::sync::Arc<packed::Dictionary>> {
+        match &*self
+            .dictionary
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            Compression::Dictionary(d) => Some(d.clone()),
+            Compression::Plain | Compression::Failed => None,
+        }
+    }
+
+    /// Trains the compression dictionary once the database holds enough messages (see
+    /// [`packed::train`]); after each intake batch, costing one indexed read until then.
+    /// Best effort: a failure is logged once and messages stay compressed without one.
+    pub async fn train_dictionary(&self, now: Millis) {
+        let untried = matches!(
+            *self
+                .dictionary
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            Compression::Plain
+        );
+        if !untried {
+            return;
+        }
+        let started = std::time::Instant::now();
+        match packed::train(&self.pool, now).await {
+            Ok(Some(d)) => {
+                tracing::info!(
+                    dictionary = d.id,
+                    secs = started.elapsed().as_secs_f64(),
+                    "raw messages are compressed with a dictionary trained on this desk's mail from now on"
+                );
+                self.set_compression(Compression::Dictionary(d));
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "no compression dictionary: messages stay compressed one by one");
+                self.set_compression(Compression::Failed);
+            }
+        }
     }
 
     /// `INDEXED BY index` on SQLite, where a query must read that index whatever the planner
@@ -347,6 +418,7 @@ impl Store {
     /// The pool could not hand out a connection.
     pub async fn work(&self) -> Result<Work, Error> {
         Ok(Work {
+            dictionary: self.dictionary(),
             tx: self.pool.begin().await?,
             events: Vec::new(),
             tallies: outbox::Tallies::default(),

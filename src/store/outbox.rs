@@ -510,9 +510,13 @@ pub async fn claim_due(
         q = q.bind(*id);
     }
     let mut files = files_of(&store.pool, &ids).await?;
-    q.fetch_all(&store.pool)
-        .await?
-        .iter()
+    let rows = q.fetch_all(&store.pool).await?;
+    for r in &rows {
+        if let Some(raw) = r.try_get::<Option<Vec<u8>>, _>(13)? {
+            super::packed::learn(&store.pool, &raw).await?;
+        }
+    }
+    rows.iter()
         .map(|r| {
             let refs: String = r.try_get(8)?;
             let id: i64 = r.try_get(0)?;
@@ -582,6 +586,7 @@ async fn files_of(
             (Some(content), _) => content,
             (None, Some(raw)) => {
                 let index: i64 = r.try_get(6)?;
+                super::packed::learn(pool, &raw).await?;
                 let raw = super::packed::unpack(raw)?;
                 let index = usize::try_from(index).unwrap_or(0);
                 let Some(content) = crate::parse::attachment_bytes(&raw, index) else {

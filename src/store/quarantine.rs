@@ -37,7 +37,7 @@ pub async fn insert(tx: &mut Tx, raw: &Raw<'_>, error: &str) -> Result<i64, Erro
     .bind(raw.origin)
     .bind(error)
     .bind(raw.bytes.len() as i64)
-    .bind(super::packed::pack(raw.bytes)?)
+    .bind(super::packed::pack(raw.bytes, None)?)
     .bind(raw.received_at)
     .execute(&mut **tx)
     .await?;
