@@ -42,7 +42,7 @@ pub struct Import {
 }
 
 /// Why an imported message sent no mail, for the event log.
-pub(crate) const IMPORTED: &str = "imported backlog (helpdesk import): no mail for old messages";
+pub(crate) const IMPORTED: &str = "imported: no mail for old messages";
 
 impl Pipeline {
     /// This pipeline fixed on the current rules and templates: a batch in flight finishes with

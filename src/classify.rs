@@ -166,16 +166,25 @@ pub struct ModelNote {
     pub category: String,
     /// The next best category.
     pub runner_up: String,
-    /// By how much the choice beat the runner-up (a log likelihood ratio).
+    /// By how much the choice beat the runner-up (a log likelihood ratio), kept to two
+    /// decimals.
+    #[serde(serialize_with = "two_decimals")]
     pub margin: f64,
     /// The category of the first matching rule (`uncategorized` when none matched), when the
     /// model overruled it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub overruled: Option<String>,
     /// The words that spoke most for the choice over the runner-up.
     pub words: Vec<String>,
     /// Rules with `confirm = true` that matched but were passed over: the words did not agree
     /// with their category and priority.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unconfirmed: Vec<String>,
+}
+
+/// A margin as it is written down: `65.36`, not `65.35513514598347`.
+fn two_decimals<S: serde::Serializer>(margin: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((margin * 100.0).round() / 100.0)
 }
 
 impl fmt::Display for ModelNote {

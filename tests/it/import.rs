@@ -109,7 +109,7 @@ fn import_mbox_creates_cases_without_mail_and_a_second_run_finds_duplicates() {
         "{shown}"
     );
     assert!(
-        shown.contains("imported backlog (helpdesk import)"),
+        shown.contains("imported: no mail for old messages"),
         "{shown}"
     );
 
