@@ -191,15 +191,17 @@ pub(crate) async fn train(
     pool: &sqlx::AnyPool,
     now: Millis,
 ) -> Result<Option<Arc<Dictionary>>, Error> {
-    if let Some(d) = newest(pool).await? {
-        return Ok(Some(d));
-    }
+    // Until the desk has enough mail this is the only statement, once per intake batch (no
+    // instance can have trained one before then either).
     let last: Option<i64> = sqlx::query("SELECT MAX(id) FROM messages")
         .fetch_one(pool)
         .await?
         .try_get(0)?;
     if last.unwrap_or(0) < TRAIN_AFTER {
         return Ok(None);
+    }
+    if let Some(d) = newest(pool).await? {
+        return Ok(Some(d));
     }
     // One buffer of samples end to end, as zstd's trainer takes them: no second copy.
     let (mut samples, mut sizes) = (Vec::new(), Vec::new());
